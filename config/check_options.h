@@ -1,0 +1,46 @@
+// CheckOptions: the per-run options of one domain check, as the seed (happyDomain checker-smtp)
+// defines them, plus the port. A plain value type: copy it freely; no synchronisation needed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace smtp_exporter {
+
+struct CheckOptions {
+  // Whole-endpoint probe budget: connect, greeting, EHLO, STARTTLS and the transaction probes
+  // together. Default: 12 s (the seed's `timeout`).
+  std::chrono::milliseconds timeout{std::chrono::seconds(12)};
+
+  // Name announced in EHLO/HELO. It should have valid A/AAAA and PTR records, or strict
+  // receivers may greylist or reject the probe. Default: this machine's host name (see
+  // DefaultHeloName()), never the seed's happyDomain host.
+  std::string helo_name;
+
+  // Probe `MAIL FROM:<>` (RFC 5321 §4.5.5: bounces must be accepted). Default: true.
+  bool test_null_sender = true;
+
+  // Probe `RCPT TO:<postmaster@domain>` (RFC 5321 §4.5.1). Default: true.
+  bool test_postmaster = true;
+
+  // Probe `RCPT TO:<test_probe_address>` to detect an open relay. Default: true.
+  bool test_open_relay = true;
+
+  // Recipient used for the open-relay probe; replaced by ProbeAddressFor() when it belongs to
+  // the tested domain. Default: postmaster@example.com (the seed's).
+  std::string test_probe_address = "postmaster@example.com";
+
+  // TCP port of the SMTP service. Default: 25; other values are for labs and relays.
+  std::uint16_t port = 25;
+};
+
+// This machine's host name from gethostname(2) (no DNS lookup), or "localhost" if unknown.
+std::string DefaultHeloName();
+
+// The open-relay probe recipient for `domain`: `configured` unless its domain is `domain` or a
+// subdomain of it (then the probe would test local delivery, not relaying), in which case a
+// recipient at example.com (or example.net when example.com is the tested domain) is used.
+std::string ProbeAddressFor(const std::string& configured, const std::string& domain);
+
+}  // namespace smtp_exporter

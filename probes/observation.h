@@ -1,0 +1,137 @@
+// Plain, serialisable data describing what a probe saw. Probing fills it; rules, reports and
+// metrics only read it (DESIGN.md §1). A misbehaving server is data here, never an exception.
+// Plain value types; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probes/ip_address.h"
+#include "probes/smtp_reply.h"
+#include "probes/transport.h"
+
+namespace smtp_exporter {
+
+// One line of a session transcript, kept verbatim.
+struct TranscriptEntry {
+  enum class Direction { kClient, kServer, kNote };
+  double at_seconds = 0;  // since the probe started
+  Direction direction = Direction::kNote;
+  std::string text;
+};
+
+enum class ConnectStatus { kNotAttempted, kConnected, kRefused, kTimeout, kUnreachable, kError };
+
+// How a server answered one transaction probe (null sender, postmaster, open relay).
+enum class ProbeOutcome {
+  kNotTested,  // disabled by options, or never reached
+  kAccepted,   // 2xx
+  kRejected,   // 5xx
+  kTemporary,  // 4xx: greylisting, rate limits; not judged
+  kError,      // no usable reply: session ended, timeout, unexpected code
+};
+
+// One command sent and the reply it got (or why it got none).
+struct SmtpStep {
+  std::string command;
+  std::optional<Reply> reply;
+  std::string error;  // set when no reply arrived
+};
+
+struct TransactionProbe {
+  ProbeOutcome outcome = ProbeOutcome::kNotTested;
+  std::vector<SmtpStep> steps;  // the commands this probe's verdict rests on
+  std::string detail;           // how the verdict was reached, for the report
+};
+
+struct StartTlsObservation {
+  bool offered = false;    // STARTTLS in the plaintext EHLO reply
+  bool attempted = false;  // we sent STARTTLS
+  std::optional<Reply> reply;
+  bool ok = false;         // handshake completed
+  TlsDetails tls;          // valid when ok
+  std::string error;       // refusal or handshake failure, verbatim
+  // Bytes the server sent after its 220 to STARTTLS and before the handshake; they are
+  // discarded (RFC 3207 §5, the CVE-2011-0411 class of plaintext injection).
+  std::size_t plaintext_bytes_discarded = 0;
+};
+
+// Which connection the transaction probes ran on.
+enum class TransactionChannel {
+  kNone,            // not run (disabled, or the session ended before)
+  kTls,             // after a successful STARTTLS
+  kPlain,           // plaintext session (no STARTTLS offered or STARTTLS refused)
+  kPlainReconnect,  // a fresh plaintext connection after a failed TLS handshake
+};
+
+struct PhaseDuration {
+  std::string phase;  // connect, greeting, ehlo, starttls, tls_ehlo, reconnect, transactions, total
+  double seconds = 0;
+};
+
+struct EndpointObservation {
+  // What was probed.
+  std::string domain;   // the domain whose mail service this endpoint serves
+  std::string mx_name;  // MX target host name (SNI, banner comparison)
+  std::string ip;
+  IpFamily family = IpFamily::kV4;
+  std::uint16_t port = 25;
+  double started_at_unix = 0;  // wall clock, seconds
+
+  ConnectStatus connect_status = ConnectStatus::kNotAttempted;
+  std::string connect_error;
+
+  std::optional<Reply> greeting;
+  std::string announced_hostname;
+  bool greeting_mentions_esmtp = false;
+
+  std::optional<Reply> ehlo;  // plaintext EHLO reply
+  std::optional<Reply> helo;  // set when EHLO was refused and HELO tried
+  bool esmtp = false;         // EHLO accepted
+  bool helo_fallback = false;
+
+  ExtensionSet extensions_plain;
+  ExtensionSet extensions_tls;  // from the EHLO after STARTTLS
+  bool auth_before_tls = false;  // AUTH in the plaintext EHLO reply
+
+  StartTlsObservation starttls;
+  std::optional<Reply> tls_ehlo;
+
+  TransactionChannel transactions_channel = TransactionChannel::kNone;
+  std::string probe_sender;     // MAIL FROM used by non-null probes
+  std::string probe_recipient;  // RCPT TO used by the open-relay probe
+  TransactionProbe null_sender;
+  TransactionProbe postmaster;
+  TransactionProbe open_relay;
+
+  std::vector<std::string> protocol_violations;  // non-fatal RFC deviations, deduplicated
+  std::string limit_exceeded;  // which safety bound the server broke, if any
+  std::string session_error;   // why the session ended before QUIT, if it did
+
+  std::vector<PhaseDuration> phases;
+  std::vector<TranscriptEntry> transcript;
+
+  // STARTTLS-era and plaintext extensions together (RFC 3207 §4.2: the post-TLS set may differ).
+  ExtensionSet ExtensionsUnion() const {
+    ExtensionSet all = extensions_plain;
+    all.Merge(extensions_tls);
+    return all;
+  }
+  // Duration of one phase, or nullopt if it did not run.
+  std::optional<double> PhaseSeconds(const std::string& phase) const {
+    for (const auto& p : phases) {
+      if (p.phase == phase) {
+        return p.seconds;
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+std::string_view ConnectStatusName(ConnectStatus status);
+std::string_view ProbeOutcomeName(ProbeOutcome outcome);
+std::string_view TransactionChannelName(TransactionChannel channel);
+
+}  // namespace smtp_exporter

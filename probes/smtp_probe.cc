@@ -1,0 +1,513 @@
+#include "probes/smtp_probe.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "probes/smtp_client.h"
+
+namespace smtp_exporter {
+namespace {
+
+ProbeOutcome Classify(const Reply& reply) {
+  if (reply.IsPositive()) {
+    return ProbeOutcome::kAccepted;
+  }
+  if (reply.IsTransient()) {
+    return ProbeOutcome::kTemporary;
+  }
+  if (reply.IsPermanent()) {
+    return ProbeOutcome::kRejected;
+  }
+  return ProbeOutcome::kError;
+}
+
+std::string StripTrailingDot(std::string name) {
+  while (!name.empty() && name.back() == '.') name.pop_back();
+  return name;
+}
+
+// One endpoint probe: owns the connection(s) and fills the observation as it goes.
+class EndpointProber {
+ public:
+  EndpointProber(TransportFactory& transports, const Clock& clock, const EndpointTarget& target,
+                 const CheckOptions& options, const SmtpLimits& limits)
+      : transports_(transports),
+        clock_(clock),
+        target_(target),
+        options_(options),
+        limits_(limits),
+        helo_name_(options.helo_name.empty() ? DefaultHeloName() : options.helo_name),
+        origin_(clock.Now()),
+        deadline_(origin_ + options.timeout) {}
+
+  EndpointObservation Run();
+
+ private:
+  bool OpenSession();
+  bool ReadGreeting();
+  bool SayHello(bool primary);
+  void TryStartTls();
+  void RunTransactions();
+  void ProbeNullSenderAndPostmaster();
+  void ProbePostmasterOnly();
+  void ProbeOpenRelay();
+  void Quit();
+
+  // Sends one command; records it as a step of each probe given. nullopt once the session is
+  // over (transport error, limit, or a 421 that closes it).
+  std::optional<Reply> Send(const std::string& command, TransactionProbe* first = nullptr,
+                            TransactionProbe* second = nullptr);
+  void Reset();
+  void EndSession(const Error& error);
+  void AddPhase(const char* name, SteadyTime since);
+  void CollectViolations();
+  void FailUntested(const std::string& why);
+
+  TransportFactory& transports_;
+  const Clock& clock_;
+  const EndpointTarget& target_;
+  const CheckOptions& options_;
+  const SmtpLimits& limits_;
+  const std::string helo_name_;
+  const SteadyTime origin_;
+  const Deadline deadline_;
+
+  EndpointObservation obs_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<SmtpClient> client_;
+  bool alive_ = false;
+};
+
+void EndpointProber::AddPhase(const char* name, SteadyTime since) {
+  obs_.phases.push_back({name, SecondsBetween(since, clock_.Now())});
+}
+
+void EndpointProber::CollectViolations() {
+  if (client_ == nullptr) {
+    return;
+  }
+  for (const auto& violation : client_->violations()) {
+    if (std::find(obs_.protocol_violations.begin(), obs_.protocol_violations.end(), violation) ==
+        obs_.protocol_violations.end()) {
+      obs_.protocol_violations.push_back(violation);
+    }
+  }
+}
+
+void EndpointProber::EndSession(const Error& error) {
+  alive_ = false;
+  if (error.code == ErrorCode::kLimitExceeded && obs_.limit_exceeded.empty()) {
+    obs_.limit_exceeded = error.message;
+  }
+  if (obs_.session_error.empty()) {
+    obs_.session_error = error.ToString();
+  }
+  if (client_ != nullptr) {
+    client_->Note("session ended: " + error.ToString());
+  }
+}
+
+std::optional<Reply> EndpointProber::Send(const std::string& command, TransactionProbe* first,
+                                          TransactionProbe* second) {
+  if (!alive_) {
+    return std::nullopt;
+  }
+  Result<Reply> reply = client_->Command(command, deadline_);
+  SmtpStep step{command, std::nullopt, ""};
+  if (reply.ok()) {
+    step.reply = reply.value();
+  } else {
+    step.error = reply.error().ToString();
+  }
+  for (TransactionProbe* probe : {first, second}) {
+    if (probe != nullptr) {
+      probe->steps.push_back(step);
+    }
+  }
+  if (!reply.ok()) {
+    EndSession(reply.error());
+    return std::nullopt;
+  }
+  if (reply.value().code == 421) {
+    // RFC 5321 §3.8: 421 means the server is closing the transmission channel. The reply is
+    // kept in the step, but no verdict rests on it: probes in flight end as errors.
+    EndSession(Error{ErrorCode::kConnectionClosed,
+                     "server closed the session: " + reply.value().lines.front()});
+    return std::nullopt;
+  }
+  return std::move(reply).value();
+}
+
+void EndpointProber::Reset() {
+  // RFC 5321 §4.1.1.5: RSET aborts the transaction; the next probe starts clean.
+  Send("RSET");
+}
+
+bool EndpointProber::OpenSession() {
+  Result<std::unique_ptr<Transport>> connected =
+      transports_.Connect(target_.ip, target_.port, deadline_);
+  if (!connected.ok()) {
+    const Error& error = connected.error();
+    if (obs_.connect_status == ConnectStatus::kNotAttempted) {
+      switch (error.code) {
+        case ErrorCode::kConnectionRefused:
+          obs_.connect_status = ConnectStatus::kRefused;
+          break;
+        case ErrorCode::kTimeout:
+          obs_.connect_status = ConnectStatus::kTimeout;
+          break;
+        case ErrorCode::kUnreachable:
+          obs_.connect_status = ConnectStatus::kUnreachable;
+          break;
+        default:
+          obs_.connect_status = ConnectStatus::kError;
+          break;
+      }
+      obs_.connect_error = error.ToString();
+    }
+    obs_.transcript.push_back(
+        {SecondsBetween(origin_, clock_.Now()), TranscriptEntry::Direction::kNote,
+         "connect to " + obs_.ip + " port " + std::to_string(target_.port) + " failed: " +
+             error.ToString()});
+    if (obs_.session_error.empty() && obs_.connect_status == ConnectStatus::kConnected) {
+      obs_.session_error = "reconnect failed: " + error.ToString();
+    }
+    return false;
+  }
+  CollectViolations();
+  transport_ = std::move(connected).value();
+  client_ = std::make_unique<SmtpClient>(*transport_, clock_, origin_, limits_, &obs_.transcript);
+  client_->Note("connected to " + obs_.ip + " port " + std::to_string(target_.port));
+  obs_.connect_status = ConnectStatus::kConnected;
+  alive_ = true;
+  return true;
+}
+
+bool EndpointProber::ReadGreeting() {
+  Result<Reply> greeting = client_->ReadGreeting(deadline_);
+  if (!greeting.ok()) {
+    EndSession(greeting.error());
+    return false;
+  }
+  const Reply& reply = greeting.value();
+  if (!obs_.greeting.has_value()) {  // on a reconnect, the first greeting stays the record
+    obs_.greeting = reply;
+    obs_.announced_hostname = AnnouncedHostname(reply);
+    obs_.greeting_mentions_esmtp = GreetingMentionsEsmtp(reply);
+  }
+  if (reply.code == 220) {
+    return true;
+  }
+  if (reply.code == 421) {
+    EndSession(Error{ErrorCode::kConnectionClosed, "server refused the session with 421"});
+    return false;
+  }
+  // RFC 5321 §3.1: after a 554 greeting the server waits for QUIT before closing.
+  if (obs_.session_error.empty()) {
+    obs_.session_error = "server greeted with " + std::to_string(reply.code);
+  }
+  Quit();
+  return false;
+}
+
+bool EndpointProber::SayHello(bool primary) {
+  const std::optional<Reply> ehlo = Send("EHLO " + helo_name_);
+  if (!ehlo) {
+    return false;
+  }
+  if (primary) {
+    obs_.ehlo = *ehlo;
+  }
+  if (ehlo->IsPositive()) {
+    if (primary) {
+      obs_.esmtp = true;
+      obs_.extensions_plain = ExtensionSet::FromEhloReply(*ehlo);
+      obs_.auth_before_tls = obs_.extensions_plain.Has("AUTH");
+    }
+    return true;
+  }
+  // RFC 5321 §3.2: a client whose EHLO is refused falls back to HELO.
+  const std::optional<Reply> helo = Send("HELO " + helo_name_);
+  if (!helo) {
+    return false;
+  }
+  if (primary) {
+    obs_.helo = *helo;
+    obs_.helo_fallback = helo->IsPositive();
+  }
+  if (!helo->IsPositive()) {
+    EndSession(Error{ErrorCode::kProtocol, "both EHLO and HELO were refused"});
+    return false;
+  }
+  return true;
+}
+
+void EndpointProber::TryStartTls() {
+  obs_.starttls.offered = obs_.extensions_plain.Has("STARTTLS");
+  obs_.transactions_channel = TransactionChannel::kPlain;
+  if (!obs_.starttls.offered) {
+    return;
+  }
+  obs_.starttls.attempted = true;
+  SteadyTime started = clock_.Now();
+  const std::optional<Reply> reply = Send("STARTTLS");
+  if (!reply) {
+    obs_.starttls.error = obs_.session_error;
+    AddPhase("starttls", started);
+    return;
+  }
+  obs_.starttls.reply = *reply;
+  if (reply->code != 220) {
+    // RFC 3207 §4: after a refusal the session stays in plaintext; carry on there.
+    obs_.starttls.error = "STARTTLS refused: " + reply->lines.front();
+    AddPhase("starttls", started);
+    return;
+  }
+  const std::string server_name =
+      StripTrailingDot(target_.mx_name.empty() ? obs_.ip : target_.mx_name);
+  Result<TlsDetails> tls =
+      client_->UpgradeToTls(server_name, deadline_, &obs_.starttls.plaintext_bytes_discarded);
+  AddPhase("starttls", started);
+  if (!tls.ok()) {
+    obs_.starttls.error = tls.error().ToString();
+    // The connection is unusable mid-handshake. A real sending MTA would retry in plaintext
+    // (opportunistic TLS, RFC 7435 §4), so the transaction probes run on a fresh connection.
+    CollectViolations();
+    alive_ = false;
+    client_.reset();
+    transport_.reset();
+    if (!options_.test_null_sender && !options_.test_postmaster && !options_.test_open_relay) {
+      return;
+    }
+    started = clock_.Now();
+    const bool reopened = OpenSession() && ReadGreeting() && SayHello(false);
+    AddPhase("reconnect", started);
+    obs_.transactions_channel =
+        reopened ? TransactionChannel::kPlainReconnect : TransactionChannel::kNone;
+    return;
+  }
+  obs_.starttls.ok = true;
+  obs_.starttls.tls = std::move(tls).value();
+  obs_.transactions_channel = TransactionChannel::kTls;
+  // RFC 3207 §4.2: the client must discard what it knew and issue EHLO again.
+  started = clock_.Now();
+  const std::optional<Reply> ehlo = Send("EHLO " + helo_name_);
+  if (ehlo) {
+    obs_.tls_ehlo = *ehlo;
+    if (ehlo->IsPositive()) {
+      obs_.extensions_tls = ExtensionSet::FromEhloReply(*ehlo);
+    } else if (const std::optional<Reply> helo = Send("HELO " + helo_name_);
+               helo && !helo->IsPositive()) {
+      EndSession(Error{ErrorCode::kProtocol, "EHLO and HELO refused after STARTTLS"});
+    }
+  }
+  AddPhase("tls_ehlo", started);
+}
+
+void EndpointProber::ProbeNullSenderAndPostmaster() {
+  TransactionProbe& null_sender = obs_.null_sender;
+  TransactionProbe& postmaster = obs_.postmaster;
+  const std::optional<Reply> mail = Send("MAIL FROM:<>", &null_sender);
+  if (!mail) {
+    return;
+  }
+  if (!mail->IsPositive()) {
+    null_sender.outcome = Classify(*mail);
+    null_sender.detail = "MAIL FROM:<> answered " + std::to_string(mail->code);
+    Reset();
+    if (options_.test_postmaster) {
+      ProbePostmasterOnly();
+    }
+    return;
+  }
+  if (!options_.test_postmaster) {
+    null_sender.outcome = ProbeOutcome::kAccepted;
+    null_sender.detail = "MAIL FROM:<> accepted (judged at MAIL: postmaster probe disabled)";
+    Reset();
+    return;
+  }
+  const std::string rcpt = "RCPT TO:<postmaster@" + StripTrailingDot(target_.domain) + ">";
+  const std::optional<Reply> to = Send(rcpt, &null_sender, &postmaster);
+  if (!to) {
+    return;
+  }
+  if (to->IsPositive()) {
+    null_sender.outcome = ProbeOutcome::kAccepted;
+    null_sender.detail = "a bounce to postmaster was accepted at RCPT";
+    postmaster.outcome = ProbeOutcome::kAccepted;
+    postmaster.detail = "accepted from the null sender";
+    Reset();
+    return;
+  }
+  // Many servers delay a MAIL FROM rejection to RCPT (Postfix smtpd_delay_reject = yes), so a
+  // refused RCPT does not yet say which of the two was refused: ask again with a normal sender.
+  Reset();
+  TransactionProbe disambiguation;
+  std::optional<Reply> again;
+  if (std::optional<Reply> mail2 = Send("MAIL FROM:<" + obs_.probe_sender + ">", &postmaster);
+      mail2 && mail2->IsPositive()) {
+    again = Send(rcpt, &postmaster);
+  }
+  if (again && again->IsPositive()) {
+    null_sender.outcome = Classify(*to);
+    null_sender.detail = "MAIL FROM:<> was accepted at MAIL but the bounce was refused at RCPT (" +
+                         std::to_string(to->code) +
+                         "), while postmaster accepts mail from a normal sender";
+    postmaster.outcome = ProbeOutcome::kAccepted;
+    postmaster.detail = "accepted from a normal sender; refused from the null sender";
+  } else if (again) {
+    null_sender.outcome = ProbeOutcome::kAccepted;
+    null_sender.detail = "MAIL FROM:<> accepted at MAIL; postmaster refuses every sender";
+    postmaster.outcome = Classify(*again);
+    postmaster.detail = "refused from the null sender (" + std::to_string(to->code) +
+                        ") and from a normal sender (" + std::to_string(again->code) + ")";
+  } else {
+    null_sender.outcome = ProbeOutcome::kAccepted;
+    null_sender.detail = "MAIL FROM:<> accepted at MAIL; the RCPT refusal could not be attributed";
+    postmaster.outcome = Classify(*to);
+    postmaster.detail = "refused from the null sender; a second try could not run";
+  }
+  Reset();
+}
+
+void EndpointProber::ProbePostmasterOnly() {
+  TransactionProbe& postmaster = obs_.postmaster;
+  const std::optional<Reply> mail = Send("MAIL FROM:<" + obs_.probe_sender + ">", &postmaster);
+  if (!mail) {
+    return;
+  }
+  if (!mail->IsPositive()) {
+    postmaster.outcome = ProbeOutcome::kError;
+    postmaster.detail = "our sender was refused at MAIL (" + std::to_string(mail->code) +
+                        "), so RCPT could not be tried";
+    Reset();
+    return;
+  }
+  const std::optional<Reply> to =
+      Send("RCPT TO:<postmaster@" + StripTrailingDot(target_.domain) + ">", &postmaster);
+  if (!to) {
+    return;
+  }
+  postmaster.outcome = Classify(*to);
+  postmaster.detail = "RCPT TO postmaster answered " + std::to_string(to->code);
+  Reset();
+}
+
+void EndpointProber::ProbeOpenRelay() {
+  TransactionProbe& relay = obs_.open_relay;
+  const std::optional<Reply> mail = Send("MAIL FROM:<" + obs_.probe_sender + ">", &relay);
+  if (!mail) {
+    return;
+  }
+  if (!mail->IsPositive()) {
+    // A server that refuses our sender cannot be used as a relay by it either.
+    relay.outcome = Classify(*mail);
+    relay.detail = "our sender was refused at MAIL (" + std::to_string(mail->code) + ")";
+    Reset();
+    return;
+  }
+  const std::optional<Reply> to = Send("RCPT TO:<" + obs_.probe_recipient + ">", &relay);
+  if (!to) {
+    return;
+  }
+  relay.outcome = Classify(*to);
+  relay.detail = to->IsPositive()
+                     ? "a recipient outside the domain was accepted: OPEN RELAY (DATA not sent)"
+                     : "relaying to a recipient outside the domain answered " +
+                           std::to_string(to->code);
+  Reset();
+}
+
+void EndpointProber::RunTransactions() {
+  if (!options_.test_null_sender && !options_.test_postmaster && !options_.test_open_relay) {
+    return;
+  }
+  const SteadyTime started = clock_.Now();
+  if (options_.test_null_sender) {
+    ProbeNullSenderAndPostmaster();
+  } else if (options_.test_postmaster) {
+    ProbePostmasterOnly();
+  }
+  if (options_.test_open_relay) {
+    ProbeOpenRelay();
+  }
+  AddPhase("transactions", started);
+}
+
+void EndpointProber::Quit() {
+  if (alive_) {
+    // Best effort: a server that drops us at QUIT has still answered everything that counts.
+    if (Result<Reply> bye = client_->Command("QUIT", deadline_); !bye.ok()) {
+      client_->Note("no reply to QUIT: " + bye.error().ToString());
+    }
+    alive_ = false;
+  }
+}
+
+void EndpointProber::FailUntested(const std::string& why) {
+  const std::pair<bool, TransactionProbe*> probes[] = {
+      {options_.test_null_sender, &obs_.null_sender},
+      {options_.test_postmaster, &obs_.postmaster},
+      {options_.test_open_relay, &obs_.open_relay}};
+  for (const auto& [enabled, probe] : probes) {
+    if (enabled && probe->outcome == ProbeOutcome::kNotTested) {
+      probe->outcome = ProbeOutcome::kError;
+      probe->detail = why;
+    }
+  }
+}
+
+EndpointObservation EndpointProber::Run() {
+  obs_.domain = StripTrailingDot(target_.domain);
+  obs_.mx_name = StripTrailingDot(target_.mx_name);
+  obs_.ip = target_.ip.ToString();
+  obs_.family = target_.ip.family();
+  obs_.port = target_.port;
+  obs_.started_at_unix =
+      std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
+  obs_.probe_sender = "checker@" + StripTrailingDot(helo_name_);
+  obs_.probe_recipient = ProbeAddressFor(options_.test_probe_address, obs_.domain);
+
+  SteadyTime started = clock_.Now();
+  const bool connected = OpenSession();
+  AddPhase("connect", started);
+  if (connected) {
+    started = clock_.Now();
+    bool usable = ReadGreeting();
+    AddPhase("greeting", started);
+    if (usable) {
+      started = clock_.Now();
+      usable = SayHello(true);
+      AddPhase("ehlo", started);
+    }
+    if (usable) {
+      if (obs_.esmtp) {
+        TryStartTls();
+      } else {
+        obs_.transactions_channel = TransactionChannel::kPlain;
+      }
+      if (alive_) {
+        RunTransactions();
+      }
+      Quit();
+    }
+    CollectViolations();
+  }
+  FailUntested(obs_.session_error.empty()
+                   ? (connected ? "not reached" : "no connection: " + obs_.connect_error)
+                   : "session ended: " + obs_.session_error);
+  obs_.phases.push_back({"total", SecondsBetween(origin_, clock_.Now())});
+  return std::move(obs_);
+}
+
+}  // namespace
+
+EndpointObservation ProbeEndpoint(TransportFactory& transports, const Clock& clock,
+                                  const EndpointTarget& target, const CheckOptions& options,
+                                  const SmtpLimits& limits) {
+  return EndpointProber(transports, clock, target, options, limits).Run();
+}
+
+}  // namespace smtp_exporter
