@@ -25,10 +25,12 @@ std::string_view TrimSpaces(std::string_view text) {
 }  // namespace
 
 LineSplitter::Status LineSplitter::Next(RawLine* line) {
-  const auto newline = buffer_.find('\n');
+  const auto newline = buffer_.find('\n', scanned_);
   if (newline == std::string::npos) {
+    scanned_ = buffer_.size();
     return buffer_.size() > max_line_bytes_ ? Status::kTooLong : Status::kNeedMore;
   }
+  scanned_ = 0;
   if (newline > max_line_bytes_) {
     return Status::kTooLong;
   }

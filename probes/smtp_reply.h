@@ -47,11 +47,17 @@ class LineSplitter {
   Status Next(RawLine* line);
   // Bytes received but not yet returned as lines.
   std::size_t buffered() const { return buffer_.size(); }
-  void Clear() { buffer_.clear(); }
+  void Clear() {
+    buffer_.clear();
+    scanned_ = 0;
+  }
 
  private:
   std::size_t max_line_bytes_;
   std::string buffer_;
+  // Bytes of buffer_ already known to hold no '\n': a server trickling one byte at a time costs
+  // linear, not quadratic, work.
+  std::size_t scanned_ = 0;
 };
 
 // One parsed reply line: "250-PIPELINING" gives {250, false, "PIPELINING"}.

@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 
 namespace smtp_exporter {
 
@@ -148,11 +150,16 @@ class TcpTransport final : public Transport {
   TcpTransport& operator=(const TcpTransport&) = delete;
 
   Result<std::string> Read(std::size_t max_bytes, Deadline deadline) override {
-    std::string buffer(std::max<std::size_t>(max_bytes, 1), '\0');
+    if (max_bytes == 0) {
+      return Error{ErrorCode::kInvalidArgument, "Read of 0 bytes"};
+    }
+    std::string buffer(max_bytes, '\0');
     while (true) {
       if (ssl_ != nullptr) {
         ERR_clear_error();
+        errno = 0;
         const int n = SSL_read(ssl_, buffer.data(), static_cast<int>(buffer.size()));
+        const int saved_errno = errno;
         if (n > 0) {
           buffer.resize(static_cast<std::size_t>(n));
           return buffer;
@@ -169,8 +176,11 @@ class TcpTransport final : public Transport {
           }
           continue;
         }
-        if (err == SSL_ERROR_SYSCALL && errno == 0) {
+        if (err == SSL_ERROR_SYSCALL && saved_errno == 0) {
           return Error{ErrorCode::kConnectionClosed, "server closed the connection"};
+        }
+        if (err == SSL_ERROR_SYSCALL) {
+          return ErrnoError(saved_errno, "TLS read");
         }
         return Error{ErrorCode::kTls, "TLS read failed: " + TakeSslErrors()};
       }
@@ -198,7 +208,9 @@ class TcpTransport final : public Transport {
     while (!data.empty()) {
       if (ssl_ != nullptr) {
         ERR_clear_error();
+        errno = 0;
         const int n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
+        const int saved_errno = errno;
         if (n > 0) {
           data.remove_prefix(static_cast<std::size_t>(n));
           continue;
@@ -211,6 +223,9 @@ class TcpTransport final : public Transport {
             return s;
           }
           continue;
+        }
+        if (err == SSL_ERROR_SYSCALL && saved_errno != 0) {
+          return ErrnoError(saved_errno, "TLS write");
         }
         return Error{ErrorCode::kTls, "TLS write failed: " + TakeSslErrors()};
       }
@@ -290,6 +305,11 @@ class TcpTransport final : public Transport {
 }  // namespace
 
 TcpTransportFactory::TcpTransportFactory() : ssl_(std::make_unique<SslContext>()) {
+  // OpenSSL's socket BIO writes with write(2), not send(MSG_NOSIGNAL): a TLS write to a server
+  // that has gone away would raise SIGPIPE and kill the process. A probe must turn that into
+  // data, so SIGPIPE is ignored process-wide (as network daemons do); EPIPE is handled.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { signal(SIGPIPE, SIG_IGN); });
   ssl_->ctx = SSL_CTX_new(TLS_client_method());
   if (ssl_->ctx == nullptr) {
     return;  // Connect() still works; StartTls() then reports the failure.
@@ -300,7 +320,9 @@ TcpTransportFactory::TcpTransportFactory() : ssl_(std::make_unique<SslContext>()
   SSL_CTX_set_verify(ssl_->ctx, SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_security_level(ssl_->ctx, 0);
   SSL_CTX_set_min_proto_version(ssl_->ctx, TLS1_VERSION);
-  SSL_CTX_set_options(ssl_->ctx, SSL_OP_LEGACY_SERVER_CONNECT);
+  // Many SMTP servers close without a TLS close_notify: that is a closed connection, not a
+  // TLS failure.
+  SSL_CTX_set_options(ssl_->ctx, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_mode(ssl_->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
 }
 
