@@ -33,6 +33,13 @@ std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   return std::nullopt;
 }
 
+IpAddress IpAddress::FromBytes(IpFamily family, const std::uint8_t* data) {
+  IpAddress address;
+  address.family_ = family;
+  std::memcpy(address.bytes_.data(), data, family == IpFamily::kV4 ? 4 : 16);
+  return address;
+}
+
 std::string IpAddress::ToString() const {
   char buffer[INET6_ADDRSTRLEN] = {};
   const int af = family_ == IpFamily::kV4 ? AF_INET : AF_INET6;

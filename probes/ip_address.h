@@ -21,6 +21,8 @@ class IpAddress {
  public:
   // Parses "192.0.2.1", "2001:db8::1" or the bracketed "[2001:db8::1]". Rejects names.
   static std::optional<IpAddress> Parse(std::string_view text);
+  // From network-order bytes: 4 for IPv4, 16 for IPv6.
+  static IpAddress FromBytes(IpFamily family, const std::uint8_t* data);
 
   IpFamily family() const { return family_; }
   // Network-order bytes; only the first 4 are used for IPv4.

@@ -1,0 +1,114 @@
+// Plain data describing the DNS posture of one domain's inbound mail service (the seed's checks
+// 1-5, 13, 14 and 18), and the domain-level observation that joins it with the endpoint probes.
+// Filled by ProbeDns / RunDomain; read by rules, reports and metrics. Plain value types;
+// thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probes/ip_address.h"
+#include "probes/observation.h"
+
+namespace smtp_exporter {
+
+// Outcome of one DNS query, with the rcode kept apart from "no records" (RFC 2308 NODATA):
+// a resolver failure must never read as "no MX".
+enum class DnsStatus {
+  kNotQueried,
+  kOk,        // NOERROR with records
+  kNoData,    // NOERROR, no records of that type
+  kNxDomain,  // the name does not exist
+  kServFail,
+  kRefused,
+  kTimeout,
+  kError,  // anything else (malformed answer, connection refused, ...)
+};
+
+std::string_view DnsStatusName(DnsStatus status);
+// True for statuses that mean "the lookup itself failed" (SERVFAIL, REFUSED, timeout, error).
+bool IsDnsFailure(DnsStatus status);
+
+struct DnsLookup {
+  DnsStatus status = DnsStatus::kNotQueried;
+  std::string error;  // resolver text for failures
+};
+
+// One MX record's target and what it resolves to.
+struct MxTarget {
+  std::uint16_t preference = 0;
+  std::string host;             // as published, without the trailing dot
+  bool is_ip_literal = false;   // RFC 5321 §5.1: must be a host name
+  std::vector<std::string> cname_chain;  // names the target aliases through (empty: not a CNAME)
+  DnsLookup a;
+  DnsLookup aaaa;
+  std::vector<IpAddress> addresses;  // A then AAAA, in answer order, deduplicated
+};
+
+// Reverse DNS of one endpoint address.
+struct ReverseDns {
+  IpAddress ip;
+  DnsLookup ptr;
+  std::vector<std::string> ptr_names;  // without trailing dots
+  // FCrDNS: some PTR name's A/AAAA contains ip. nullopt when it could not be decided (no PTR
+  // or a lookup failure).
+  std::optional<bool> fcrdns_ok;
+  std::string fcrdns_name;  // the PTR name that confirmed it
+  std::vector<std::string> fcrdns_errors;  // lookups of PTR names that failed
+};
+
+struct DnsObservation {
+  std::string domain;
+  DnsLookup mx;  // the MX query of the domain
+  std::vector<MxTarget> mx_targets;  // sorted by preference, then host
+  bool null_mx = false;        // RFC 7505: a single "0 ." record
+  bool null_mx_mixed = false;  // "0 ." next to other MX records (RFC 7505 §3: MUST NOT)
+  // No MX RRset: RFC 5321 §5.1 falls back to the domain's own A/AAAA (the implicit MX).
+  bool implicit_mx = false;
+  DnsLookup implicit_a;
+  DnsLookup implicit_aaaa;
+  std::vector<IpAddress> implicit_addresses;  // the domain's own A then AAAA
+  std::vector<ReverseDns> reverse;  // one per distinct endpoint address
+  double duration_seconds = 0;
+  // The DNS phase ran out of time before every lookup finished.
+  bool timed_out = false;
+
+  const ReverseDns* FindReverse(const IpAddress& ip) const {
+    for (const auto& r : reverse) {
+      if (r.ip == ip) {
+        return &r;
+      }
+    }
+    return nullptr;
+  }
+};
+
+// One endpoint to probe: an address of an MX target (or of the domain, for an implicit MX).
+struct PlannedEndpoint {
+  std::string mx_name;
+  std::uint16_t preference = 0;
+  IpAddress ip;
+  // Another MX host of the same domain already maps to this address; it is probed once, under
+  // the first (lowest preference) name, and this lists the other names.
+  std::vector<std::string> also_named;
+};
+
+struct EndpointPlan {
+  std::vector<PlannedEndpoint> endpoints;
+  // Endpoints left out because the plan reached its cap (a hostile zone cannot fan out).
+  std::size_t dropped_over_cap = 0;
+};
+
+// Everything one check of one domain saw.
+struct DomainObservation {
+  std::string domain;
+  double started_at_unix = 0;
+  double duration_seconds = 0;
+  DnsObservation dns;
+  EndpointPlan plan;
+  std::vector<EndpointObservation> endpoints;  // same order as plan.endpoints
+};
+
+}  // namespace smtp_exporter

@@ -1,0 +1,81 @@
+// Resolver: runs a batch of DNS queries concurrently and reports, per query, the rcode class
+// and the records. AresResolver implements it on c-ares 1.18, which has no event thread: each
+// Resolve() call opens one channel, drives it with ares_getsock/poll/ares_process_fd until every
+// query is answered or the deadline passes, and destroys it.
+//
+// Thread safety: Resolve() is const and keeps no state between calls, so one AresResolver may
+// be shared by any number of threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "probes/clock.h"
+#include "probes/dns_observation.h"
+#include "probes/ip_address.h"
+#include "probes/result.h"
+
+namespace smtp_exporter {
+
+enum class DnsType { kA, kAaaa, kMx, kPtr };
+
+struct DnsQuery {
+  std::string name;  // absolute, with or without the trailing dot; for kPtr the address
+  DnsType type = DnsType::kA;
+  friend bool operator==(const DnsQuery&, const DnsQuery&) = default;
+};
+
+struct MxRecord {
+  std::uint16_t preference = 0;
+  std::string host;  // "" for the RFC 7505 null MX "."
+};
+
+struct DnsAnswer {
+  DnsStatus status = DnsStatus::kNotQueried;
+  std::string error;
+  std::vector<IpAddress> addresses;      // kA / kAaaa
+  std::vector<std::string> cname_chain;  // kA / kAaaa: the query name and each alias it went
+                                         // through, before the canonical name (empty if none)
+  std::vector<MxRecord> mx;              // kMx
+  std::vector<std::string> names;        // kPtr
+};
+
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  // Answers[i] belongs to queries[i]. Queries still unanswered at `deadline` get kTimeout.
+  virtual std::vector<DnsAnswer> Resolve(const std::vector<DnsQuery>& queries,
+                                         Deadline deadline) const = 0;
+};
+
+struct ResolverOptions {
+  // "IP", "IP:PORT", "[IPv6]:PORT". Empty: the system's resolvers from /etc/resolv.conf.
+  std::vector<std::string> servers;
+  // Per-try timeout of one query. Default: 2 s.
+  std::chrono::milliseconds query_timeout{2000};
+  // Tries per server before a query fails. Default: 2.
+  int tries = 2;
+};
+
+class AresResolver final : public Resolver {
+ public:
+  // Validates the options (server addresses) and initialises c-ares once per process.
+  static Result<std::unique_ptr<AresResolver>> Create(const ResolverOptions& options);
+
+  std::vector<DnsAnswer> Resolve(const std::vector<DnsQuery>& queries,
+                                 Deadline deadline) const override;
+
+ private:
+  AresResolver(ResolverOptions options, std::string servers_csv)
+      : options_(std::move(options)), servers_csv_(std::move(servers_csv)) {}
+  ResolverOptions options_;
+  std::string servers_csv_;  // for ares_set_servers_ports_csv; empty: system resolvers
+};
+
+// "2.0.0.127.in-addr.arpa" / nibble form under "ip6.arpa" (RFC 1035 §3.5, RFC 3596 §2.5).
+std::string ReverseName(const IpAddress& ip);
+
+}  // namespace smtp_exporter
