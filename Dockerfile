@@ -1,0 +1,27 @@
+# smtp_exporter container image.
+# Stage 1 builds on Debian 12 with the same packages and commands as CI (scripts/dev.sh) and runs
+# the unit tests; stage 2 carries only the runtime libraries and the binary.
+FROM debian:bookworm AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config ca-certificates \
+      libssl-dev libc-ares-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev \
+      prometheus-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMTP_EXPORTER_WERROR=ON \
+ && cmake --build build -j"$(nproc)" \
+ && ctest --test-dir build -L unit --output-on-failure --no-tests=error
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      ca-certificates libssl3 libc-ares2 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
+      libprometheus-cpp-core1.0 libcpp-httplib0.11 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --no-create-home --shell /usr/sbin/nologin smtp_exporter
+COPY --from=build /src/build/exporter/smtp_exporter /usr/local/bin/smtp_exporter
+USER smtp_exporter
+ENTRYPOINT ["/usr/local/bin/smtp_exporter"]
+CMD ["--help"]

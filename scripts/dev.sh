@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Developer entry point: the README's two commands call this.
+#   scripts/dev.sh run    install what is missing, build, start the offline lab, probe it
+#   scripts/dev.sh test   install what is missing, build (warnings as errors), run every test,
+#                         then again under AddressSanitizer + UndefinedBehaviorSanitizer
+#   scripts/dev.sh deps | build
+# Needs root (apt-get, Postfix on 127.0.0.x:25); re-runs itself with sudo when it can.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+# Build and test dependencies, all from Debian 12. Postfix, Knot and dig are the lab's real
+# servers; prometheus gives promtool; nlohmann-json writes the JSON output.
+PACKAGES=(
+  build-essential cmake pkg-config ca-certificates openssl
+  libssl-dev libc-ares-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  prometheus-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
+  postfix libsasl2-modules knot knot-dnsutils dnsutils iproute2 python3 procps
+)
+
+as_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      exec sudo -E bash "$0" "$@"
+    fi
+    echo "dev.sh: run as root (installs packages and binds 127.0.0.x:25)" >&2
+    exit 1
+  fi
+}
+
+deps() {
+  echo "== installing packages (apt-get update first)"
+  apt-get update -q
+  # Postfix asks a debconf question at install time; "No configuration" leaves /etc alone:
+  # the lab runs its own instance from a private config directory.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+}
+
+build() {
+  local dir=$1; shift
+  echo "== building in $dir $*"
+  cmake -S "$ROOT" -B "$ROOT/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMTP_EXPORTER_WERROR=ON "$@"
+  cmake --build "$ROOT/$dir" -j "$JOBS"
+}
+
+run_tests() {
+  local dir=$1
+  echo "== testing $dir"
+  # --no-tests=error: an empty test list is a failure, never a silent pass.
+  ctest --test-dir "$ROOT/$dir" --output-on-failure --no-tests=error
+}
+
+cmd_test() {
+  deps
+  build build
+  run_tests build
+  build build-asan -DSMTP_EXPORTER_SANITIZE=address,undefined
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
+  echo "== all tests passed"
+}
+
+cmd_run() {
+  deps
+  build build
+  local state="$ROOT/.lab"
+  mkdir -p "$state"
+  trap '"$ROOT/tests/lab/postfix.sh" stop "$state" || true' EXIT
+  "$ROOT/tests/lab/postfix.sh" start "$state" 25
+  echo
+  echo "== the offline lab is up: one real Postfix, one listener per failure mode"
+  local -a endpoints=(
+    "good.lab.test 127.0.0.2 mx-good.lab.test"
+    "notls.lab.test 127.0.0.3 mx-notls.lab.test"
+    "auth.lab.test 127.0.0.4 mx-auth.lab.test"
+    "relay.lab.test 127.0.0.5 mx-relay.lab.test"
+    "nonull.lab.test 127.0.0.6 mx-nonull.lab.test"
+    "nopm.lab.test 127.0.0.7 mx-nopm.lab.test"
+  )
+  for entry in "${endpoints[@]}"; do
+    read -r domain ip mx <<<"$entry"
+    echo
+    echo "######## smtp_exporter check $domain --endpoint $ip --mx-name $mx"
+    "$ROOT/build/exporter/smtp_exporter" check "$domain" --endpoint "$ip" --mx-name "$mx" \
+      --helo-name probe.lab.test || true
+  done
+}
+
+main() {
+  local command=${1:-}
+  case "$command" in
+    deps) as_root "$@"; deps ;;
+    build) build build ;;
+    test) as_root "$@"; cmd_test ;;
+    run) as_root "$@"; cmd_run ;;
+    *) echo "usage: $0 run|test|deps|build" >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,44 @@
+#include "tests/integration/lab_environment.h"
+
+#include <gmock/gmock.h>
+
+#include "tests/support/lab.h"
+
+namespace smtp_exporter::testing {
+
+void LabEnvironment::SetUp() {
+  state_dir_ = MakeTempDir("smtpx-it");
+  ASSERT_FALSE(state_dir_.empty());
+  const std::string lab = SourceDir() + "/tests/lab/";
+  const auto dns = RunCommand(lab + "dns.sh start " + state_dir_ + " " + std::to_string(kDnsPort));
+  ASSERT_EQ(dns.exit_code, 0) << "could not start the Knot lab:\n" << dns.output;
+  const auto smtp =
+      RunCommand(lab + "postfix.sh start " + state_dir_ + " " + std::to_string(kSmtpPort));
+  ASSERT_EQ(smtp.exit_code, 0) << "could not start the Postfix lab:\n" << smtp.output;
+}
+
+void LabEnvironment::TearDown() {
+  // After every test: no session reached DATA, so Postfix never received a message. Postfix
+  // logs per-command counts when a client disconnects ("... mail=2 rcpt=3 rset=3 quit=1"), and
+  // cleanup/qmgr log "message-id=" / "nrcpt=" for every message it accepts.
+  const std::string log = ReadFile(state_dir_ + "/postfix/maillog");
+  EXPECT_THAT(log, ::testing::HasSubstr("disconnect from"));
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr(" data=")));
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("message-id=")));
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("nrcpt=")));
+
+  const std::string lab = SourceDir() + "/tests/lab/";
+  const auto smtp = RunCommand(lab + "postfix.sh stop " + state_dir_);
+  EXPECT_EQ(smtp.exit_code, 0) << smtp.output;
+  const auto dns = RunCommand(lab + "dns.sh stop " + state_dir_);
+  EXPECT_EQ(dns.exit_code, 0) << dns.output;
+  RunCommand("rm -rf '" + state_dir_ + "'");
+}
+
+}  // namespace smtp_exporter::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new smtp_exporter::testing::LabEnvironment);
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,32 @@
+// The lab every integration test shares: a real Postfix (tests/lab/postfix.sh) on 127.0.0.x and
+// ::1 at kSmtpPort, and a real Knot (tests/lab/dns.sh) serving the lab zones on 127.0.0.1 and
+// ::1 at kDnsPort. Started once before the first test and stopped by PID after the last, as a
+// GoogleTest global environment. Tests only read it; not thread-safe.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+namespace smtp_exporter::testing {
+
+// High ports, so the tests never collide with a system MTA or the demo lab.
+inline constexpr std::uint16_t kSmtpPort = 10025;
+inline constexpr std::uint16_t kDnsPort = 25353;
+
+class LabEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override;
+  void TearDown() override;
+
+  static const std::string& state_dir() { return state_dir_; }
+  // "127.0.0.1:25353" for ResolverOptions::servers / --dns-servers.
+  static std::string DnsServer() { return "127.0.0.1:" + std::to_string(kDnsPort); }
+  static std::string SourceDir() { return SMTP_EXPORTER_SOURCE_DIR; }
+
+ private:
+  static inline std::string state_dir_;
+};
+
+}  // namespace smtp_exporter::testing

@@ -1,0 +1,147 @@
+// The SMTP probe against a real Postfix (Debian's), started by the lab environment on loopback
+// at a high port, one listener per behaviour. Nothing but 127.0.0.x and ::1 is contacted. These
+// tests never skip: a missing Postfix is a failure.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "probes/smtp_probe.h"
+#include "tests/integration/lab_environment.h"
+#include "tests/support/lab.h"
+
+namespace smtp_exporter {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::MakeTempDir;
+using testing::RunCommand;
+
+using testing::kSmtpPort;
+using testing::LabEnvironment;
+
+class PostfixProbeTest : public ::testing::Test {
+ protected:
+  EndpointObservation Probe(const std::string& domain, const std::string& ip,
+                            const std::string& mx) {
+    CheckOptions options;
+    options.helo_name = "probe.lab.test";
+    options.timeout = std::chrono::seconds(15);
+    return ProbeEndpoint(transports_, SystemClock::Instance(),
+                         EndpointTarget{domain, mx, *IpAddress::Parse(ip), kSmtpPort}, options);
+  }
+  TcpTransportFactory transports_;
+};
+
+TEST_F(PostfixProbeTest, GoodServer) {
+  const auto obs = Probe("good.lab.test", "127.0.0.2", "mx-good.lab.test");
+  EXPECT_EQ(obs.connect_status, ConnectStatus::kConnected);
+  ASSERT_TRUE(obs.greeting.has_value());
+  EXPECT_EQ(obs.greeting->lines, std::vector<std::string>{"220 mx-good.lab.test ESMTP lab"});
+  EXPECT_EQ(obs.announced_hostname, "mx-good.lab.test");
+  EXPECT_TRUE(obs.esmtp);
+  EXPECT_TRUE(obs.extensions_plain.Has("STARTTLS"));
+  EXPECT_TRUE(obs.extensions_plain.Has("PIPELINING"));
+  EXPECT_TRUE(obs.extensions_plain.Has("8BITMIME"));
+  EXPECT_TRUE(obs.extensions_plain.SizeLimit().has_value());
+  EXPECT_FALSE(obs.auth_before_tls);
+  EXPECT_TRUE(obs.starttls.ok) << obs.starttls.error;
+  EXPECT_EQ(obs.starttls.tls.version, "TLSv1.3");
+  EXPECT_FALSE(obs.starttls.tls.cipher.empty());
+  EXPECT_EQ(obs.starttls.tls.peer_subject, "CN=mx-good.lab.test");
+  EXPECT_THAT(obs.starttls.tls.peer_dns_names, ElementsAre("mx-good.lab.test"));
+  EXPECT_TRUE(obs.starttls.tls.peer_not_after_unix.has_value());
+  // RFC 3207 §4.2: STARTTLS is no longer offered once TLS is up.
+  EXPECT_FALSE(obs.extensions_tls.Has("STARTTLS"));
+  EXPECT_TRUE(obs.extensions_tls.Has("PIPELINING"));
+  EXPECT_EQ(obs.transactions_channel, TransactionChannel::kTls);
+  EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kAccepted);
+  EXPECT_EQ(obs.postmaster.outcome, ProbeOutcome::kAccepted);
+  EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kRejected);
+  EXPECT_THAT(obs.open_relay.steps.back().reply->lines.front(), HasSubstr("Relay access denied"));
+  EXPECT_TRUE(obs.session_error.empty()) << obs.session_error;
+  EXPECT_TRUE(obs.protocol_violations.empty());
+}
+
+TEST_F(PostfixProbeTest, GoodServerOverIpv6) {
+  const auto obs = Probe("good.lab.test", "::1", "mx-good.lab.test");
+  EXPECT_EQ(obs.family, IpFamily::kV6);
+  EXPECT_TRUE(obs.starttls.ok) << obs.starttls.error;
+  EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kRejected);
+}
+
+TEST_F(PostfixProbeTest, NoStartTls) {
+  const auto obs = Probe("notls.lab.test", "127.0.0.3", "mx-notls.lab.test");
+  EXPECT_TRUE(obs.esmtp);
+  EXPECT_FALSE(obs.starttls.offered);
+  EXPECT_FALSE(obs.starttls.attempted);
+  EXPECT_EQ(obs.transactions_channel, TransactionChannel::kPlain);
+  EXPECT_EQ(obs.postmaster.outcome, ProbeOutcome::kAccepted);
+}
+
+TEST_F(PostfixProbeTest, AuthBeforeStartTls) {
+  const auto obs = Probe("auth.lab.test", "127.0.0.4", "mx-auth.lab.test");
+  EXPECT_TRUE(obs.auth_before_tls);
+  EXPECT_THAT(obs.extensions_plain.AuthMechanisms(), ::testing::IsSupersetOf({"PLAIN", "LOGIN"}));
+  EXPECT_TRUE(obs.starttls.ok) << obs.starttls.error;
+}
+
+TEST_F(PostfixProbeTest, OpenRelay) {
+  const auto obs = Probe("relay.lab.test", "127.0.0.5", "mx-relay.lab.test");
+  EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kAccepted);
+  EXPECT_EQ(obs.open_relay.steps.back().command, "RCPT TO:<postmaster@example.com>");
+}
+
+TEST_F(PostfixProbeTest, NullSenderRejected) {
+  const auto obs = Probe("nonull.lab.test", "127.0.0.6", "mx-nonull.lab.test");
+  EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kRejected);
+  EXPECT_EQ(obs.null_sender.steps.front().reply->code, 550);
+  EXPECT_EQ(obs.postmaster.outcome, ProbeOutcome::kAccepted);
+  EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kRejected);
+}
+
+TEST_F(PostfixProbeTest, PostmasterRejected) {
+  const auto obs = Probe("nopm.lab.test", "127.0.0.7", "mx-nopm.lab.test");
+  EXPECT_EQ(obs.postmaster.outcome, ProbeOutcome::kRejected);
+  EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kAccepted);
+}
+
+TEST_F(PostfixProbeTest, NothingListening) {
+  const auto obs = Probe("down.lab.test", "127.0.0.30", "mx-down.lab.test");
+  EXPECT_EQ(obs.connect_status, ConnectStatus::kRefused);
+  EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kError);
+}
+
+// The done-when of the foundation issue: `check --endpoint` prints the verbatim banner, both
+// extension sets, TLS version and cipher, and the three transaction replies.
+TEST(CheckCommandEndToEnd, JsonAgainstRealPostfix) {
+  const auto run = RunCommand(std::string(SMTP_EXPORTER_BINARY) +
+                              " check good.lab.test --endpoint 127.0.0.2:" +
+                              std::to_string(kSmtpPort) +
+                              " --mx-name mx-good.lab.test --helo-name probe.lab.test"
+                              " --format json 2>/dev/null");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto doc = nlohmann::json::parse(run.output);
+  const auto& e = doc["endpoints"][0];
+  EXPECT_EQ(e["greeting"]["reply"]["lines"][0], "220 mx-good.lab.test ESMTP lab");
+  EXPECT_FALSE(e["extensions"]["plain"].empty());
+  EXPECT_FALSE(e["extensions"]["tls"].empty());
+  EXPECT_EQ(e["starttls"]["tls"]["version"], "TLSv1.3");
+  EXPECT_FALSE(e["starttls"]["tls"]["cipher"].get<std::string>().empty());
+  EXPECT_EQ(e["transactions"]["null_sender"]["steps"][0]["reply"]["code"], 250);
+  EXPECT_EQ(e["transactions"]["postmaster"]["steps"][0]["reply"]["code"], 250);
+  EXPECT_EQ(e["transactions"]["open_relay"]["steps"][1]["reply"]["code"], 554);
+}
+
+TEST(CheckCommandEndToEnd, TextAgainstRealPostfix) {
+  const auto run = RunCommand(std::string(SMTP_EXPORTER_BINARY) +
+                              " check relay.lab.test --endpoint 127.0.0.5:" +
+                              std::to_string(kSmtpPort) + " --helo-name probe.lab.test");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("220 mx-good.lab.test ESMTP lab"));
+  EXPECT_THAT(run.output, HasSubstr("OPEN RELAY"));
+}
+
+}  // namespace
+}  // namespace smtp_exporter
