@@ -113,6 +113,74 @@ nlohmann::json ToJson(const EndpointObservation& e) {
   };
 }
 
+namespace {
+
+nlohmann::json ToJson(const DnsLookup& lookup) {
+  return {{"status", DnsStatusName(lookup.status)}, {"error", lookup.error}};
+}
+
+nlohmann::json Addresses(const std::vector<IpAddress>& addresses) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& ip : addresses) out.push_back(ip.ToString());
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const DnsObservation& dns) {
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& t : dns.mx_targets) {
+    targets.push_back({{"preference", t.preference},
+                       {"host", t.host},
+                       {"is_ip_literal", t.is_ip_literal},
+                       {"cname_chain", t.cname_chain},
+                       {"a", ToJson(t.a)},
+                       {"aaaa", ToJson(t.aaaa)},
+                       {"addresses", Addresses(t.addresses)}});
+  }
+  nlohmann::json reverse = nlohmann::json::array();
+  for (const auto& r : dns.reverse) {
+    reverse.push_back({{"ip", r.ip.ToString()},
+                       {"ptr", ToJson(r.ptr)},
+                       {"ptr_names", r.ptr_names},
+                       {"fcrdns_ok", r.fcrdns_ok ? nlohmann::json(*r.fcrdns_ok) : nullptr},
+                       {"fcrdns_name", r.fcrdns_name},
+                       {"fcrdns_errors", r.fcrdns_errors}});
+  }
+  return {{"domain", dns.domain},
+          {"mx", ToJson(dns.mx)},
+          {"mx_targets", std::move(targets)},
+          {"null_mx", dns.null_mx},
+          {"null_mx_mixed", dns.null_mx_mixed},
+          {"implicit_mx", dns.implicit_mx},
+          {"implicit_a", ToJson(dns.implicit_a)},
+          {"implicit_aaaa", ToJson(dns.implicit_aaaa)},
+          {"implicit_addresses", Addresses(dns.implicit_addresses)},
+          {"reverse", std::move(reverse)},
+          {"timed_out", dns.timed_out},
+          {"duration_seconds", dns.duration_seconds}};
+}
+
+nlohmann::json ToJson(const DomainObservation& domain) {
+  nlohmann::json plan = nlohmann::json::array();
+  for (const auto& p : domain.plan.endpoints) {
+    plan.push_back({{"mx", p.mx_name},
+                    {"preference", p.preference},
+                    {"ip", p.ip.ToString()},
+                    {"also_named", p.also_named}});
+  }
+  nlohmann::json endpoints = nlohmann::json::array();
+  for (const auto& e : domain.endpoints) endpoints.push_back(ToJson(e));
+  return {{"schema_version", kObservationSchemaVersion},
+          {"domain", domain.domain},
+          {"started_at", domain.started_at_unix},
+          {"duration_seconds", domain.duration_seconds},
+          {"dns", ToJson(domain.dns)},
+          {"plan", {{"endpoints", std::move(plan)},
+                    {"dropped_over_cap", domain.plan.dropped_over_cap}}},
+          {"endpoints", std::move(endpoints)}};
+}
+
 std::string DumpJson(const nlohmann::json& value, int indent) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }

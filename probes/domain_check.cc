@@ -1,0 +1,64 @@
+#include "probes/domain_check.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "probes/smtp_probe.h"
+
+namespace smtp_exporter {
+
+DomainObservation CheckDomain(const std::string& domain, const CheckOptions& options,
+                              const DomainCheckSettings& settings, const Resolver& resolver,
+                              TransportFactory& transports, const Clock& clock) {
+  DomainObservation obs;
+  const SteadyTime started = clock.Now();
+  obs.started_at_unix = std::chrono::duration<double>(clock.WallNow().time_since_epoch()).count();
+
+  if (settings.only_endpoint) {
+    obs.dns.domain = domain;
+    obs.plan.endpoints.push_back(
+        {settings.only_endpoint_mx_name, 0, settings.only_endpoint->ip, {}});
+  } else {
+    obs.dns = ProbeDns(resolver, clock, domain, clock.Now() + settings.dns_budget,
+                       settings.dns_limits);
+    obs.plan = PlanEndpoints(obs.dns, settings.dns_limits.max_endpoints);
+  }
+  obs.domain = obs.dns.domain.empty() ? domain : obs.dns.domain;
+  ProbeReverseDns(resolver, obs.plan, clock.Now() + settings.dns_budget, settings.dns_limits,
+                  &obs.dns);
+
+  // Probe the endpoints with a small pool of workers; each keeps its own deadline (timeout).
+  const std::size_t count = obs.plan.endpoints.size();
+  obs.endpoints.resize(count);
+  CheckOptions endpoint_options = options;
+  if (settings.only_endpoint) {
+    endpoint_options.port = settings.only_endpoint->port;
+  }
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < count; i = next++) {
+      const PlannedEndpoint& planned = obs.plan.endpoints[i];
+      const EndpointTarget target{obs.domain, planned.mx_name, planned.ip, endpoint_options.port};
+      obs.endpoints[i] = ProbeEndpoint(transports, clock, target, endpoint_options);
+      if (settings.on_endpoint_done) {
+        settings.on_endpoint_done(obs.endpoints[i]);
+      }
+    }
+  };
+  const std::size_t workers =
+      std::min(count, std::max<std::size_t>(1, settings.endpoint_concurrency));
+  std::vector<std::thread> pool;
+  for (std::size_t w = 1; w < workers; ++w) {
+    pool.emplace_back(worker);
+  }
+  worker();  // the calling thread works too
+  for (auto& thread : pool) {
+    thread.join();
+  }
+  obs.duration_seconds = SecondsBetween(started, clock.Now());
+  return obs;
+}
+
+}  // namespace smtp_exporter

@@ -1,0 +1,40 @@
+// CheckDomain: one full check of one domain, as the seed describes it: DNS posture, the endpoint
+// plan, reverse DNS of every planned address, then every endpoint probed on port 25, several at
+// once (bounded). Returns plain data; judging it is the rules' job.
+// Thread-safe: concurrent calls share nothing but the (thread-safe) resolver, factory and clock.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "config/check_options.h"
+#include "probes/clock.h"
+#include "probes/dns_observation.h"
+#include "probes/dns_probe.h"
+#include "probes/ip_address.h"
+#include "probes/resolver.h"
+#include "probes/transport.h"
+
+namespace smtp_exporter {
+
+struct DomainCheckSettings {
+  // Endpoints of one domain probed at the same time. Default: 4.
+  std::size_t endpoint_concurrency = 4;
+  DnsProbeLimits dns_limits;
+  // Budget for each DNS stage (MX + targets, then PTR + FCrDNS). Default: 10 s.
+  std::chrono::milliseconds dns_budget{10000};
+  // Probe exactly this endpoint instead of the MX set (the CLI's --endpoint): no MX lookup,
+  // but PTR and FCrDNS are still checked for its address.
+  std::optional<HostPort> only_endpoint;
+  std::string only_endpoint_mx_name;
+  // Called (from worker threads) as each endpoint finishes, e.g. for progress output.
+  std::function<void(const EndpointObservation&)> on_endpoint_done;
+};
+
+DomainObservation CheckDomain(const std::string& domain, const CheckOptions& options,
+                              const DomainCheckSettings& settings, const Resolver& resolver,
+                              TransportFactory& transports, const Clock& clock);
+
+}  // namespace smtp_exporter
