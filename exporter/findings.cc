@@ -1,0 +1,337 @@
+#include "exporter/findings.h"
+
+#include <sstream>
+
+namespace smtp_exporter {
+namespace {
+
+// The one table of finding codes. Codes are the seed's (happyDomain checker-smtp) where it names
+// them; the others follow its smtp.<area>.<what> pattern. Fix texts name concrete Postfix and
+// Exim settings; docs/findings.md is rendered from this table (see RenderCatalogMarkdown).
+std::vector<CatalogEntry> BuildCatalog() {
+  return {
+      // DNS posture.
+      {"smtp.mx.null", Severity::kInfo,
+       "The domain publishes a null MX (MX 0 .): it declares that it accepts no mail",
+       "Nothing to do if the domain really receives no mail: senders fail fast instead of "
+       "queueing. If it should receive mail, replace the `MX 0 .` record with MX records naming "
+       "your mail servers.",
+       "RFC 7505 §3", ""},
+      {"smtp.mx.null_mixed", Severity::kCrit,
+       "A null MX (MX 0 .) is published next to other MX records",
+       "A null MX must be the only MX record. Remove the `MX 0 .` record if the domain receives "
+       "mail, or every other MX record if it does not; senders handle the mixed set "
+       "inconsistently.",
+       "RFC 7505 §3", ""},
+      {"smtp.mx.missing", Severity::kCrit,
+       "The domain has no MX and no address record (or does not exist): it cannot receive mail",
+       "Publish MX records naming hosts that run an SMTP server on port 25, e.g. "
+       "`example.org. MX 10 mx1.example.org.` plus A/AAAA records for mx1.example.org. If the "
+       "domain must never receive mail, publish a null MX (`example.org. MX 0 .`, RFC 7505) so "
+       "senders fail at once.",
+       "RFC 5321 §5.1", ""},
+      {"smtp.mx.implicit", Severity::kWarn,
+       "No MX records: mail falls back to the domain's own A/AAAA records (implicit MX)",
+       "Publish an explicit MX record (e.g. `example.org. MX 10 mx1.example.org.`, even if it "
+       "names the same host), so the mail service no longer depends on the web server's "
+       "address. If the domain receives no mail, publish a null MX (`MX 0 .`) instead.",
+       "RFC 5321 §5.1", ""},
+      {"smtp.mx.ip_literal", Severity::kCrit, "An MX target is an IP address, not a host name",
+       "MX targets must be host names. Publish an address record for the server "
+       "(`mx1.example.org. A 192.0.2.25`) and point the MX at `mx1.example.org.`; conforming "
+       "senders look the literal up as a name and fail.",
+       "RFC 5321 §5.1; RFC 1035 §3.3.9", ""},
+      {"smtp.mx.cname", Severity::kCrit, "An MX target is an alias (CNAME)",
+       "Point the MX record at the canonical host name, or replace the CNAME with A/AAAA records "
+       "for the MX host. Some senders refuse or mishandle MX targets that are aliases.",
+       "RFC 5321 §5.1; RFC 2181 §10.3", ""},
+      {"smtp.mx.unresolvable", Severity::kCrit, "An MX target has no A or AAAA record",
+       "Publish A and/or AAAA records for the MX host, or remove the MX record that names it. "
+       "Senders skip it, and bounce the mail when no other MX works.",
+       "RFC 5321 §5.1", ""},
+      {"smtp.dns.error", Severity::kError,
+       "A DNS lookup failed (SERVFAIL, REFUSED, timeout): part of the check could not run",
+       "The result is unknown, not OK, until the lookup answers. Check the zone's authoritative "
+       "servers (SERVFAIL often means broken DNSSEC or a lame delegation: compare "
+       "`dig +dnssec` and `delv` answers) and the resolver this exporter uses.",
+       "RFC 1035 §4.1.1; RFC 2308 §2", ""},
+
+      // Per endpoint: connection, greeting, EHLO.
+      {"smtp.tcp.unreachable", Severity::kCrit,
+       "An MX endpoint does not accept TCP connections on port 25",
+       "Make the MTA listen on port 25 on this address (Postfix: `inet_interfaces = all` and "
+       "the `smtp inet` service in master.cf; Exim: `local_interfaces` and "
+       "`daemon_smtp_ports = 25`) and allow inbound TCP 25 from anywhere in every firewall and "
+       "security group on the path. If the address should not receive mail, remove its A/AAAA "
+       "record from the MX host.",
+       "RFC 5321 §4.5.4.2",
+       "WARN instead of CRIT when another endpoint of the domain's MX set works (connects and "
+       "greets with 220), since senders fall back to it."},
+      {"smtp.all_unreachable", Severity::kCrit,
+       "No MX endpoint accepts connections: mail to the domain cannot be delivered",
+       "Bring at least one MX endpoint back on port 25 (see smtp.tcp.unreachable). Senders "
+       "queue and retry for a few days, then bounce the mail.",
+       "RFC 5321 §5.1; RFC 5321 §4.5.4.2", ""},
+      {"smtp.banner.rejected", Severity::kCrit,
+       "The server does not greet with 220 (554 refuses the session, 421 is unavailable)",
+       "A 554 greeting refuses every transaction from the client: check whether the refusal "
+       "targets this exporter's address only (postscreen or DNSBL checks, Postfix "
+       "`smtpd_client_restrictions`, Exim `acl_smtp_connect`). A 421 greeting means the server "
+       "is overloaded or shutting down: check process and connection limits (Postfix "
+       "`default_process_limit`, Exim `smtp_accept_max`).",
+       "RFC 5321 §3.1; RFC 5321 §4.2", ""},
+      {"smtp.banner.hostname_mismatch", Severity::kInfo,
+       "The greeting announces a host name that is neither the MX name nor a PTR name of the "
+       "address",
+       "Announce the server's public name, the one in the MX and PTR records: Postfix "
+       "`myhostname = mx1.example.org` (the default `smtpd_banner = $myhostname ESMTP $mail_name` "
+       "uses it); Exim `primary_hostname = mx1.example.org` (used by `smtp_banner`). Harmless on "
+       "its own, but it confuses diagnostics and some senders' heuristics.",
+       "RFC 5321 §4.2; RFC 5321 §4.3.1", ""},
+      {"smtp.ehlo.helo_fallback", Severity::kWarn,
+       "EHLO is refused and only HELO works: no ESMTP, so no STARTTLS, SIZE or 8BITMIME",
+       "Every current MTA (Postfix, Exim, Sendmail, Exchange) supports EHLO. The usual cause is "
+       "a firewall's SMTP inspection rewriting EHLO (Cisco ASA/PIX `inspect esmtp` or "
+       "`fixup smtp`): disable it. Otherwise upgrade the MTA.",
+       "RFC 5321 §2.2.1; RFC 5321 §3.2", ""},
+      {"smtp.ehlo.rejected", Severity::kCrit,
+       "Both EHLO and HELO are refused: no mail transaction can start",
+       "Check the HELO/EHLO restrictions (Postfix `smtpd_helo_restrictions`, Exim "
+       "`acl_smtp_helo`); they may refuse this exporter's HELO name, so give the exporter a "
+       "`helo_name` with valid A/AAAA and PTR records. A server must accept any syntactically "
+       "valid EHLO.",
+       "RFC 5321 §4.1.1.1; RFC 5321 §2.2.1", ""},
+
+      // Per endpoint: STARTTLS and AUTH.
+      {"smtp.starttls.missing", Severity::kWarn, "The endpoint does not offer STARTTLS",
+       "Enable opportunistic TLS with a certificate. Postfix: `smtpd_tls_security_level = may` "
+       "with `smtpd_tls_chain_files = /etc/ssl/mx1.pem` (or `smtpd_tls_cert_file` and "
+       "`smtpd_tls_key_file`). Exim: `tls_advertise_hosts = *` with `tls_certificate` and "
+       "`tls_privatekey`. If the MTA does offer it, look for a firewall's SMTP inspection "
+       "stripping STARTTLS from the EHLO reply.",
+       "RFC 3207 §4; RFC 7435", ""},
+      {"smtp.starttls.failed", Severity::kCrit, "STARTTLS is offered but the TLS upgrade fails",
+       "Senders that try STARTTLS and fail defer the mail or fall back to plaintext. Read the "
+       "MTA log for the handshake error; check that the certificate and key exist, are readable "
+       "by the MTA and match (Postfix `smtpd_tls_chain_files`, Exim `tls_certificate` / "
+       "`tls_privatekey`), and that the protocol and cipher settings (Postfix "
+       "`smtpd_tls_protocols`, Exim `tls_require_ciphers`) allow TLS 1.2 and 1.3.",
+       "RFC 3207 §4; RFC 3207 §4.1", ""},
+      {"smtp.all_no_starttls", Severity::kCrit,
+       "No endpoint offers working STARTTLS: all mail to the domain travels in plaintext",
+       "Enable STARTTLS on every MX: Postfix `smtpd_tls_security_level = may` plus a certificate "
+       "(`smtpd_tls_chain_files`); Exim `tls_advertise_hosts = *` plus `tls_certificate` and "
+       "`tls_privatekey`. Then make TLS required rather than opportunistic: publish an MTA-STS "
+       "policy (RFC 8461) and/or DANE TLSA records for the MX hosts (RFC 7672), and TLS-RPT "
+       "(RFC 8460) to hear about failures.",
+       "RFC 3207; RFC 8461; RFC 7672", ""},
+      {"smtp.auth.plaintext", Severity::kCrit,
+       "AUTH is advertised before STARTTLS: passwords can cross the network in clear",
+       "Offer AUTH only inside TLS. Postfix: `smtpd_tls_auth_only = yes`; better, "
+       "`smtpd_sasl_auth_enable = no` on port 25 and authentication on the submission ports 587 "
+       "or 465 (master.cf `-o smtpd_sasl_auth_enable=yes`). Exim: "
+       "`auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}`.",
+       "RFC 4954 §4; RFC 8314 §3", ""},
+      {"smtp.extension.missing", Severity::kInfo,
+       "A widely expected ESMTP extension is not advertised (PIPELINING, 8BITMIME, SIZE, "
+       "ENHANCEDSTATUSCODES, SMTPUTF8)",
+       "Postfix advertises all of them by default: check `smtpd_discard_ehlo_keywords`, "
+       "`smtpd_discard_ehlo_keyword_address_maps` and `smtputf8_enable = yes`. Exim: check "
+       "`pipelining_advertise_hosts = *`, `accept_8bitmime = true`, `message_size_limit` (SIZE) "
+       "and `smtputf8_advertise_hosts = *` (needs Exim built with SUPPORT_I18N). A firewall's "
+       "SMTP inspection (Cisco `inspect esmtp`) also hides extensions.",
+       "RFC 2920; RFC 6152; RFC 1870; RFC 2034; RFC 6531", ""},
+
+      // Per endpoint: reverse DNS.
+      {"smtp.ptr.missing", Severity::kWarn, "The endpoint address has no reverse DNS (PTR) record",
+       "Ask whoever controls the address block (hosting provider or ISP, often a setting in its "
+       "control panel) to publish a PTR record naming the MX host, e.g. "
+       "`25.2.0.192.in-addr.arpa. PTR mx1.example.org.`, with a matching A/AAAA record. Gmail, "
+       "Outlook.com and Yahoo reject or junk mail from hosts without PTR, which hits this host "
+       "whenever it also sends (bounces, forwards, replies).",
+       "RFC 1912 §2.1; RFC 8601 §3", ""},
+      {"smtp.fcrdns.mismatch", Severity::kWarn,
+       "The PTR name does not resolve back to the address (no forward-confirmed reverse DNS)",
+       "Make the PTR name's A/AAAA record contain this address, or change the PTR to a name that "
+       "does (`PTR mx1.example.org.` and `mx1.example.org. A 192.0.2.25`). Gmail, Outlook.com "
+       "and Yahoo require forward-confirmed reverse DNS of sending hosts and reject or junk mail "
+       "without it.",
+       "RFC 8601 §3; RFC 1912 §2.1", ""},
+
+      // Per endpoint: transaction probes (they stop at RCPT; DATA is never sent).
+      {"smtp.null_sender.rejected", Severity::kCrit,
+       "Mail from the null sender (MAIL FROM:<>, i.e. bounces) is refused",
+       "Accept the null sender: bounces and delivery status notifications use it. Postfix: look "
+       "for `<>` in the access maps of `smtpd_sender_restrictions` (`check_sender_access`) and "
+       "for sender checks that misjudge it. Exim: look for `deny senders = :` in "
+       "`acl_smtp_mail` / `acl_smtp_rcpt`.",
+       "RFC 5321 §4.5.5; RFC 5321 §6.1", ""},
+      {"smtp.postmaster.rejected", Severity::kCrit, "Mail to postmaster@ the domain is refused",
+       "Every mail domain must accept mail for postmaster. Create the address (Postfix: "
+       "`postmaster: root` in /etc/aliases then `newaliases`, or a `virtual_alias_maps` entry "
+       "`postmaster@example.org admin@example.org`; Exim: an alias in /etc/aliases or the "
+       "virtual-domain router) and exempt it from anti-spam checks (Postfix: "
+       "`check_recipient_access` with `postmaster@ OK` first; Exim: "
+       "`accept local_parts = postmaster` at the top of `acl_smtp_rcpt`).",
+       "RFC 5321 §4.5.1", ""},
+      {"smtp.open_relay", Severity::kCrit,
+       "The server relays mail to outside domains for anyone (open relay)",
+       "Restrict relaying to your own users and hosts. Postfix: "
+       "`smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+       "reject_unauth_destination` with `mynetworks` listing only your own hosts (never "
+       "0.0.0.0/0). Exim: `hostlist relay_from_hosts = <; 127.0.0.1 ; ::1` (your own hosts "
+       "only) and keep `require domains = +local_domains : +relay_to_domains` in "
+       "`acl_smtp_rcpt`. An open relay is abused within hours and lands on blocklists.",
+       "RFC 5321 §3.6; RFC 5321 §7.1; RFC 2505 §2", ""},
+      {"smtp.probe.temporary", Severity::kInfo,
+       "A transaction probe got a temporary (4xx) answer, e.g. greylisting: not judged",
+       "Usually greylisting or rate limiting of this exporter; nothing to fix if real senders "
+       "get through after a retry. To have the probe judged, exempt the exporter's address "
+       "(postgrey `whitelist_clients.local`, Postfix `check_client_access`, Exim greylist ACL "
+       "exceptions).",
+       "RFC 5321 §4.2.1", ""},
+      {"smtp.probe.inconclusive", Severity::kInfo,
+       "A transaction probe got no usable answer (e.g. the exporter's own sender was refused): "
+       "not judged",
+       "The server refused the probe's own sender address (checker@ the exporter's "
+       "`helo_name`), so the recipient could not be tried. Give the exporter a `helo_name` whose "
+       "domain has MX/A and SPF records, or exempt its address from sender verification "
+       "(Postfix `reject_unverified_sender`, Exim `verify = sender`).",
+       "RFC 5321 §4.2.1", ""},
+      {"smtp.session.aborted", Severity::kWarn,
+       "The SMTP session ended early (timeout, connection closed, 421): some checks have no "
+       "verdict",
+       "Read the MTA log for this session. Look for error and rate limits (Postfix "
+       "`smtpd_hard_error_limit`, `smtpd_client_connection_rate_limit`; Exim "
+       "`smtp_accept_max_per_host`, `smtp_ratelimit_*`), middleboxes that drop idle or TLS "
+       "connections, and raise this check's `timeout` if the server is merely slow.",
+       "RFC 5321 §4.5.3.2; RFC 5321 §3.8", ""},
+
+      // Coverage and protocol conformance.
+      {"smtp.ipv6.missing", Severity::kInfo, "No MX endpoint has an IPv6 address",
+       "Publish AAAA records for the MX hosts and make the MTA listen on IPv6 (Postfix "
+       "`inet_protocols = all`; Exim listens on IPv6 unless `disable_ipv6 = true`), so "
+       "IPv6-only senders can deliver.",
+       "RFC 3974", ""},
+      {"smtp.ipv6.unreachable", Severity::kWarn,
+       "AAAA records are published but no IPv6 endpoint accepts connections",
+       "Senders that try IPv6 first wait for a timeout before falling back to IPv4, and "
+       "IPv6-only senders cannot deliver. Make the MTA listen on IPv6 (Postfix "
+       "`inet_protocols = all`, `inet_interfaces = all`), allow TCP 25 in the IPv6 firewall "
+       "(ip6tables/nftables), or remove the AAAA records. First check that the exporter's host "
+       "has IPv6 connectivity itself.",
+       "RFC 3974", ""},
+      {"smtp.limits.exceeded", Severity::kWarn,
+       "The server broke a protocol bound (line length, reply lines, session size): the session "
+       "was abandoned",
+       "The server sent a line longer than SMTP allows, a reply with too many lines or too much "
+       "data. Check for an overlong banner (Postfix `smtpd_banner`, Exim `smtp_banner`) or a "
+       "middlebox injecting data into the session.",
+       "RFC 5321 §4.5.3.1", ""},
+      {"smtp.protocol.violation", Severity::kInfo,
+       "The server deviated from the SMTP protocol in a way the probe tolerated",
+       "See the listed deviations (e.g. bare LF line endings, inconsistent multiline reply "
+       "codes, plaintext sent after the STARTTLS reply, the CVE-2011-0411 class). They usually "
+       "come from a middlebox or an old MTA: upgrade or remove the component responsible.",
+       "RFC 5321 §4.2; RFC 5321 §2.3.8; RFC 3207 §4.2", ""},
+  };
+}
+
+std::string_view UpperSeverity(Severity severity) {
+  switch (severity) {
+    case Severity::kOk:
+      return "OK";
+    case Severity::kInfo:
+      return "INFO";
+    case Severity::kWarn:
+      return "WARN";
+    case Severity::kCrit:
+      return "CRIT";
+    case Severity::kError:
+      return "ERROR";
+  }
+  return "ERROR";
+}
+
+// GitHub's heading anchor for "`code`": lower case, punctuation other than '-' and '_' dropped.
+std::string Anchor(std::string_view code) {
+  std::string out;
+  for (const char c : code) {
+    if (c != '.') {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view SeverityName(Severity severity) {
+  switch (severity) {
+    case Severity::kOk:
+      return "ok";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarn:
+      return "warn";
+    case Severity::kCrit:
+      return "crit";
+    case Severity::kError:
+      return "error";
+  }
+  return "error";
+}
+
+const std::vector<CatalogEntry>& FindingCatalog() {
+  static const std::vector<CatalogEntry>* const catalog =
+      new std::vector<CatalogEntry>(BuildCatalog());
+  return *catalog;
+}
+
+const CatalogEntry* FindCatalogEntry(std::string_view code) {
+  for (const auto& entry : FindingCatalog()) {
+    if (entry.code == code) {
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
+std::string RenderCatalogMarkdown() {
+  std::ostringstream out;
+  out << "<!-- Generated from the catalog in exporter/findings.cc by RenderCatalogMarkdown().\n"
+         "     Do not edit: change the catalog, then run\n"
+         "     SMTP_EXPORTER_REGENERATE_DOCS=1 unit_tests --gtest_filter='*CatalogMarkdown*' -->\n"
+         "# Findings\n\n"
+         "Each check of a domain turns its observation into findings: a code, a severity, the "
+         "subject it is about (the domain, an MX host, or an endpoint such as "
+         "`mx1.example.org [192.0.2.1]`), a message with the server's verbatim reply where there "
+         "is one, the fix and the RFC the rule enforces.\n\n"
+         "Severities, best to worst: `ok` < `info` < `warn` < `crit` < `error`. The worst "
+         "finding is the domain's state. `error` means the check itself could not complete "
+         "(e.g. the resolver did not answer): the state is unknown, never OK. A check that "
+         "passed is reported as an `ok` finding with the same code as its failure; a probe "
+         "disabled by the options yields no finding at all. The `check` command exits 0 for "
+         "ok/info, 1 for warn, 2 for crit and 3 for error (monitoring-plugin convention).\n\n"
+         "| Code | Severity | Meaning |\n"
+         "|---|---|---|\n";
+  for (const auto& entry : FindingCatalog()) {
+    out << "| [`" << entry.code << "`](#" << Anchor(entry.code) << ") | "
+        << UpperSeverity(entry.severity) << (entry.note.empty() ? "" : " *") << " | " << entry.title
+        << " |\n";
+  }
+  out << "\n\\* the severity depends on the situation; see the code's section.\n";
+  for (const auto& entry : FindingCatalog()) {
+    out << "\n## `" << entry.code << "`\n\n"
+        << "- **Severity:** " << UpperSeverity(entry.severity) << "\n";
+    if (!entry.note.empty()) {
+      out << "- **Severity note:** " << entry.note << "\n";
+    }
+    out << "- **Meaning:** " << entry.title << "\n"
+        << "- **Fix:** " << entry.fix << "\n"
+        << "- **RFC:** " << entry.rfc << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace smtp_exporter

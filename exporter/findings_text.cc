@@ -1,0 +1,95 @@
+#include "exporter/findings_text.h"
+
+#include <sstream>
+
+#include "exporter/terminal_text.h"
+
+namespace smtp_exporter {
+namespace {
+
+std::string Label(Severity severity) {
+  std::string label(SeverityName(severity));
+  for (char& c : label) {
+    c = static_cast<char>(c - 'a' + 'A');
+  }
+  return label;
+}
+
+}  // namespace
+
+std::string RenderWhatToFixText(const std::vector<Finding>& findings) {
+  std::ostringstream out;
+  out << "What to fix:\n";
+  bool any_problem = false;
+  for (const auto& f : findings) {
+    if (f.severity == Severity::kOk) {
+      continue;
+    }
+    any_problem = true;
+    out << "  " << Label(f.severity) << "  " << EscapeForTerminal(f.code) << "  " << EscapeForTerminal(f.subject)
+        << '\n'
+        << "      " << EscapeForTerminal(f.message) << '\n';
+    if (!f.fix.empty()) {
+      out << "      fix: " << EscapeForTerminal(f.fix) << '\n';
+    }
+    if (!f.rfc.empty()) {
+      out << "      rfc: " << EscapeForTerminal(f.rfc) << '\n';
+    }
+  }
+  if (!any_problem) {
+    out << "  nothing: every check that ran passed\n";
+  }
+  return out.str();
+}
+
+std::string RenderPassedChecksText(const std::vector<Finding>& findings) {
+  std::ostringstream out;
+  out << "Passed checks:\n";
+  bool any_ok = false;
+  for (const auto& f : findings) {
+    if (f.severity != Severity::kOk) {
+      continue;
+    }
+    any_ok = true;
+    out << "  OK  " << EscapeForTerminal(f.code) << "  " << EscapeForTerminal(f.subject) << ": "
+        << EscapeForTerminal(f.message) << '\n';
+  }
+  if (!any_ok) {
+    out << "  none\n";
+  }
+  return out.str();
+}
+
+std::string RenderFindingsText(const std::vector<Finding>& findings) {
+  return RenderWhatToFixText(findings) + "\n" + RenderPassedChecksText(findings);
+}
+
+nlohmann::json FindingsToJson(const std::vector<Finding>& findings) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& f : findings) {
+    array.push_back({{"code", f.code},
+                     {"severity", std::string(SeverityName(f.severity))},
+                     {"subject", f.subject},
+                     {"message", f.message},
+                     {"fix", f.fix},
+                     {"rfc", f.rfc}});
+  }
+  return array;
+}
+
+int ExitCodeFor(Severity severity) {
+  switch (severity) {
+    case Severity::kOk:
+    case Severity::kInfo:
+      return 0;
+    case Severity::kWarn:
+      return 1;
+    case Severity::kCrit:
+      return 2;
+    case Severity::kError:
+      return 3;
+  }
+  return 3;
+}
+
+}  // namespace smtp_exporter

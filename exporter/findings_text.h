@@ -1,0 +1,33 @@
+// Rendering of findings for people and programs: the plain-text "What to fix" / "Passed checks"
+// lists of the `check` command, their JSON form, and the monitoring-plugin exit code.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "exporter/findings.h"
+
+namespace smtp_exporter {
+
+// "What to fix" (error, crit, warn, info: severity, code, subject, message, fix and RFC), then
+// "Passed checks" (one line per OK finding). Findings are listed in the order given
+// (EvaluateRules sorts them worst first). No colour codes: the caller adds colour. Control
+// characters from the network are shown escaped (\xNN), so they cannot drive the terminal.
+std::string RenderFindingsText(const std::vector<Finding>& findings);
+
+// The two halves of RenderFindingsText, for reports that put other sections between them:
+// "What to fix:" with every non-OK finding, and "Passed checks:" with one line per OK finding.
+std::string RenderWhatToFixText(const std::vector<Finding>& findings);
+std::string RenderPassedChecksText(const std::vector<Finding>& findings);
+
+// An array of {"code", "severity" (lowercase word), "subject", "message", "fix", "rfc"}.
+// Messages may hold invalid UTF-8 from the network: serialise with DumpJson
+// (probes/observation_json.h), which replaces it.
+nlohmann::json FindingsToJson(const std::vector<Finding>& findings);
+
+// Monitoring-plugin convention: 0 for OK and INFO, 1 WARN, 2 CRIT, 3 ERROR (UNKNOWN).
+int ExitCodeFor(Severity severity);
+
+}  // namespace smtp_exporter
