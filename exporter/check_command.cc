@@ -3,9 +3,11 @@
 #include "config/check_options.h"
 #include "config/duration.h"
 #include "exporter/flags.h"
+#include "exporter/findings_text.h"
+#include "exporter/rules.h"
 #include "exporter/text_report.h"
+#include "probes/domain_check.h"
 #include "probes/observation_json.h"
-#include "probes/smtp_probe.h"
 
 namespace smtp_exporter {
 namespace {
@@ -88,30 +90,36 @@ std::string ApplyFlags(const ParsedFlags& flags, CheckOptions* options) {
 }  // namespace
 
 std::string CheckUsage() {
-  return R"(usage: smtp_exporter check DOMAIN --endpoint IP[:PORT] [flags]
+  return R"(usage: smtp_exporter check DOMAIN [flags]
 
-Probes one SMTP endpoint of DOMAIN's inbound mail service and prints what it saw.
+Checks DOMAIN's inbound mail service now: DNS posture of its MX set, then every address of
+every MX on port 25. Prints what to fix first, then each endpoint, then the passed checks.
 
-  --endpoint IP[:PORT]        the address to probe (IPv4, IPv6, [IPv6]:PORT)
-  --mx-name NAME              MX host name: TLS SNI and the name the banner is compared with
-  --port N                    port when --endpoint has none (default 25)
+  --dns-servers IP[:PORT],... resolvers to ask (default: /etc/resolv.conf's)
+  --dns-timeout DURATION      per-query DNS timeout (default 2s)
+  --port N                    SMTP port (default 25; other values are for labs and relays)
   --helo-name NAME            name announced in EHLO/HELO (default: this machine's host name)
-  --timeout DURATION          whole-endpoint budget: 12, 12s, 1m (default 12s)
+  --timeout DURATION          budget per endpoint: 12, 12s, 1m (default 12s)
+  --endpoint-concurrency N    endpoints probed at once (default 4)
   --test-null-sender=BOOL     probe MAIL FROM:<> (default true)
   --test-postmaster=BOOL      probe RCPT TO:<postmaster@DOMAIN> (default true)
   --test-open-relay=BOOL      probe relaying to --test-probe-address (default true)
   --test-probe-address ADDR   open-relay recipient (default postmaster@example.com)
+  --endpoint IP[:PORT]        probe only this address instead of the MX set (PTR still checked)
+  --mx-name NAME              with --endpoint: the MX host name (TLS SNI, banner comparison)
   --format text|json          output format (default text)
 
 The probes stop at RCPT: DATA is never sent, so no mail is delivered.
+Exit code: 0 OK or INFO, 1 WARN, 2 CRIT, 3 ERROR or usage error (monitoring-plugin convention).
 )";
 }
 
-int RunCheckCommand(const std::vector<std::string>& args, TransportFactory& transports,
-                    const Clock& clock, std::ostream& out, std::ostream& err) {
+int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencies& deps,
+                    std::ostream& out, std::ostream& err) {
   const FlagSpec spec{
       {"endpoint", "mx-name", "port", "helo-name", "timeout", "format", "test-null-sender",
-       "test-postmaster", "test-open-relay", "test-probe-address"},
+       "test-postmaster", "test-open-relay", "test-probe-address", "dns-servers", "dns-timeout",
+       "endpoint-concurrency"},
       {"help"}};
   Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
@@ -133,15 +141,16 @@ int RunCheckCommand(const std::vector<std::string>& args, TransportFactory& tran
     return kExitUnknown;
   }
   // Booleans given as values ("--test-open-relay false") are validated here.
-  for (const char* name : {"test-null-sender", "test-postmaster", "test-open-relay"}) {
-    if (auto v = flags.Get(name); v && !ParseBool(*v)) {
-      err << "check: --" << name << " takes true or false, not \"" << *v << "\"\n";
-      return kExitUnknown;
-    }
-  }
   ParsedFlags normalised = flags;
   for (const char* name : {"test-null-sender", "test-postmaster", "test-open-relay"}) {
-    if (auto v = flags.Get(name)) normalised.values[name] = *ParseBool(*v) ? "true" : "false";
+    if (auto v = flags.Get(name)) {
+      const auto value = ParseBool(*v);
+      if (!value) {
+        err << "check: --" << name << " takes true or false, not \"" << *v << "\"\n";
+        return kExitUnknown;
+      }
+      normalised.values[name] = *value ? "true" : "false";
+    }
   }
   CheckOptions options;
   if (const std::string problem = ApplyFlags(normalised, &options); !problem.empty()) {
@@ -153,33 +162,70 @@ int RunCheckCommand(const std::vector<std::string>& args, TransportFactory& tran
     err << "check: --format must be text or json\n";
     return kExitUnknown;
   }
-  const auto endpoint_flag = flags.Get("endpoint");
-  if (!endpoint_flag) {
-    err << "check: finding DOMAIN's MX hosts through DNS is not available in this build yet; "
-           "pass --endpoint IP[:PORT]\n";
+  DomainCheckSettings settings;
+  if (auto v = flags.Get("endpoint-concurrency")) {
+    const int n = std::atoi(v->c_str());
+    if (n < 1 || n > 64 || std::to_string(n) != *v) {
+      err << "check: --endpoint-concurrency must be 1-64\n";
+      return kExitUnknown;
+    }
+    settings.endpoint_concurrency = static_cast<std::size_t>(n);
+  }
+  if (const auto endpoint_flag = flags.Get("endpoint")) {
+    Result<HostPort> endpoint = ParseHostPort(*endpoint_flag, options.port);
+    if (!endpoint.ok()) {
+      err << "check: --endpoint: " << endpoint.error().message << '\n';
+      return kExitUnknown;
+    }
+    settings.only_endpoint = endpoint.value();
+    settings.only_endpoint_mx_name = flags.Get("mx-name").value_or("");
+  } else if (flags.Get("mx-name")) {
+    err << "check: --mx-name goes with --endpoint\n";
     return kExitUnknown;
   }
-  Result<HostPort> endpoint = ParseHostPort(*endpoint_flag, options.port);
-  if (!endpoint.ok()) {
-    err << "check: --endpoint: " << endpoint.error().message << '\n';
+  ResolverOptions resolver_options;
+  if (auto v = flags.Get("dns-servers")) {
+    std::string_view rest = *v;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      resolver_options.servers.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  if (auto v = flags.Get("dns-timeout")) {
+    const auto timeout = ParseDuration(*v);
+    if (!timeout || timeout->count() == 0) {
+      err << "check: --dns-timeout \"" << *v << "\" is not a duration\n";
+      return kExitUnknown;
+    }
+    resolver_options.query_timeout = *timeout;
+  }
+  Result<std::unique_ptr<Resolver>> resolver = deps.make_resolver(resolver_options);
+  if (!resolver.ok()) {
+    err << "check: " << resolver.error().message << '\n';
     return kExitUnknown;
   }
   if (options.helo_name.empty()) {
     options.helo_name = DefaultHeloName();
   }
-  const EndpointTarget target{domain, flags.Get("mx-name").value_or(""), endpoint.value().ip,
-                              endpoint.value().port};
-  const EndpointObservation observation = ProbeEndpoint(transports, clock, target, options);
+  settings.on_endpoint_done = [&err](const EndpointObservation& e) {
+    // Progress on stderr; stdout carries only the result.
+    err << "probed " << (e.mx_name.empty() ? "" : e.mx_name + " ") << "[" << e.ip
+        << "]: " << ConnectStatusName(e.connect_status) << '\n';
+  };
+  const DomainObservation observation =
+      CheckDomain(domain, options, settings, *resolver.value(), deps.transports, deps.clock);
+  const std::vector<Finding> findings = EvaluateRules(observation, options);
+  const Severity status = WorstSeverity(findings);
   if (format == "json") {
-    nlohmann::json document = {{"schema_version", kObservationSchemaVersion},
-                               {"domain", observation.domain},
-                               {"endpoints", nlohmann::json::array({ToJson(observation)})}};
+    nlohmann::json document = ToJson(observation);
+    document["status"] = SeverityName(status);
+    document["findings"] = FindingsToJson(findings);
     out << DumpJson(document) << '\n';
   } else {
-    out << RenderEndpointText(observation);
+    out << RenderDomainText(observation, findings, status);
   }
-  // Until the rule set exists, the exit code says whether the probe could run at all.
-  return observation.connect_status == ConnectStatus::kConnected ? 0 : 2;
+  return ExitCodeFor(status);
 }
 
 }  // namespace smtp_exporter

@@ -2,11 +2,14 @@
 // thread; writes only to the streams it is given.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "probes/clock.h"
+#include "probes/resolver.h"
 #include "probes/transport.h"
 
 namespace smtp_exporter {
@@ -14,9 +17,17 @@ namespace smtp_exporter {
 // Exit codes follow the monitoring-plugin convention (0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN).
 inline constexpr int kExitUnknown = 3;
 
-// `args` are the words after "check". Returns the process exit code.
-int RunCheckCommand(const std::vector<std::string>& args, TransportFactory& transports,
-                    const Clock& clock, std::ostream& out, std::ostream& err);
+// What the command talks to; tests substitute scripted transports and a fake resolver.
+struct CheckDependencies {
+  TransportFactory& transports;
+  const Clock& clock;
+  std::function<Result<std::unique_ptr<Resolver>>(const ResolverOptions&)> make_resolver;
+};
+
+// `args` are the words after "check". Returns the process exit code: the worst finding's, in
+// the monitoring-plugin convention, or kExitUnknown for usage errors.
+int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencies& deps,
+                    std::ostream& out, std::ostream& err);
 
 // The usage text of `check`.
 std::string CheckUsage();

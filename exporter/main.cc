@@ -7,6 +7,7 @@
 #include "exporter/check_command.h"
 #include "exporter/version.h"
 #include "probes/clock.h"
+#include "probes/resolver.h"
 #include "probes/transport.h"
 
 namespace {
@@ -14,7 +15,7 @@ namespace {
 constexpr const char* kUsage = R"(usage: smtp_exporter <command> [flags]
 
 commands:
-  check DOMAIN --endpoint IP[:PORT] [flags]   probe one SMTP endpoint now and print the result
+  check DOMAIN [flags]   check DOMAIN's inbound mail service now and print what to fix
   --version                                   print the version
   --help                                      this text
 
@@ -35,8 +36,17 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "check") {
     smtp_exporter::TcpTransportFactory transports;
-    return smtp_exporter::RunCheckCommand({args.begin() + 1, args.end()}, transports,
-                                          smtp_exporter::SystemClock::Instance(), std::cout,
+    const smtp_exporter::CheckDependencies deps{
+        transports, smtp_exporter::SystemClock::Instance(),
+        [](const smtp_exporter::ResolverOptions& options)
+            -> smtp_exporter::Result<std::unique_ptr<smtp_exporter::Resolver>> {
+          auto resolver = smtp_exporter::AresResolver::Create(options);
+          if (!resolver.ok()) {
+            return resolver.error();
+          }
+          return std::unique_ptr<smtp_exporter::Resolver>(std::move(resolver).value());
+        }};
+    return smtp_exporter::RunCheckCommand({args.begin() + 1, args.end()}, deps, std::cout,
                                           std::cerr);
   }
   std::cerr << "smtp_exporter: unknown command \"" << args[0] << "\"\n\n" << kUsage;

@@ -4,6 +4,9 @@
 #include <ctime>
 #include <sstream>
 
+#include "exporter/findings_text.h"
+#include "exporter/terminal_text.h"
+
 namespace smtp_exporter {
 namespace {
 
@@ -22,26 +25,10 @@ std::string UnixToUtc(std::int64_t unix_seconds) {
   return buffer;
 }
 
-// Control characters from the network are shown escaped so they cannot drive the terminal.
-std::string Printable(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char raw : text) {
-    const auto c = static_cast<unsigned char>(raw);
-    if (c < 0x20 || c == 0x7f) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof(buffer), "\\x%02x", c);
-      out += buffer;
-    } else {
-      out += raw;
-    }
-  }
-  return out;
-}
 
 void WriteReply(std::ostringstream& out, const char* indent, const Reply& reply) {
   for (const auto& line : reply.lines) {
-    out << indent << Printable(line) << '\n';
+    out << indent << EscapeForTerminal(line) << '\n';
   }
 }
 
@@ -54,28 +41,28 @@ std::string ExtensionList(const ExtensionSet& set) {
     if (!out.empty()) {
       out += ", ";
     }
-    out += Printable(item.keyword);
+    out += EscapeForTerminal(item.keyword);
     if (!item.params.empty()) {
-      out += " " + Printable(item.params);
+      out += " " + EscapeForTerminal(item.params);
     }
   }
   return out;
 }
 
 void WriteProbe(std::ostringstream& out, const std::string& name, const TransactionProbe& probe) {
-  out << "  " << Printable(name) << ": " << ProbeOutcomeName(probe.outcome);
+  out << "  " << EscapeForTerminal(name) << ": " << ProbeOutcomeName(probe.outcome);
   if (!probe.detail.empty()) {
-    out << " (" << Printable(probe.detail) << ")";
+    out << " (" << EscapeForTerminal(probe.detail) << ")";
   }
   out << '\n';
   for (const auto& step : probe.steps) {
-    out << "      C: " << Printable(step.command) << '\n';
+    out << "      C: " << EscapeForTerminal(step.command) << '\n';
     if (step.reply) {
       for (const auto& line : step.reply->lines) {
-        out << "      S: " << Printable(line) << '\n';
+        out << "      S: " << EscapeForTerminal(line) << '\n';
       }
     } else {
-      out << "      !  " << Printable(step.error) << '\n';
+      out << "      !  " << EscapeForTerminal(step.error) << '\n';
     }
   }
 }
@@ -86,17 +73,17 @@ std::string RenderEndpointText(const EndpointObservation& e) {
   std::ostringstream out;
   out << "Endpoint " << e.ip << " port " << e.port << " (" << IpFamilyName(e.family) << ")";
   if (!e.mx_name.empty()) {
-    out << ", MX " << Printable(e.mx_name);
+    out << ", MX " << EscapeForTerminal(e.mx_name);
   }
-  out << ", domain " << Printable(e.domain) << '\n';
+  out << ", domain " << EscapeForTerminal(e.domain) << '\n';
   out << "  connect: " << ConnectStatusName(e.connect_status);
   if (!e.connect_error.empty()) {
-    out << " (" << Printable(e.connect_error) << ")";
+    out << " (" << EscapeForTerminal(e.connect_error) << ")";
   }
   out << '\n';
   if (e.greeting) {
     out << "  greeting (" << e.greeting->code << "), announces \""
-        << Printable(e.announced_hostname) << "\"" << (e.greeting_mentions_esmtp ? ", ESMTP" : "")
+        << EscapeForTerminal(e.announced_hostname) << "\"" << (e.greeting_mentions_esmtp ? ", ESMTP" : "")
         << ":\n";
     WriteReply(out, "      ", *e.greeting);
   }
@@ -122,17 +109,17 @@ std::string RenderEndpointText(const EndpointObservation& e) {
     } else if (e.starttls.ok) {
       const TlsDetails& tls = e.starttls.tls;
       out << "ok, " << tls.version << ", " << tls.cipher << '\n';
-      out << "      certificate (not verified): " << Printable(tls.peer_subject);
+      out << "      certificate (not verified): " << EscapeForTerminal(tls.peer_subject);
       if (!tls.peer_dns_names.empty()) {
         out << ", DNS names:";
-        for (const auto& name : tls.peer_dns_names) out << ' ' << Printable(name);
+        for (const auto& name : tls.peer_dns_names) out << ' ' << EscapeForTerminal(name);
       }
       if (tls.peer_not_after_unix) {
         out << ", notAfter " << UnixToUtc(*tls.peer_not_after_unix);
       }
       out << '\n';
     } else {
-      out << "FAILED: " << Printable(e.starttls.error) << '\n';
+      out << "FAILED: " << EscapeForTerminal(e.starttls.error) << '\n';
     }
     if (e.starttls.plaintext_bytes_discarded > 0) {
       out << "      " << e.starttls.plaintext_bytes_discarded
@@ -150,13 +137,13 @@ std::string RenderEndpointText(const EndpointObservation& e) {
     WriteProbe(out, "open relay (RCPT TO:<" + e.probe_recipient + ">)", e.open_relay);
   }
   for (const auto& violation : e.protocol_violations) {
-    out << "  protocol violation: " << Printable(violation) << '\n';
+    out << "  protocol violation: " << EscapeForTerminal(violation) << '\n';
   }
   if (!e.limit_exceeded.empty()) {
-    out << "  safety limit exceeded: " << Printable(e.limit_exceeded) << '\n';
+    out << "  safety limit exceeded: " << EscapeForTerminal(e.limit_exceeded) << '\n';
   }
   if (!e.session_error.empty()) {
-    out << "  session ended early: " << Printable(e.session_error) << '\n';
+    out << "  session ended early: " << EscapeForTerminal(e.session_error) << '\n';
   }
   out << "  phases:";
   for (const auto& phase : e.phases) {
@@ -170,8 +157,86 @@ std::string RenderEndpointText(const EndpointObservation& e) {
                                                                                   : "* ";
     char stamp[32];
     std::snprintf(stamp, sizeof(stamp), "%8.3f", entry.at_seconds);
-    out << "    " << stamp << ' ' << marker << ' ' << Printable(entry.text) << '\n';
+    out << "    " << stamp << ' ' << marker << ' ' << EscapeForTerminal(entry.text) << '\n';
   }
+  return out.str();
+}
+
+std::string RenderDnsText(const DnsObservation& dns) {
+  std::ostringstream out;
+  out << "DNS of " << EscapeForTerminal(dns.domain) << " (" << Seconds(dns.duration_seconds) << ")\n";
+  if (dns.mx.status == DnsStatus::kNotQueried) {
+    out << "  MX: not queried (single endpoint given)\n";
+  } else {
+    out << "  MX lookup: " << DnsStatusName(dns.mx.status);
+    if (!dns.mx.error.empty()) {
+      out << " (" << EscapeForTerminal(dns.mx.error) << ")";
+    }
+    out << '\n';
+  }
+  if (dns.null_mx) {
+    out << "  null MX (RFC 7505): this domain accepts no mail\n";
+  }
+  if (dns.null_mx_mixed) {
+    out << "  null MX published next to other MX records\n";
+  }
+  for (const auto& target : dns.mx_targets) {
+    out << "  MX " << target.preference << ' ' << EscapeForTerminal(target.host);
+    if (target.is_ip_literal) {
+      out << "  (IP literal, not a host name)";
+    }
+    if (!target.cname_chain.empty()) {
+      out << "  (CNAME:";
+      for (std::size_t i = 1; i < target.cname_chain.size(); ++i) {
+        out << " -> " << EscapeForTerminal(target.cname_chain[i]);
+      }
+      out << ")";
+    }
+    out << '\n';
+    if (!target.is_ip_literal) {
+      out << "      A " << DnsStatusName(target.a.status) << ", AAAA "
+          << DnsStatusName(target.aaaa.status) << ':';
+      for (const auto& ip : target.addresses) out << ' ' << ip.ToString();
+      out << '\n';
+    }
+  }
+  if (dns.mx.status == DnsStatus::kNoData) {
+    out << "  no MX RRset; implicit MX from the domain's A ("
+        << DnsStatusName(dns.implicit_a.status) << ") and AAAA ("
+        << DnsStatusName(dns.implicit_aaaa.status) << "):";
+    for (const auto& ip : dns.implicit_addresses) out << ' ' << ip.ToString();
+    out << '\n';
+  }
+  for (const auto& reverse : dns.reverse) {
+    out << "  PTR " << reverse.ip.ToString() << ": ";
+    if (reverse.ptr_names.empty()) {
+      out << "none (" << DnsStatusName(reverse.ptr.status) << ")";
+    } else {
+      for (std::size_t i = 0; i < reverse.ptr_names.size(); ++i) {
+        out << (i == 0 ? "" : ", ") << EscapeForTerminal(reverse.ptr_names[i]);
+      }
+      out << "; FCrDNS "
+          << (!reverse.fcrdns_ok ? "undecided" : *reverse.fcrdns_ok ? "ok" : "MISMATCH");
+    }
+    out << '\n';
+  }
+  return out.str();
+}
+
+std::string RenderDomainText(const DomainObservation& domain, const std::vector<Finding>& findings,
+                             Severity status) {
+  std::ostringstream out;
+  std::string word(SeverityName(status));
+  for (char& c : word) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  out << EscapeForTerminal(domain.domain) << ": " << word << " (" << domain.endpoints.size()
+      << " endpoint" << (domain.endpoints.size() == 1 ? "" : "s") << ", checked in "
+      << Seconds(domain.duration_seconds) << ")\n\n";
+  out << RenderWhatToFixText(findings) << '\n';
+  out << RenderDnsText(domain.dns) << '\n';
+  for (const auto& endpoint : domain.endpoints) {
+    out << RenderEndpointText(endpoint) << '\n';
+  }
+  out << RenderPassedChecksText(findings);
   return out.str();
 }
 

@@ -1,8 +1,12 @@
-// Human-readable rendering of observations for the `check` command. Pure; thread-safe.
+// Human-readable rendering of observations and findings for the `check` command. Pure;
+// thread-safe.
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "exporter/findings.h"
+#include "probes/dns_observation.h"
 #include "probes/observation.h"
 
 namespace smtp_exporter {
@@ -10,5 +14,14 @@ namespace smtp_exporter {
 // Multi-line text: connection, greeting, EHLO, extensions (plain and TLS), STARTTLS, the three
 // transaction probes with their replies, phase timings and the verbatim transcript.
 std::string RenderEndpointText(const EndpointObservation& endpoint);
+
+// The DNS posture: MX set with preferences and addresses, null/implicit MX, CNAME and IP-literal
+// targets, PTR and FCrDNS per address.
+std::string RenderDnsText(const DnsObservation& dns);
+
+// The whole check, in the order an operator reads it: status line, what to fix, DNS, one
+// section per endpoint, passed checks.
+std::string RenderDomainText(const DomainObservation& domain, const std::vector<Finding>& findings,
+                             Severity status);
 
 }  // namespace smtp_exporter

@@ -66,25 +66,23 @@ cmd_run() {
   build build
   local state="$ROOT/.lab"
   mkdir -p "$state"
-  trap '"$ROOT/tests/lab/postfix.sh" stop "$state" || true' EXIT
+  trap '"$ROOT/tests/lab/postfix.sh" stop "$state" || true; "$ROOT/tests/lab/dns.sh" stop "$state" || true' EXIT
+  "$ROOT/tests/lab/dns.sh" start "$state" 15353
   "$ROOT/tests/lab/postfix.sh" start "$state" 25
   echo
-  echo "== the offline lab is up: one real Postfix, one listener per failure mode"
-  local -a endpoints=(
-    "good.lab.test 127.0.0.2 mx-good.lab.test"
-    "notls.lab.test 127.0.0.3 mx-notls.lab.test"
-    "auth.lab.test 127.0.0.4 mx-auth.lab.test"
-    "relay.lab.test 127.0.0.5 mx-relay.lab.test"
-    "nonull.lab.test 127.0.0.6 mx-nonull.lab.test"
-    "nopm.lab.test 127.0.0.7 mx-nopm.lab.test"
-  )
-  for entry in "${endpoints[@]}"; do
-    read -r domain ip mx <<<"$entry"
+  echo "== the offline lab is up: Knot serves lab.test on 127.0.0.1:15353, one real Postfix"
+  echo "== listens on 127.0.0.x:25 with one listener per failure mode (tests/lab/README.md)"
+  local domain
+  for domain in good relay notls auth nopm nonull cnamemx badptr implicit nullmx; do
     echo
-    echo "######## smtp_exporter check $domain --endpoint $ip --mx-name $mx"
-    "$ROOT/build/exporter/smtp_exporter" check "$domain" --endpoint "$ip" --mx-name "$mx" \
-      --helo-name probe.lab.test || true
+    echo "######## smtp_exporter check $domain.lab.test --dns-servers 127.0.0.1:15353"
+    "$ROOT/build/exporter/smtp_exporter" check "$domain.lab.test" \
+      --dns-servers 127.0.0.1:15353 --helo-name probe.lab.test --timeout 5s || true
   done
+  echo
+  echo "== try your own: build/exporter/smtp_exporter check DOMAIN.lab.test --dns-servers 127.0.0.1:15353"
+  echo "== (the lab stays up until you press Enter)"
+  read -r _ || true
 }
 
 main() {

@@ -120,7 +120,9 @@ TEST(CheckCommandEndToEnd, JsonAgainstRealPostfix) {
                               " check good.lab.test --endpoint 127.0.0.2:" +
                               std::to_string(kSmtpPort) +
                               " --mx-name mx-good.lab.test --helo-name probe.lab.test"
+                              " --dns-servers " + LabEnvironment::DnsServer() +
                               " --format json 2>/dev/null");
+  // A healthy IPv4-only endpoint: only the informational "no IPv6" finding, exit 0.
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto doc = nlohmann::json::parse(run.output);
   const auto& e = doc["endpoints"][0];
@@ -137,8 +139,9 @@ TEST(CheckCommandEndToEnd, JsonAgainstRealPostfix) {
 TEST(CheckCommandEndToEnd, TextAgainstRealPostfix) {
   const auto run = RunCommand(std::string(SMTP_EXPORTER_BINARY) +
                               " check relay.lab.test --endpoint 127.0.0.5:" +
-                              std::to_string(kSmtpPort) + " --helo-name probe.lab.test");
-  ASSERT_EQ(run.exit_code, 0) << run.output;
+                              std::to_string(kSmtpPort) + " --helo-name probe.lab.test" +
+                              " --dns-servers " + LabEnvironment::DnsServer());
+  ASSERT_EQ(run.exit_code, 2) << run.output;  // CRIT: open relay
   EXPECT_THAT(run.output, HasSubstr("220 mx-good.lab.test ESMTP lab"));
   EXPECT_THAT(run.output, HasSubstr("OPEN RELAY"));
 }

@@ -13,7 +13,8 @@ namespace smtp_exporter::testing {
 
 CommandResult RunCommand(const std::string& command) {
   CommandResult result;
-  const std::string wrapped = command + " 2>&1";
+  // Grouped, so a redirection inside `command` (e.g. 2>/dev/null) still wins.
+  const std::string wrapped = "{ " + command + "\n} 2>&1";
   FILE* pipe = popen(wrapped.c_str(), "r");
   if (pipe == nullptr) {
     result.output = "popen failed";

@@ -11,7 +11,7 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `command` through /bin/sh, capturing its output (bounded to 1 MiB).
+// Runs `command` through /bin/sh, capturing its stdout and stderr (bounded to 1 MiB).
 CommandResult RunCommand(const std::string& command);
 
 // A fresh directory under /tmp, e.g. /tmp/smtpx-it-Ab12Cd.

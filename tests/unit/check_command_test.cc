@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/fake_resolver.h"
 #include "tests/support/scripted_transport.h"
 
 namespace smtp_exporter {
@@ -13,16 +14,30 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::FakeClock;
+using testing::FakeResolver;
 using testing::Script;
 using testing::ScriptedTransportFactory;
 
 class CheckCommandTest : public ::testing::Test {
  protected:
+  CheckCommandTest() {
+    resolver_.SetMx("lab.test", {{10, "mx.lab.test"}});
+    resolver_.SetAddresses("mx.lab.test", DnsType::kA, {"192.0.2.25"});
+    resolver_.SetAddresses("mx.lab.test", DnsType::kAaaa, {});
+    resolver_.SetPtr("192.0.2.25", {"mx.lab.test"});
+  }
+
   int Run(std::vector<std::string> args) {
     out_.str("");
     err_.str("");
-    return RunCheckCommand(args, factory_, clock_, out_, err_);
+    const CheckDependencies deps{factory_, clock_, [this](const ResolverOptions& options) {
+                                   resolver_options_ = options;
+                                   return Result<std::unique_ptr<Resolver>>(
+                                       std::make_unique<testing::ResolverRef>(resolver_));
+                                 }};
+    return RunCheckCommand(args, deps, out_, err_);
   }
+  // A server that answers EHLO without STARTTLS; transactions disabled by the tests using it.
   void AddQuietServer() {
     factory_.AddScript(Script()
                            .Reply({"220 mx.lab.test ESMTP"})
@@ -31,8 +46,19 @@ class CheckCommandTest : public ::testing::Test {
                            .Expect("QUIT")
                            .Reply({"221 Bye"}));
   }
+  static std::vector<std::string> NoTransactions() {
+    return {"--helo-name", "probe.lab.test", "--test-null-sender=false",
+            "--test-postmaster", "false", "--test-open-relay=false"};
+  }
+  std::vector<std::string> Args(std::vector<std::string> head) {
+    for (auto& extra : NoTransactions()) head.push_back(extra);
+    return head;
+  }
+
   FakeClock clock_;
   ScriptedTransportFactory factory_;
+  FakeResolver resolver_;
+  ResolverOptions resolver_options_;
   std::ostringstream out_, err_;
 };
 
@@ -40,50 +66,80 @@ TEST_F(CheckCommandTest, UsageErrorsExitUnknown) {
   EXPECT_EQ(Run({}), kExitUnknown);
   EXPECT_EQ(Run({"example.org", "--bogus"}), kExitUnknown);
   EXPECT_THAT(err_.str(), HasSubstr("unknown flag --bogus"));
-  EXPECT_EQ(Run({"not a domain", "--endpoint", "127.0.0.1"}), kExitUnknown);
+  EXPECT_EQ(Run({"not a domain"}), kExitUnknown);
   EXPECT_EQ(Run({"example.org", "--endpoint", "mx.example.org"}), kExitUnknown);
   EXPECT_THAT(err_.str(), HasSubstr("not an IPv4 or IPv6 address"));
-  EXPECT_EQ(Run({"example.org", "--endpoint", "127.0.0.1", "--timeout", "soon"}), kExitUnknown);
-  EXPECT_EQ(Run({"example.org", "--endpoint", "127.0.0.1", "--format", "xml"}), kExitUnknown);
-  EXPECT_EQ(Run({"example.org", "--endpoint", "127.0.0.1", "--test-open-relay", "maybe"}),
-            kExitUnknown);
-  EXPECT_EQ(Run({"example.org", "--endpoint", "127.0.0.1", "--test-probe-address", "a@b>c"}),
-            kExitUnknown);
+  EXPECT_EQ(Run({"example.org", "--timeout", "soon"}), kExitUnknown);
+  EXPECT_EQ(Run({"example.org", "--format", "xml"}), kExitUnknown);
+  EXPECT_EQ(Run({"example.org", "--test-open-relay", "maybe"}), kExitUnknown);
+  EXPECT_EQ(Run({"example.org", "--test-probe-address", "a@b>c"}), kExitUnknown);
+  EXPECT_EQ(Run({"example.org", "--mx-name", "mx.example.org"}), kExitUnknown);
+  EXPECT_EQ(Run({"example.org", "--endpoint-concurrency", "0"}), kExitUnknown);
+  EXPECT_EQ(Run({"example.org", "--dns-timeout", "x"}), kExitUnknown);
   EXPECT_EQ(factory_.connects(), 0);
 }
 
-TEST_F(CheckCommandTest, WithoutEndpointSaysWhatIsMissing) {
-  EXPECT_EQ(Run({"example.org"}), kExitUnknown);
-  EXPECT_THAT(err_.str(), HasSubstr("--endpoint"));
+TEST_F(CheckCommandTest, DnsServersAreHandedToTheResolver) {
+  AddQuietServer();
+  Run(Args({"lab.test", "--dns-servers", "127.0.0.1:5353,[::1]:5353", "--dns-timeout", "500ms"}));
+  EXPECT_EQ(resolver_options_.servers,
+            (std::vector<std::string>{"127.0.0.1:5353", "[::1]:5353"}));
+  EXPECT_EQ(resolver_options_.query_timeout, std::chrono::milliseconds(500));
 }
 
-TEST_F(CheckCommandTest, JsonOutput) {
+TEST_F(CheckCommandTest, WholeDomainJson) {
   AddQuietServer();
-  EXPECT_EQ(Run({"lab.test", "--endpoint", "127.0.0.2:2525", "--mx-name", "mx.lab.test",
-                 "--helo-name", "probe.lab.test", "--test-null-sender=false",
-                 "--test-postmaster", "false", "--test-open-relay=false", "--format", "json"}),
-            0);
+  const int code = Run(Args({"lab.test", "--format", "json"}));
   const auto doc = nlohmann::json::parse(out_.str());
   EXPECT_EQ(doc["schema_version"], 1);
   EXPECT_EQ(doc["domain"], "lab.test");
-  EXPECT_EQ(doc["endpoints"][0]["port"], 2525);
-  EXPECT_EQ(doc["endpoints"][0]["mx"], "mx.lab.test");
+  EXPECT_EQ(doc["dns"]["mx_targets"][0]["host"], "mx.lab.test");
+  EXPECT_EQ(doc["dns"]["reverse"][0]["fcrdns_ok"], true);
+  EXPECT_EQ(doc["endpoints"][0]["ip"], "192.0.2.25");
   EXPECT_EQ(doc["endpoints"][0]["extensions"]["size_limit"], 1000);
+  // No STARTTLS anywhere: a CRIT finding, so exit code 2 and status "crit".
+  EXPECT_EQ(doc["status"], "crit");
+  EXPECT_EQ(code, 2);
+  bool saw_all_no_starttls = false;
+  for (const auto& finding : doc["findings"]) {
+    saw_all_no_starttls = saw_all_no_starttls || finding["code"] == "smtp.all_no_starttls";
+  }
+  EXPECT_TRUE(saw_all_no_starttls);
+  EXPECT_THAT(err_.str(), HasSubstr("probed mx.lab.test [192.0.2.25]"));
 }
 
-TEST_F(CheckCommandTest, TextOutputShowsBannerVerbatim) {
+TEST_F(CheckCommandTest, TextPutsWhatToFixFirst) {
   AddQuietServer();
-  EXPECT_EQ(Run({"lab.test", "--endpoint", "127.0.0.2", "--helo-name", "probe.lab.test",
-                 "--test-null-sender=false", "--test-postmaster=false",
-                 "--test-open-relay=false"}),
-            0);
-  EXPECT_THAT(out_.str(), HasSubstr("220 mx.lab.test ESMTP"));
-  EXPECT_THAT(out_.str(), HasSubstr("STARTTLS: not offered"));
+  Run(Args({"lab.test"}));
+  const std::string text = out_.str();
+  EXPECT_THAT(text, HasSubstr("220 mx.lab.test ESMTP"));
+  const auto fix = text.find("What to fix");
+  const auto dns = text.find("DNS of lab.test");
+  const auto endpoint = text.find("Endpoint 192.0.2.25");
+  const auto passed = text.find("Passed checks");
+  ASSERT_NE(fix, std::string::npos);
+  ASSERT_NE(passed, std::string::npos);
+  EXPECT_LT(fix, dns);
+  EXPECT_LT(dns, endpoint);
+  EXPECT_LT(endpoint, passed);
+}
+
+TEST_F(CheckCommandTest, SingleEndpointSkipsMxButChecksPtr) {
+  AddQuietServer();
+  Run(Args({"lab.test", "--endpoint", "192.0.2.25:2525", "--mx-name", "mx.lab.test",
+            "--format", "json"}));
+  const auto doc = nlohmann::json::parse(out_.str());
+  EXPECT_EQ(doc["dns"]["mx"]["status"], "not_queried");
+  EXPECT_EQ(doc["endpoints"][0]["port"], 2525);
+  EXPECT_EQ(doc["dns"]["reverse"][0]["ptr_names"][0], "mx.lab.test");
+  for (const auto& finding : doc["findings"]) {
+    EXPECT_NE(finding["code"], "smtp.mx.missing");
+  }
 }
 
 TEST_F(CheckCommandTest, UnreachableEndpointExitsCritical) {
   factory_.AddConnectError(Error{ErrorCode::kConnectionRefused, "refused"});
-  EXPECT_EQ(Run({"lab.test", "--endpoint", "127.0.0.2", "--helo-name", "probe.lab.test"}), 2);
+  EXPECT_EQ(Run({"lab.test", "--helo-name", "probe.lab.test"}), 2);
   EXPECT_THAT(out_.str(), HasSubstr("connect: refused"));
 }
 
