@@ -1,0 +1,23 @@
+// Validation of the names and addresses operators put in the config, on the command line and
+// in /probe?domain=: host names (LDH labels, RFC 1035 §2.3.1 / RFC 1123 §2.1) and the
+// open-relay probe address. Pure; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace smtp_exporter {
+
+// Why `name` is not a host name made of LDH labels, or nullopt if it is one. One trailing dot
+// is allowed; a name whose last label is all digits (an IP address) is not a host name.
+std::optional<std::string> HostNameProblem(std::string_view name);
+
+// Lower case, without the trailing dot.
+std::string NormaliseHostName(std::string_view name);
+
+// Why `address` cannot be the open-relay probe's RCPT TO (local@domain, no spaces, "<", ">",
+// control or non-ASCII characters), or nullopt.
+std::optional<std::string> ProbeAddressProblem(std::string_view address);
+
+}  // namespace smtp_exporter
