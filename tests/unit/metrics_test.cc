@@ -1,0 +1,596 @@
+// Metrics built from snapshots: the whole /metrics and /probe output against golden files
+// (tests/testdata/metrics/*.prom, checked by promtool in integration/promtool_test.cc), and
+// targeted checks: unmeasured values are absent rather than 0, a removed domain leaves no
+// series, label values are escaped and bounded, the EHLO keyword cardinality cap.
+#include "exporter/metrics.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <prometheus/metric_family.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "exporter/findings.h"
+#include "exporter/snapshot_store.h"
+#include "probes/dns_observation.h"
+#include "probes/observation.h"
+
+namespace smtp_exporter {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using LabelMap = std::map<std::string, std::string>;
+
+IpAddress Ip(const char* text) { return IpAddress::Parse(text).value(); }
+
+Finding MakeFinding(std::string code, Severity severity, std::string subject) {
+  Finding finding;
+  finding.code = std::move(code);
+  finding.severity = severity;
+  finding.subject = std::move(subject);
+  finding.message = "message";
+  return finding;
+}
+
+ReverseDns Reverse(const char* ip, DnsStatus status, std::vector<std::string> names,
+                   std::optional<bool> fcrdns_ok) {
+  ReverseDns reverse;
+  reverse.ip = Ip(ip);
+  reverse.ptr.status = status;
+  reverse.ptr_names = std::move(names);
+  reverse.fcrdns_ok = fcrdns_ok;
+  if (fcrdns_ok.value_or(false)) {
+    reverse.fcrdns_name = reverse.ptr_names.front();
+  }
+  return reverse;
+}
+
+MxTarget Mx(std::uint16_t preference, const char* host, std::vector<const char*> ips) {
+  MxTarget target;
+  target.preference = preference;
+  target.host = host;
+  target.a.status = DnsStatus::kOk;
+  target.aaaa.status = DnsStatus::kNoData;
+  for (const char* ip : ips) {
+    target.addresses.push_back(Ip(ip));
+    if (Ip(ip).family() == IpFamily::kV6) {
+      target.aaaa.status = DnsStatus::kOk;
+    }
+  }
+  return target;
+}
+
+void Plan(DomainObservation* obs) {
+  for (const MxTarget& target : obs->dns.mx_targets) {
+    for (const IpAddress& ip : target.addresses) {
+      obs->plan.endpoints.push_back({target.host, target.preference, ip, {}});
+    }
+  }
+}
+
+// An endpoint that greeted, spoke ESMTP, completed STARTTLS and answered every probe as it
+// should.
+EndpointObservation HealthyEndpoint(const std::string& domain, const std::string& mx,
+                                    const char* ip) {
+  EndpointObservation e;
+  e.domain = domain;
+  e.mx_name = mx;
+  e.ip = ip;
+  e.family = Ip(ip).family();
+  e.started_at_unix = 1700000000.5;
+  e.connect_status = ConnectStatus::kConnected;
+  e.greeting = Reply{220, {"220 " + mx + " ESMTP Postfix"}};
+  e.announced_hostname = mx;
+  e.greeting_mentions_esmtp = true;
+  e.ehlo = Reply{250,
+                 {"250-" + mx, "250-PIPELINING", "250-SIZE 10240000", "250-STARTTLS",
+                  "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 SMTPUTF8"}};
+  e.esmtp = true;
+  e.extensions_plain = ExtensionSet::FromEhloReply(*e.ehlo);
+  e.starttls.offered = true;
+  e.starttls.attempted = true;
+  e.starttls.reply = Reply{220, {"220 2.0.0 Ready to start TLS"}};
+  e.starttls.ok = true;
+  e.starttls.tls.version = "TLSv1.3";
+  e.starttls.tls.cipher = "TLS_AES_256_GCM_SHA384";
+  e.starttls.tls.peer_not_after_unix = 1735689600;
+  e.tls_ehlo = Reply{250,
+                     {"250-" + mx, "250-PIPELINING", "250-SIZE 10240000", "250-ENHANCEDSTATUSCODES",
+                      "250-8BITMIME", "250 SMTPUTF8"}};
+  e.extensions_tls = ExtensionSet::FromEhloReply(*e.tls_ehlo);
+  e.transactions_channel = TransactionChannel::kTls;
+  e.null_sender.outcome = ProbeOutcome::kAccepted;
+  e.postmaster.outcome = ProbeOutcome::kAccepted;
+  e.open_relay.outcome = ProbeOutcome::kRejected;
+  e.phases = {{"connect", 0.012},  {"greeting", 0.05},     {"ehlo", 0.004}, {"starttls", 0.031},
+              {"tls_ehlo", 0.003}, {"transactions", 0.02}, {"total", 0.125}};
+  return e;
+}
+
+// Dual stack, TLS everywhere, every probe answered as it should.
+std::shared_ptr<const Snapshot> HealthySnapshot() {
+  auto snapshot = std::make_shared<Snapshot>();
+  DomainObservation& obs = snapshot->observation;
+  obs.domain = "good.example";
+  obs.started_at_unix = 1700000000;
+  obs.duration_seconds = 1.25;
+  obs.dns.domain = obs.domain;
+  obs.dns.mx.status = DnsStatus::kOk;
+  obs.dns.mx_targets = {Mx(10, "mx1.good.example", {"192.0.2.10", "2001:db8::10"})};
+  obs.dns.reverse = {
+      Reverse("192.0.2.10", DnsStatus::kOk, {"mx1.good.example"}, true),
+      Reverse("2001:db8::10", DnsStatus::kOk, {"mx1.good.example"}, true),
+  };
+  Plan(&obs);
+  obs.endpoints = {HealthyEndpoint(obs.domain, "mx1.good.example", "192.0.2.10"),
+                   HealthyEndpoint(obs.domain, "mx1.good.example", "2001:db8::10")};
+  snapshot->findings = {
+      MakeFinding("smtp.open_relay", Severity::kOk, "mx1.good.example [192.0.2.10]"),
+      MakeFinding("smtp.open_relay", Severity::kOk, "mx1.good.example [2001:db8::10]"),
+      MakeFinding("smtp.starttls.missing", Severity::kOk, "mx1.good.example [192.0.2.10]"),
+      MakeFinding("smtp.starttls.missing", Severity::kOk, "mx1.good.example [2001:db8::10]"),
+  };
+  snapshot->status = Severity::kOk;
+  return snapshot;
+}
+
+// IPv4 only. mx1: an open relay without STARTTLS, AUTH offered in plaintext, no PTR, the
+// postmaster probe disabled. mx2: connection refused, its PTR lookup failed.
+std::shared_ptr<const Snapshot> RelaySnapshot() {
+  auto snapshot = std::make_shared<Snapshot>();
+  DomainObservation& obs = snapshot->observation;
+  obs.domain = "relay.example";
+  obs.started_at_unix = 1700000030.25;
+  obs.duration_seconds = 3.5;
+  obs.dns.domain = obs.domain;
+  obs.dns.mx.status = DnsStatus::kOk;
+  obs.dns.mx_targets = {Mx(10, "mx1.relay.example", {"198.51.100.7"}),
+                        Mx(20, "mx2.relay.example", {"198.51.100.8"})};
+  obs.dns.reverse = {
+      Reverse("198.51.100.7", DnsStatus::kNxDomain, {}, std::nullopt),
+      Reverse("198.51.100.8", DnsStatus::kServFail, {}, std::nullopt),
+  };
+  Plan(&obs);
+
+  EndpointObservation open;
+  open.domain = obs.domain;
+  open.mx_name = "mx1.relay.example";
+  open.ip = "198.51.100.7";
+  open.family = IpFamily::kV4;
+  open.connect_status = ConnectStatus::kConnected;
+  open.greeting = Reply{220, {"220 mail.relay.example ESMTP"}};
+  open.ehlo = Reply{
+      250, {"250-mail.relay.example", "250-PIPELINING", "250-AUTH PLAIN LOGIN", "250 8BITMIME"}};
+  open.esmtp = true;
+  open.extensions_plain = ExtensionSet::FromEhloReply(*open.ehlo);
+  open.auth_before_tls = true;
+  open.transactions_channel = TransactionChannel::kPlain;
+  open.null_sender.outcome = ProbeOutcome::kAccepted;
+  open.postmaster.outcome = ProbeOutcome::kNotTested;
+  open.open_relay.outcome = ProbeOutcome::kAccepted;
+  open.phases = {
+      {"connect", 0.02}, {"greeting", 0.1}, {"ehlo", 0.01}, {"transactions", 0.2}, {"total", 0.35}};
+
+  EndpointObservation refused;
+  refused.domain = obs.domain;
+  refused.mx_name = "mx2.relay.example";
+  refused.ip = "198.51.100.8";
+  refused.family = IpFamily::kV4;
+  refused.connect_status = ConnectStatus::kRefused;
+  refused.connect_error = "Connection refused";
+  refused.phases = {{"connect", 0.001}, {"total", 0.001}};
+  obs.endpoints = {open, refused};
+
+  snapshot->findings = {
+      MakeFinding("smtp.all_no_starttls", Severity::kCrit, "relay.example"),
+      MakeFinding("smtp.auth.plaintext", Severity::kCrit, "mx1.relay.example [198.51.100.7]"),
+      MakeFinding("smtp.open_relay", Severity::kCrit, "mx1.relay.example [198.51.100.7]"),
+      MakeFinding("smtp.tcp.unreachable", Severity::kCrit, "mx2.relay.example [198.51.100.8]"),
+      MakeFinding("smtp.ptr.missing", Severity::kWarn, "mx1.relay.example [198.51.100.7]"),
+      MakeFinding("smtp.starttls.missing", Severity::kWarn, "mx1.relay.example [198.51.100.7]"),
+      MakeFinding("smtp.ipv6.missing", Severity::kInfo, "relay.example"),
+      MakeFinding("smtp.null_sender.rejected", Severity::kOk, "mx1.relay.example [198.51.100.7]"),
+  };
+  snapshot->status = Severity::kCrit;
+  return snapshot;
+}
+
+// The MX lookup failed with SERVFAIL: nothing is known about the mail service.
+std::shared_ptr<const Snapshot> BrokenSnapshot() {
+  auto snapshot = std::make_shared<Snapshot>();
+  DomainObservation& obs = snapshot->observation;
+  obs.domain = "broken.example";
+  obs.started_at_unix = 1700000060;
+  obs.duration_seconds = 0.75;
+  obs.dns.domain = obs.domain;
+  obs.dns.mx.status = DnsStatus::kServFail;
+  obs.dns.mx.error = "SERVFAIL";
+  snapshot->findings = {MakeFinding("smtp.dns.error", Severity::kError, "broken.example")};
+  snapshot->status = Severity::kError;
+  return snapshot;
+}
+
+ExporterHealth Health() {
+  ExporterHealth health;
+  health.version = "0.1.0";
+  health.revision = "abc1234";
+  health.config_last_reload_successful = true;
+  health.config_last_reload_success_timestamp_seconds = 1699999000;
+  health.checks_total = {{"ok", 10}, {"crit", 4}, {"error", 1}};
+  health.checks_in_flight = 1;
+  health.domains = 3;
+  return health;
+}
+
+void PutAll(SnapshotStore* store) {
+  for (const auto& snapshot : {HealthySnapshot(), RelaySnapshot(), BrokenSnapshot()}) {
+    store->Put(snapshot->observation.domain, snapshot);
+  }
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Compares `actual` with the golden file; SMTP_EXPORTER_REGENERATE_GOLDEN=1 rewrites it.
+void ExpectGolden(const std::string& name, const std::string& actual) {
+  const std::string path =
+      std::string(SMTP_EXPORTER_SOURCE_DIR) + "/tests/testdata/metrics/" + name;
+  if (const char* regenerate = std::getenv("SMTP_EXPORTER_REGENERATE_GOLDEN");
+      regenerate != nullptr && std::string(regenerate) == "1") {
+    std::ofstream(path, std::ios::binary) << actual;
+  }
+  const std::string expected = ReadFile(path);
+  EXPECT_TRUE(actual == expected)
+      << path << " differs. If the change is intended, regenerate it with\n"
+      << "  SMTP_EXPORTER_REGENERATE_GOLDEN=1 unit_tests --gtest_filter='Metrics*'\n"
+      << "Actual output:\n-----8<-----\n"
+      << actual << "-----8<-----\n";
+}
+
+// Values of the samples of family `name` whose labels include every pair of `labels`.
+std::vector<double> Samples(const std::vector<prometheus::MetricFamily>& families,
+                            const std::string& name, const LabelMap& labels) {
+  std::vector<double> values;
+  for (const auto& family : families) {
+    if (family.name != name) {
+      continue;
+    }
+    for (const auto& metric : family.metric) {
+      std::size_t matched = 0;
+      for (const auto& label : metric.label) {
+        const auto it = labels.find(label.name);
+        if (it != labels.end() && it->second == label.value) {
+          ++matched;
+        }
+      }
+      if (matched == labels.size()) {
+        values.push_back(family.type == prometheus::MetricType::Counter ? metric.counter.value
+                                                                        : metric.gauge.value);
+      }
+    }
+  }
+  return values;
+}
+
+bool HasFamily(const std::vector<prometheus::MetricFamily>& families, const std::string& name) {
+  for (const auto& family : families) {
+    if (family.name == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<prometheus::MetricFamily> FamiliesOf(std::shared_ptr<const Snapshot> snapshot) {
+  return DomainMetricFamilies({std::move(snapshot)});
+}
+
+TEST(MetricsGoldenTest, FullMetricsMatchGolden) {
+  SnapshotStore store;
+  PutAll(&store);
+  const MetricsCollector collector(store, Health);
+  ExpectGolden("full.prom", SerializeMetrics(collector.Collect()));
+}
+
+TEST(MetricsGoldenTest, ProbeMetricsMatchGolden) {
+  ExpectGolden("probe.prom", RenderProbeMetrics(*RelaySnapshot(), true, 2.5));
+}
+
+TEST(MetricsTest, FamiliesAreSortedDescribedAndFreeOfDuplicateSeries) {
+  SnapshotStore store;
+  PutAll(&store);
+  const auto families = MetricsCollector(store, Health).Collect();
+  ASSERT_FALSE(families.empty());
+  for (std::size_t i = 0; i < families.size(); ++i) {
+    const auto& family = families[i];
+    SCOPED_TRACE(family.name);
+    EXPECT_FALSE(family.help.empty());
+    EXPECT_FALSE(family.metric.empty());
+    if (i > 0) {
+      EXPECT_LT(families[i - 1].name, family.name);
+    }
+    for (std::size_t j = 1; j < family.metric.size(); ++j) {
+      EXPECT_LT(family.metric[j - 1].label, family.metric[j].label);
+    }
+  }
+}
+
+TEST(MetricsTest, HealthyDomain) {
+  const auto families = FamiliesOf(HealthySnapshot());
+  const LabelMap domain = {{"domain", "good.example"}};
+  EXPECT_THAT(Samples(families, "smtp_domain_status", domain), ElementsAre(0));
+  EXPECT_THAT(Samples(families, "smtp_check_success", domain), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_mx_records", domain), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_null_mx", domain), ElementsAre(0));
+  EXPECT_THAT(Samples(families, "smtp_endpoints", {{"domain", "good.example"}, {"family", "ipv4"}}),
+              ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_endpoints", {{"domain", "good.example"}, {"family", "ipv6"}}),
+              ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_findings", {{"domain", "good.example"}, {"severity", "ok"}}),
+              ElementsAre(4));
+  EXPECT_THAT(
+      Samples(families, "smtp_findings", {{"domain", "good.example"}, {"severity", "crit"}}),
+      ElementsAre(0));
+  EXPECT_FALSE(HasFamily(families, "smtp_finding"));  // OK findings are no series
+  EXPECT_THAT(Samples(families, "smtp_starttls_ok", domain), ElementsAre(1, 1));
+  EXPECT_THAT(Samples(families, "smtp_open_relay", domain), ElementsAre(0, 0));
+  EXPECT_THAT(Samples(families, "smtp_tls_version_info",
+                      {{"ip", "2001:db8::10"},
+                       {"family", "ipv6"},
+                       {"version", "TLSv1.3"},
+                       {"cipher", "TLS_AES_256_GCM_SHA384"}}),
+              ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_extension",
+                      {{"ip", "192.0.2.10"}, {"extension", "STARTTLS"}, {"stage", "plain"}}),
+              ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_extension",
+                      {{"ip", "192.0.2.10"}, {"extension", "STARTTLS"}, {"stage", "tls"}}),
+              ElementsAre());
+  EXPECT_THAT(Samples(families, "smtp_phase_duration_seconds",
+                      {{"ip", "192.0.2.10"}, {"phase", "starttls"}}),
+              ElementsAre(0.031));
+  EXPECT_THAT(Samples(families, "smtp_tls_cert_not_after_timestamp_seconds", domain),
+              ElementsAre(1735689600, 1735689600));
+}
+
+TEST(MetricsTest, UnmeasuredValuesAreAbsentNotZero) {
+  const auto families = FamiliesOf(RelaySnapshot());
+  const LabelMap open = {{"domain", "relay.example"}, {"mx", "mx1.relay.example"}};
+  const LabelMap refused = {{"domain", "relay.example"}, {"mx", "mx2.relay.example"}};
+
+  // The open relay pages; the disabled postmaster probe is absent.
+  EXPECT_THAT(Samples(families, "smtp_open_relay", open), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_null_sender_accepted", open), ElementsAre(1));
+  EXPECT_FALSE(HasFamily(families, "smtp_postmaster_accepted"));
+  // No STARTTLS offered is a measured 0, and no TLS series follow.
+  EXPECT_THAT(Samples(families, "smtp_starttls_ok", open), ElementsAre(0));
+  EXPECT_FALSE(HasFamily(families, "smtp_tls_version_info"));
+  EXPECT_FALSE(HasFamily(families, "smtp_tls_cert_not_after_timestamp_seconds"));
+  EXPECT_THAT(Samples(families, "smtp_auth_plaintext", open), ElementsAre(1));
+  // NXDOMAIN for the PTR is "no PTR" (0); FCrDNS is then undecided (absent). SERVFAIL: absent.
+  EXPECT_THAT(Samples(families, "smtp_ptr_present", open), ElementsAre(0));
+  EXPECT_THAT(Samples(families, "smtp_ptr_present", refused), ElementsAre());
+  EXPECT_FALSE(HasFamily(families, "smtp_fcrdns_ok"));
+  // The unreachable endpoint is down, and nothing else is claimed about it.
+  EXPECT_THAT(Samples(families, "smtp_endpoint_up", refused), ElementsAre(0));
+  for (const char* name : {"smtp_esmtp", "smtp_starttls_ok", "smtp_auth_plaintext",
+                           "smtp_extension", "smtp_null_sender_accepted", "smtp_open_relay"}) {
+    EXPECT_THAT(Samples(families, name, refused), ElementsAre()) << name;
+  }
+  EXPECT_THAT(Samples(families, "smtp_endpoints", {{"family", "ipv6"}}), ElementsAre(0));
+
+  // SERVFAIL on the MX lookup: status error, no MX count, no null MX verdict, no plan.
+  const auto broken = FamiliesOf(BrokenSnapshot());
+  const LabelMap domain = {{"domain", "broken.example"}};
+  EXPECT_THAT(Samples(broken, "smtp_domain_status", domain), ElementsAre(4));
+  EXPECT_THAT(Samples(broken, "smtp_check_success", domain), ElementsAre(0));
+  EXPECT_THAT(
+      Samples(broken, "smtp_findings", {{"domain", "broken.example"}, {"severity", "error"}}),
+      ElementsAre(1));
+  EXPECT_THAT(
+      Samples(broken, "smtp_finding",
+              {{"code", "smtp.dns.error"}, {"severity", "error"}, {"subject", "broken.example"}}),
+      ElementsAre(1));
+  for (const char* name :
+       {"smtp_mx_records", "smtp_null_mx", "smtp_endpoints", "smtp_endpoint_up"}) {
+    EXPECT_FALSE(HasFamily(broken, name)) << name;
+  }
+}
+
+TEST(MetricsTest, InconclusiveProbeOutcomesAreAbsent) {
+  auto snapshot = std::make_shared<Snapshot>(*HealthySnapshot());
+  snapshot->observation.endpoints[0].open_relay.outcome = ProbeOutcome::kTemporary;
+  snapshot->observation.endpoints[1].open_relay.outcome = ProbeOutcome::kError;
+  snapshot->observation.endpoints[0].null_sender.outcome = ProbeOutcome::kRejected;
+  snapshot->observation.endpoints[1].postmaster.outcome = ProbeOutcome::kNotTested;
+  const auto families = FamiliesOf(snapshot);
+  EXPECT_FALSE(HasFamily(families, "smtp_open_relay"));
+  EXPECT_THAT(Samples(families, "smtp_null_sender_accepted", {{"ip", "192.0.2.10"}}),
+              ElementsAre(0));
+  EXPECT_THAT(Samples(families, "smtp_postmaster_accepted", {}), ElementsAre(1));
+}
+
+TEST(MetricsTest, HandshakeFailureAndHeloFallback) {
+  auto snapshot = std::make_shared<Snapshot>(*HealthySnapshot());
+  EndpointObservation& failed = snapshot->observation.endpoints[0];
+  failed.starttls.ok = false;
+  failed.starttls.error = "handshake failure";
+  failed.extensions_tls = ExtensionSet();
+  EndpointObservation& helo = snapshot->observation.endpoints[1];
+  helo.esmtp = false;
+  helo.helo_fallback = true;
+  helo.extensions_plain = ExtensionSet();
+  helo.extensions_tls = ExtensionSet();
+  helo.starttls = StartTlsObservation();
+  const auto families = FamiliesOf(snapshot);
+  EXPECT_THAT(Samples(families, "smtp_starttls_ok", {{"ip", "192.0.2.10"}}), ElementsAre(0));
+  EXPECT_THAT(Samples(families, "smtp_starttls_ok", {{"ip", "2001:db8::10"}}), ElementsAre(0));
+  EXPECT_THAT(Samples(families, "smtp_esmtp", {{"ip", "2001:db8::10"}}), ElementsAre(0));
+  EXPECT_THAT(Samples(families, "smtp_auth_plaintext", {{"ip", "2001:db8::10"}}), ElementsAre());
+  EXPECT_FALSE(HasFamily(families, "smtp_tls_version_info"));
+  EXPECT_THAT(Samples(families, "smtp_extension", {{"stage", "tls"}}), ElementsAre());
+
+  // Greeted with 554: down, and no EHLO verdict.
+  auto rejected = std::make_shared<Snapshot>(*HealthySnapshot());
+  for (EndpointObservation& e : rejected->observation.endpoints) {
+    EndpointObservation fresh;
+    fresh.domain = e.domain;
+    fresh.mx_name = e.mx_name;
+    fresh.ip = e.ip;
+    fresh.family = e.family;
+    e = fresh;
+    e.connect_status = ConnectStatus::kConnected;
+    e.greeting = Reply{554, {"554 go away"}};
+  }
+  const auto rejected_families = FamiliesOf(rejected);
+  EXPECT_THAT(Samples(rejected_families, "smtp_endpoint_up", {}), ElementsAre(0, 0));
+  EXPECT_FALSE(HasFamily(rejected_families, "smtp_esmtp"));
+  EXPECT_FALSE(HasFamily(rejected_families, "smtp_starttls_ok"));
+}
+
+TEST(MetricsTest, NullMxAndFixedEndpoint) {
+  auto null_mx = std::make_shared<Snapshot>();
+  null_mx->observation.domain = "nomail.example";
+  null_mx->observation.dns.mx.status = DnsStatus::kOk;
+  null_mx->observation.dns.null_mx = true;
+  const auto families = FamiliesOf(null_mx);
+  EXPECT_THAT(Samples(families, "smtp_null_mx", {}), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_mx_records", {}), ElementsAre(0));
+  EXPECT_THAT(Samples(families, "smtp_endpoints", {}), ElementsAre(0, 0));
+
+  // --endpoint: no MX lookup, but a plan of one address.
+  auto fixed = std::make_shared<Snapshot>();
+  fixed->observation.domain = "fixed.example";
+  fixed->observation.plan.endpoints.push_back({"mx.fixed.example", 0, Ip("2001:db8::25"), {}});
+  const auto fixed_families = FamiliesOf(fixed);
+  EXPECT_FALSE(HasFamily(fixed_families, "smtp_mx_records"));
+  EXPECT_FALSE(HasFamily(fixed_families, "smtp_null_mx"));
+  EXPECT_THAT(Samples(fixed_families, "smtp_endpoints", {{"family", "ipv6"}}), ElementsAre(1));
+  EXPECT_THAT(Samples(fixed_families, "smtp_endpoints", {{"family", "ipv4"}}), ElementsAre(0));
+}
+
+TEST(MetricsTest, RemovedDomainVanishes) {
+  SnapshotStore store;
+  PutAll(&store);
+  const MetricsCollector collector(store, Health);
+  EXPECT_THAT(SerializeMetrics(collector.Collect()), HasSubstr("domain=\"relay.example\""));
+  store.Retain({"good.example", "broken.example"});
+  const std::string after = SerializeMetrics(collector.Collect());
+  EXPECT_THAT(after, Not(HasSubstr("relay.example")));
+  EXPECT_THAT(after, HasSubstr("domain=\"good.example\""));
+  // Families only relay.example had are gone entirely, HELP and TYPE included.
+  store.Retain({});
+  const std::string empty = SerializeMetrics(collector.Collect());
+  EXPECT_THAT(empty, Not(HasSubstr("domain=")));
+  // Families without samples are left out entirely, HELP and TYPE included.
+  EXPECT_THAT(empty, Not(HasSubstr("smtp_endpoint_up")));
+  EXPECT_THAT(empty, Not(HasSubstr("smtp_domain_status")));
+  EXPECT_THAT(empty, HasSubstr("smtp_exporter_domains 3\n"));
+}
+
+TEST(MetricsTest, LabelValuesAreEscapedAndBounded) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->observation.domain = "we\"ird\\dom\nain";
+  snapshot->findings = {
+      MakeFinding("smtp.mx.cname", Severity::kCrit, "mx \"1\"\\\n[192.0.2.1]"),
+      MakeFinding("smtp.mx.unresolvable", Severity::kCrit, "bad\xff\xc0utf8 \xe2\x82\xac"),
+      MakeFinding("smtp.mx.ip_literal", Severity::kCrit, std::string(5000, 'x')),
+  };
+  snapshot->status = Severity::kCrit;
+  const std::string text = SerializeMetrics(FamiliesOf(snapshot));
+  EXPECT_THAT(text, HasSubstr("smtp_domain_status{domain=\"we\\\"ird\\\\dom\\nain\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("subject=\"mx \\\"1\\\"\\\\\\n[192.0.2.1]\"} 1\n"));
+  // Invalid UTF-8 becomes U+FFFD, valid multi-byte characters stay.
+  EXPECT_THAT(text, HasSubstr("subject=\"bad\xef\xbf\xbd\xef\xbf\xbdutf8 \xe2\x82\xac\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr(std::string(400, 'x'))));
+  EXPECT_THAT(text, HasSubstr(std::string(320, 'x') + "\"} 1\n"));
+  // Only the label values carry these bytes: every line is one sample or comment.
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.rfind("smtp_", 0) == 0 || line.rfind("# ", 0) == 0) << line;
+  }
+}
+
+TEST(MetricsTest, ExtensionCardinalityIsCapped) {
+  auto snapshot = std::make_shared<Snapshot>(*HealthySnapshot());
+  snapshot->observation.endpoints.resize(1);
+  EndpointObservation& e = snapshot->observation.endpoints[0];
+  ExtensionSet plain;
+  plain.Add({"lower-case", ""});  // upper-cased by ExtensionSet, kept
+  plain.Add({"BAD_KEY", ""});
+  plain.Add({"X<SCRIPT>", ""});
+  plain.Add({std::string(33, 'L'), ""});
+  plain.Add({std::string(32, 'K'), ""});
+  for (int i = 0; i < 80; ++i) {
+    plain.Add({"X-EXT-" + std::to_string(100 + i), ""});
+  }
+  e.extensions_plain = plain;
+  const auto families = FamiliesOf(snapshot);
+  const std::vector<double> plain_samples =
+      Samples(families, "smtp_extension", {{"stage", "plain"}});
+  EXPECT_EQ(plain_samples.size(), 50U);
+  EXPECT_THAT(Samples(families, "smtp_extension", {{"extension", "LOWER-CASE"}}), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_extension", {{"extension", std::string(32, 'K')}}),
+              ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_extension", {{"extension", "BAD_KEY"}}), ElementsAre());
+  EXPECT_THAT(Samples(families, "smtp_extension", {{"extension", "X-EXT-147"}}), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_extension", {{"extension", "X-EXT-148"}}), ElementsAre());
+  EXPECT_EQ(Samples(families, "smtp_extension", {{"stage", "tls"}}).size(),
+            HealthySnapshot()->observation.endpoints[0].extensions_tls.items().size());
+}
+
+TEST(MetricsTest, DuplicateFindingsAreOneSeries) {
+  auto snapshot = std::make_shared<Snapshot>(*RelaySnapshot());
+  snapshot->findings.push_back(snapshot->findings.front());
+  const auto families = FamiliesOf(snapshot);
+  EXPECT_THAT(Samples(families, "smtp_finding", {{"code", "smtp.all_no_starttls"}}),
+              ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_findings", {{"severity", "crit"}}), ElementsAre(5));
+}
+
+TEST(MetricsTest, ExporterFamilies) {
+  const auto families = ExporterMetricFamilies(Health());
+  EXPECT_THAT(Samples(families, "smtp_exporter_build_info",
+                      {{"version", "0.1.0"}, {"revision", "abc1234"}}),
+              ElementsAre(1));
+  // Every result is exported, 0 included; the family is a counter named *_total.
+  EXPECT_THAT(Samples(families, "smtp_exporter_checks_total", {}), ElementsAre(4, 1, 0, 10, 0));
+  const std::string text = SerializeMetrics(families);
+  EXPECT_THAT(text, HasSubstr("# TYPE smtp_exporter_checks_total counter\n"
+                              "smtp_exporter_checks_total{result=\"crit\"} 4\n"));
+  EXPECT_THAT(text, HasSubstr("smtp_exporter_config_last_reload_successful 1\n"));
+
+  ExporterHealth failed = Health();
+  failed.config_last_reload_successful = false;
+  EXPECT_THAT(SerializeMetrics(ExporterMetricFamilies(failed)),
+              HasSubstr("smtp_exporter_config_last_reload_successful 0\n"));
+
+  // Without a health callback, /metrics has the domain families only.
+  SnapshotStore store;
+  PutAll(&store);
+  EXPECT_FALSE(HasFamily(MetricsCollector(store, nullptr).Collect(), "smtp_exporter_domains"));
+}
+
+TEST(MetricsTest, ProbeAddsBlackboxSeries) {
+  const std::string ok = RenderProbeMetrics(*HealthySnapshot(), true, 1.5);
+  EXPECT_THAT(ok, HasSubstr("\nprobe_success 1\n"));
+  EXPECT_THAT(ok, HasSubstr("\nprobe_duration_seconds 1.5\n"));
+  EXPECT_THAT(ok, HasSubstr("smtp_domain_status{domain=\"good.example\"} 0\n"));
+  EXPECT_THAT(ok, Not(HasSubstr("smtp_exporter_")));
+  EXPECT_THAT(RenderProbeMetrics(*BrokenSnapshot(), false, 0.25), HasSubstr("\nprobe_success 0\n"));
+}
+
+}  // namespace
+}  // namespace smtp_exporter
