@@ -1,6 +1,7 @@
 #include "exporter/check_command.h"
 
 #include "config/check_options.h"
+#include "config/domain_name.h"
 #include "config/duration.h"
 #include "exporter/flags.h"
 #include "exporter/findings_text.h"
@@ -12,35 +13,7 @@
 namespace smtp_exporter {
 namespace {
 
-// Accepts "example.org" or "example.org." made of LDH labels (RFC 1035 §2.3.1, RFC 5890
-// A-labels); what we put into "RCPT TO:<postmaster@DOMAIN>" must be a plain domain.
-bool IsValidDomain(const std::string& name) {
-  std::string_view rest = name;
-  if (!rest.empty() && rest.back() == '.') {
-    rest.remove_suffix(1);
-  }
-  if (rest.empty() || rest.size() > 253) {
-    return false;
-  }
-  while (true) {
-    const auto dot = rest.find('.');
-    const std::string_view label = rest.substr(0, dot);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-      return false;
-    }
-    for (char c : label) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_';
-      if (!ok) {
-        return false;
-      }
-    }
-    if (dot == std::string_view::npos) {
-      return true;
-    }
-    rest.remove_prefix(dot + 1);
-  }
-}
+bool IsValidDomain(const std::string& name) { return !HostNameProblem(name).has_value(); }
 
 // Fills options from flags; returns an error message for the first bad value.
 std::string ApplyFlags(const ParsedFlags& flags, CheckOptions* options) {
@@ -77,10 +50,8 @@ std::string ApplyFlags(const ParsedFlags& flags, CheckOptions* options) {
   if (auto v = flags.Get("test-postmaster")) options->test_postmaster = *v == "true";
   if (auto v = flags.Get("test-open-relay")) options->test_open_relay = *v == "true";
   if (auto v = flags.Get("test-probe-address")) {
-    const auto at = v->rfind('@');
-    if (at == std::string::npos || at == 0 || !IsValidDomain(v->substr(at + 1)) ||
-        v->find_first_of("<>\r\n \t") != std::string::npos) {
-      return "--test-probe-address \"" + *v + "\" is not a mail address";
+    if (auto problem = ProbeAddressProblem(*v)) {
+      return "--test-probe-address \"" + *v + "\" is not a mail address: " + *problem;
     }
     options->test_probe_address = *v;
   }

@@ -1,54 +1,152 @@
-// smtp_exporter entry point: sub-command dispatch and wiring of the real clock and sockets.
-// Everything else lives in the libraries so that tests can drive it.
+// smtp_exporter entry point: the daemon (default) or a sub-command, wiring the real clock,
+// sockets, resolver, logging and signals. Everything else lives in the libraries so that tests
+// can drive it.
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "exporter/app.h"
 #include "exporter/check_command.h"
+#include "exporter/flags.h"
 #include "exporter/version.h"
 #include "probes/clock.h"
 #include "probes/resolver.h"
 #include "probes/transport.h"
 
+namespace smtp_exporter {
 namespace {
 
-constexpr const char* kUsage = R"(usage: smtp_exporter <command> [flags]
+constexpr const char* kUsage = R"(usage: smtp_exporter [flags]          run the exporter
+       smtp_exporter check DOMAIN [flags]   check one domain now and print what to fix
 
-commands:
-  check DOMAIN [flags]   check DOMAIN's inbound mail service now and print what to fix
-  --version                                   print the version
-  --help                                      this text
+exporter flags:
+  --config.file PATH            YAML config (default smtp_exporter.yml)
+  --web.listen-address ADDR     where to serve /metrics, /probe, /report (default :10125)
+  --log.level LEVEL             debug, info, warn or error (default info)
+  --log.format FORMAT           logfmt or json (default logfmt)
+  --version                     print the version
+  --help                        this text
 
 Run "smtp_exporter check --help" for the check flags.
 )";
 
+int RunCheck(const std::vector<std::string>& args) {
+  TcpTransportFactory transports;
+  const CheckDependencies deps{
+      transports, SystemClock::Instance(),
+      [](const ResolverOptions& options) -> Result<std::unique_ptr<Resolver>> {
+        auto resolver = AresResolver::Create(options);
+        if (!resolver.ok()) {
+          return resolver.error();
+        }
+        return std::unique_ptr<Resolver>(std::move(resolver).value());
+      }};
+  return RunCheckCommand(args, deps, std::cout, std::cerr);
+}
+
+// Logs go to stderr, one line each, in the format Prometheus' own daemons use.
+bool SetUpLogging(const std::string& level, const std::string& format) {
+  auto logger = spdlog::stderr_logger_mt("smtp_exporter");
+  spdlog::set_default_logger(logger);
+  const auto parsed = spdlog::level::from_str(level == "warn" ? "warning" : level);
+  if (parsed == spdlog::level::off && level != "off") {
+    return false;
+  }
+  spdlog::set_level(parsed);
+  if (format == "json") {
+    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  } else if (format == "logfmt") {
+    spdlog::set_pattern(R"(ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l msg="%v")",
+                        spdlog::pattern_time_type::utc);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int RunDaemon(const std::vector<std::string>& args) {
+  const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format"},
+                      {"help", "version"}};
+  Result<ParsedFlags> parsed = ParseFlags(args, spec);
+  if (!parsed.ok()) {
+    std::cerr << "smtp_exporter: " << parsed.error().message << "\n\n" << kUsage;
+    return 2;
+  }
+  const ParsedFlags& flags = parsed.value();
+  if (flags.Get("help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (flags.Get("version")) {
+    std::cout << "smtp_exporter " << kVersion << '\n';
+    return 0;
+  }
+  if (!flags.positional.empty()) {
+    std::cerr << "smtp_exporter: unknown command \"" << flags.positional.front() << "\"\n\n"
+              << kUsage;
+    return 2;
+  }
+  if (!SetUpLogging(flags.Get("log.level").value_or("info"),
+                    flags.Get("log.format").value_or("logfmt"))) {
+    std::cerr << "smtp_exporter: --log.level must be debug, info, warn or error and "
+                 "--log.format logfmt or json\n";
+    return 2;
+  }
+  // Signals are taken by one thread with sigwait: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  AppOptions options;
+  options.config_path = flags.Get("config.file").value_or("smtp_exporter.yml");
+  options.listen_address = flags.Get("web.listen-address").value_or(kDefaultListenAddress);
+  auto created = ExporterApp::Create(options);
+  if (auto* error = std::get_if<std::string>(&created)) {
+    spdlog::critical("cannot load config {}: {}", options.config_path, *error);
+    return 1;
+  }
+  auto& app = std::get<std::unique_ptr<ExporterApp>>(created);
+  if (auto error = app->Bind()) {
+    spdlog::critical("{}", *error);
+    return 1;
+  }
+  spdlog::info("smtp_exporter {} listening on {} (port {}), config {}", kVersion,
+               options.listen_address, app->port(), options.config_path);
+  app->Start();
+  while (true) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) {
+      continue;
+    }
+    if (signal_number == SIGHUP) {
+      spdlog::info("SIGHUP: reloading {}", options.config_path);
+      (void)app->Reload();  // logged and reported through the reload metrics
+      continue;
+    }
+    spdlog::info("signal {}: shutting down", signal_number);
+    break;
+  }
+  app->Shutdown();
+  app->Wait();
+  spdlog::info("stopped");
+  return 0;
+}
+
 }  // namespace
+}  // namespace smtp_exporter
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << kUsage;
-    return args.empty() ? smtp_exporter::kExitUnknown : 0;
+  if (!args.empty() && args[0] == "check") {
+    return smtp_exporter::RunCheck({args.begin() + 1, args.end()});
   }
-  if (args[0] == "--version") {
-    std::cout << "smtp_exporter " << smtp_exporter::kVersion << '\n';
-    return 0;
-  }
-  if (args[0] == "check") {
-    smtp_exporter::TcpTransportFactory transports;
-    const smtp_exporter::CheckDependencies deps{
-        transports, smtp_exporter::SystemClock::Instance(),
-        [](const smtp_exporter::ResolverOptions& options)
-            -> smtp_exporter::Result<std::unique_ptr<smtp_exporter::Resolver>> {
-          auto resolver = smtp_exporter::AresResolver::Create(options);
-          if (!resolver.ok()) {
-            return resolver.error();
-          }
-          return std::unique_ptr<smtp_exporter::Resolver>(std::move(resolver).value());
-        }};
-    return smtp_exporter::RunCheckCommand({args.begin() + 1, args.end()}, deps, std::cout,
-                                          std::cerr);
-  }
-  std::cerr << "smtp_exporter: unknown command \"" << args[0] << "\"\n\n" << kUsage;
-  return smtp_exporter::kExitUnknown;
+  return smtp_exporter::RunDaemon(args);
 }

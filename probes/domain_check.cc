@@ -8,6 +8,22 @@
 #include "probes/smtp_probe.h"
 
 namespace smtp_exporter {
+namespace {
+
+// An endpoint that was never probed because the exporter is shutting down.
+EndpointObservation CancelledEndpoint(const EndpointTarget& target) {
+  EndpointObservation e;
+  e.domain = target.domain;
+  e.mx_name = target.mx_name;
+  e.ip = target.ip.ToString();
+  e.family = target.ip.family();
+  e.port = target.port;
+  e.connect_status = ConnectStatus::kNotAttempted;
+  e.session_error = "not probed: the exporter is shutting down";
+  return e;
+}
+
+}  // namespace
 
 DomainObservation CheckDomain(const std::string& domain, const CheckOptions& options,
                               const DomainCheckSettings& settings, const Resolver& resolver,
@@ -41,6 +57,16 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
     for (std::size_t i = next++; i < count; i = next++) {
       const PlannedEndpoint& planned = obs.plan.endpoints[i];
       const EndpointTarget target{obs.domain, planned.mx_name, planned.ip, endpoint_options.port};
+      const std::string ip = planned.ip.ToString();
+      if (settings.ip_limiter != nullptr && !settings.ip_limiter->Acquire(ip, settings.cancelled)) {
+        obs.endpoints[i] = CancelledEndpoint(target);
+        continue;
+      }
+      IpConnectionLimiter::Slot slot(settings.ip_limiter, ip);
+      if (settings.cancelled != nullptr && settings.cancelled->load()) {
+        obs.endpoints[i] = CancelledEndpoint(target);
+        continue;
+      }
       obs.endpoints[i] = ProbeEndpoint(transports, clock, target, endpoint_options);
       if (settings.on_endpoint_done) {
         settings.on_endpoint_done(obs.endpoints[i]);

@@ -14,6 +14,7 @@
 #include "probes/dns_observation.h"
 #include "probes/dns_probe.h"
 #include "probes/ip_address.h"
+#include "probes/ip_limiter.h"
 #include "probes/resolver.h"
 #include "probes/transport.h"
 
@@ -29,6 +30,10 @@ struct DomainCheckSettings {
   // but PTR and FCrDNS are still checked for its address.
   std::optional<HostPort> only_endpoint;
   std::string only_endpoint_mx_name;
+  // Politeness across domains: at most N probes of one IP at a time. Optional.
+  IpConnectionLimiter* ip_limiter = nullptr;
+  // Set to true to stop starting new endpoint probes (shutdown). Optional.
+  const std::atomic<bool>* cancelled = nullptr;
   // Called (from worker threads) as each endpoint finishes, e.g. for progress output.
   std::function<void(const EndpointObservation&)> on_endpoint_done;
 };

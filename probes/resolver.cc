@@ -186,7 +186,8 @@ class Channel {
 int MillisUntil(Deadline deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
-  return left.count() <= 0 ? 0 : static_cast<int>(std::min<long long>(left.count(), 1000));
+  // Slices of at most 200 ms, so a cancellation is noticed promptly.
+  return left.count() <= 0 ? 0 : static_cast<int>(std::min<long long>(left.count(), 200));
 }
 
 }  // namespace
@@ -294,7 +295,8 @@ std::vector<DnsAnswer> AresResolver::Resolve(const std::vector<DnsQuery>& querie
                &pending[i]);
   }
   for (int turn = 0; outstanding > 0 && turn < kMaxDriverTurns; ++turn) {
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (std::chrono::steady_clock::now() >= deadline ||
+        (options_.cancelled != nullptr && options_.cancelled->load())) {
       break;
     }
     ares_socket_t sockets[ARES_GETSOCK_MAXNUM];

@@ -7,6 +7,7 @@
 // be shared by any number of threads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -58,6 +59,9 @@ struct ResolverOptions {
   std::chrono::milliseconds query_timeout{2000};
   // Tries per server before a query fails. Default: 2.
   int tries = 2;
+  // Optional; once true, Resolve() gives up within ~200 ms (shutdown). Must outlive the
+  // resolver.
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 class AresResolver final : public Resolver {

@@ -24,6 +24,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "limit_exceeded";
     case ErrorCode::kDns:
       return "dns";
+    case ErrorCode::kCancelled:
+      return "cancelled";
     case ErrorCode::kInternal:
       return "internal";
   }

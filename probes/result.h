@@ -22,6 +22,7 @@ enum class ErrorCode {
   kProtocol,           // the peer broke the protocol (malformed reply, ...)
   kLimitExceeded,      // the peer exceeded one of our safety bounds
   kDns,                // a DNS lookup failed
+  kCancelled,          // the exporter is shutting down
   kInternal,           // a bug or an unexpected library failure
 };
 

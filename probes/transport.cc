@@ -28,27 +28,37 @@ struct TcpTransportFactory::SslContext {
 
 namespace {
 
-// Milliseconds left until `deadline`, clamped to [0, INT_MAX] for poll(2).
-int MillisUntil(Deadline deadline) {
+// poll(2) slices are at most this long, so a cancellation is noticed promptly.
+constexpr int kMaxPollSliceMs = 200;
+
+// Milliseconds left until `deadline`, clamped to [0, kMaxPollSliceMs].
+int SliceUntil(Deadline deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) {
     return 0;
   }
-  return static_cast<int>(std::min<long long>(left.count(), 1 << 30));
+  return static_cast<int>(std::min<long long>(left.count(), kMaxPollSliceMs));
 }
 
-// Waits for `events` on `fd`. Returns true when ready, a kTimeout error at the deadline.
-Status WaitFor(int fd, short events, Deadline deadline, const char* what) {
+// Waits for `events` on `fd` until `deadline`: kTimeout then, kCancelled once *cancelled.
+Status WaitFor(int fd, short events, Deadline deadline, const char* what,
+               const std::atomic<bool>* cancelled) {
   while (true) {
+    if (cancelled != nullptr && cancelled->load()) {
+      return Error{ErrorCode::kCancelled, std::string("cancelled while ") + what};
+    }
     pollfd pfd{fd, events, 0};
-    const int timeout_ms = MillisUntil(deadline);
+    const int timeout_ms = SliceUntil(deadline);
     const int rc = poll(&pfd, 1, timeout_ms);
     if (rc > 0) {
       return Status::Ok();
     }
     if (rc == 0) {
-      return Error{ErrorCode::kTimeout, std::string("deadline passed while ") + what};
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Error{ErrorCode::kTimeout, std::string("deadline passed while ") + what};
+      }
+      continue;
     }
     if (errno != EINTR) {
       return Error{ErrorCode::kIo, std::string("poll: ") + std::strerror(errno)};
@@ -139,7 +149,8 @@ void ReadPeerCertificate(SSL* ssl, TlsDetails* details) {
 
 class TcpTransport final : public Transport {
  public:
-  TcpTransport(int fd, SSL_CTX* ctx) : fd_(fd), ctx_(ctx) {}
+  TcpTransport(int fd, SSL_CTX* ctx, const std::atomic<bool>* cancelled)
+      : fd_(fd), ctx_(ctx), cancelled_(cancelled) {}
   ~TcpTransport() override {
     if (ssl_ != nullptr) {
       SSL_free(ssl_);
@@ -170,7 +181,7 @@ class TcpTransport final : public Transport {
         }
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
           if (Status s = WaitFor(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline,
-                                 "waiting for the server");
+                                 "waiting for the server", cancelled_);
               !s.ok()) {
             return s.error();
           }
@@ -198,7 +209,7 @@ class TcpTransport final : public Transport {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         return ErrnoError(errno, "recv");
       }
-      if (Status s = WaitFor(fd_, POLLIN, deadline, "waiting for the server"); !s.ok()) {
+      if (Status s = WaitFor(fd_, POLLIN, deadline, "waiting for the server", cancelled_); !s.ok()) {
         return s.error();
       }
     }
@@ -218,7 +229,7 @@ class TcpTransport final : public Transport {
         const int err = SSL_get_error(ssl_, n);
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
           if (Status s = WaitFor(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline,
-                                 "sending");
+                                 "sending", cancelled_);
               !s.ok()) {
             return s;
           }
@@ -240,7 +251,7 @@ class TcpTransport final : public Transport {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         return ErrnoError(errno, "send");
       }
-      if (Status s = WaitFor(fd_, POLLOUT, deadline, "sending"); !s.ok()) {
+      if (Status s = WaitFor(fd_, POLLOUT, deadline, "sending", cancelled_); !s.ok()) {
         return s;
       }
     }
@@ -274,7 +285,7 @@ class TcpTransport final : public Transport {
       const int err = SSL_get_error(ssl_, rc);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
         if (Status s = WaitFor(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline,
-                               "in the TLS handshake");
+                               "in the TLS handshake", cancelled_);
             !s.ok()) {
           return s.error();
         }
@@ -299,12 +310,14 @@ class TcpTransport final : public Transport {
  private:
   int fd_;
   SSL_CTX* ctx_;
+  const std::atomic<bool>* cancelled_;
   SSL* ssl_ = nullptr;
 };
 
 }  // namespace
 
-TcpTransportFactory::TcpTransportFactory() : ssl_(std::make_unique<SslContext>()) {
+TcpTransportFactory::TcpTransportFactory(const std::atomic<bool>* cancelled)
+    : ssl_(std::make_unique<SslContext>()), cancelled_(cancelled) {
   // OpenSSL's socket BIO writes with write(2), not send(MSG_NOSIGNAL): a TLS write to a server
   // that has gone away would raise SIGPIPE and kill the process. A probe must turn that into
   // data, so SIGPIPE is ignored process-wide (as network daemons do); EPIPE is handled.
@@ -358,7 +371,7 @@ Result<std::unique_ptr<Transport>> TcpTransportFactory::Connect(const IpAddress&
       close(fd);
       return ErrnoError(saved, "connect");
     }
-    if (Status s = WaitFor(fd, POLLOUT, deadline, "connecting"); !s.ok()) {
+    if (Status s = WaitFor(fd, POLLOUT, deadline, "connecting", cancelled_); !s.ok()) {
       close(fd);
       return s.error();
     }
@@ -372,7 +385,7 @@ Result<std::unique_ptr<Transport>> TcpTransportFactory::Connect(const IpAddress&
       return ErrnoError(so_error, "connect");
     }
   }
-  return std::unique_ptr<Transport>(std::make_unique<TcpTransport>(fd, ssl_->ctx));
+  return std::unique_ptr<Transport>(std::make_unique<TcpTransport>(fd, ssl_->ctx, cancelled_));
 }
 
 }  // namespace smtp_exporter

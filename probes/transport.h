@@ -6,6 +6,7 @@
 // thread-safe (its shared SSL_CTX is only read after construction).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -58,7 +59,9 @@ class TransportFactory {
 // Real sockets (non-blocking, poll(2) against the deadline) and OpenSSL for STARTTLS.
 class TcpTransportFactory final : public TransportFactory {
  public:
-  TcpTransportFactory();
+  // `cancelled` (optional, must outlive the factory and its transports): once true, every wait
+  // in Connect/Read/Write/StartTls ends within ~200 ms with kCancelled (shutdown).
+  explicit TcpTransportFactory(const std::atomic<bool>* cancelled = nullptr);
   ~TcpTransportFactory() override;
   TcpTransportFactory(const TcpTransportFactory&) = delete;
   TcpTransportFactory& operator=(const TcpTransportFactory&) = delete;
@@ -69,6 +72,7 @@ class TcpTransportFactory final : public TransportFactory {
  private:
   struct SslContext;
   std::unique_ptr<SslContext> ssl_;
+  const std::atomic<bool>* cancelled_;
 };
 
 }  // namespace smtp_exporter

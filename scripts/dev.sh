@@ -58,6 +58,13 @@ cmd_test() {
   run_tests build
   build build-asan -DSMTP_EXPORTER_SANITIZE=address,undefined
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
+  # ThreadSanitizer for the concurrent parts: scheduler, limiter, the endpoint worker pool.
+  echo "== building build-tsan (unit tests only)"
+  cmake -S "$ROOT" -B "$ROOT/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSMTP_EXPORTER_WERROR=ON -DSMTP_EXPORTER_SANITIZE=thread
+  cmake --build "$ROOT/build-tsan" -j "$JOBS" --target unit_tests
+  TSAN_OPTIONS=halt_on_error=1 "$ROOT/build-tsan/tests/unit_tests" \
+    --gtest_filter='Scheduler*:CheckDomain*:IpLimiter*'
   echo "== all tests passed"
 }
 
@@ -71,18 +78,14 @@ cmd_run() {
   "$ROOT/tests/lab/postfix.sh" start "$state" 25
   echo
   echo "== the offline lab is up: Knot serves lab.test on 127.0.0.1:15353, one real Postfix"
-  echo "== listens on 127.0.0.x:25 with one listener per failure mode (tests/lab/README.md)"
-  local domain
-  for domain in good relay notls auth nopm nonull cnamemx badptr implicit nullmx; do
-    echo
-    echo "######## smtp_exporter check $domain.lab.test --dns-servers 127.0.0.1:15353"
-    "$ROOT/build/exporter/smtp_exporter" check "$domain.lab.test" \
-      --dns-servers 127.0.0.1:15353 --helo-name probe.lab.test --timeout 5s || true
-  done
+  echo "== listens on 127.0.0.x:25 with one listener per failure mode (tests/lab/README.md)."
+  echo "== smtp_exporter checks every lab domain (first results within a minute):"
+  echo "==   http://127.0.0.1:10125/          every domain, worst first, with its report"
+  echo "==   http://127.0.0.1:10125/metrics   what Prometheus scrapes"
+  echo "== Ctrl-C stops the exporter and the lab."
   echo
-  echo "== try your own: build/exporter/smtp_exporter check DOMAIN.lab.test --dns-servers 127.0.0.1:15353"
-  echo "== (the lab stays up until you press Enter)"
-  read -r _ || true
+  "$ROOT/build/exporter/smtp_exporter" --config.file "$ROOT/tests/lab/smtp_exporter.lab.yml" \
+    --web.listen-address 127.0.0.1:10125 || true
 }
 
 main() {

@@ -7,9 +7,13 @@
 namespace smtp_exporter::testing {
 
 void LabEnvironment::SetUp() {
-  state_dir_ = MakeTempDir("smtpx-it");
-  ASSERT_FALSE(state_dir_.empty());
+  // A fixed directory, so that servers left behind by a crashed run (recorded there by PID)
+  // are stopped before this run starts its own.
+  state_dir_ = "/tmp/smtpx-integration-lab";
   const std::string lab = SourceDir() + "/tests/lab/";
+  RunCommand(lab + "postfix.sh stop " + state_dir_);
+  RunCommand(lab + "dns.sh stop " + state_dir_);
+  RunCommand("rm -rf '" + state_dir_ + "' && mkdir -p '" + state_dir_ + "'");
   const auto dns = RunCommand(lab + "dns.sh start " + state_dir_ + " " + std::to_string(kDnsPort));
   ASSERT_EQ(dns.exit_code, 0) << "could not start the Knot lab:\n" << dns.output;
   const auto smtp =

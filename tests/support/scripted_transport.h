@@ -4,6 +4,8 @@
 // Not thread-safe: for single-threaded tests.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -96,19 +98,20 @@ class ScriptedTransportFactory final : public TransportFactory {
   int connects_ = 0;
 };
 
-// A clock that only moves when told to.
+// A clock that only moves when told to. Thread-safe, as every Clock must be.
 class FakeClock final : public Clock {
  public:
-  SteadyTime Now() const override { return steady_; }
-  WallTime WallNow() const override { return wall_; }
-  void Advance(std::chrono::milliseconds by) {
-    steady_ += by;
-    wall_ += by;
+  SteadyTime Now() const override {
+    return SteadyTime(std::chrono::milliseconds(offset_ms_.load()) + std::chrono::hours(1000));
   }
+  WallTime WallNow() const override {
+    return WallTime(std::chrono::milliseconds(offset_ms_.load()) +
+                    std::chrono::seconds(1'800'000'000));
+  }
+  void Advance(std::chrono::milliseconds by) { offset_ms_ += by.count(); }
 
  private:
-  SteadyTime steady_{std::chrono::hours(1000)};
-  WallTime wall_{std::chrono::seconds(1'800'000'000)};
+  std::atomic<std::int64_t> offset_ms_{0};
 };
 
 }  // namespace smtp_exporter::testing

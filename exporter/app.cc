@@ -1,0 +1,553 @@
+#include "exporter/app.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <sstream>
+
+#include "config/domain_name.h"
+#include "config/duration.h"
+#include "exporter/findings_text.h"
+#include "exporter/html.h"
+#include "exporter/rules.h"
+#include "exporter/text_report.h"
+#include "exporter/version.h"
+#include "probes/domain_check.h"
+#include "probes/observation_json.h"
+
+namespace smtp_exporter {
+
+// Everything built from one config: swapped whole on reload, so a check in flight keeps the
+// resolver and limiter it started with.
+struct ExporterApp::Runtime {
+  Config config;
+  std::map<std::string, std::shared_ptr<const Resolver>> resolvers;  // by joined server list
+  std::shared_ptr<IpConnectionLimiter> limiter;
+
+  const DomainConfig* Find(const std::string& name) const {
+    for (const auto& domain : config.domains) {
+      if (domain.name == name) {
+        return &domain;
+      }
+    }
+    return nullptr;
+  }
+  std::shared_ptr<const Resolver> ResolverFor(const std::vector<std::string>& servers) const {
+    std::string key;
+    for (const auto& s : servers) key += s + ",";
+    const auto it = resolvers.find(key);
+    return it == resolvers.end() ? nullptr : it->second;
+  }
+};
+
+namespace {
+
+constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string FormatUnix(double unix_seconds) {
+  if (unix_seconds <= 0) {
+    return "-";
+  }
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buffer;
+}
+
+std::string UrlEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) != 0 || c == '-' || c == '.' || c == '_') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0f];
+    }
+  }
+  return out;
+}
+
+void SetText(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "text/plain; charset=utf-8");
+}
+
+// Seed option overrides accepted as /probe query parameters (blackbox's module-less style).
+std::optional<std::string> ApplyProbeParams(const httplib::Request& req, CheckOptions* options) {
+  for (const char* name : {"test_null_sender", "test_postmaster", "test_open_relay"}) {
+    if (!req.has_param(name)) {
+      continue;
+    }
+    const std::string value = req.get_param_value(name);
+    if (value != "true" && value != "false") {
+      return std::string(name) + " must be true or false";
+    }
+    const bool enabled = value == "true";
+    if (std::string_view(name) == "test_null_sender") options->test_null_sender = enabled;
+    if (std::string_view(name) == "test_postmaster") options->test_postmaster = enabled;
+    if (std::string_view(name) == "test_open_relay") options->test_open_relay = enabled;
+  }
+  if (req.has_param("test_probe_address")) {
+    const std::string value = req.get_param_value("test_probe_address");
+    if (auto problem = ProbeAddressProblem(value)) {
+      return "test_probe_address: " + *problem;
+    }
+    options->test_probe_address = value;
+  }
+  if (req.has_param("helo_name")) {
+    const std::string value = req.get_param_value("helo_name");
+    if (auto problem = HostNameProblem(value)) {
+      return "helo_name: " + *problem;
+    }
+    options->helo_name = value;
+  }
+  if (req.has_param("timeout")) {
+    const auto timeout = ParseDuration(req.get_param_value("timeout"));
+    if (!timeout || *timeout < std::chrono::seconds(1) || *timeout > std::chrono::minutes(5)) {
+      return std::string("timeout must be a duration between 1s and 5m");
+    }
+    options->timeout = *timeout;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, int>> ParseListenAddress(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return std::nullopt;
+  }
+  std::string host = address.substr(0, colon);
+  const std::string port_text = address.substr(colon + 1);
+  int port = -1;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 ||
+      port > 65535) {
+    return std::nullopt;
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) {
+    host = "0.0.0.0";
+  }
+  return std::make_pair(host, port);
+}
+
+ExporterApp::ExporterApp(AppOptions options)
+    : options_(std::move(options)), transports_(&cancelled_) {}
+
+ExporterApp::~ExporterApp() {
+  Shutdown();
+  Wait();
+}
+
+std::variant<std::unique_ptr<ExporterApp>, std::string> ExporterApp::Create(
+    const AppOptions& options) {
+  auto loaded = LoadConfigFile(options.config_path);
+  if (auto* error = std::get_if<ConfigError>(&loaded)) {
+    return error->message;
+  }
+  std::unique_ptr<ExporterApp> app(new ExporterApp(options));
+  std::string error;
+  auto runtime = app->BuildRuntime(std::get<Config>(std::move(loaded)), &error);
+  if (!runtime) {
+    return error;
+  }
+  app->runtime_ = std::move(runtime);
+  app->last_reload_success_unix_ = UnixNow();
+  return app;
+}
+
+std::shared_ptr<const ExporterApp::Runtime> ExporterApp::BuildRuntime(Config config,
+                                                                      std::string* error) const {
+  auto runtime = std::make_shared<Runtime>();
+  auto add_resolver = [&](const std::vector<std::string>& servers) -> bool {
+    std::string key;
+    for (const auto& s : servers) key += s + ",";
+    if (runtime->resolvers.contains(key)) {
+      return true;
+    }
+    ResolverOptions resolver_options;
+    resolver_options.servers = servers;
+    resolver_options.query_timeout = config.dns_timeout;
+    resolver_options.cancelled = &cancelled_;
+    auto resolver = AresResolver::Create(resolver_options);
+    if (!resolver.ok()) {
+      *error = resolver.error().message;
+      return false;
+    }
+    runtime->resolvers[key] = std::shared_ptr<const Resolver>(std::move(resolver).value());
+    return true;
+  };
+  if (!add_resolver(config.dns_servers)) {
+    return nullptr;
+  }
+  for (const auto& domain : config.domains) {
+    if (!add_resolver(domain.dns_servers)) {
+      return nullptr;
+    }
+  }
+  runtime->limiter = std::make_shared<IpConnectionLimiter>(config.per_ip_connections);
+  runtime->config = std::move(config);
+  return runtime;
+}
+
+std::shared_ptr<const ExporterApp::Runtime> ExporterApp::runtime() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return runtime_;
+}
+
+std::vector<ScheduledDomain> ExporterApp::Schedule(const Runtime& runtime) const {
+  std::vector<ScheduledDomain> schedule;
+  for (const auto& domain : runtime.config.domains) {
+    schedule.push_back({domain.name, domain.interval,
+                        std::min(runtime.config.jitter, domain.interval / 2)});
+  }
+  return schedule;
+}
+
+std::shared_ptr<const Snapshot> ExporterApp::RunCheck(
+    const Runtime& runtime, const DomainConfig& domain,
+    std::optional<std::chrono::milliseconds> timeout) {
+  auto resolver = runtime.ResolverFor(domain.dns_servers);
+  if (!resolver) {
+    resolver = runtime.ResolverFor(runtime.config.dns_servers);
+  }
+  CheckOptions options = domain.options;
+  if (timeout) {
+    options.timeout = *timeout;
+  }
+  DomainCheckSettings settings;
+  settings.endpoint_concurrency = runtime.config.endpoint_concurrency;
+  settings.ip_limiter = runtime.limiter.get();
+  settings.cancelled = &cancelled_;
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->observation = CheckDomain(domain.name, options, settings, *resolver, transports_,
+                                      SystemClock::Instance());
+  snapshot->findings = EvaluateRules(snapshot->observation, options);
+  snapshot->status = WorstSeverity(snapshot->findings);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++checks_total_[std::string(SeverityName(snapshot->status))];
+  }
+  return snapshot;
+}
+
+void ExporterApp::RunScheduled(const std::string& name) {
+  const auto current = runtime();
+  const DomainConfig* domain = current->Find(name);
+  if (domain == nullptr || cancelled_.load()) {
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto snapshot = std::const_pointer_cast<Snapshot>(RunCheck(*current, *domain, std::nullopt));
+  snapshot->next_check_unix =
+      UnixNow() + std::chrono::duration<double>(domain->interval).count();
+  if (cancelled_.load()) {
+    return;  // a check cut short by shutdown says nothing about the domain
+  }
+  spdlog::debug("checked domain={} status={} endpoints={} duration={:.3f}s", name,
+                SeverityName(snapshot->status), snapshot->observation.endpoints.size(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  // A domain removed by a reload while its check ran must not come back.
+  if (runtime()->Find(name) != nullptr) {
+    store_.Put(name, std::move(snapshot));
+  }
+}
+
+ExporterHealth ExporterApp::Health() const {
+  ExporterHealth health;
+  health.version = kVersion;
+  health.revision = "";
+  std::lock_guard<std::mutex> lock(mutex_);
+  health.config_last_reload_successful = last_reload_ok_;
+  health.config_last_reload_success_timestamp_seconds = last_reload_success_unix_;
+  health.checks_total = checks_total_;
+  health.checks_in_flight = static_cast<std::int64_t>(
+      (scheduler_ ? scheduler_->in_flight() : 0) + probes_in_flight_.load());
+  health.domains = runtime_->config.domains.size();
+  return health;
+}
+
+std::optional<std::string> ExporterApp::Reload() {
+  auto loaded = LoadConfigFile(options_.config_path);
+  std::string error;
+  std::shared_ptr<const Runtime> next;
+  if (auto* config_error = std::get_if<ConfigError>(&loaded)) {
+    error = config_error->message;
+  } else {
+    next = BuildRuntime(std::get<Config>(std::move(loaded)), &error);
+  }
+  if (!next) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_reload_ok_ = false;
+    spdlog::error("reload failed, keeping the running config: {}", error);
+    return error;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (next->config.concurrency != runtime_->config.concurrency) {
+      spdlog::warn("concurrency changed from {} to {}: takes effect after a restart",
+                   runtime_->config.concurrency, next->config.concurrency);
+    }
+    runtime_ = next;
+    last_reload_ok_ = true;
+    last_reload_success_unix_ = UnixNow();
+  }
+  std::vector<std::string> keep;
+  for (const auto& domain : next->config.domains) keep.push_back(domain.name);
+  store_.Retain(keep);  // removed domains' series vanish at the next scrape
+  if (scheduler_) {
+    scheduler_->SetDomains(Schedule(*next));
+  }
+  spdlog::info("config reloaded: {} domains", keep.size());
+  return std::nullopt;
+}
+
+std::optional<std::string> ExporterApp::Bind() {
+  const auto listen = ParseListenAddress(options_.listen_address);
+  if (!listen) {
+    return "--web.listen-address \"" + options_.listen_address +
+           "\" is not host:port, :port or [ipv6]:port";
+  }
+  server_ = std::make_unique<httplib::Server>();
+  RegisterRoutes();
+  if (listen->second == 0) {
+    port_ = server_->bind_to_any_port(listen->first);
+    if (port_ < 0) {
+      return "cannot listen on " + options_.listen_address;
+    }
+  } else {
+    if (!server_->bind_to_port(listen->first, listen->second)) {
+      return "cannot listen on " + options_.listen_address + " (in use, or not an address here)";
+    }
+    port_ = listen->second;
+  }
+  return std::nullopt;
+}
+
+void ExporterApp::Start() {
+  const auto current = runtime();
+  scheduler_ = std::make_unique<Scheduler>(SystemClock::Instance(), current->config.concurrency,
+                                           [this](const std::string& d) { RunScheduled(d); });
+  scheduler_->SetDomains(Schedule(*current));
+  scheduler_->Start();
+  server_thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() does nothing until the listener runs; wait for it (bounded) so that a
+  // Shutdown() right after Start() cannot leave the server listening forever.
+  for (int i = 0; i < 500 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void ExporterApp::Shutdown() {
+  if (shut_down_.exchange(true)) {
+    return;
+  }
+  cancelled_ = true;  // in-flight probes end within ~200 ms
+  if (server_) {
+    server_->stop();
+  }
+  if (scheduler_) {
+    scheduler_->Stop();
+  }
+}
+
+void ExporterApp::Wait() {
+  if (server_thread_.joinable()) {
+    server_thread_.join();
+  }
+}
+
+void ExporterApp::RegisterRoutes() {
+  httplib::Server& server = *server_;
+  server.set_payload_max_length(64 * 1024);
+  server.set_read_timeout(std::chrono::seconds(10));
+  server.set_write_timeout(std::chrono::seconds(10));
+  // Last line of defence (DESIGN.md §5): nothing thrown in a handler takes the process down.
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                  std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      if (ep) {
+        std::rethrow_exception(ep);
+      }
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("HTTP handler failed: {}", what);
+    SetText(res, 500, "internal error\n");
+  });
+
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    MetricsCollector collector(store_, [this] { return Health(); });
+    res.set_content(SerializeMetrics(collector.Collect()), kMetricsContentType);
+  });
+
+  server.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
+    SetText(res, 200, "Healthy.\n");
+  });
+  server.Get("/-/ready", [this](const httplib::Request&, httplib::Response& res) {
+    // Ready once a config is loaded, which Create() guarantees.
+    SetText(res, runtime() ? 200 : 503, runtime() ? "Ready.\n" : "Not ready.\n");
+  });
+  // `curl -X POST /-/reload` sends no Content-Length; httplib 0.11 would then wait for a body
+  // until its read timeout and answer 400. Reload needs no body, so it is answered before
+  // httplib reads one (and the connection closed, in case a body does follow).
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.path != "/-/reload") {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.set_header("Connection", "close");
+    if (req.method != "POST" && req.method != "PUT") {
+      SetText(res, 405, "use POST to reload the config\n");
+    } else if (auto error = Reload()) {
+      SetText(res, 500, "failed to reload config: " + *error + "\n");
+    } else {
+      SetText(res, 200, "OK\n");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  server.Get("/probe", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string raw = req.get_param_value("domain");
+    if (raw.empty()) {
+      SetText(res, 400, "domain parameter is missing\n");
+      return;
+    }
+    if (auto problem = HostNameProblem(raw)) {
+      SetText(res, 400, "domain \"" + EscapeHtml(raw.substr(0, 256)) + "\" is invalid: " +
+                            *problem + "\n");
+      return;
+    }
+    const std::string name = NormaliseHostName(raw);
+    const auto current = runtime();
+    DomainConfig domain;
+    if (const DomainConfig* configured = current->Find(name)) {
+      domain = *configured;
+    } else {
+      domain.name = name;
+      domain.options = current->config.defaults;
+      domain.dns_servers = current->config.dns_servers;
+    }
+    if (auto problem = ApplyProbeParams(req, &domain.options)) {
+      SetText(res, 400, *problem + "\n");
+      return;
+    }
+    // Honour Prometheus' scrape timeout, keeping half a second to answer in.
+    std::optional<std::chrono::milliseconds> timeout;
+    if (req.has_header("X-Prometheus-Scrape-Timeout-Seconds")) {
+      double seconds = 0;
+      const std::string header = req.get_header_value("X-Prometheus-Scrape-Timeout-Seconds");
+      try {
+        seconds = std::stod(header);
+      } catch (const std::exception&) {
+        seconds = 0;
+      }
+      if (std::isfinite(seconds) && seconds > 1.5) {
+        const auto budget = std::chrono::milliseconds(static_cast<long long>((seconds - 0.5) * 1000));
+        timeout = std::min(domain.options.timeout, budget);
+      }
+    }
+    if (probes_in_flight_.fetch_add(1) >= options_.max_concurrent_probes) {
+      --probes_in_flight_;
+      SetText(res, 503, "too many concurrent /probe requests; try again later\n");
+      return;
+    }
+    const auto snapshot = RunCheck(*current, domain, timeout);
+    --probes_in_flight_;
+    const double duration =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (req.get_param_value("debug") == "true") {
+      SetText(res, 200,
+              RenderDomainText(snapshot->observation, snapshot->findings, snapshot->status));
+      return;
+    }
+    // probe_success: nothing to fix (ok or info), like blackbox's "the probe passed".
+    const bool success = snapshot->status == Severity::kOk || snapshot->status == Severity::kInfo;
+    res.set_content(RenderProbeMetrics(*snapshot, success, duration), kMetricsContentType);
+  });
+
+  server.Get("/report", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string name = NormaliseHostName(req.get_param_value("domain"));
+    const auto snapshot = store_.Get(name);
+    if (!snapshot) {
+      const bool configured = runtime()->Find(name) != nullptr;
+      SetText(res, 404,
+              configured ? "no check of this domain has finished yet\n"
+                         : "unknown domain (not in the config)\n");
+      return;
+    }
+    if (req.get_param_value("format") == "json") {
+      nlohmann::json document = ToJson(snapshot->observation);
+      document["status"] = SeverityName(snapshot->status);
+      document["findings"] = FindingsToJson(snapshot->findings);
+      res.set_content(DumpJson(document), "application/json");
+      return;
+    }
+    SetText(res, 200,
+            RenderDomainText(snapshot->observation, snapshot->findings, snapshot->status));
+  });
+
+  server.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    const auto current = runtime();
+    struct Row {
+      std::string name;
+      std::shared_ptr<const Snapshot> snapshot;
+    };
+    std::vector<Row> rows;
+    for (const auto& domain : current->config.domains) {
+      rows.push_back({domain.name, store_.Get(domain.name)});
+    }
+    // Worst first; domains not checked yet last.
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+      const int sa = a.snapshot ? static_cast<int>(a.snapshot->status) : -1;
+      const int sb = b.snapshot ? static_cast<int>(b.snapshot->status) : -1;
+      return sa > sb;
+    });
+    std::ostringstream html;
+    html << "<!doctype html><html><head><meta charset=\"utf-8\"><title>smtp_exporter</title>"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>"
+            "<body><h1>smtp_exporter</h1><p><a href=\"/metrics\">Metrics</a> &middot; version "
+         << EscapeHtml(kVersion) << "</p><table><tr><th>Domain</th><th>Status</th>"
+            "<th>Problems</th><th>Last check</th><th>Next check</th><th>Report</th></tr>";
+    for (const auto& row : rows) {
+      html << "<tr><td>" << EscapeHtml(row.name) << "</td>";
+      if (row.snapshot) {
+        std::size_t problems = 0;
+        for (const auto& f : row.snapshot->findings) problems += f.severity != Severity::kOk;
+        html << "<td>" << SeverityName(row.snapshot->status) << "</td><td>" << problems
+             << "</td><td>" << FormatUnix(row.snapshot->observation.started_at_unix)
+             << "</td><td>" << FormatUnix(row.snapshot->next_check_unix)
+             << "</td><td><a href=\"/report?domain=" << UrlEncode(row.name)
+             << "\">report</a> <a href=\"/report?domain=" << UrlEncode(row.name)
+             << "&amp;format=json\">json</a></td>";
+      } else {
+        html << "<td>pending</td><td></td><td>-</td><td>-</td><td></td>";
+      }
+      html << "</tr>";
+    }
+    html << "</table></body></html>";
+    res.set_content(html.str(), "text/html; charset=utf-8");
+  });
+}
+
+}  // namespace smtp_exporter

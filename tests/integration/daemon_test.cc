@@ -1,0 +1,237 @@
+// The exporter daemon in-process against the real lab: every HTTP route, reload (good and
+// bad), and a real Prometheus (Debian's) scraping /metrics and answering a PromQL query for
+// smtp_open_relay == 1. Only loopback is contacted; every wait is bounded.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "exporter/app.h"
+#include "tests/integration/lab_environment.h"
+#include "tests/support/lab.h"
+
+namespace smtp_exporter {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::kSmtpPort;
+using testing::LabEnvironment;
+using testing::MakeTempDir;
+using testing::RunCommand;
+
+// A Prometheus port the tests own for their duration.
+constexpr int kPrometheusPort = 19190;
+
+std::string LabConfig(const std::vector<std::string>& domains, const std::string& extra = "") {
+  std::string yaml = "global:\n"
+                     "  interval: 10s\n"
+                     "  jitter: 1s\n"
+                     "  concurrency: 4\n"
+                     "  timeout: 5s\n"
+                     "  helo_name: probe.lab.test\n"
+                     "  dns_servers: [\"" + LabEnvironment::DnsServer() + "\"]\n"
+                     "  port: " + std::to_string(kSmtpPort) + "\n"
+                     "domains:\n";
+  for (const auto& d : domains) yaml += "  - name: " + d + "\n";
+  return yaml + extra;
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+}
+
+// Polls `predicate` every 200 ms for at most `limit`.
+bool Eventually(const std::function<bool()>& predicate,
+                std::chrono::seconds limit = std::chrono::seconds(30)) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (predicate()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return predicate();
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("smtpx-daemon");
+    config_path_ = dir_ + "/smtp_exporter.yml";
+    WriteFile(config_path_, LabConfig({"good.lab.test", "relay.lab.test"}));
+    AppOptions options;
+    options.config_path = config_path_;
+    options.listen_address = "127.0.0.1:0";
+    auto created = ExporterApp::Create(options);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ExporterApp>>(created))
+        << std::get<std::string>(created);
+    app_ = std::move(std::get<std::unique_ptr<ExporterApp>>(created));
+    ASSERT_FALSE(app_->Bind().has_value());
+    app_->Start();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", app_->port());
+    client_->set_read_timeout(std::chrono::seconds(30));
+  }
+  void TearDown() override {
+    if (app_) {
+      app_->Shutdown();
+      app_->Wait();
+    }
+    RunCommand("rm -rf '" + dir_ + "'");
+  }
+  std::string Get(const std::string& path, int* status = nullptr) {
+    auto res = client_->Get(path);
+    if (status != nullptr) {
+      *status = res ? res->status : -1;
+    }
+    return res ? res->body : "";
+  }
+  bool MetricsHaveBothDomains() {
+    const std::string metrics = Get("/metrics");
+    return metrics.find("smtp_domain_status{domain=\"good.lab.test\"}") != std::string::npos &&
+           metrics.find("smtp_domain_status{domain=\"relay.lab.test\"}") != std::string::npos;
+  }
+
+  std::string dir_;
+  std::string config_path_;
+  std::unique_ptr<ExporterApp> app_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(DaemonTest, HealthReadyAndBadRoutes) {
+  int status = 0;
+  EXPECT_EQ(Get("/-/healthy", &status), "Healthy.\n");
+  EXPECT_EQ(status, 200);
+  Get("/-/ready", &status);
+  EXPECT_EQ(status, 200);
+  Get("/nonexistent", &status);
+  EXPECT_EQ(status, 404);
+  Get("/-/reload", &status);
+  EXPECT_EQ(status, 405);
+}
+
+TEST_F(DaemonTest, ScheduledChecksReachMetricsAndReports) {
+  ASSERT_TRUE(Eventually([&] { return MetricsHaveBothDomains(); })) << Get("/metrics");
+  const std::string metrics = Get("/metrics");
+  EXPECT_THAT(metrics, HasSubstr("smtp_open_relay{domain=\"relay.lab.test\",mx=\"mx-relay.lab.test\","
+                                 "ip=\"127.0.0.5\",family=\"ipv4\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("smtp_open_relay{domain=\"good.lab.test\",mx=\"mx-good.lab.test\","
+                                 "ip=\"127.0.0.2\",family=\"ipv4\"} 0"));
+  EXPECT_THAT(metrics, HasSubstr("smtp_domain_status{domain=\"good.lab.test\"} 0"));
+  EXPECT_THAT(metrics, HasSubstr("smtp_exporter_domains 2"));
+  int status = 0;
+  const std::string report = Get("/report?domain=relay.lab.test", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_THAT(report, HasSubstr("smtp.open_relay"));
+  const std::string json = Get("/report?domain=relay.lab.test&format=json", &status);
+  ASSERT_TRUE(nlohmann::json::accept(json)) << json;
+  EXPECT_EQ(nlohmann::json::parse(json)["status"], "crit");
+  Get("/report?domain=unknown.lab.test", &status);
+  EXPECT_EQ(status, 404);
+  const std::string index = Get("/", &status);
+  EXPECT_EQ(status, 200);
+  // Worst first: relay (crit) is listed before good (ok).
+  EXPECT_LT(index.find("relay.lab.test"), index.find("good.lab.test"));
+  // The live output passes Prometheus' own linter.
+  WriteFile(dir_ + "/live.prom", metrics);
+  const auto lint = RunCommand("promtool check metrics < '" + dir_ + "/live.prom'");
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+}
+
+TEST_F(DaemonTest, ProbeRunsOneCheckNow) {
+  int status = 0;
+  const std::string body = Get("/probe?domain=nopm.lab.test", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_THAT(body, HasSubstr("probe_success 0"));
+  EXPECT_THAT(body, HasSubstr("smtp_postmaster_accepted{domain=\"nopm.lab.test\""));
+  EXPECT_THAT(body, HasSubstr("probe_duration_seconds"));
+  EXPECT_THAT(body, Not(HasSubstr("smtp_exporter_")));
+  const std::string good = Get("/probe?domain=good.lab.test&test_open_relay=false", &status);
+  EXPECT_THAT(good, HasSubstr("probe_success 1"));
+  EXPECT_THAT(good, Not(HasSubstr("smtp_open_relay")));  // disabled: absent, not 0
+  const std::string debug = Get("/probe?domain=relay.lab.test&debug=true", &status);
+  EXPECT_THAT(debug, HasSubstr("What to fix"));
+  EXPECT_THAT(debug, HasSubstr("RCPT TO:<postmaster@example.com>"));
+  Get("/probe", &status);
+  EXPECT_EQ(status, 400);
+  Get("/probe?domain=%3Cscript%3E", &status);
+  EXPECT_EQ(status, 400);
+  Get("/probe?domain=good.lab.test&test_open_relay=maybe", &status);
+  EXPECT_EQ(status, 400);
+}
+
+TEST_F(DaemonTest, ReloadAppliesAGoodFileAndKeepsTheOldOneOnABadFile) {
+  ASSERT_TRUE(Eventually([&] { return MetricsHaveBothDomains(); }));
+  // Bad file: 500, the old config stays, the reload gauge says so.
+  WriteFile(config_path_, LabConfig({"good.lab.test", "relay.lab.test"}, "  - name: bad name!\n"));
+  auto res = client_->Post("/-/reload");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+  EXPECT_THAT(res->body, HasSubstr("bad name!"));
+  std::string metrics = Get("/metrics");
+  EXPECT_THAT(metrics, HasSubstr("smtp_exporter_config_last_reload_successful 0"));
+  EXPECT_THAT(metrics, HasSubstr("smtp_exporter_domains 2"));
+  // Good file without relay.lab.test: its series vanish, the new domain is checked at once.
+  WriteFile(config_path_, LabConfig({"good.lab.test", "nonull.lab.test"}));
+  res = client_->Post("/-/reload");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  metrics = Get("/metrics");
+  EXPECT_THAT(metrics, HasSubstr("smtp_exporter_config_last_reload_successful 1"));
+  EXPECT_THAT(metrics, Not(HasSubstr("relay.lab.test")));
+  EXPECT_TRUE(Eventually([&] {
+    return Get("/metrics").find("smtp_null_sender_accepted{domain=\"nonull.lab.test\"") !=
+           std::string::npos;
+  }));
+}
+
+TEST_F(DaemonTest, ShutdownIsPrompt) {
+  const auto started = std::chrono::steady_clock::now();
+  app_->Shutdown();
+  app_->Wait();
+  // Generous bound (noisy machines): in-flight probes are cancelled, not waited for.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  app_.reset();
+}
+
+// A real Prometheus scrapes the daemon; its query API shows the open relay, and only it.
+TEST_F(DaemonTest, PrometheusScrapesAndSeesTheOpenRelay) {
+  ASSERT_TRUE(Eventually([&] { return MetricsHaveBothDomains(); }));
+  const std::string prom_dir = dir_ + "/prometheus";
+  RunCommand("mkdir -p '" + prom_dir + "/data'");
+  WriteFile(prom_dir + "/prometheus.yml",
+            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+            "scrape_configs:\n"
+            "  - job_name: smtp\n"
+            "    static_configs: [{targets: ['127.0.0.1:" + std::to_string(app_->port()) + "']}]\n");
+  const auto check = RunCommand("promtool check config '" + prom_dir + "/prometheus.yml'");
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  const auto started = RunCommand(
+      "prometheus --config.file='" + prom_dir + "/prometheus.yml' --storage.tsdb.path='" +
+      prom_dir + "/data' --web.listen-address=127.0.0.1:" + std::to_string(kPrometheusPort) +
+      " > '" + prom_dir + "/log' 2>&1 & echo $! > '" + prom_dir + "/pid'");
+  ASSERT_EQ(started.exit_code, 0);
+  httplib::Client prometheus("127.0.0.1", kPrometheusPort);
+  prometheus.set_read_timeout(std::chrono::seconds(5));
+  std::string answer;
+  const bool seen = Eventually([&] {
+    auto res = prometheus.Get("/api/v1/query?query=smtp_open_relay%20%3D%3D%201");
+    if (!res || res->status != 200) {
+      return false;
+    }
+    answer = res->body;
+    return answer.find("relay.lab.test") != std::string::npos;
+  });
+  RunCommand("kill $(cat '" + prom_dir + "/pid')");
+  ASSERT_TRUE(seen) << answer << "\n" << testing::ReadFile(prom_dir + "/log");
+  const auto result = nlohmann::json::parse(answer)["data"]["result"];
+  ASSERT_EQ(result.size(), 1u) << answer;
+  EXPECT_EQ(result[0]["metric"]["domain"], "relay.lab.test");
+}
+
+}  // namespace
+}  // namespace smtp_exporter
