@@ -22,6 +22,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin smtp_exporter
 COPY --from=build /src/build/exporter/smtp_exporter /usr/local/bin/smtp_exporter
+COPY examples/smtp_exporter.yml /etc/smtp_exporter/smtp_exporter.yml
 USER smtp_exporter
+EXPOSE 10125
 ENTRYPOINT ["/usr/local/bin/smtp_exporter"]
-CMD ["--help"]
+CMD ["--config.file=/etc/smtp_exporter/smtp_exporter.yml", "--web.listen-address=:10125"]

@@ -274,7 +274,7 @@ void ExporterApp::RunScheduled(const std::string& name) {
 ExporterHealth ExporterApp::Health() const {
   ExporterHealth health;
   health.version = kVersion;
-  health.revision = "";
+  health.revision = kRevision;
   std::lock_guard<std::mutex> lock(mutex_);
   health.config_last_reload_successful = last_reload_ok_;
   health.config_last_reload_success_timestamp_seconds = last_reload_success_unix_;

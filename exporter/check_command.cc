@@ -67,7 +67,8 @@ Checks DOMAIN's inbound mail service now: DNS posture of its MX set, then every 
 every MX on port 25. Prints what to fix first, then each endpoint, then the passed checks.
 
   --dns-servers IP[:PORT],... resolvers to ask (default: /etc/resolv.conf's)
-  --dns-timeout DURATION      per-query DNS timeout (default 2s)
+  --dns-timeout DURATION      per-try DNS timeout (default 2s)
+  --dns-tries N               tries per DNS server before a query fails (default 2)
   --port N                    SMTP port (default 25; other values are for labs and relays)
   --helo-name NAME            name announced in EHLO/HELO (default: this machine's host name)
   --timeout DURATION          budget per endpoint: 12, 12s, 1m (default 12s)
@@ -90,7 +91,7 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
   const FlagSpec spec{
       {"endpoint", "mx-name", "port", "helo-name", "timeout", "format", "test-null-sender",
        "test-postmaster", "test-open-relay", "test-probe-address", "dns-servers", "dns-timeout",
-       "endpoint-concurrency"},
+       "dns-tries", "endpoint-concurrency"},
       {"help"}};
   Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
@@ -170,6 +171,14 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
       return kExitUnknown;
     }
     resolver_options.query_timeout = *timeout;
+  }
+  if (auto v = flags.Get("dns-tries")) {
+    const int tries = std::atoi(v->c_str());
+    if (tries < 1 || tries > 10 || std::to_string(tries) != *v) {
+      err << "check: --dns-tries must be 1-10\n";
+      return kExitUnknown;
+    }
+    resolver_options.tries = tries;
   }
   Result<std::unique_ptr<Resolver>> resolver = deps.make_resolver(resolver_options);
   if (!resolver.ok()) {

@@ -76,15 +76,18 @@ TEST_F(CheckCommandTest, UsageErrorsExitUnknown) {
   EXPECT_EQ(Run({"example.org", "--mx-name", "mx.example.org"}), kExitUnknown);
   EXPECT_EQ(Run({"example.org", "--endpoint-concurrency", "0"}), kExitUnknown);
   EXPECT_EQ(Run({"example.org", "--dns-timeout", "x"}), kExitUnknown);
+  EXPECT_EQ(Run({"example.org", "--dns-tries", "0"}), kExitUnknown);
   EXPECT_EQ(factory_.connects(), 0);
 }
 
 TEST_F(CheckCommandTest, DnsServersAreHandedToTheResolver) {
   AddQuietServer();
-  Run(Args({"lab.test", "--dns-servers", "127.0.0.1:5353,[::1]:5353", "--dns-timeout", "500ms"}));
+  Run(Args({"lab.test", "--dns-servers", "127.0.0.1:5353,[::1]:5353", "--dns-timeout", "500ms",
+            "--dns-tries", "3"}));
   EXPECT_EQ(resolver_options_.servers,
             (std::vector<std::string>{"127.0.0.1:5353", "[::1]:5353"}));
   EXPECT_EQ(resolver_options_.query_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(resolver_options_.tries, 3);
 }
 
 TEST_F(CheckCommandTest, WholeDomainJson) {
