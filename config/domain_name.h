@@ -1,5 +1,5 @@
 // Validation of the names and addresses operators put in the config, on the command line and
-// in /probe?domain=: host names (LDH labels, RFC 1035 §2.3.1 / RFC 1123 §2.1) and the
+// in /probe?domain=, and the quoting their error messages use: host names (LDH labels, RFC 1035 §2.3.1 / RFC 1123 §2.1) and the
 // open-relay probe address. Pure; thread-safe.
 #pragma once
 
@@ -19,5 +19,11 @@ std::string NormaliseHostName(std::string_view name);
 // Why `address` cannot be the open-relay probe's RCPT TO (local@domain, no spaces, "<", ">",
 // control or non-ASCII characters), or nullopt.
 std::optional<std::string> ProbeAddressProblem(std::string_view address);
+
+// `text` made safe for a one-line error message: control and non-ASCII bytes escaped as \xNN;
+// when `quoted`, also quotes and backslashes, and cut after 80 bytes.
+std::string Printable(std::string_view text, bool quoted = true);
+// Printable(text) between double quotes.
+std::string Quote(std::string_view text);
 
 }  // namespace smtp_exporter
