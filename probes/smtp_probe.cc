@@ -271,7 +271,8 @@ void EndpointProber::TryStartTls() {
       client_->UpgradeToTls(server_name, deadline_, &obs_.starttls.plaintext_bytes_discarded);
   AddPhase("starttls", started);
   if (!tls.ok()) {
-    obs_.starttls.error = tls.error().ToString();
+    // The message alone: the rules and reports say "TLS handshake failed" themselves.
+    obs_.starttls.error = tls.error().message;
     // The connection is unusable mid-handshake. A real sending MTA would retry in plaintext
     // (opportunistic TLS, RFC 7435 §4), so the transaction probes run on a fresh connection.
     CollectViolations();

@@ -48,6 +48,11 @@ Status WaitFor(int fd, short events, Deadline deadline, const char* what,
     if (cancelled != nullptr && cancelled->load()) {
       return Error{ErrorCode::kCancelled, std::string("cancelled while ") + what};
     }
+    // Checked before every poll, not only when poll times out: a server that keeps the socket
+    // readable must not keep us past the deadline.
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error{ErrorCode::kTimeout, std::string("deadline passed while ") + what};
+    }
     pollfd pfd{fd, events, 0};
     const int timeout_ms = SliceUntil(deadline);
     const int rc = poll(&pfd, 1, timeout_ms);
@@ -147,6 +152,30 @@ void ReadPeerCertificate(SSL* ssl, TlsDetails* details) {
   X509_free(cert);
 }
 
+// OpenSSL keeps reading on its own inside SSL_connect/SSL_read while records arrive that it
+// handles silently (HelloRequest, TLS 1.3 session tickets and key updates): a hostile server
+// streaming them would hold us forever, since control never returns to our poll loop. This
+// guard, called by the socket BIO before every read, fails the read once the deadline has
+// passed or the exporter is shutting down.
+struct ReadGuard {
+  Deadline deadline{};
+  const std::atomic<bool>* cancelled = nullptr;
+  bool tripped = false;
+};
+
+long GuardedBioCallback(BIO* bio, int oper, const char* /*argp*/, std::size_t /*len*/,
+                        int /*argi*/, long /*argl*/, int ret, std::size_t* /*processed*/) {
+  if (oper == BIO_CB_READ) {
+    auto* guard = reinterpret_cast<ReadGuard*>(BIO_get_callback_arg(bio));
+    if (guard != nullptr && (std::chrono::steady_clock::now() >= guard->deadline ||
+                             (guard->cancelled != nullptr && guard->cancelled->load()))) {
+      guard->tripped = true;
+      return -1;
+    }
+  }
+  return ret;
+}
+
 class TcpTransport final : public Transport {
  public:
   TcpTransport(int fd, SSL_CTX* ctx, const std::atomic<bool>* cancelled)
@@ -165,6 +194,7 @@ class TcpTransport final : public Transport {
       return Error{ErrorCode::kInvalidArgument, "Read of 0 bytes"};
     }
     std::string buffer(max_bytes, '\0');
+    Arm(deadline);
     while (true) {
       if (ssl_ != nullptr) {
         ERR_clear_error();
@@ -186,6 +216,9 @@ class TcpTransport final : public Transport {
             return s.error();
           }
           continue;
+        }
+        if (guard_.tripped) {
+          return GuardError("waiting for the server");
         }
         if (err == SSL_ERROR_SYSCALL && saved_errno == 0) {
           return Error{ErrorCode::kConnectionClosed, "server closed the connection"};
@@ -216,6 +249,7 @@ class TcpTransport final : public Transport {
   }
 
   Status Write(std::string_view data, Deadline deadline) override {
+    Arm(deadline);
     while (!data.empty()) {
       if (ssl_ != nullptr) {
         ERR_clear_error();
@@ -234,6 +268,9 @@ class TcpTransport final : public Transport {
             return s;
           }
           continue;
+        }
+        if (guard_.tripped) {
+          return GuardError("sending");
         }
         if (err == SSL_ERROR_SYSCALL && saved_errno != 0) {
           return ErrnoError(saved_errno, "TLS write");
@@ -276,6 +313,9 @@ class TcpTransport final : public Transport {
       // What the SSL_set_tlsext_host_name macro expands to, without its old-style cast.
       SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, sni.data());
     }
+    BIO_set_callback_ex(SSL_get_rbio(ssl_), GuardedBioCallback);
+    BIO_set_callback_arg(SSL_get_rbio(ssl_), reinterpret_cast<char*>(&guard_));
+    Arm(deadline);
     while (true) {
       ERR_clear_error();
       const int rc = SSL_connect(ssl_);
@@ -291,12 +331,23 @@ class TcpTransport final : public Transport {
         }
         continue;
       }
+      if (guard_.tripped) {
+        TakeSslErrors();
+        return GuardError("in the TLS handshake");
+      }
       std::string detail = TakeSslErrors();
       if (detail.empty()) {
-        detail = err == SSL_ERROR_SYSCALL ? "connection closed during the handshake"
-                                          : "SSL error " + std::to_string(err);
+        switch (err) {
+          case SSL_ERROR_SYSCALL:
+          case SSL_ERROR_ZERO_RETURN:
+            detail = "the server closed the connection during the handshake";
+            break;
+          default:
+            detail = "OpenSSL error " + std::to_string(err);
+            break;
+        }
       }
-      return Error{ErrorCode::kTls, "TLS handshake failed: " + detail};
+      return Error{ErrorCode::kTls, detail};
     }
     TlsDetails details;
     details.version = SSL_get_version(ssl_);
@@ -308,10 +359,19 @@ class TcpTransport final : public Transport {
   }
 
  private:
+  void Arm(Deadline deadline) { guard_ = ReadGuard{deadline, cancelled_, false}; }
+  Error GuardError(const char* what) const {
+    if (cancelled_ != nullptr && cancelled_->load()) {
+      return Error{ErrorCode::kCancelled, std::string("cancelled while ") + what};
+    }
+    return Error{ErrorCode::kTimeout, std::string("deadline passed while ") + what};
+  }
+
   int fd_;
   SSL_CTX* ctx_;
   const std::atomic<bool>* cancelled_;
   SSL* ssl_ = nullptr;
+  ReadGuard guard_;  // armed with the current call's deadline; read by the BIO callback
 };
 
 }  // namespace
