@@ -164,6 +164,8 @@ std::variant<std::unique_ptr<ExporterApp>, std::string> ExporterApp::Create(
     return error->message;
   }
   std::unique_ptr<ExporterApp> app(new ExporterApp(options));
+  app->limiter_ =
+      std::make_shared<IpConnectionLimiter>(std::get<Config>(loaded).per_ip_connections);
   std::string error;
   auto runtime = app->BuildRuntime(std::get<Config>(std::move(loaded)), &error);
   if (!runtime) {
@@ -203,7 +205,9 @@ std::shared_ptr<const ExporterApp::Runtime> ExporterApp::BuildRuntime(Config con
       return nullptr;
     }
   }
-  runtime->limiter = std::make_shared<IpConnectionLimiter>(config.per_ip_connections);
+  // One limiter for the exporter's life: a fresh one per reload would let checks started
+  // before and after a reload together exceed the per-IP bound.
+  runtime->limiter = limiter_;
   runtime->config = std::move(config);
   return runtime;
 }
@@ -250,6 +254,16 @@ std::shared_ptr<const Snapshot> ExporterApp::RunCheck(
 }
 
 void ExporterApp::RunScheduled(const std::string& name) {
+  // A scheduler worker must survive anything one check throws (e.g. std::bad_alloc, or
+  // std::system_error when no thread can be started): log it and try again next interval.
+  try {
+    RunScheduledOnce(name);
+  } catch (const std::exception& e) {
+    spdlog::error("check of {} failed: {}", name, e.what());
+  }
+}
+
+void ExporterApp::RunScheduledOnce(const std::string& name) {
   const auto current = runtime();
   const DomainConfig* domain = current->Find(name);
   if (domain == nullptr || cancelled_.load()) {
@@ -265,7 +279,9 @@ void ExporterApp::RunScheduled(const std::string& name) {
   spdlog::debug("checked domain={} status={} endpoints={} duration={:.3f}s", name,
                 SeverityName(snapshot->status), snapshot->observation.endpoints.size(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  // A domain removed by a reload while its check ran must not come back.
+  // A domain removed by a reload while its check ran must not come back: decide and store
+  // under the reload lock, so no reload slips in between.
+  std::lock_guard<std::mutex> reload_lock(reload_mutex_);
   if (runtime()->Find(name) != nullptr) {
     store_.Put(name, std::move(snapshot));
   }
@@ -286,6 +302,9 @@ ExporterHealth ExporterApp::Health() const {
 }
 
 std::optional<std::string> ExporterApp::Reload() {
+  // One reload at a time (SIGHUP and POST /-/reload may race), covering the swap, the store
+  // and the schedule together so they never disagree.
+  std::lock_guard<std::mutex> reload_lock(reload_mutex_);
   auto loaded = LoadConfigFile(options_.config_path);
   std::string error;
   std::shared_ptr<const Runtime> next;
@@ -462,18 +481,23 @@ void ExporterApp::RegisterRoutes() {
       } catch (const std::exception&) {
         seconds = 0;
       }
+      // Clamped before converting: a header such as 1e300 must not overflow.
       if (std::isfinite(seconds) && seconds > 1.5) {
-        const auto budget = std::chrono::milliseconds(static_cast<long long>((seconds - 0.5) * 1000));
+        seconds = std::min(seconds, 600.0);
+        const auto budget =
+            std::chrono::milliseconds(static_cast<long long>((seconds - 0.5) * 1000));
         timeout = std::min(domain.options.timeout, budget);
       }
     }
+    struct InFlight {  // released however the handler ends
+      std::atomic<std::size_t>& count;
+      ~InFlight() { --count; }
+    } in_flight{probes_in_flight_};
     if (probes_in_flight_.fetch_add(1) >= options_.max_concurrent_probes) {
-      --probes_in_flight_;
       SetText(res, 503, "too many concurrent /probe requests; try again later\n");
       return;
     }
     const auto snapshot = RunCheck(*current, domain, timeout);
-    --probes_in_flight_;
     const double duration =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (req.get_param_value("debug") == "true") {

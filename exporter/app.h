@@ -74,6 +74,7 @@ class ExporterApp {
   std::shared_ptr<const Snapshot> RunCheck(const Runtime& runtime, const DomainConfig& domain,
                                            std::optional<std::chrono::milliseconds> timeout);
   void RunScheduled(const std::string& domain);
+  void RunScheduledOnce(const std::string& domain);
   ExporterHealth Health() const;
   void RegisterRoutes();
   std::vector<ScheduledDomain> Schedule(const Runtime& runtime) const;
@@ -87,6 +88,8 @@ class ExporterApp {
   std::thread server_thread_;
   int port_ = 0;
 
+  std::shared_ptr<IpConnectionLimiter> limiter_;  // per_ip_connections fixed at start-up
+  std::mutex reload_mutex_;   // one Reload() at a time; also orders scheduled stores
   mutable std::mutex mutex_;  // guards runtime_ and the reload/health fields below
   std::shared_ptr<const Runtime> runtime_;
   bool last_reload_ok_ = true;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -76,8 +77,12 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
   const std::size_t workers =
       std::min(count, std::max<std::size_t>(1, settings.endpoint_concurrency));
   std::vector<std::thread> pool;
-  for (std::size_t w = 1; w < workers; ++w) {
-    pool.emplace_back(worker);
+  try {
+    for (std::size_t w = 1; w < workers; ++w) {
+      pool.emplace_back(worker);
+    }
+  } catch (const std::system_error&) {
+    // No more threads to be had: the ones started (and this one) share the work.
   }
   worker();  // the calling thread works too
   for (auto& thread : pool) {

@@ -253,8 +253,13 @@ std::vector<DnsAnswer> AresResolver::Resolve(const std::vector<DnsQuery>& querie
   // ARES_FLAG_NOCHECKRESP: report SERVFAIL/REFUSED as such instead of hiding them behind a
   // retry; the operator needs to know their authoritative server is failing.
   opts.flags = ARES_FLAG_NOCHECKRESP;
+  // Declared before the channel, so they outlive it: ares_destroy may still run callbacks.
+  int outstanding = static_cast<int>(queries.size());
+  std::vector<Pending> pending(queries.size());
+  std::vector<std::string> names(queries.size());
   ares_channel raw = nullptr;
-  const int init = ares_init_options(&raw, &opts, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+  const int init =
+      ares_init_options(&raw, &opts, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
   Channel channel(raw);
   if (init != ARES_SUCCESS) {
     for (auto& answer : answers) {
@@ -274,9 +279,6 @@ std::vector<DnsAnswer> AresResolver::Resolve(const std::vector<DnsQuery>& querie
       return answers;
     }
   }
-  int outstanding = static_cast<int>(queries.size());
-  std::vector<Pending> pending(queries.size());
-  std::vector<std::string> names(queries.size());
   for (std::size_t i = 0; i < queries.size(); ++i) {
     pending[i] = Pending{&queries[i], &answers[i], &outstanding};
     if (queries[i].type == DnsType::kPtr) {
