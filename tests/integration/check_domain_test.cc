@@ -65,6 +65,24 @@ const Scenario kScenarios[] = {
     {"down.lab.test", "crit", 2,
      {"smtp.tcp.unreachable:crit", "smtp.all_unreachable:crit", "smtp.ipv6.missing:info"}},
     {"broken.test", "error", 3, {"smtp.dns.error:error"}},
+    // Behaviours Postfix cannot produce, from the scripted responder (tests/lab/responder.py).
+    {"helo.lab.test", "crit", 2,
+     {"smtp.ehlo.helo_fallback:warn", "smtp.starttls.missing:warn", "smtp.all_no_starttls:crit",
+      "smtp.ipv6.missing:info"}},
+    {"greet554.lab.test", "crit", 2, {"smtp.banner.rejected:crit", "smtp.ipv6.missing:info"}},
+    {"greet421.lab.test", "crit", 2, {"smtp.banner.rejected:crit", "smtp.ipv6.missing:info"}},
+    {"greylist.lab.test", "crit", 2,
+     {"smtp.probe.temporary:info", "smtp.starttls.missing:warn", "smtp.all_no_starttls:crit",
+      "smtp.ipv6.missing:info"}},
+    {"tlsbroken.lab.test", "crit", 2,
+     {"smtp.starttls.failed:crit", "smtp.all_no_starttls:crit", "smtp.ipv6.missing:info"}},
+    {"endless.lab.test", "warn", 1, {"smtp.limits.exceeded:warn", "smtp.ipv6.missing:info"}},
+    {"minimal.lab.test", "crit", 2,
+     {"smtp.extension.missing:info", "smtp.starttls.missing:warn", "smtp.all_no_starttls:crit",
+      "smtp.ipv6.missing:info"}},
+    // A postscreen-style greeting with a pause: waited for, no early talking.
+    {"pause.lab.test", "crit", 2,
+     {"smtp.starttls.missing:warn", "smtp.all_no_starttls:crit", "smtp.ipv6.missing:info"}},
 };
 
 class CheckDomainEndToEnd : public ::testing::TestWithParam<Scenario> {};

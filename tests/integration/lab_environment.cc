@@ -11,6 +11,7 @@ void LabEnvironment::SetUp() {
   // are stopped before this run starts its own.
   state_dir_ = "/tmp/smtpx-integration-lab";
   const std::string lab = SourceDir() + "/tests/lab/";
+  RunCommand(lab + "responder.sh stop " + state_dir_);
   RunCommand(lab + "postfix.sh stop " + state_dir_);
   RunCommand(lab + "dns.sh stop " + state_dir_);
   RunCommand("rm -rf '" + state_dir_ + "' && mkdir -p '" + state_dir_ + "'");
@@ -19,6 +20,10 @@ void LabEnvironment::SetUp() {
   const auto smtp =
       RunCommand(lab + "postfix.sh start " + state_dir_ + " " + std::to_string(kSmtpPort));
   ASSERT_EQ(smtp.exit_code, 0) << "could not start the Postfix lab:\n" << smtp.output;
+  const auto responder =
+      RunCommand(lab + "responder.sh start " + state_dir_ + " " + std::to_string(kSmtpPort));
+  ASSERT_EQ(responder.exit_code, 0) << "could not start the scripted responder:\n"
+                                    << responder.output;
 }
 
 void LabEnvironment::TearDown() {
@@ -31,7 +36,14 @@ void LabEnvironment::TearDown() {
   EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("message-id=")));
   EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("nrcpt=")));
 
+  // The postscreen-like responder (127.0.0.15) marks a client that talks before the greeting
+  // ends; ours never may (RFC 5321 §4.3.1).
+  const std::string responder_log = ReadFile(state_dir_ + "/responder/responder.log");
+  EXPECT_THAT(responder_log, ::testing::Not(::testing::HasSubstr("EARLY-TALKER")));
+
   const std::string lab = SourceDir() + "/tests/lab/";
+  const auto responder = RunCommand(lab + "responder.sh stop " + state_dir_);
+  EXPECT_EQ(responder.exit_code, 0) << responder.output;
   const auto smtp = RunCommand(lab + "postfix.sh stop " + state_dir_);
   EXPECT_EQ(smtp.exit_code, 0) << smtp.output;
   const auto dns = RunCommand(lab + "dns.sh stop " + state_dir_);
