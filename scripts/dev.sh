@@ -73,12 +73,14 @@ cmd_run() {
   build build
   local state="$ROOT/.lab"
   mkdir -p "$state"
-  trap '"$ROOT/tests/lab/postfix.sh" stop "$state" || true; "$ROOT/tests/lab/dns.sh" stop "$state" || true' EXIT
+  trap '"$ROOT/tests/lab/responder.sh" stop "$state" || true; "$ROOT/tests/lab/postfix.sh" stop "$state" || true; "$ROOT/tests/lab/dns.sh" stop "$state" || true' EXIT
   "$ROOT/tests/lab/dns.sh" start "$state" 15353
   "$ROOT/tests/lab/postfix.sh" start "$state" 25
+  "$ROOT/tests/lab/responder.sh" start "$state" 25
   echo
   echo "== the offline lab is up: Knot serves lab.test on 127.0.0.1:15353, one real Postfix"
-  echo "== listens on 127.0.0.x:25 with one listener per failure mode (tests/lab/README.md)."
+  echo "== listens on 127.0.0.x:25 with one listener per failure mode, and a scripted responder"
+  echo "== plays what Postfix cannot (HELO-only, 554 greeting, greylisting, ...; tests/lab/README.md)."
   echo "== smtp_exporter checks every lab domain (first results within a minute):"
   echo "==   http://127.0.0.1:10125/          every domain, worst first, with its report"
   echo "==   http://127.0.0.1:10125/metrics   what Prometheus scrapes"
