@@ -2,27 +2,18 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 #include <string_view>
+
+#include "config/domain_name.h"
 
 namespace smtp_exporter {
 namespace {
 
-std::string ToLower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // True if `name` equals `zone` or is below it (case-insensitive, trailing dots ignored).
-bool InZone(std::string name, std::string zone) {
-  name = ToLower(name);
-  zone = ToLower(zone);
-  while (!name.empty() && name.back() == '.') name.pop_back();
-  while (!zone.empty() && zone.back() == '.') zone.pop_back();
+bool InZone(std::string_view raw_name, std::string_view raw_zone) {
+  const std::string name = NormaliseHostName(raw_name);
+  const std::string zone = NormaliseHostName(raw_zone);
   if (zone.empty()) {
     return false;
   }

@@ -68,12 +68,14 @@ std::optional<std::string> HostNameProblem(std::string_view name) {
 }
 
 // Lower case, without the trailing dot.
-std::string NormaliseHostName(std::string_view name) {
-  if (name.ends_with('.')) {
+std::string StripTrailingDots(std::string_view name) {
+  while (name.ends_with('.')) {
     name.remove_suffix(1);
   }
-  return ToLower(name);
+  return std::string(name);
 }
+
+std::string NormaliseHostName(std::string_view name) { return ToLower(StripTrailingDots(name)); }
 
 // Why `address` cannot be the open-relay probe's RCPT TO, or nullopt.
 std::optional<std::string> ProbeAddressProblem(std::string_view address) {

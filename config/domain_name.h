@@ -13,8 +13,12 @@ namespace smtp_exporter {
 // is allowed; a name whose last label is all digits (an IP address) is not a host name.
 std::optional<std::string> HostNameProblem(std::string_view name);
 
-// Lower case, without the trailing dot.
+// Lower case, without trailing dots: the form DNS names are compared and stored in
+// (RFC 4343: case-insensitive; the root dot carries no meaning here).
 std::string NormaliseHostName(std::string_view name);
+
+// `name` without trailing dots, case kept (for text sent on the wire, e.g. SNI, RCPT TO).
+std::string StripTrailingDots(std::string_view name);
 
 // Why `address` cannot be the open-relay probe's RCPT TO (local@domain, no spaces, "<", ">",
 // control or non-ASCII characters), or nullopt.

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "config/domain_name.h"
+
 namespace smtp_exporter {
 namespace {
 
@@ -62,20 +64,6 @@ class FindingCollector {
 
   std::vector<Finding> findings_;
 };
-
-// DNS names compare case-insensitively, without the root dot (RFC 4343).
-std::string NormalizeName(std::string_view name) {
-  std::string out(name);
-  while (!out.empty() && out.back() == '.') {
-    out.pop_back();
-  }
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
 
 // Cuts at `limit` bytes without splitting a UTF-8 sequence.
 std::string Truncate(std::string_view text, std::size_t limit) {
@@ -515,17 +503,17 @@ void EvaluateReverse(const DomainObservation& obs, const EndpointObservation& e,
 // RFC 5321 §4.2: the greeting names the server; compare with the MX and PTR names.
 void EvaluateBannerName(const DomainObservation& obs, const EndpointObservation& e,
                         const std::string& subject, FindingCollector& out) {
-  const std::string announced = NormalizeName(e.announced_hostname);
+  const std::string announced = NormaliseHostName(e.announced_hostname);
   std::vector<std::string> mx_names;
   if (!e.mx_name.empty()) {
-    mx_names.push_back(NormalizeName(e.mx_name));
+    mx_names.push_back(NormaliseHostName(e.mx_name));
   }
   const std::optional<IpAddress> ip = IpAddress::Parse(e.ip);
   if (ip) {
     for (const auto& p : obs.plan.endpoints) {
       if (p.ip == *ip) {
         for (const auto& name : p.also_named) {
-          mx_names.push_back(NormalizeName(name));
+          mx_names.push_back(NormaliseHostName(name));
         }
       }
     }
@@ -542,7 +530,7 @@ void EvaluateBannerName(const DomainObservation& obs, const EndpointObservation&
   std::vector<std::string> ptr_names;
   if (reverse != nullptr) {
     for (const auto& name : reverse->ptr_names) {
-      ptr_names.push_back(NormalizeName(name));
+      ptr_names.push_back(NormaliseHostName(name));
     }
   }
   if (!announced.empty() && contains(ptr_names)) {

@@ -3,7 +3,8 @@
 #include <ares.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "config/domain_name.h"
 
 namespace smtp_exporter {
 namespace {
@@ -11,13 +12,6 @@ namespace {
 constexpr std::size_t kHeaderSize = 12;
 constexpr int kTypeCname = 5;
 constexpr std::size_t kMaxChain = 16;
-
-std::string Normalise(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  while (!name.empty() && name.back() == '.') name.pop_back();
-  return name;
-}
 
 unsigned ReadU16(const unsigned char* p) {
   return static_cast<unsigned>(p[0]) << 8 | static_cast<unsigned>(p[1]);
@@ -40,7 +34,7 @@ Result<std::string> ExpandName(const unsigned char* message, std::size_t length,
   std::string name(expanded);
   ares_free_string(expanded);
   *offset += static_cast<std::size_t>(encoded_length);
-  return Normalise(std::move(name));
+  return NormaliseHostName(std::move(name));
 }
 
 }  // namespace
@@ -93,7 +87,7 @@ Result<std::vector<CnameRecord>> ParseCnameRecords(const unsigned char* message,
 
 std::vector<std::string> FollowCnameChain(const std::string& name,
                                           const std::vector<CnameRecord>& records) {
-  std::vector<std::string> chain{Normalise(name)};
+  std::vector<std::string> chain{NormaliseHostName(name)};
   while (chain.size() <= kMaxChain) {
     const auto next = std::find_if(records.begin(), records.end(),
                                    [&](const CnameRecord& r) { return r.owner == chain.back(); });

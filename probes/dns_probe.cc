@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <map>
 
+#include "config/domain_name.h"
+
 namespace smtp_exporter {
 namespace {
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  while (!text.empty() && text.back() == '.') text.pop_back();
-  return text;
-}
 
 DnsLookup LookupOf(const DnsAnswer& answer) { return DnsLookup{answer.status, answer.error}; }
 
@@ -29,7 +24,7 @@ DnsObservation ProbeDns(const Resolver& resolver, const Clock& clock, const std:
                         Deadline deadline, const DnsProbeLimits& limits) {
   const SteadyTime started = clock.Now();
   DnsObservation dns;
-  dns.domain = Lower(domain);
+  dns.domain = NormaliseHostName(domain);
 
   const DnsAnswer mx = resolver.Resolve({{dns.domain, DnsType::kMx}}, deadline).front();
   dns.mx = LookupOf(mx);
@@ -56,7 +51,7 @@ DnsObservation ProbeDns(const Resolver& resolver, const Clock& clock, const std:
     dns.null_mx_mixed = has_null && !records.empty();
     std::sort(records.begin(), records.end(), [](const MxRecord& a, const MxRecord& b) {
       return a.preference != b.preference ? a.preference < b.preference
-                                          : Lower(a.host) < Lower(b.host);
+                                          : NormaliseHostName(a.host) < NormaliseHostName(b.host);
     });
     if (records.size() > limits.max_mx_targets) {
       records.resize(limits.max_mx_targets);
@@ -65,7 +60,7 @@ DnsObservation ProbeDns(const Resolver& resolver, const Clock& clock, const std:
     for (const auto& record : records) {
       MxTarget target;
       target.preference = record.preference;
-      target.host = Lower(record.host);
+      target.host = NormaliseHostName(record.host);
       // RFC 5321 §5.1: the MX target must be a host name; "192.0.2.1" or "[192.0.2.1]" written
       // as a name is not looked up as an address by conforming senders.
       target.is_ip_literal = IpAddress::Parse(target.host).has_value();
@@ -142,7 +137,7 @@ void ProbeReverseDns(const Resolver& resolver, const EndpointPlan& plan, Deadlin
     reverse.ptr = LookupOf(ptr_answers[i]);
     for (const auto& name : ptr_answers[i].names) {
       if (reverse.ptr_names.size() < limits.max_ptr_names) {
-        reverse.ptr_names.push_back(Lower(name));
+        reverse.ptr_names.push_back(NormaliseHostName(name));
       }
     }
     for (const auto& name : reverse.ptr_names) {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "config/domain_name.h"
 #include "probes/dns_message.h"
 
 namespace smtp_exporter {
@@ -18,11 +19,6 @@ namespace {
 // Upper bound on driver loop turns per Resolve(): each turn waits in poll(), so this only
 // guards against a spinning loop, never cuts a healthy batch short.
 constexpr int kMaxDriverTurns = 100000;
-
-std::string StripDot(std::string name) {
-  while (!name.empty() && name.back() == '.') name.pop_back();
-  return name;
-}
 
 DnsStatus StatusFromAres(int status) {
   switch (status) {
@@ -96,7 +92,7 @@ void ParseMx(const unsigned char* buffer, int length, DnsAnswer* answer) {
     return;
   }
   for (const ares_mx_reply* mx = replies; mx != nullptr; mx = mx->next) {
-    answer->mx.push_back({mx->priority, StripDot(mx->host != nullptr ? mx->host : "")});
+    answer->mx.push_back({mx->priority, StripTrailingDots(mx->host != nullptr ? mx->host : "")});
   }
   ares_free_data(replies);
   answer->status = answer->mx.empty() ? DnsStatus::kNoData : DnsStatus::kOk;
@@ -116,10 +112,10 @@ void ParsePtr(const DnsQuery& query, const unsigned char* buffer, int length,
     return;
   }
   if (host->h_name != nullptr) {
-    answer->names.push_back(StripDot(host->h_name));
+    answer->names.push_back(StripTrailingDots(host->h_name));
   }
   for (char** alias = host->h_aliases; alias != nullptr && *alias != nullptr; ++alias) {
-    std::string name = StripDot(*alias);
+    std::string name = StripTrailingDots(*alias);
     if (std::find(answer->names.begin(), answer->names.end(), name) == answer->names.end()) {
       answer->names.push_back(std::move(name));
     }
@@ -291,7 +287,7 @@ std::vector<DnsAnswer> AresResolver::Resolve(const std::vector<DnsQuery>& querie
       }
       names[i] = ReverseName(*ip);
     } else {
-      names[i] = StripDot(queries[i].name);
+      names[i] = StripTrailingDots(queries[i].name);
     }
     ares_query(channel.get(), names[i].c_str(), ns_c_in, QueryType(queries[i].type), OnAnswer,
                &pending[i]);

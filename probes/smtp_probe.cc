@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "config/domain_name.h"
 #include "probes/smtp_client.h"
 
 namespace smtp_exporter {
@@ -21,11 +22,6 @@ ProbeOutcome Classify(const Reply& reply) {
     return ProbeOutcome::kRejected;
   }
   return ProbeOutcome::kError;
-}
-
-std::string StripTrailingDot(std::string name) {
-  while (!name.empty() && name.back() == '.') name.pop_back();
-  return name;
 }
 
 // One endpoint probe: owns the connection(s) and fills the observation as it goes.
@@ -266,7 +262,7 @@ void EndpointProber::TryStartTls() {
     return;
   }
   const std::string server_name =
-      StripTrailingDot(target_.mx_name.empty() ? obs_.ip : target_.mx_name);
+      StripTrailingDots(target_.mx_name.empty() ? obs_.ip : target_.mx_name);
   Result<TlsDetails> tls =
       client_->UpgradeToTls(server_name, deadline_, &obs_.starttls.plaintext_bytes_discarded);
   AddPhase("starttls", started);
@@ -329,7 +325,7 @@ void EndpointProber::ProbeNullSenderAndPostmaster() {
     Reset();
     return;
   }
-  const std::string rcpt = "RCPT TO:<postmaster@" + StripTrailingDot(target_.domain) + ">";
+  const std::string rcpt = "RCPT TO:<postmaster@" + StripTrailingDots(target_.domain) + ">";
   const std::optional<Reply> to = Send(rcpt, &null_sender, &postmaster);
   if (!to) {
     return;
@@ -387,7 +383,7 @@ void EndpointProber::ProbePostmasterOnly() {
     return;
   }
   const std::optional<Reply> to =
-      Send("RCPT TO:<postmaster@" + StripTrailingDot(target_.domain) + ">", &postmaster);
+      Send("RCPT TO:<postmaster@" + StripTrailingDots(target_.domain) + ">", &postmaster);
   if (!to) {
     return;
   }
@@ -461,14 +457,14 @@ void EndpointProber::FailUntested(const std::string& why) {
 }
 
 EndpointObservation EndpointProber::Run() {
-  obs_.domain = StripTrailingDot(target_.domain);
-  obs_.mx_name = StripTrailingDot(target_.mx_name);
+  obs_.domain = StripTrailingDots(target_.domain);
+  obs_.mx_name = StripTrailingDots(target_.mx_name);
   obs_.ip = target_.ip.ToString();
   obs_.family = target_.ip.family();
   obs_.port = target_.port;
   obs_.started_at_unix =
       std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
-  obs_.probe_sender = "checker@" + StripTrailingDot(helo_name_);
+  obs_.probe_sender = "checker@" + StripTrailingDots(helo_name_);
   obs_.probe_recipient = ProbeAddressFor(options_.test_probe_address, obs_.domain);
 
   SteadyTime started = clock_.Now();
