@@ -11,12 +11,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # Build and test dependencies, all from Debian 12. Postfix, Knot and dig are the lab's real
-# servers; prometheus gives promtool; nlohmann-json writes the JSON output.
+# servers; prometheus gives promtool; nlohmann-json writes the JSON output; chromium is the
+# browser the HTML report tests drive (through playwright-core, never a downloaded browser).
 PACKAGES=(
   build-essential cmake pkg-config ca-certificates openssl
   libssl-dev libc-ares-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   prometheus-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   postfix libsasl2-modules knot knot-dnsutils dnsutils iproute2 python3 procps
+  prometheus chromium fonts-dejavu-core
+  python3-yaml systemd  # tests/dashboards, tests/deploy: YAML parsing, systemd-analyze verify
 )
 
 as_root() {
@@ -36,6 +39,18 @@ deps() {
   # the lab runs its own instance from a private config directory.
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+  node_tools
+}
+
+# Test-only tools from npm (tests/node/package.json, pinned by its lock file): TypeScript and
+# @grafana/schema type-check the dashboard, playwright-core drives Debian's chromium. Node.js
+# itself comes with the machine; Debian's nodejs + npm are the fallback.
+node_tools() {
+  if ! command -v npm >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  echo "== installing test tools from npm (tests/node)"
+  (cd "$ROOT/tests/node" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 build() {
