@@ -12,6 +12,7 @@
 #include "config/duration.h"
 #include "exporter/findings_text.h"
 #include "exporter/html.h"
+#include "exporter/html_report.h"
 #include "exporter/rules.h"
 #include "exporter/text_report.h"
 #include "exporter/version.h"
@@ -26,9 +27,23 @@ struct ExporterApp::Runtime {
   Config config;
   std::map<std::string, std::shared_ptr<const Resolver>> resolvers;  // by joined server list
   std::shared_ptr<IpConnectionLimiter> limiter;
+  // With --shard: the configured domains of the other shards, so that /probe of any of them
+  // still uses its own options. config.domains holds this shard's only.
+  std::vector<DomainConfig> other_shards;
 
   const DomainConfig* Find(const std::string& name) const {
     for (const auto& domain : config.domains) {
+      if (domain.name == name) {
+        return &domain;
+      }
+    }
+    return nullptr;
+  }
+  const DomainConfig* FindForProbe(const std::string& name) const {
+    if (const DomainConfig* mine = Find(name)) {
+      return mine;
+    }
+    for (const auto& domain : other_shards) {
       if (domain.name == name) {
         return &domain;
       }
@@ -52,37 +67,27 @@ double UnixNow() {
       .count();
 }
 
-std::string FormatUnix(double unix_seconds) {
-  if (unix_seconds <= 0) {
-    return "-";
-  }
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buffer;
-}
-
-std::string UrlEncode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) != 0 || c == '-' || c == '.' || c == '_') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0x0f];
-    }
-  }
-  return out;
-}
-
 void SetText(httplib::Response& res, int status, const std::string& body) {
   res.status = status;
   res.set_content(body, "text/plain; charset=utf-8");
+}
+
+// Report pages carry bytes from hostile servers: escaped by the renderer, and a CSP forbids any
+// script or fetch should escaping ever miss something.
+void SetHtml(httplib::Response& res, const std::string& body) {
+  res.status = 200;
+  res.set_header("Content-Security-Policy", std::string(kReportContentSecurityPolicy));
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_content(body, "text/html; charset=utf-8");
+}
+
+HtmlPageContext PageContext() {
+  HtmlPageContext context;
+  context.now_unix = UnixNow();
+  context.index_href = "/";
+  context.generator = std::string("smtp_exporter ") + kVersion +
+                      (std::string_view(kRevision).empty() ? "" : std::string(" (") + kRevision + ")");
+  return context;
 }
 
 // Seed option overrides accepted as /probe query parameters (blackbox's module-less style).
@@ -208,6 +213,16 @@ std::shared_ptr<const ExporterApp::Runtime> ExporterApp::BuildRuntime(Config con
   // One limiter for the exporter's life: a fresh one per reload would let checks started
   // before and after a reload together exceed the per-IP bound.
   runtime->limiter = limiter_;
+  // Applied here, the one place every loaded config (start-up and reload) passes, so a reload
+  // keeps the shard.
+  if (options_.shard.count > 1) {
+    std::vector<DomainConfig> mine;
+    for (auto& domain : config.domains) {
+      auto& part = InShard(options_.shard, domain.name) ? mine : runtime->other_shards;
+      part.push_back(std::move(domain));
+    }
+    config.domains = std::move(mine);
+  }
   runtime->config = std::move(config);
   return runtime;
 }
@@ -415,7 +430,17 @@ void ExporterApp::RegisterRoutes() {
     SetText(res, 500, "internal error\n");
   });
 
-  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    // ?domain=D: only that domain's series (the report links here); no exporter families.
+    if (req.has_param("domain")) {
+      const auto snapshot = store_.Get(NormaliseHostName(req.get_param_value("domain")));
+      if (!snapshot) {
+        SetText(res, 404, "no check of this domain has finished yet, or it is not configured\n");
+        return;
+      }
+      res.set_content(SerializeMetrics(DomainMetricFamilies({snapshot})), kMetricsContentType);
+      return;
+    }
     MetricsCollector collector(store_, [this] { return Health(); });
     res.set_content(SerializeMetrics(collector.Collect()), kMetricsContentType);
   });
@@ -460,7 +485,7 @@ void ExporterApp::RegisterRoutes() {
     const std::string name = NormaliseHostName(raw);
     const auto current = runtime();
     DomainConfig domain;
-    if (const DomainConfig* configured = current->Find(name)) {
+    if (const DomainConfig* configured = current->FindForProbe(name)) {
       domain = *configured;
     } else {
       domain.name = name;
@@ -520,57 +545,56 @@ void ExporterApp::RegisterRoutes() {
                          : "unknown domain (not in the config)\n");
       return;
     }
-    if (req.get_param_value("format") == "json") {
+    const std::string format = req.get_param_value("format");
+    if (format == "json") {
       nlohmann::json document = ToJson(snapshot->observation);
       document["status"] = SeverityName(snapshot->status);
       document["findings"] = FindingsToJson(snapshot->findings);
       res.set_content(DumpJson(document), "application/json");
       return;
     }
-    SetText(res, 200,
-            RenderDomainText(snapshot->observation, snapshot->findings, snapshot->status));
+    if (format == "text") {
+      SetText(res, 200,
+              RenderDomainText(snapshot->observation, snapshot->findings, snapshot->status));
+      return;
+    }
+    if (!format.empty() && format != "html") {
+      SetText(res, 400, "format must be html, text or json\n");
+      return;
+    }
+    HtmlPageContext context = PageContext();
+    context.next_check_unix = snapshot->next_check_unix;
+    context.json_href = "/report?domain=" + UrlEncodeQueryValue(name) + "&format=json";
+    context.metrics_href = "/metrics?domain=" + UrlEncodeQueryValue(name);
+    SetHtml(res, RenderReportHtml(snapshot->observation, snapshot->findings, snapshot->status,
+                                  context));
   });
 
   server.Get("/", [this](const httplib::Request&, httplib::Response& res) {
     const auto current = runtime();
-    struct Row {
-      std::string name;
-      std::shared_ptr<const Snapshot> snapshot;
-    };
-    std::vector<Row> rows;
+    std::vector<IndexRow> rows;
     for (const auto& domain : current->config.domains) {
-      rows.push_back({domain.name, store_.Get(domain.name)});
-    }
-    // Worst first; domains not checked yet last.
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-      const int sa = a.snapshot ? static_cast<int>(a.snapshot->status) : -1;
-      const int sb = b.snapshot ? static_cast<int>(b.snapshot->status) : -1;
-      return sa > sb;
-    });
-    std::ostringstream html;
-    html << "<!doctype html><html><head><meta charset=\"utf-8\"><title>smtp_exporter</title>"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>"
-            "<body><h1>smtp_exporter</h1><p><a href=\"/metrics\">Metrics</a> &middot; version "
-         << EscapeHtml(kVersion) << "</p><table><tr><th>Domain</th><th>Status</th>"
-            "<th>Problems</th><th>Last check</th><th>Next check</th><th>Report</th></tr>";
-    for (const auto& row : rows) {
-      html << "<tr><td>" << EscapeHtml(row.name) << "</td>";
-      if (row.snapshot) {
-        std::size_t problems = 0;
-        for (const auto& f : row.snapshot->findings) problems += f.severity != Severity::kOk;
-        html << "<td>" << SeverityName(row.snapshot->status) << "</td><td>" << problems
-             << "</td><td>" << FormatUnix(row.snapshot->observation.started_at_unix)
-             << "</td><td>" << FormatUnix(row.snapshot->next_check_unix)
-             << "</td><td><a href=\"/report?domain=" << UrlEncode(row.name)
-             << "\">report</a> <a href=\"/report?domain=" << UrlEncode(row.name)
-             << "&amp;format=json\">json</a></td>";
-      } else {
-        html << "<td>pending</td><td></td><td>-</td><td>-</td><td></td>";
+      IndexRow row;
+      row.domain = domain.name;
+      if (const auto snapshot = store_.Get(domain.name)) {
+        row.checked = true;
+        row.status = snapshot->status;
+        for (const auto& finding : snapshot->findings) {
+          row.crit += finding.severity >= Severity::kCrit;
+          row.warn += finding.severity == Severity::kWarn;
+          row.info += finding.severity == Severity::kInfo;
+        }
+        row.endpoints = snapshot->observation.endpoints.size();
+        row.checked_at_unix = snapshot->observation.started_at_unix;
+        row.next_check_unix = snapshot->next_check_unix;
+        row.report_href = "/report?domain=" + UrlEncodeQueryValue(domain.name);
+        row.json_href = row.report_href + "&format=json";
       }
-      html << "</tr>";
+      rows.push_back(std::move(row));
     }
-    html << "</table></body></html>";
-    res.set_content(html.str(), "text/html; charset=utf-8");
+    HtmlPageContext context = PageContext();
+    context.metrics_href = "/metrics";
+    SetHtml(res, RenderIndexHtml(std::move(rows), context));
   });
 }
 

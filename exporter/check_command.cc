@@ -1,12 +1,18 @@
 #include "exporter/check_command.h"
 
+#include <cstdio>
+#include <mutex>
+
 #include "config/check_options.h"
 #include "config/domain_name.h"
 #include "config/duration.h"
 #include "exporter/flags.h"
 #include "exporter/findings_text.h"
+#include "exporter/html_report.h"
 #include "exporter/rules.h"
+#include "exporter/terminal_text.h"
 #include "exporter/text_report.h"
+#include "exporter/version.h"
 #include "probes/domain_check.h"
 #include "probes/observation_json.h"
 
@@ -79,10 +85,16 @@ every MX on port 25. Prints what to fix first, then each endpoint, then the pass
   --test-probe-address ADDR   open-relay recipient (default postmaster@example.com)
   --endpoint IP[:PORT]        probe only this address instead of the MX set (PTR still checked)
   --mx-name NAME              with --endpoint: the MX host name (TLS SNI, banner comparison)
-  --format text|json          output format (default text)
+  --format text|json|html     output format (default text)
+  --color auto|always|never   colour the text output (default auto: only when stdout is a
+                              terminal and NO_COLOR is unset)
+  --progress auto|always|never
+                              one line on stderr per endpoint as it finishes (default auto:
+                              only when stderr is a terminal)
 
 The probes stop at RCPT: DATA is never sent, so no mail is delivered.
 Exit code: 0 OK or INFO, 1 WARN, 2 CRIT, 3 ERROR or usage error (monitoring-plugin convention).
+Run from Nagios or Icinga (no terminal), stdout carries only the result and stderr stays empty.
 )";
 }
 
@@ -91,7 +103,7 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
   const FlagSpec spec{
       {"endpoint", "mx-name", "port", "helo-name", "timeout", "format", "test-null-sender",
        "test-postmaster", "test-open-relay", "test-probe-address", "dns-servers", "dns-timeout",
-       "dns-tries", "endpoint-concurrency"},
+       "dns-tries", "endpoint-concurrency", "color", "progress"},
       {"help"}};
   Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
@@ -130,8 +142,19 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
     return kExitUnknown;
   }
   const std::string format = flags.Get("format").value_or("text");
-  if (format != "text" && format != "json") {
-    err << "check: --format must be text or json\n";
+  if (format != "text" && format != "json" && format != "html") {
+    err << "check: --format must be text, json or html\n";
+    return kExitUnknown;
+  }
+  const std::optional<ColorMode> color_mode = ParseColorMode(flags.Get("color").value_or("auto"));
+  if (!color_mode) {
+    err << "check: --color must be auto, always or never\n";
+    return kExitUnknown;
+  }
+  const std::optional<ColorMode> progress_mode =
+      ParseColorMode(flags.Get("progress").value_or("auto"));
+  if (!progress_mode) {
+    err << "check: --progress must be auto, always or never\n";
     return kExitUnknown;
   }
   DomainCheckSettings settings;
@@ -188,11 +211,31 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
   if (options.helo_name.empty()) {
     options.helo_name = DefaultHeloName();
   }
-  settings.on_endpoint_done = [&err](const EndpointObservation& e) {
-    // Progress on stderr; stdout carries only the result.
-    err << "probed " << (e.mx_name.empty() ? "" : e.mx_name + " ") << "[" << e.ip
-        << "]: " << ConnectStatusName(e.connect_status) << '\n';
-  };
+  // Progress goes to stderr, so stdout carries only the result. By default only a person at a
+  // terminal sees it: a monitoring system runs the command without one, and Icinga 2 would
+  // append stderr to the plugin output. NO_COLOR has no say here, it is about colour only.
+  const bool progress = *progress_mode == ColorMode::kAlways ||
+                        (*progress_mode == ColorMode::kAuto && deps.terminal.stderr_is_terminal);
+  std::mutex progress_mutex;  // on_endpoint_done runs on several worker threads at once
+  if (progress) {
+    settings.on_endpoint_done = [&err, &progress_mutex](const EndpointObservation& e) {
+      std::string line = "probed " + (e.mx_name.empty() ? "" : e.mx_name + " ") + "[" + e.ip +
+                         "]: " + std::string(ConnectStatusName(e.connect_status));
+      if (e.greeting) {
+        line += ", greeting " + std::to_string(e.greeting->code);
+      }
+      if (!e.session_error.empty()) {
+        line += ", ended early";
+      }
+      if (!e.phases.empty()) {
+        char took[32];
+        std::snprintf(took, sizeof(took), " (%.3f s)", e.phases.back().seconds);
+        line += took;
+      }
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      err << EscapeForTerminal(line) << '\n' << std::flush;
+    };
+  }
   const DomainObservation observation =
       CheckDomain(domain, options, settings, *resolver.value(), deps.transports, deps.clock);
   const std::vector<Finding> findings = EvaluateRules(observation, options);
@@ -202,8 +245,15 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
     document["status"] = SeverityName(status);
     document["findings"] = FindingsToJson(findings);
     out << DumpJson(document) << '\n';
+  } else if (format == "html") {
+    // A standalone page (no links to a daemon), e.g. to attach to a ticket.
+    HtmlPageContext context;
+    context.generator = std::string("smtp_exporter ") + kVersion + " check";
+    out << RenderReportHtml(observation, findings, status, context);
   } else {
-    out << RenderDomainText(observation, findings, status);
+    const bool color = ShouldColor(*color_mode, deps.terminal.stdout_is_terminal,
+                                   deps.terminal.no_color, deps.terminal.term);
+    out << RenderDomainText(observation, findings, status, color);
   }
   return ExitCodeFor(status);
 }

@@ -17,11 +17,21 @@ namespace smtp_exporter {
 // Exit codes follow the monitoring-plugin convention (0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN).
 inline constexpr int kExitUnknown = 3;
 
+// Where the output goes, for --color=auto and --progress=auto: main() fills it from isatty(3)
+// and the environment; tests set it.
+struct TerminalInfo {
+  bool stdout_is_terminal = false;
+  bool stderr_is_terminal = false;
+  std::string no_color;  // $NO_COLOR, "" when unset
+  std::string term;      // $TERM, "" when unset
+};
+
 // What the command talks to; tests substitute scripted transports and a fake resolver.
 struct CheckDependencies {
   TransportFactory& transports;
   const Clock& clock;
   std::function<Result<std::unique_ptr<Resolver>>(const ResolverOptions&)> make_resolver;
+  TerminalInfo terminal;
 };
 
 // `args` are the words after "check". Returns the process exit code: the worst finding's, in

@@ -66,7 +66,10 @@ std::vector<CatalogEntry> BuildCatalog() {
        "record from the MX host.",
        "RFC 5321 §4.5.4.2",
        "WARN instead of CRIT when another endpoint of the domain's MX set works (connects and "
-       "greets with 220), since senders fall back to it."},
+       "greets with 220), since senders fall back to it. INFO, not judged, when the exporter's "
+       "own host has no route to the address (connect() failed before anything was sent, "
+       "e.g. no IPv6 default route: connect status `no_route`); the domain-level findings then "
+       "leave that endpoint out."},
       {"smtp.all_unreachable", Severity::kCrit,
        "No MX endpoint accepts connections: mail to the domain cannot be delivered",
        "Bring at least one MX endpoint back on port 25 (see smtp.tcp.unreachable). Senders "
@@ -78,8 +81,15 @@ std::vector<CatalogEntry> BuildCatalog() {
        "targets this exporter's address only (postscreen or DNSBL checks, Postfix "
        "`smtpd_client_restrictions`, Exim `acl_smtp_connect`). A 421 greeting means the server "
        "is overloaded or shutting down: check process and connection limits (Postfix "
-       "`default_process_limit`, Exim `smtp_accept_max`).",
-       "RFC 5321 §3.1; RFC 5321 §4.2", ""},
+       "`default_process_limit`, Exim `smtp_accept_max`). No greeting within the timeout: a "
+       "tarpit or a pre-greeting pause (Postfix `postscreen_greet_wait`, a `delay` in Exim's "
+       "`acl_smtp_connect`) longer than this check's `timeout`, or a firewall or load "
+       "balancer that accepts TCP with no mail server behind it.",
+       "RFC 5321 §3.1; RFC 5321 §4.2; RFC 5321 §4.2.1",
+       "WARN instead of CRIT for a temporary refusal (a 4xx greeting, normally 421) when "
+       "another endpoint of the domain's MX set works: RFC 5321 §4.2.1 makes 4yz replies "
+       "transient, senders queue the mail and try the next MX, as they do for an unreachable "
+       "endpoint (smtp.tcp.unreachable). A 554 greeting and a missing greeting stay CRIT."},
       {"smtp.banner.hostname_mismatch", Severity::kInfo,
        "The greeting announces a host name that is neither the MX name nor a PTR name of the "
        "address",

@@ -7,27 +7,43 @@
 namespace smtp_exporter {
 namespace {
 
-std::string Label(Severity severity) {
-  std::string label(SeverityName(severity));
-  for (char& c : label) {
-    c = static_cast<char>(c - 'a' + 'A');
+Color SeverityColor(Severity severity) {
+  switch (severity) {
+    case Severity::kOk:
+      return Color::kGreen;
+    case Severity::kInfo:
+      return Color::kCyan;
+    case Severity::kWarn:
+      return Color::kYellow;
+    case Severity::kCrit:
+      return Color::kRed;
+    case Severity::kError:
+      return Color::kMagenta;
   }
-  return label;
+  return Color::kMagenta;
 }
 
 }  // namespace
 
-std::string RenderWhatToFixText(const std::vector<Finding>& findings) {
+std::string SeverityLabel(Severity severity, bool color) {
+  std::string label(SeverityName(severity));
+  for (char& c : label) {
+    c = static_cast<char>(c - 'a' + 'A');
+  }
+  return Paint(label, SeverityColor(severity), color);
+}
+
+std::string RenderWhatToFixText(const std::vector<Finding>& findings, bool color) {
   std::ostringstream out;
-  out << "What to fix:\n";
+  out << Paint("What to fix:", Color::kBold, color) << '\n';
   bool any_problem = false;
   for (const auto& f : findings) {
     if (f.severity == Severity::kOk) {
       continue;
     }
     any_problem = true;
-    out << "  " << Label(f.severity) << "  " << EscapeForTerminal(f.code) << "  " << EscapeForTerminal(f.subject)
-        << '\n'
+    out << "  " << SeverityLabel(f.severity, color) << "  " << EscapeForTerminal(f.code) << "  "
+        << EscapeForTerminal(f.subject) << '\n'
         << "      " << EscapeForTerminal(f.message) << '\n';
     if (!f.fix.empty()) {
       out << "      fix: " << EscapeForTerminal(f.fix) << '\n';
@@ -42,17 +58,17 @@ std::string RenderWhatToFixText(const std::vector<Finding>& findings) {
   return out.str();
 }
 
-std::string RenderPassedChecksText(const std::vector<Finding>& findings) {
+std::string RenderPassedChecksText(const std::vector<Finding>& findings, bool color) {
   std::ostringstream out;
-  out << "Passed checks:\n";
+  out << Paint("Passed checks:", Color::kBold, color) << '\n';
   bool any_ok = false;
   for (const auto& f : findings) {
     if (f.severity != Severity::kOk) {
       continue;
     }
     any_ok = true;
-    out << "  OK  " << EscapeForTerminal(f.code) << "  " << EscapeForTerminal(f.subject) << ": "
-        << EscapeForTerminal(f.message) << '\n';
+    out << "  " << SeverityLabel(Severity::kOk, color) << "  " << EscapeForTerminal(f.code) << "  "
+        << EscapeForTerminal(f.subject) << ": " << EscapeForTerminal(f.message) << '\n';
   }
   if (!any_ok) {
     out << "  none\n";
@@ -60,8 +76,8 @@ std::string RenderPassedChecksText(const std::vector<Finding>& findings) {
   return out.str();
 }
 
-std::string RenderFindingsText(const std::vector<Finding>& findings) {
-  return RenderWhatToFixText(findings) + "\n" + RenderPassedChecksText(findings);
+std::string RenderFindingsText(const std::vector<Finding>& findings, bool color) {
+  return RenderWhatToFixText(findings, color) + "\n" + RenderPassedChecksText(findings, color);
 }
 
 nlohmann::json FindingsToJson(const std::vector<Finding>& findings) {

@@ -13,14 +13,20 @@ namespace smtp_exporter {
 
 // "What to fix" (error, crit, warn, info: severity, code, subject, message, fix and RFC), then
 // "Passed checks" (one line per OK finding). Findings are listed in the order given
-// (EvaluateRules sorts them worst first). No colour codes: the caller adds colour. Control
-// characters from the network are shown escaped (\xNN), so they cannot drive the terminal.
-std::string RenderFindingsText(const std::vector<Finding>& findings);
+// (EvaluateRules sorts them worst first). With `color`, headings and severity labels carry ANSI
+// colours (terminal_text.h); without it the text has no escape sequence at all. Either way,
+// control characters from the network are shown escaped (\xNN), so they cannot drive the
+// terminal.
+std::string RenderFindingsText(const std::vector<Finding>& findings, bool color = false);
 
 // The two halves of RenderFindingsText, for reports that put other sections between them:
 // "What to fix:" with every non-OK finding, and "Passed checks:" with one line per OK finding.
-std::string RenderWhatToFixText(const std::vector<Finding>& findings);
-std::string RenderPassedChecksText(const std::vector<Finding>& findings);
+std::string RenderWhatToFixText(const std::vector<Finding>& findings, bool color = false);
+std::string RenderPassedChecksText(const std::vector<Finding>& findings, bool color = false);
+
+// "OK", "INFO", "WARN", "CRIT" or "ERROR", coloured when `color` (green, cyan, yellow, red,
+// magenta).
+std::string SeverityLabel(Severity severity, bool color = false);
 
 // An array of {"code", "severity" (lowercase word), "subject", "message", "fix", "rfc"}.
 // Messages may hold invalid UTF-8 from the network: serialise with DumpJson

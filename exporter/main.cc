@@ -2,16 +2,20 @@
 // sockets, resolver, logging and signals. Everything else lives in the libraries so that tests
 // can drive it.
 #include <signal.h>
+#include <unistd.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "config/shard.h"
 #include "exporter/app.h"
 #include "exporter/check_command.h"
 #include "exporter/flags.h"
+#include "exporter/healthcheck_command.h"
 #include "exporter/version.h"
 #include "probes/clock.h"
 #include "probes/resolver.h"
@@ -22,17 +26,32 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: smtp_exporter [flags]          run the exporter
        smtp_exporter check DOMAIN [flags]   check one domain now and print what to fix
+       smtp_exporter healthcheck [flags]    exit 0 if the local exporter's /-/healthy is 200
 
 exporter flags:
   --config.file PATH            YAML config (default smtp_exporter.yml)
   --web.listen-address ADDR     where to serve /metrics, /probe, /report (default :10125)
   --log.level LEVEL             debug, info, warn or error (default info)
   --log.format FORMAT           logfmt or json (default logfmt)
+  --shard i/n                   check only the config's domains whose name hashes to i
+                                modulo n (0-based: 0/3, 1/3, 2/3); /probe serves any domain
   --version                     print the version
   --help                        this text
 
 Run "smtp_exporter check --help" for the check flags.
 )";
+
+// For `check --color=auto` and `--progress=auto`.
+TerminalInfo CheckTerminal() {
+  TerminalInfo terminal;
+  terminal.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
+  terminal.stderr_is_terminal = isatty(STDERR_FILENO) == 1;
+  const char* no_color = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  terminal.no_color = no_color != nullptr ? no_color : "";
+  terminal.term = term != nullptr ? term : "";
+  return terminal;
+}
 
 int RunCheck(const std::vector<std::string>& args) {
   TcpTransportFactory transports;
@@ -44,7 +63,8 @@ int RunCheck(const std::vector<std::string>& args) {
           return resolver.error();
         }
         return std::unique_ptr<Resolver>(std::move(resolver).value());
-      }};
+      },
+      CheckTerminal()};
   return RunCheckCommand(args, deps, std::cout, std::cerr);
 }
 
@@ -70,7 +90,7 @@ bool SetUpLogging(const std::string& level, const std::string& format) {
 }
 
 int RunDaemon(const std::vector<std::string>& args) {
-  const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format"},
+  const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format", "shard"},
                       {"help", "version"}};
   Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
@@ -108,6 +128,14 @@ int RunDaemon(const std::vector<std::string>& args) {
   AppOptions options;
   options.config_path = flags.Get("config.file").value_or("smtp_exporter.yml");
   options.listen_address = flags.Get("web.listen-address").value_or(kDefaultListenAddress);
+  if (const auto shard_flag = flags.Get("shard")) {
+    auto shard = ParseShard(*shard_flag);
+    if (auto* error = std::get_if<std::string>(&shard)) {
+      std::cerr << "smtp_exporter: " << *error << '\n';
+      return 2;
+    }
+    options.shard = std::get<Shard>(shard);
+  }
   auto created = ExporterApp::Create(options);
   if (auto* error = std::get_if<std::string>(&created)) {
     spdlog::critical("cannot load config {}: {}", options.config_path, *error);
@@ -118,8 +146,9 @@ int RunDaemon(const std::vector<std::string>& args) {
     spdlog::critical("{}", *error);
     return 1;
   }
-  spdlog::info("smtp_exporter {} listening on {} (port {}), config {}", kVersion,
-               options.listen_address, app->port(), options.config_path);
+  spdlog::info("smtp_exporter {} listening on {} (port {}), config {}, shard {}", kVersion,
+               options.listen_address, app->port(), options.config_path,
+               ShardName(options.shard));
   app->Start();
   while (true) {
     int signal_number = 0;
@@ -147,6 +176,10 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "check") {
     return smtp_exporter::RunCheck({args.begin() + 1, args.end()});
+  }
+  if (!args.empty() && args[0] == "healthcheck") {
+    return smtp_exporter::RunHealthcheckCommand({args.begin() + 1, args.end()}, std::cout,
+                                                std::cerr);
   }
   return smtp_exporter::RunDaemon(args);
 }

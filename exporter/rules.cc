@@ -1,6 +1,7 @@
 #include "exporter/rules.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "config/domain_name.h"
+#include "probes/result.h"
 
 namespace smtp_exporter {
 namespace {
@@ -159,6 +161,35 @@ bool Works(const EndpointObservation& e) {
   return e.connect_status == ConnectStatus::kConnected && e.greeting.has_value() &&
          e.greeting->code == 220;
 }
+
+// Another endpoint of the domain than obs.endpoints[index] works: senders fall back to it.
+bool AnotherEndpointWorks(const DomainObservation& obs, std::size_t index) {
+  for (std::size_t i = 0; i < obs.endpoints.size(); ++i) {
+    if (i != index && Works(obs.endpoints[i])) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// "12 s", "1.5 s": the per-endpoint budget, as the probe used it.
+std::string SecondsText(std::chrono::milliseconds duration) {
+  const auto ms = duration.count();
+  std::string text = std::to_string(ms / 1000);
+  if (ms % 1000 != 0) {
+    std::string fraction = std::to_string(1000 + ms % 1000).substr(1);
+    while (fraction.back() == '0') {
+      fraction.pop_back();
+    }
+    text += "." + fraction;
+  }
+  return text + " s";
+}
+
+// The exporter's own host had no route to the endpoint (connect() failed before sending
+// anything, e.g. no IPv6 default route): nothing is known about the endpoint itself, so the
+// domain-level verdicts (all_unreachable, ipv6.unreachable) leave it out.
+bool NotJudged(const EndpointObservation& e) { return e.connect_status == ConnectStatus::kNoRoute; }
 
 // Got past the greeting and the EHLO/HELO exchange, so STARTTLS and AUTH can be judged.
 bool ReachedHello(const EndpointObservation& e) { return Works(e) && (e.esmtp || e.helo_fallback); }
@@ -317,7 +348,7 @@ void EvaluateReachability(const DomainObservation& obs, const CheckOptions& opti
   std::size_t connected = 0;
   std::vector<std::string> failed;
   for (const auto& e : obs.endpoints) {
-    if (e.connect_status == ConnectStatus::kNotAttempted) {
+    if (e.connect_status == ConnectStatus::kNotAttempted || NotJudged(e)) {
       continue;
     }
     ++attempted;
@@ -423,7 +454,7 @@ void EvaluateIpv6(const DomainObservation& obs, const DnsVerdict& dns, FindingCo
   std::size_t v4_connected = 0;
   std::vector<std::string> v6_failed;
   for (const auto& e : obs.endpoints) {
-    if (e.connect_status == ConnectStatus::kNotAttempted) {
+    if (e.connect_status == ConnectStatus::kNotAttempted || NotJudged(e)) {
       continue;
     }
     const bool connected = e.connect_status == ConnectStatus::kConnected;
@@ -457,8 +488,13 @@ void EvaluateIpv6(const DomainObservation& obs, const DnsVerdict& dns, FindingCo
 void EvaluateBounds(const EndpointObservation& e, const std::string& subject,
                     FindingCollector& out) {
   if (!e.limit_exceeded.empty()) {
+    // WARN, not CRIT (the catalog's default, kept on review): the bounds are this exporter's
+    // safety limits, wider than RFC 5321 §4.5.3.1 where it sets any (it sets none on the
+    // number of reply lines), so breaking one shows a broken server or middlebox but does not
+    // prove that senders fail. What it costs is said: nothing later in the session was judged.
     out.Fail("smtp.limits.exceeded", subject,
-             "the session was abandoned: " + Truncate(e.limit_exceeded, kMaxQuotedChars));
+             "the session was abandoned: " + Truncate(e.limit_exceeded, kMaxQuotedChars) +
+                 "; the checks after that point have no verdict");
   } else {
     out.Pass("smtp.limits.exceeded", subject, "the server stayed within the protocol bounds");
   }
@@ -732,11 +768,17 @@ void EvaluateEndpoint(const DomainObservation& obs, std::size_t index, const Che
   if (e.connect_status == ConnectStatus::kNotAttempted) {
     return;
   }
+  if (NotJudged(e)) {
+    // INFO: visible, but a monitor without IPv6 must not turn every dual-stack domain WARN.
+    out.Fail("smtp.tcp.unreachable", Severity::kInfo, subject,
+             "not judged: the exporter's own host has no route to " + e.ip + " (" +
+                 Truncate(e.connect_error, kMaxQuotedChars) +
+                 "), so no connection was tried; give it one (for IPv6, a default route) to "
+                 "check this endpoint");
+    return;
+  }
   if (e.connect_status != ConnectStatus::kConnected) {
-    bool other_works = false;
-    for (std::size_t i = 0; i < obs.endpoints.size(); ++i) {
-      other_works = other_works || (i != index && Works(obs.endpoints[i]));
-    }
+    const bool other_works = AnotherEndpointWorks(obs, index);
     std::string text = "TCP connection to " + e.ip + " port " + port +
                        " failed: " + std::string(ConnectStatusName(e.connect_status));
     if (!e.connect_error.empty()) {
@@ -756,17 +798,43 @@ void EvaluateEndpoint(const DomainObservation& obs, std::size_t index, const Che
   EvaluateBounds(e, subject, out);
   EvaluateReverse(obs, e, subject, out);
 
-  // RFC 5321 §3.1: a 554 (or 421) greeting refuses the session.
+  // RFC 5321 §3.1: a 554 greeting refuses the session. A missing greeting is told apart by
+  // cause: a timeout (a tarpit, or a postscreen-like pre-greeting pause longer than our budget)
+  // needs a different fix from a server that hangs up at once.
   if (!e.greeting) {
-    out.Fail("smtp.banner.rejected", subject,
-             "no greeting was received" +
-                 (e.session_error.empty() ? std::string()
-                                          : ": " + Truncate(e.session_error, kMaxQuotedChars)));
+    std::string text;
+    if (e.session_error.rfind(ErrorCodeName(ErrorCode::kTimeout), 0) == 0) {
+      text = "no greeting within " + SecondsText(options.timeout) +
+             ": the server accepted the TCP connection but sent no 220 before this check's "
+             "timeout";
+    } else if (e.session_error.rfind(ErrorCodeName(ErrorCode::kConnectionClosed), 0) == 0) {
+      text = "the server closed the connection without a greeting";
+    } else {
+      text = "no greeting was received";
+    }
+    if (!e.session_error.empty()) {
+      text += " (" + Truncate(e.session_error, kMaxQuotedChars) + ")";
+    }
+    out.Fail("smtp.banner.rejected", subject, std::move(text));
     return;
   }
   if (e.greeting->code != 220) {
-    out.Fail("smtp.banner.rejected", subject,
-             "the server greeted with " + Quote(*e.greeting) + " instead of 220");
+    std::string text = "the server greeted with " + Quote(*e.greeting) + " instead of 220";
+    if (e.greeting->IsTransient()) {
+      // RFC 5321 §4.2.1: a 4yz greeting (421, §3.8) is a temporary refusal; senders queue the
+      // mail and try the next MX (§5.1). Like a refused TCP connection (smtp.tcp.unreachable)
+      // it is CRIT only when no other endpoint takes the mail meanwhile. A 5yz greeting is a
+      // deliberate, lasting refusal and stays CRIT.
+      const bool other_works = AnotherEndpointWorks(obs, index);
+      text += other_works ? "; a temporary refusal, and other endpoints of the domain work, so "
+                            "senders fall back to them"
+                          : "; a temporary refusal, but no other endpoint of the domain works, "
+                            "so mail is delayed until this one accepts it";
+      out.Fail("smtp.banner.rejected", other_works ? Severity::kWarn : Severity::kCrit, subject,
+               std::move(text));
+      return;
+    }
+    out.Fail("smtp.banner.rejected", subject, std::move(text));
     return;
   }
   out.Pass("smtp.banner.rejected", subject, "the greeting is " + Quote(*e.greeting));

@@ -224,19 +224,18 @@ std::string RenderDnsText(const DnsObservation& dns) {
 }
 
 std::string RenderDomainText(const DomainObservation& domain, const std::vector<Finding>& findings,
-                             Severity status) {
+                             Severity status, bool color) {
   std::ostringstream out;
-  std::string word(SeverityName(status));
-  for (char& c : word) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  out << EscapeForTerminal(domain.domain) << ": " << word << " (" << domain.endpoints.size()
-      << " endpoint" << (domain.endpoints.size() == 1 ? "" : "s") << ", checked in "
+  out << Paint(EscapeForTerminal(domain.domain), Color::kBold, color) << ": "
+      << SeverityLabel(status, color) << " (" << domain.endpoints.size() << " endpoint"
+      << (domain.endpoints.size() == 1 ? "" : "s") << ", checked in "
       << Seconds(domain.duration_seconds) << ")\n\n";
-  out << RenderWhatToFixText(findings) << '\n';
+  out << RenderWhatToFixText(findings, color) << '\n';
   out << RenderDnsText(domain.dns) << '\n';
   for (const auto& endpoint : domain.endpoints) {
     out << RenderEndpointText(endpoint) << '\n';
   }
-  out << RenderPassedChecksText(findings);
+  out << RenderPassedChecksText(findings, color);
   return out.str();
 }
 

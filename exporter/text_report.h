@@ -20,8 +20,9 @@ std::string RenderEndpointText(const EndpointObservation& endpoint);
 std::string RenderDnsText(const DnsObservation& dns);
 
 // The whole check, in the order an operator reads it: status line, what to fix, DNS, one
-// section per endpoint, passed checks.
+// section per endpoint, passed checks. With `color`, the status, headings and severity labels
+// carry ANSI colours (for a terminal); server text is escaped either way.
 std::string RenderDomainText(const DomainObservation& domain, const std::vector<Finding>& findings,
-                             Severity status);
+                             Severity status, bool color = false);
 
 }  // namespace smtp_exporter

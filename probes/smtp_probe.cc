@@ -24,6 +24,20 @@ ProbeOutcome Classify(const Reply& reply) {
   return ProbeOutcome::kError;
 }
 
+// How a negative reply is worded in probe details: RFC 5321 §4.2.1 makes 4yz a temporary
+// refusal (greylisting, rate limits) and only 5yz a permanent one, so a 450 is never "refused".
+std::string Refusal(const Reply& reply) {
+  if (reply.IsTransient()) {
+    return "deferred";
+  }
+  return reply.IsPermanent() ? "refused" : "answered";
+}
+
+// "refused (550)", "deferred (450)".
+std::string Answer(const Reply& reply) {
+  return Refusal(reply) + " (" + std::to_string(reply.code) + ")";
+}
+
 // One endpoint probe: owns the connection(s) and fills the observation as it goes.
 class EndpointProber {
  public:
@@ -156,6 +170,9 @@ bool EndpointProber::OpenSession() {
           break;
         case ErrorCode::kUnreachable:
           obs_.connect_status = ConnectStatus::kUnreachable;
+          break;
+        case ErrorCode::kNoRoute:
+          obs_.connect_status = ConnectStatus::kNoRoute;
           break;
         default:
           obs_.connect_status = ConnectStatus::kError;
@@ -349,22 +366,24 @@ void EndpointProber::ProbeNullSenderAndPostmaster() {
   }
   if (again && again->IsPositive()) {
     null_sender.outcome = Classify(*to);
-    null_sender.detail = "MAIL FROM:<> was accepted at MAIL but the bounce was refused at RCPT (" +
-                         std::to_string(to->code) +
+    null_sender.detail = "MAIL FROM:<> was accepted at MAIL but the bounce was " + Refusal(*to) +
+                         " at RCPT (" + std::to_string(to->code) +
                          "), while postmaster accepts mail from a normal sender";
     postmaster.outcome = ProbeOutcome::kAccepted;
-    postmaster.detail = "accepted from a normal sender; refused from the null sender";
+    postmaster.detail = "accepted from a normal sender; " + Answer(*to) + " from the null sender";
   } else if (again) {
     null_sender.outcome = ProbeOutcome::kAccepted;
-    null_sender.detail = "MAIL FROM:<> accepted at MAIL; postmaster refuses every sender";
+    null_sender.detail = std::string("MAIL FROM:<> accepted at MAIL; postmaster ") +
+                         (again->IsTransient() ? "defers" : "refuses") + " every sender";
     postmaster.outcome = Classify(*again);
-    postmaster.detail = "refused from the null sender (" + std::to_string(to->code) +
-                        ") and from a normal sender (" + std::to_string(again->code) + ")";
+    postmaster.detail = Answer(*to) + " from the null sender and " + Answer(*again) +
+                        " from a normal sender";
   } else {
     null_sender.outcome = ProbeOutcome::kAccepted;
-    null_sender.detail = "MAIL FROM:<> accepted at MAIL; the RCPT refusal could not be attributed";
+    null_sender.detail = "MAIL FROM:<> accepted at MAIL; the RCPT answer (" +
+                         std::to_string(to->code) + ") could not be attributed";
     postmaster.outcome = Classify(*to);
-    postmaster.detail = "refused from the null sender; a second try could not run";
+    postmaster.detail = Answer(*to) + " from the null sender; a second try could not run";
   }
   Reset();
 }

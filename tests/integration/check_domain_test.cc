@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "exporter/findings.h"
 #include "tests/integration/lab_environment.h"
 #include "tests/support/lab.h"
 
@@ -83,21 +84,39 @@ const Scenario kScenarios[] = {
     // A postscreen-style greeting with a pause: waited for, no early talking.
     {"pause.lab.test", "crit", 2,
      {"smtp.starttls.missing:warn", "smtp.all_no_starttls:crit", "smtp.ipv6.missing:info"}},
+    // EHLO and HELO both answered 550: nothing after the greeting can be judged.
+    {"helorej.lab.test", "crit", 2, {"smtp.ehlo.rejected:crit", "smtp.ipv6.missing:info"}},
+    // 421 at the first MAIL, then the connection closes: no transaction probe has a verdict.
+    {"shutdown.lab.test", "crit", 2,
+     {"smtp.session.aborted:warn", "smtp.starttls.missing:warn", "smtp.all_no_starttls:crit",
+      "smtp.ipv6.missing:info"}},
+    // Every MAIL refused: the null sender is rejected, and the postmaster probe, whose own
+    // sender is refused too, stays undecided in a live session (the relay probe passes: a
+    // server that refuses the sender relays nothing for it).
+    {"nosenders.lab.test", "crit", 2,
+     {"smtp.null_sender.rejected:crit", "smtp.probe.inconclusive:info",
+      "smtp.starttls.missing:warn", "smtp.all_no_starttls:crit", "smtp.ipv6.missing:info"}},
+    // Reply lines ending in a bare LF: tolerated, reported.
+    {"barelf.lab.test", "crit", 2,
+     {"smtp.protocol.violation:info", "smtp.starttls.missing:warn", "smtp.all_no_starttls:crit",
+      "smtp.ipv6.missing:info"}},
+    // MX 10 greets 421 (temporary), MX 20 (the minimal responder) works: WARN, not CRIT.
+    {"busy.lab.test", "crit", 2,
+     {"smtp.banner.rejected:warn", "smtp.extension.missing:info", "smtp.starttls.missing:warn",
+      "smtp.all_no_starttls:crit", "smtp.ipv6.missing:info"}},
 };
 
-class CheckDomainEndToEnd : public ::testing::TestWithParam<Scenario> {};
+// `check DOMAIN` against the lab with the table's usual flags, then `extra_flags` (later flags
+// win, so they can override --timeout).
+testing::CommandResult RunCheck(const std::string& domain, const std::string& extra_flags) {
+  return RunCommand(std::string(SMTP_EXPORTER_BINARY) + " check " + domain + " --dns-servers " +
+                    LabEnvironment::DnsServer() + " --port " + std::to_string(kSmtpPort) +
+                    " --helo-name probe.lab.test --timeout 5s --format json " + extra_flags +
+                    " 2>/dev/null");
+}
 
-TEST_P(CheckDomainEndToEnd, ExactFindings) {
-  const Scenario& scenario = GetParam();
-  const auto run = RunCommand(std::string(SMTP_EXPORTER_BINARY) + " check " + scenario.domain +
-                              " --dns-servers " + LabEnvironment::DnsServer() + " --port " +
-                              std::to_string(kSmtpPort) +
-                              " --helo-name probe.lab.test --timeout 5s --format json"
-                              " 2>/dev/null");
-  EXPECT_EQ(run.exit_code, scenario.exit_code) << run.output;
-  ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
-  const auto doc = nlohmann::json::parse(run.output);
-  EXPECT_EQ(doc["status"], scenario.status);
+// "code:severity" of every non-OK finding.
+std::set<std::string> NonOkFindings(const nlohmann::json& doc) {
   std::set<std::string> seen;
   for (const auto& finding : doc["findings"]) {
     if (finding["severity"] != "ok") {
@@ -105,7 +124,19 @@ TEST_P(CheckDomainEndToEnd, ExactFindings) {
                   finding["severity"].get<std::string>());
     }
   }
-  EXPECT_EQ(seen, scenario.findings);
+  return seen;
+}
+
+class CheckDomainEndToEnd : public ::testing::TestWithParam<Scenario> {};
+
+TEST_P(CheckDomainEndToEnd, ExactFindings) {
+  const Scenario& scenario = GetParam();
+  const auto run = RunCheck(scenario.domain, "");
+  EXPECT_EQ(run.exit_code, scenario.exit_code) << run.output;
+  ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
+  const auto doc = nlohmann::json::parse(run.output);
+  EXPECT_EQ(doc["status"], scenario.status);
+  EXPECT_EQ(NonOkFindings(doc), scenario.findings);
 }
 
 INSTANTIATE_TEST_SUITE_P(LabDomains, CheckDomainEndToEnd, ::testing::ValuesIn(kScenarios),
@@ -116,6 +147,112 @@ INSTANTIATE_TEST_SUITE_P(LabDomains, CheckDomainEndToEnd, ::testing::ValuesIn(kS
                            }
                            return name;
                          });
+
+// Rows that need other flags than the table's, and whose message matters too.
+struct FlaggedScenario {
+  const char* name;  // test name
+  const char* domain;
+  const char* extra_flags;
+  int exit_code;
+  std::set<std::string> findings;  // "code:severity" of every non-OK finding
+  const char* code;                // the finding whose message is checked
+  const char* message_part;        // a part of that message
+};
+
+const FlaggedScenario kFlaggedScenarios[] = {
+    // Without the null-sender probe, the postmaster probe's own sender is refused at MAIL:
+    // inconclusive alone, and no null-sender finding at all (the probe is disabled).
+    {"nosenders_without_null_sender_probe", "nosenders.lab.test", "--test-null-sender=false", 2,
+     {"smtp.probe.inconclusive:info", "smtp.starttls.missing:warn", "smtp.all_no_starttls:crit",
+      "smtp.ipv6.missing:info"},
+     "smtp.probe.inconclusive",
+     "our sender was refused at MAIL (553)"},
+    // The postscreen-like pause (1.5 s) is longer than the budget: the message says it was a
+    // timeout, not a refusal.
+    {"pause_longer_than_the_timeout", "pause.lab.test", "--timeout 1s", 2,
+     {"smtp.banner.rejected:crit", "smtp.ipv6.missing:info"},
+     "smtp.banner.rejected",
+     "no greeting within 1 s"},
+    {"greet421_alone_is_crit", "greet421.lab.test", "", 2,
+     {"smtp.banner.rejected:crit", "smtp.ipv6.missing:info"},
+     "smtp.banner.rejected",
+     "a temporary refusal, but no other endpoint of the domain works"},
+    {"shutdown_lists_the_probes_without_verdict", "shutdown.lab.test", "", 2,
+     {"smtp.session.aborted:warn", "smtp.starttls.missing:warn", "smtp.all_no_starttls:crit",
+      "smtp.ipv6.missing:info"},
+     "smtp.session.aborted",
+     "no verdict for: null sender, postmaster, open relay"},
+    {"barelf_names_the_deviation", "barelf.lab.test", "", 2,
+     {"smtp.protocol.violation:info", "smtp.starttls.missing:warn", "smtp.all_no_starttls:crit",
+      "smtp.ipv6.missing:info"},
+     "smtp.protocol.violation",
+     "bare LF"},
+};
+
+class CheckDomainFlagged : public ::testing::TestWithParam<FlaggedScenario> {};
+
+TEST_P(CheckDomainFlagged, ExactFindingsAndMessage) {
+  const FlaggedScenario& scenario = GetParam();
+  const auto run = RunCheck(scenario.domain, scenario.extra_flags);
+  EXPECT_EQ(run.exit_code, scenario.exit_code) << run.output;
+  ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
+  const auto doc = nlohmann::json::parse(run.output);
+  EXPECT_EQ(NonOkFindings(doc), scenario.findings);
+  std::string messages;
+  for (const auto& finding : doc["findings"]) {
+    if (finding["code"] == scenario.code && finding["severity"] != "ok") {
+      messages += finding["message"].get<std::string>() + "\n";
+    }
+  }
+  EXPECT_THAT(messages, ::testing::HasSubstr(scenario.message_part));
+}
+
+INSTANTIATE_TEST_SUITE_P(LabDomains, CheckDomainFlagged, ::testing::ValuesIn(kFlaggedScenarios),
+                         [](const ::testing::TestParamInfo<FlaggedScenario>& param_info) {
+                           return std::string(param_info.param.name);
+                         });
+
+// The findings issue's done-when: every catalog code is produced by the real pipeline (binary,
+// Knot, Postfix, responder) in at least one row above. smtp.ipv6.unreachable needs a network
+// where IPv6 fails while IPv4 works, which loopback cannot give: the network-namespace lab
+// covers it (NetnsWorld).
+TEST(CheckDomainCoverage, EveryCatalogCodeHasALabRow) {
+  std::set<std::string> covered = {"smtp.ipv6.unreachable"};
+  for (const auto& scenario : kScenarios) {
+    for (const auto& finding : scenario.findings) {
+      covered.insert(finding.substr(0, finding.find(':')));
+    }
+  }
+  for (const auto& scenario : kFlaggedScenarios) {
+    for (const auto& finding : scenario.findings) {
+      covered.insert(finding.substr(0, finding.find(':')));
+    }
+  }
+  for (const auto& entry : FindingCatalog()) {
+    EXPECT_TRUE(covered.count(std::string(entry.code)) == 1)
+        << entry.code << " is produced by no lab row";
+  }
+}
+
+// Run as a monitoring plugin (no terminal: RunCommand captures stdout and stderr through a
+// pipe), the text output has no colour and stderr no progress; both can be forced.
+TEST(CheckDomainText, PlainWithoutATerminalColouredOnRequest) {
+  const std::string command = std::string(SMTP_EXPORTER_BINARY) + " check good.lab.test" +
+                              " --dns-servers " + LabEnvironment::DnsServer() + " --port " +
+                              std::to_string(kSmtpPort) + " --helo-name probe.lab.test";
+  const auto plain = RunCommand(command + " 2>&1");
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_THAT(plain.output, ::testing::StartsWith("good.lab.test: OK"));
+  EXPECT_EQ(plain.output.find('\x1b'), std::string::npos) << plain.output;
+  EXPECT_THAT(plain.output, ::testing::Not(::testing::HasSubstr("probed ")));
+
+  const auto coloured = RunCommand(command + " --color=always --progress=always 2>&1");
+  EXPECT_EQ(coloured.exit_code, 0) << coloured.output;
+  EXPECT_THAT(coloured.output, ::testing::HasSubstr("\x1b[32mOK\x1b[0m"));
+  EXPECT_THAT(coloured.output,
+              ::testing::HasSubstr("probed mx-good.lab.test [127.0.0.2]: connected"));
+  EXPECT_THAT(coloured.output, ::testing::HasSubstr("probed mx-good.lab.test [::1]: connected"));
+}
 
 // The done-when of the DNS issue: the complete domain observation for a lab domain.
 TEST(CheckDomainJson, CompleteObservationForTheGoodDomain) {

@@ -49,6 +49,11 @@ SCENARIOS = {
     "127.0.0.14": "minimal",
     "127.0.0.15": "pause",
     "127.0.0.16": "hostile",
+    # .17-.19 and .22-.29 are free for scenarios (.20/.21 are the good Postfix, .30 stays unused).
+    "127.0.0.17": "helorej",
+    "127.0.0.18": "shutdown",
+    "127.0.0.19": "nosenders",
+    "127.0.0.22": "barelf",
 }
 
 
@@ -87,6 +92,7 @@ class Session:
         self.greeted = False   # HELO/EHLO seen
         self.mail = False      # MAIL accepted
         self.early_talker = False
+        self.eol = "\r\n"     # barelf: "\n" (RFC 5321 2.3.8 requires CRLF)
 
     # ---- I/O -----------------------------------------------------------------------
     def note(self, what: str) -> None:
@@ -151,8 +157,8 @@ class Session:
         self.sent_total += len(data)
 
     async def send(self, lines: list[str]) -> None:
-        """Sends lines as given, each terminated by CRLF."""
-        await self.send_raw("".join(l + "\r\n" for l in lines).encode("utf-8"), lines)
+        """Sends lines as given, each terminated by CRLF (bare LF in the barelf scenario)."""
+        await self.send_raw("".join(l + self.eol for l in lines).encode("utf-8"), lines)
 
     async def reply(self, code: int, texts: list[str]) -> None:
         """Multiline reply: code-text ... code text."""
@@ -241,6 +247,58 @@ class Session:
         await self.command_loop(ehlo=[self.host] + ext, esc=True,
                                 rcpt_ok="250 2.1.5 <script>alert(3)</script> ok")
 
+    async def scenario_helorej(self) -> None:
+        # HELO/EHLO restrictions that refuse the client's name at once (Postfix
+        # check_helo_access with smtpd_delay_reject = no): EHLO and HELO both get 550, so no
+        # transaction can start (RFC 5321 4.1.1.1 wants any valid name accepted).
+        await self.send([f"220 {self.host} ESMTP"])
+        while True:
+            verb, arg = self.split(await self.readline())
+            if verb in ("EHLO", "HELO"):
+                await self.send([f"550 5.7.1 <{arg}>: Helo command rejected: Access denied"])
+            elif verb == "QUIT":
+                await self.send([f"221 2.0.0 {self.host} closing connection"])
+                raise Closed("QUIT")
+            elif verb in ("RSET", "NOOP"):
+                await self.send(["250 2.0.0 Ok"])
+            else:
+                await self.send(["503 5.5.1 Error: send HELO/EHLO first"])
+
+    async def scenario_shutdown(self) -> None:
+        # An MTA stopping in the middle of the session: the first MAIL gets 421 and the
+        # connection is closed (RFC 5321 3.8: 421 may answer any command).
+        await self.send([f"220 {self.host} ESMTP"])
+        while True:
+            verb, _ = self.split(await self.readline())
+            if verb == "EHLO":
+                await self.reply(250, [self.host] + NORMAL_EXTENSIONS)
+            elif verb == "HELO":
+                await self.send([f"250 {self.host}"])
+            elif verb == "QUIT":
+                await self.send([f"221 2.0.0 {self.host} closing connection"])
+                raise Closed("QUIT")
+            elif verb == "MAIL":
+                await self.send([f"421 4.3.2 {self.host} Service shutting down, closing "
+                                 "transmission channel"])
+                raise Closed("shutdown: 421 at MAIL")
+            else:
+                await self.send(["250 2.0.0 Ok" if verb in ("RSET", "NOOP")
+                                 else "503 5.5.1 Error: need MAIL command"])
+
+    async def scenario_nosenders(self) -> None:
+        # A sender allowlist on the MX (Postfix smtpd_sender_restrictions =
+        # check_sender_access ..., reject): every MAIL is refused, the null sender included.
+        await self.send([f"220 {self.host} ESMTP"])
+        await self.command_loop(ehlo=[self.host] + NORMAL_EXTENSIONS, esc=True,
+                                refuse_senders=True)
+
+    async def scenario_barelf(self) -> None:
+        # An old appliance that ends reply lines in a bare LF; otherwise a normal server
+        # without STARTTLS. Commands are still read with either ending.
+        self.eol = "\n"
+        await self.send([f"220 {self.host} ESMTP"])
+        await self.command_loop(ehlo=[self.host] + NORMAL_EXTENSIONS, esc=True)
+
     async def scenario_endless(self) -> None:
         await self.send([f"220 {self.host} ESMTP"])
         while True:
@@ -314,9 +372,11 @@ class Session:
 
     # ---- the ordinary SMTP command loop ---------------------------------------------------
     async def command_loop(self, ehlo: list[str] | None, esc: bool, greylist: bool = False,
-                           broken_tls: bool = False, rcpt_ok: str | None = None) -> None:
+                           broken_tls: bool = False, rcpt_ok: str | None = None,
+                           refuse_senders: bool = False) -> None:
         """ehlo: the EHLO reply lines (None: EHLO is not recognised, HELO only).
-        esc: use enhanced status codes (only if ENHANCEDSTATUSCODES is advertised)."""
+        esc: use enhanced status codes (only if ENHANCEDSTATUSCODES is advertised).
+        refuse_senders: every well-formed MAIL gets 550 (<>) or 553 (any other sender)."""
         def code(c: str) -> str:
             return c + " " if esc else ""
 
@@ -346,6 +406,10 @@ class Session:
                     await self.send([f"503 {code('5.5.1')}Error: nested MAIL command"])
                 elif self.path_of(arg) is None:
                     await self.send([f"501 {code('5.5.4')}Syntax: MAIL FROM:<address>"])
+                elif refuse_senders:
+                    sender = self.path_of(arg)
+                    await self.send([f"{550 if sender == '' else 553} {code('5.7.1')}<{sender}>: "
+                                     "Sender address rejected: not in the sender allowlist"])
                 else:
                     self.mail = True
                     await self.send([f"250 {code('2.1.0')}Ok"])

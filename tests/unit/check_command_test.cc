@@ -13,6 +13,7 @@ namespace smtp_exporter {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::FakeClock;
 using testing::FakeResolver;
 using testing::Script;
@@ -30,11 +31,13 @@ class CheckCommandTest : public ::testing::Test {
   int Run(std::vector<std::string> args) {
     out_.str("");
     err_.str("");
-    const CheckDependencies deps{factory_, clock_, [this](const ResolverOptions& options) {
+    const CheckDependencies deps{factory_, clock_,
+                                 [this](const ResolverOptions& options) {
                                    resolver_options_ = options;
                                    return Result<std::unique_ptr<Resolver>>(
                                        std::make_unique<testing::ResolverRef>(resolver_));
-                                 }};
+                                 },
+                                 terminal_};
     return RunCheckCommand(args, deps, out_, err_);
   }
   // A server that answers EHLO without STARTTLS; transactions disabled by the tests using it.
@@ -56,6 +59,7 @@ class CheckCommandTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  TerminalInfo terminal_;  // not a terminal, NO_COLOR and TERM unset: like a monitoring system
   ScriptedTransportFactory factory_;
   FakeResolver resolver_;
   ResolverOptions resolver_options_;
@@ -108,7 +112,7 @@ TEST_F(CheckCommandTest, WholeDomainJson) {
     saw_all_no_starttls = saw_all_no_starttls || finding["code"] == "smtp.all_no_starttls";
   }
   EXPECT_TRUE(saw_all_no_starttls);
-  EXPECT_THAT(err_.str(), HasSubstr("probed mx.lab.test [192.0.2.25]"));
+  EXPECT_EQ(err_.str(), "");  // stderr is not a terminal: no progress
 }
 
 TEST_F(CheckCommandTest, TextPutsWhatToFixFirst) {
@@ -127,6 +131,22 @@ TEST_F(CheckCommandTest, TextPutsWhatToFixFirst) {
   EXPECT_LT(endpoint, passed);
 }
 
+// --format html: the standalone report page, with no links to a daemon and the same verdict
+// (and exit code) as the other formats.
+TEST_F(CheckCommandTest, HtmlIsAStandaloneReport) {
+  AddQuietServer();
+  const int code = Run(Args({"lab.test", "--format", "html", "--color=always"}));
+  const std::string html = out_.str();
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(html.rfind("<!doctype html>", 0), 0u);
+  EXPECT_THAT(html, HasSubstr("<main id=\"report\" data-domain=\"lab.test\" "
+                              "data-status=\"crit\">"));
+  EXPECT_THAT(html, HasSubstr("data-code=\"smtp.all_no_starttls\" data-severity=\"crit\""));
+  EXPECT_THAT(html, HasSubstr("<pre class=\"banner\">220 mx.lab.test ESMTP</pre>"));
+  EXPECT_THAT(html, Not(HasSubstr("href=")));  // nothing to link to outside a daemon
+  EXPECT_THAT(html, Not(HasSubstr("\x1b[")));   // colour is for text only
+}
+
 TEST_F(CheckCommandTest, SingleEndpointSkipsMxButChecksPtr) {
   AddQuietServer();
   Run(Args({"lab.test", "--endpoint", "192.0.2.25:2525", "--mx-name", "mx.lab.test",
@@ -138,6 +158,63 @@ TEST_F(CheckCommandTest, SingleEndpointSkipsMxButChecksPtr) {
   for (const auto& finding : doc["findings"]) {
     EXPECT_NE(finding["code"], "smtp.mx.missing");
   }
+}
+
+TEST_F(CheckCommandTest, ColorAndProgressFlagsAreValidated) {
+  EXPECT_EQ(Run({"lab.test", "--color=sometimes"}), kExitUnknown);
+  EXPECT_THAT(err_.str(), HasSubstr("--color must be auto, always or never"));
+  EXPECT_EQ(Run({"lab.test", "--progress", "yes"}), kExitUnknown);
+  EXPECT_THAT(err_.str(), HasSubstr("--progress must be auto, always or never"));
+  EXPECT_EQ(factory_.connects(), 0);
+}
+
+// What a monitoring system sees: no terminal, so no colour on stdout and nothing on stderr.
+TEST_F(CheckCommandTest, NoTerminalMeansPlainTextAndNoProgress) {
+  AddQuietServer();
+  Run(Args({"lab.test"}));
+  EXPECT_EQ(out_.str().find('\x1b'), std::string::npos);
+  EXPECT_THAT(out_.str(), HasSubstr("CRIT  smtp.all_no_starttls"));
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(CheckCommandTest, TerminalGetsColourAndProgress) {
+  terminal_.stdout_is_terminal = true;
+  terminal_.stderr_is_terminal = true;
+  AddQuietServer();
+  Run(Args({"lab.test"}));
+  EXPECT_THAT(out_.str(), HasSubstr("lab.test\x1b[0m: \x1b[1;31mCRIT\x1b[0m"));
+  EXPECT_THAT(out_.str(), HasSubstr("\x1b[1;31mCRIT\x1b[0m  smtp.all_no_starttls"));
+  EXPECT_THAT(out_.str(), HasSubstr("\x1b[32mOK\x1b[0m  smtp.tcp.unreachable"));
+  EXPECT_THAT(err_.str(), HasSubstr("probed mx.lab.test [192.0.2.25]: connected, greeting 220 ("));
+  EXPECT_EQ(out_.str().find("probed "), std::string::npos);  // progress never on stdout
+}
+
+TEST_F(CheckCommandTest, NoColorAndNeverWinOverATerminal) {
+  terminal_.stdout_is_terminal = true;
+  terminal_.no_color = "1";
+  AddQuietServer();
+  Run(Args({"lab.test"}));
+  EXPECT_EQ(out_.str().find('\x1b'), std::string::npos);
+
+  terminal_.no_color = "";
+  AddQuietServer();
+  Run(Args({"lab.test", "--color=never"}));
+  EXPECT_EQ(out_.str().find('\x1b'), std::string::npos);
+}
+
+TEST_F(CheckCommandTest, AlwaysForcesColourAndProgressIntoPipes) {
+  AddQuietServer();
+  Run(Args({"lab.test", "--color", "always", "--progress=always"}));
+  EXPECT_THAT(out_.str(), HasSubstr("\x1b[1;31mCRIT\x1b[0m"));
+  EXPECT_THAT(err_.str(), HasSubstr("probed mx.lab.test [192.0.2.25]"));
+}
+
+TEST_F(CheckCommandTest, JsonIsNeverColoured) {
+  terminal_.stdout_is_terminal = true;
+  AddQuietServer();
+  Run(Args({"lab.test", "--format", "json", "--color=always"}));
+  EXPECT_EQ(out_.str().find('\x1b'), std::string::npos);
+  EXPECT_TRUE(nlohmann::json::accept(out_.str()));
 }
 
 TEST_F(CheckCommandTest, UnreachableEndpointExitsCritical) {

@@ -8,8 +8,6 @@
 #include <gtest/gtest.h>
 #include <prometheus/metric_family.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -20,6 +18,8 @@
 #include "exporter/snapshot_store.h"
 #include "probes/dns_observation.h"
 #include "probes/observation.h"
+#include "tests/support/golden.h"
+#include "tests/support/observations.h"
 
 namespace smtp_exporter {
 namespace {
@@ -28,8 +28,12 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using LabelMap = std::map<std::string, std::string>;
-
-IpAddress Ip(const char* text) { return IpAddress::Parse(text).value(); }
+using testing::ExpectGolden;
+using testing::HealthyEndpoint;
+using testing::Ip;
+using testing::Mx;
+using testing::Plan;
+using testing::Reverse;
 
 Finding MakeFinding(std::string code, Severity severity, std::string subject) {
   Finding finding;
@@ -38,81 +42,6 @@ Finding MakeFinding(std::string code, Severity severity, std::string subject) {
   finding.subject = std::move(subject);
   finding.message = "message";
   return finding;
-}
-
-ReverseDns Reverse(const char* ip, DnsStatus status, std::vector<std::string> names,
-                   std::optional<bool> fcrdns_ok) {
-  ReverseDns reverse;
-  reverse.ip = Ip(ip);
-  reverse.ptr.status = status;
-  reverse.ptr_names = std::move(names);
-  reverse.fcrdns_ok = fcrdns_ok;
-  if (fcrdns_ok.value_or(false)) {
-    reverse.fcrdns_name = reverse.ptr_names.front();
-  }
-  return reverse;
-}
-
-MxTarget Mx(std::uint16_t preference, const char* host, std::vector<const char*> ips) {
-  MxTarget target;
-  target.preference = preference;
-  target.host = host;
-  target.a.status = DnsStatus::kOk;
-  target.aaaa.status = DnsStatus::kNoData;
-  for (const char* ip : ips) {
-    target.addresses.push_back(Ip(ip));
-    if (Ip(ip).family() == IpFamily::kV6) {
-      target.aaaa.status = DnsStatus::kOk;
-    }
-  }
-  return target;
-}
-
-void Plan(DomainObservation* obs) {
-  for (const MxTarget& target : obs->dns.mx_targets) {
-    for (const IpAddress& ip : target.addresses) {
-      obs->plan.endpoints.push_back({target.host, target.preference, ip, {}});
-    }
-  }
-}
-
-// An endpoint that greeted, spoke ESMTP, completed STARTTLS and answered every probe as it
-// should.
-EndpointObservation HealthyEndpoint(const std::string& domain, const std::string& mx,
-                                    const char* ip) {
-  EndpointObservation e;
-  e.domain = domain;
-  e.mx_name = mx;
-  e.ip = ip;
-  e.family = Ip(ip).family();
-  e.started_at_unix = 1700000000.5;
-  e.connect_status = ConnectStatus::kConnected;
-  e.greeting = Reply{220, {"220 " + mx + " ESMTP Postfix"}};
-  e.announced_hostname = mx;
-  e.greeting_mentions_esmtp = true;
-  e.ehlo = Reply{250,
-                 {"250-" + mx, "250-PIPELINING", "250-SIZE 10240000", "250-STARTTLS",
-                  "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 SMTPUTF8"}};
-  e.esmtp = true;
-  e.extensions_plain = ExtensionSet::FromEhloReply(*e.ehlo);
-  e.starttls.offered = true;
-  e.starttls.attempted = true;
-  e.starttls.reply = Reply{220, {"220 2.0.0 Ready to start TLS"}};
-  e.starttls.ok = true;
-  e.starttls.tls.version = "TLSv1.3";
-  e.starttls.tls.cipher = "TLS_AES_256_GCM_SHA384";
-  e.starttls.tls.peer_not_after_unix = 1735689600;
-  e.tls_ehlo = Reply{250,
-                     {"250-" + mx, "250-PIPELINING", "250-SIZE 10240000", "250-ENHANCEDSTATUSCODES",
-                      "250-8BITMIME", "250 SMTPUTF8"}};
-  e.extensions_tls = ExtensionSet::FromEhloReply(*e.tls_ehlo);
-  e.transactions_channel = TransactionChannel::kTls;
-  e.null_sender.outcome = ProbeOutcome::kAccepted;
-  e.postmaster.outcome = ProbeOutcome::kAccepted;
-  e.open_relay.outcome = ProbeOutcome::kRejected;
-  e.phases = {{"connect", 0.012},  {"greeting", 0.05},     {"ehlo", 0.004}, {"starttls", 0.031},
-              {"tls_ehlo", 0.003}, {"transactions", 0.02}, {"total", 0.125}};
-  return e;
 }
 
 // Dual stack, TLS everywhere, every probe answered as it should.
@@ -236,29 +165,6 @@ void PutAll(SnapshotStore* store) {
   }
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// Compares `actual` with the golden file; SMTP_EXPORTER_REGENERATE_GOLDEN=1 rewrites it.
-void ExpectGolden(const std::string& name, const std::string& actual) {
-  const std::string path =
-      std::string(SMTP_EXPORTER_SOURCE_DIR) + "/tests/testdata/metrics/" + name;
-  if (const char* regenerate = std::getenv("SMTP_EXPORTER_REGENERATE_GOLDEN");
-      regenerate != nullptr && std::string(regenerate) == "1") {
-    std::ofstream(path, std::ios::binary) << actual;
-  }
-  const std::string expected = ReadFile(path);
-  EXPECT_TRUE(actual == expected)
-      << path << " differs. If the change is intended, regenerate it with\n"
-      << "  SMTP_EXPORTER_REGENERATE_GOLDEN=1 unit_tests --gtest_filter='Metrics*'\n"
-      << "Actual output:\n-----8<-----\n"
-      << actual << "-----8<-----\n";
-}
-
 // Values of the samples of family `name` whose labels include every pair of `labels`.
 std::vector<double> Samples(const std::vector<prometheus::MetricFamily>& families,
                             const std::string& name, const LabelMap& labels) {
@@ -301,11 +207,11 @@ TEST(MetricsGoldenTest, FullMetricsMatchGolden) {
   SnapshotStore store;
   PutAll(&store);
   const MetricsCollector collector(store, Health);
-  ExpectGolden("full.prom", SerializeMetrics(collector.Collect()));
+  ExpectGolden("metrics/full.prom", SerializeMetrics(collector.Collect()), "Metrics*");
 }
 
 TEST(MetricsGoldenTest, ProbeMetricsMatchGolden) {
-  ExpectGolden("probe.prom", RenderProbeMetrics(*RelaySnapshot(), true, 2.5));
+  ExpectGolden("metrics/probe.prom", RenderProbeMetrics(*RelaySnapshot(), true, 2.5), "Metrics*");
 }
 
 TEST(MetricsTest, FamiliesAreSortedDescribedAndFreeOfDuplicateSeries) {

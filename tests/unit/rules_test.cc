@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -17,6 +18,7 @@
 
 #include "exporter/findings.h"
 #include "exporter/findings_text.h"
+#include "exporter/terminal_text.h"
 #include "probes/observation_json.h"
 
 namespace smtp_exporter {
@@ -415,6 +417,56 @@ TEST(RulesTest, AllUnreachable) {
   EXPECT_TRUE(WithCode(findings, "smtp.ipv6.unreachable").empty());
 }
 
+// What the probe records for an endpoint whose TCP connection failed.
+EndpointObservation Unconnected(const EndpointObservation& planned, ConnectStatus status,
+                                std::string error) {
+  EndpointObservation e;
+  e.domain = planned.domain;
+  e.mx_name = planned.mx_name;
+  e.ip = planned.ip;
+  e.family = planned.family;
+  e.connect_status = status;
+  e.connect_error = std::move(error);
+  e.phases = {{"total", 0.01}};
+  return e;
+}
+
+// An ICMP error from the path (connect status "unreachable") is the domain's problem: the
+// IPv6 endpoint is down while IPv4 works.
+TEST(RulesTest, Ipv6UnreachableWhileIpv4Works) {
+  DomainObservation obs = Healthy();
+  obs.endpoints[1] = Unconnected(obs.endpoints[1], ConnectStatus::kUnreachable,
+                                 "unreachable: connect: Network is unreachable");
+  const std::vector<Finding> findings = Evaluate(obs);
+  EXPECT_EQ(Problem(findings, "smtp.ipv6.unreachable", kDomain).severity, Severity::kWarn);
+  EXPECT_EQ(Problem(findings, "smtp.tcp.unreachable", kV6Subject).severity, Severity::kWarn);
+  EXPECT_FALSE(HasProblem(findings, "smtp.all_unreachable"));
+}
+
+// No route on the exporter's own host (connect() failed before sending): not the domain's
+// fault. The endpoint gets an INFO "not judged", the domain-level verdicts leave it out.
+TEST(RulesTest, NoRouteOnTheExportersHostIsNotJudged) {
+  DomainObservation obs = Healthy();
+  obs.endpoints[1] = Unconnected(obs.endpoints[1], ConnectStatus::kNoRoute,
+                                 "no_route: connect: Network is unreachable");
+  const std::vector<Finding> findings = Evaluate(obs);
+  const Finding& f = Problem(findings, "smtp.tcp.unreachable", kV6Subject);
+  EXPECT_EQ(f.severity, Severity::kInfo);
+  EXPECT_THAT(f.message, HasSubstr("not judged"));
+  EXPECT_THAT(f.message, HasSubstr("no_route: connect: Network is unreachable"));
+  EXPECT_FALSE(HasProblem(findings, "smtp.ipv6.unreachable"));
+  EXPECT_TRUE(WithCode(findings, "smtp.ipv6.unreachable").empty());
+  EXPECT_FALSE(HasProblem(findings, "smtp.all_unreachable"));
+  EXPECT_EQ(WorstSeverity(findings), Severity::kInfo);
+
+  // Every endpoint without a route: no verdict on reachability at all, not "all unreachable".
+  obs.endpoints[0] = Unconnected(obs.endpoints[0], ConnectStatus::kNoRoute,
+                                 "no_route: connect: Network is unreachable");
+  const std::vector<Finding> none = Evaluate(obs);
+  EXPECT_TRUE(WithCode(none, "smtp.all_unreachable").empty());
+  EXPECT_EQ(Problem(none, "smtp.tcp.unreachable", kV4Subject).severity, Severity::kInfo);
+}
+
 TEST(RulesTest, Ipv6Missing) {
   DomainObservation obs = Healthy();
   obs.dns.mx_targets[0].aaaa = {DnsStatus::kNoData, ""};
@@ -469,9 +521,63 @@ TEST(RulesTest, BannerRejected) {
 TEST(RulesTest, BannerMissingIsRejected) {
   DomainObservation obs = Healthy();
   obs.endpoints[0].greeting.reset();
-  obs.endpoints[0].session_error = "timeout: no greeting within 12s";
+  obs.endpoints[0].session_error = "io: read failed";
   const Finding f = ExpectFlagged(obs, "smtp.banner.rejected", Severity::kCrit, kV4Subject);
-  EXPECT_THAT(f.message, HasSubstr("no greeting"));
+  EXPECT_THAT(f.message, HasSubstr("no greeting was received (io: read failed)"));
+}
+
+// A greeting that never came within the budget reads as a timeout (a tarpit or a postscreen-like
+// pause), not as a refusal; still CRIT: the server accepted TCP and then said nothing.
+TEST(RulesTest, BannerTimeoutSaysSo) {
+  DomainObservation obs = Healthy();
+  obs.endpoints[0].greeting.reset();
+  obs.endpoints[0].session_error = "timeout: deadline passed while reading";
+  CheckOptions options;
+  options.timeout = std::chrono::milliseconds(1500);
+  const Finding f = Problem(Evaluate(obs, options), "smtp.banner.rejected", kV4Subject);
+  EXPECT_EQ(f.severity, Severity::kCrit);
+  EXPECT_THAT(f.message, HasSubstr("no greeting within 1.5 s: the server accepted the TCP "
+                                   "connection but sent no 220"));
+  EXPECT_THAT(f.message, HasSubstr("(timeout: deadline passed while reading)"));
+}
+
+TEST(RulesTest, BannerClosedWithoutGreeting) {
+  DomainObservation obs = Healthy();
+  obs.endpoints[0].greeting.reset();
+  obs.endpoints[0].session_error = "connection_closed: server closed the connection";
+  EXPECT_THAT(Problem(Evaluate(obs), "smtp.banner.rejected", kV4Subject).message,
+              HasSubstr("the server closed the connection without a greeting"));
+}
+
+// RFC 5321 §4.2.1: 421 is transient. With another endpoint working, senders fall back to it
+// (as for smtp.tcp.unreachable): WARN. Alone, mail waits: CRIT.
+TEST(RulesTest, Banner421IsWarnWhenAnotherEndpointWorks) {
+  DomainObservation obs = Healthy();
+  EndpointObservation& e = obs.endpoints[0];
+  e.greeting = Reply{421, {"421 4.3.2 mx1.example.org too busy, try later"}};
+  e.session_error = "connection_closed: server refused the session with 421";
+  e.ehlo.reset();
+  e.esmtp = false;
+  e.starttls = {};
+  const Finding f = Problem(Evaluate(obs), "smtp.banner.rejected", kV4Subject);
+  EXPECT_EQ(f.severity, Severity::kWarn);
+  EXPECT_THAT(f.message, HasSubstr("\"421 4.3.2 mx1.example.org too busy, try later\""));
+  EXPECT_THAT(f.message, HasSubstr("other endpoints of the domain work"));
+  EXPECT_THAT(f.fix, HasSubstr("default_process_limit"));
+
+  obs.endpoints[1].connect_status = ConnectStatus::kRefused;
+  const Finding alone = Problem(Evaluate(obs), "smtp.banner.rejected", kV4Subject);
+  EXPECT_EQ(alone.severity, Severity::kCrit);
+  EXPECT_THAT(alone.message, HasSubstr("no other endpoint of the domain works"));
+}
+
+// 554 is a lasting refusal: CRIT even when another endpoint works.
+TEST(RulesTest, Banner554IsCritEvenWhenAnotherEndpointWorks) {
+  DomainObservation obs = Healthy();
+  obs.endpoints[0].greeting = Reply{554, {"554 5.7.1 no SMTP service here"}};
+  obs.endpoints[0].session_error = "server greeted with 554";
+  EXPECT_EQ(Problem(Evaluate(obs), "smtp.banner.rejected", kV4Subject).severity,
+            Severity::kCrit);
 }
 
 TEST(RulesTest, BannerHostnameMismatch) {
@@ -1001,6 +1107,79 @@ TEST(FindingsTextTest, ProblemsFirstThenPassedChecks) {
   EXPECT_THAT(text, HasSubstr("OK  smtp.tcp.unreachable  mx1.example.org [2001:db8::25]: port 25"));
   EXPECT_THAT(text, HasSubstr("\\x1b[31m"));  // escaped, never sent raw to the terminal
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
+}
+
+TEST(TerminalTextTest, ColorDecision) {
+  EXPECT_EQ(ParseColorMode("auto"), ColorMode::kAuto);
+  EXPECT_EQ(ParseColorMode("always"), ColorMode::kAlways);
+  EXPECT_EQ(ParseColorMode("never"), ColorMode::kNever);
+  EXPECT_EQ(ParseColorMode("yes"), std::nullopt);
+  EXPECT_EQ(ParseColorMode(""), std::nullopt);
+  // auto: a terminal only, and NO_COLOR (non-empty) or TERM=dumb turn it off.
+  EXPECT_TRUE(ShouldColor(ColorMode::kAuto, true, "", "xterm-256color"));
+  EXPECT_TRUE(ShouldColor(ColorMode::kAuto, true, "", ""));
+  EXPECT_FALSE(ShouldColor(ColorMode::kAuto, false, "", "xterm-256color"));
+  EXPECT_FALSE(ShouldColor(ColorMode::kAuto, true, "1", "xterm-256color"));
+  EXPECT_FALSE(ShouldColor(ColorMode::kAuto, true, "0", "xterm"));  // any value but ""
+  EXPECT_FALSE(ShouldColor(ColorMode::kAuto, true, "", "dumb"));
+  // Explicit choices win over the environment (no-color.org: flags override NO_COLOR).
+  EXPECT_TRUE(ShouldColor(ColorMode::kAlways, false, "1", "dumb"));
+  EXPECT_FALSE(ShouldColor(ColorMode::kNever, true, "", "xterm"));
+}
+
+TEST(TerminalTextTest, PaintOnlyWhenEnabled) {
+  EXPECT_EQ(Paint("CRIT", Color::kRed, true), "\x1b[1;31mCRIT\x1b[0m");
+  EXPECT_EQ(Paint("CRIT", Color::kRed, false), "CRIT");
+  EXPECT_EQ(SeverityLabel(Severity::kWarn, true), "\x1b[33mWARN\x1b[0m");
+  EXPECT_EQ(SeverityLabel(Severity::kOk, true), "\x1b[32mOK\x1b[0m");
+  EXPECT_EQ(SeverityLabel(Severity::kError, false), "ERROR");
+}
+
+// With colour on, the only escape sequences are ours: a server's own (a colour change, a title
+// change) is still shown as \x1b text. The plain rendering has none at all.
+TEST(FindingsTextTest, ColourAddsOnlyOurOwnEscapes) {
+  DomainObservation obs = Healthy();
+  obs.endpoints[0].open_relay.outcome = ProbeOutcome::kAccepted;
+  obs.endpoints[0].open_relay.steps.back().reply =
+      Reply{250, {"250 2.1.5 Ok\x1b[31m\x1b]0;owned\x07"}};
+  obs.endpoints[0].greeting = Reply{220, {"220 mx1.example.org ESMTP\x1b[2J"}};
+  const std::vector<Finding> findings = Evaluate(obs);
+  const std::string coloured = RenderFindingsText(findings, true);
+  EXPECT_THAT(coloured, HasSubstr("\x1b[1mWhat to fix:\x1b[0m"));
+  EXPECT_THAT(coloured, HasSubstr("\x1b[1;31mCRIT\x1b[0m  smtp.open_relay"));
+  EXPECT_THAT(coloured, HasSubstr("\x1b[32mOK\x1b[0m  smtp.tcp.unreachable"));
+  EXPECT_THAT(coloured, HasSubstr("250 2.1.5 Ok\\x1b[31m\\x1b]0;owned\\x07"));
+  EXPECT_THAT(coloured, HasSubstr("ESMTP\\x1b[2J"));
+  // Every raw ESC starts one of our SGR sequences: "\x1b[" then digits/';' then 'm'.
+  for (std::size_t at = coloured.find('\x1b'); at != std::string::npos;
+       at = coloured.find('\x1b', at + 1)) {
+    ASSERT_LT(at + 1, coloured.size());
+    EXPECT_EQ(coloured[at + 1], '[') << at;
+    std::size_t end = at + 2;
+    while (end < coloured.size() && (std::isdigit(static_cast<unsigned char>(coloured[end])) ||
+                                     coloured[end] == ';')) {
+      ++end;
+    }
+    ASSERT_LT(end, coloured.size());
+    EXPECT_EQ(coloured[end], 'm') << coloured.substr(at, 12);
+    const std::string sgr = coloured.substr(at, end + 1 - at);
+    EXPECT_THAT((std::vector<std::string>{"\x1b[0m", "\x1b[1m", "\x1b[1;31m", "\x1b[33m",
+                                          "\x1b[32m", "\x1b[36m", "\x1b[1;35m"}),
+                ::testing::Contains(sgr));
+  }
+  // Without colour: the same text minus the escapes, and not one raw ESC.
+  const std::string plain = RenderFindingsText(findings, false);
+  EXPECT_EQ(plain.find('\x1b'), std::string::npos);
+  EXPECT_EQ(plain, RenderFindingsText(findings));
+  std::string stripped;
+  for (std::size_t i = 0; i < coloured.size(); ++i) {
+    if (coloured[i] == '\x1b') {
+      i = coloured.find('m', i);
+      continue;
+    }
+    stripped += coloured[i];
+  }
+  EXPECT_EQ(stripped, plain);
 }
 
 TEST(FindingsTextTest, EmptyLists) {

@@ -217,6 +217,11 @@ TEST_F(SmtpProbeTest, GreylistingIsTemporaryNotRejected) {
   EXPECT_EQ(obs.postmaster.outcome, ProbeOutcome::kTemporary);
   EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kTemporary);
   EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kAccepted);
+  // RFC 5321 §4.2.1: a 4xx defers, it does not refuse; the details must not say otherwise.
+  EXPECT_EQ(obs.null_sender.detail,
+            "MAIL FROM:<> accepted at MAIL; postmaster defers every sender");
+  EXPECT_EQ(obs.postmaster.detail,
+            "deferred (450) from the null sender and deferred (450) from a normal sender");
 }
 
 TEST_F(SmtpProbeTest, AuthAdvertisedBeforeStartTls) {
@@ -361,6 +366,16 @@ TEST_F(SmtpProbeTest, ConnectionRefusedIsData) {
   EXPECT_FALSE(obs.greeting.has_value());
   EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kError);
   EXPECT_TRUE(obs.PhaseSeconds("total").has_value());
+}
+
+TEST_F(SmtpProbeTest, NoRouteIsKeptApartFromUnreachable) {
+  factory_.AddConnectError(Error{ErrorCode::kNoRoute, "connect: Network is unreachable"});
+  const EndpointObservation no_route = Probe();
+  EXPECT_EQ(no_route.connect_status, ConnectStatus::kNoRoute);
+  EXPECT_EQ(ConnectStatusName(no_route.connect_status), "no_route");
+  EXPECT_THAT(no_route.connect_error, HasSubstr("no_route"));
+  factory_.AddConnectError(Error{ErrorCode::kUnreachable, "connect: Network is unreachable"});
+  EXPECT_EQ(Probe().connect_status, ConnectStatus::kUnreachable);
 }
 
 TEST_F(SmtpProbeTest, SilentServerTimesOut) {

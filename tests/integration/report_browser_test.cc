@@ -1,0 +1,140 @@
+// The HTML report in a real browser (issue #7): the daemon runs in-process over the lab (good,
+// relay and the scripted responder's hostile domain), and tests/browser/report_test.mjs drives
+// Debian's chromium through playwright-core against it: What to fix in severity order, open
+// and closed endpoint panels, the OPEN RELAY badge, no script from a hostile server, nothing
+// fetched off the daemon. Screenshots go to SMTP_EXPORTER_BROWSER_ARTIFACTS. Missing node,
+// chromium or node_modules fail the test (run scripts/dev.sh deps); only loopback is
+// contacted and every wait is bounded.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <thread>
+
+#include "exporter/app.h"
+#include "tests/integration/lab_environment.h"
+#include "tests/support/lab.h"
+
+namespace smtp_exporter {
+namespace {
+
+using testing::kSmtpPort;
+using testing::LabEnvironment;
+using testing::MakeTempDir;
+using testing::RunCommand;
+
+constexpr const char* kDomains[] = {"good.lab.test", "relay.lab.test", "hostile.lab.test"};
+constexpr const char* kDepsHint = "run scripts/dev.sh deps (installs Debian's chromium and the "
+                                  "npm test tools in tests/node with npm ci)";
+
+// Polls `predicate` every 200 ms for at most `limit`.
+bool Eventually(const std::function<bool()>& predicate, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (predicate()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return predicate();
+}
+
+std::string Quote(const std::string& text) { return "'" + text + "'"; }
+
+class ReportBrowserTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("smtpx-browser");
+    ASSERT_FALSE(dir_.empty());
+    const std::string config_path = dir_ + "/smtp_exporter.yml";
+    // Start-up checks are spread over min(interval, 60 s): a short interval has all three
+    // reports within seconds. The re-checks that follow are fine: report_test.mjs reloads a
+    // page whose check was replaced while it loaded.
+    std::string yaml = "global:\n"
+                       "  interval: 20s\n"
+                       "  jitter: 1s\n"
+                       "  concurrency: 4\n"
+                       "  timeout: 5s\n"
+                       "  helo_name: probe.lab.test\n"
+                       "  dns_servers: [\"" + LabEnvironment::DnsServer() + "\"]\n"
+                       "  port: " + std::to_string(kSmtpPort) + "\n"
+                       "domains:\n";
+    for (const char* domain : kDomains) yaml += std::string("  - name: ") + domain + "\n";
+    std::ofstream(config_path, std::ios::trunc) << yaml;
+    AppOptions options;
+    options.config_path = config_path;
+    options.listen_address = "127.0.0.1:0";
+    auto created = ExporterApp::Create(options);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ExporterApp>>(created))
+        << std::get<std::string>(created);
+    app_ = std::move(std::get<std::unique_ptr<ExporterApp>>(created));
+    ASSERT_FALSE(app_->Bind().has_value());
+    app_->Start();
+  }
+  void TearDown() override {
+    if (app_) {
+      app_->Shutdown();
+      app_->Wait();
+    }
+    RunCommand("rm -rf " + Quote(dir_));
+  }
+
+  std::string dir_;
+  std::unique_ptr<ExporterApp> app_;
+};
+
+TEST_F(ReportBrowserTest, ReportPagesInChromium) {
+  // The tools first: a missing one is a failure with a way out, never a skip.
+  const std::string source = LabEnvironment::SourceDir();
+  const std::string script = source + "/tests/browser/report_test.mjs";
+  const auto node = RunCommand("command -v node && node --version");
+  ASSERT_EQ(node.exit_code, 0) << "node (Node.js 20+) is not on PATH: " << kDepsHint;
+  ASSERT_EQ(RunCommand("test -x /usr/bin/chromium").exit_code, 0)
+      << "/usr/bin/chromium is missing: " << kDepsHint;
+  ASSERT_EQ(RunCommand("test -f " + Quote(source + "/tests/node/node_modules/playwright-core/"
+                                                   "package.json")).exit_code, 0)
+      << "playwright-core is not installed in " << source << "/tests/node/node_modules: "
+      << kDepsHint;
+
+  // Every domain has a finished check (start-up checks are staggered over the interval).
+  httplib::Client client("127.0.0.1", app_->port());
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(10));
+  std::string pending;
+  const bool ready = Eventually(
+      [&] {
+        pending.clear();
+        for (const char* domain : kDomains) {
+          auto res = client.Get(std::string("/report?domain=") + domain + "&format=json");
+          if (!res || res->status != 200) pending += std::string(" ") + domain;
+        }
+        return pending.empty();
+      },
+      std::chrono::seconds(60));
+  ASSERT_TRUE(ready) << "no report within 60 s for:" << pending;
+
+  const std::string artifacts = SMTP_EXPORTER_BROWSER_ARTIFACTS;
+  RunCommand("rm -rf " + Quote(artifacts) + " && mkdir -p " + Quote(artifacts));
+  const std::string base = "http://127.0.0.1:" + std::to_string(app_->port());
+  std::cout << "[ browser  ] screenshots and pages: " << artifacts << std::endl;
+  // report_test.mjs stops itself after 180 s; the outer timeout is the last resort.
+  const auto run = RunCommand("timeout --kill-after=10 300 node " + Quote(script) + " " +
+                              Quote(base) + " " + Quote(artifacts));
+  std::ofstream(artifacts + "/report_test.log", std::ios::trunc) << run.output;
+  EXPECT_EQ(run.exit_code, 0) << "tests/browser/report_test.mjs failed (exit " << run.exit_code
+                              << "; 2 = set-up problem: " << kDepsHint
+                              << "); artifacts in " << artifacts << ":\n"
+                              << run.output;
+  if (run.exit_code == 0) {
+    // The summary line, so a passing run still says what it checked and where the pictures are.
+    const auto summary = run.output.rfind("report_test: ");
+    std::cout << "[ browser  ] "
+              << (summary == std::string::npos ? run.output : run.output.substr(summary));
+  }
+}
+
+}  // namespace
+}  // namespace smtp_exporter
