@@ -14,6 +14,8 @@ std::string_view ConnectStatusName(ConnectStatus status) {
       return "timeout";
     case ConnectStatus::kUnreachable:
       return "unreachable";
+    case ConnectStatus::kNoRoute:
+      return "no_route";
     case ConnectStatus::kError:
       return "error";
   }

@@ -22,7 +22,18 @@ struct TranscriptEntry {
   std::string text;
 };
 
-enum class ConnectStatus { kNotAttempted, kConnected, kRefused, kTimeout, kUnreachable, kError };
+// kUnreachable: the network said so (an ICMP error, or neighbour discovery failed on the link).
+// kNoRoute: this host's own routing table has no usable route (no IPv6 default route, say), so
+// connect() failed before anything was sent: a fact about the exporter's host, not the endpoint.
+enum class ConnectStatus {
+  kNotAttempted,
+  kConnected,
+  kRefused,
+  kTimeout,
+  kUnreachable,
+  kNoRoute,
+  kError
+};
 
 // How a server answered one transaction probe (null sender, postmaster, open relay).
 enum class ProbeOutcome {

@@ -12,6 +12,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "connection_refused";
     case ErrorCode::kUnreachable:
       return "unreachable";
+    case ErrorCode::kNoRoute:
+      return "no_route";
     case ErrorCode::kConnectionClosed:
       return "connection_closed";
     case ErrorCode::kIo:

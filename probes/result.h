@@ -15,7 +15,8 @@ enum class ErrorCode {
   kInvalidArgument,    // our caller passed something unusable (e.g. CR/LF in a command)
   kTimeout,            // a deadline passed
   kConnectionRefused,  // TCP RST on connect
-  kUnreachable,        // no route to the network or host
+  kUnreachable,        // no route to the network or host (an ICMP error from the path)
+  kNoRoute,            // this host has no route: connect() failed before a packet left
   kConnectionClosed,   // the peer closed the connection
   kIo,                 // any other socket error
   kTls,                // TLS handshake or record failure

@@ -96,6 +96,18 @@ Error ErrnoError(int error_number, const std::string& context) {
   return Error{code, context + ": " + std::strerror(error_number)};
 }
 
+// A socket()/connect() failure reported at once, before any packet left this host. An
+// "unreachable" errno then comes from the local routing table (no route, a local reject route,
+// no source address of that family, IPv6 disabled), not from the network: kNoRoute. The same
+// errno later, through SO_ERROR, is an ICMP error or a failed neighbour discovery: kUnreachable.
+Error LocalConnectError(int error_number, const std::string& context) {
+  Error error = ErrnoError(error_number, context);
+  if (error.code == ErrorCode::kUnreachable) {
+    error.code = ErrorCode::kNoRoute;
+  }
+  return error;
+}
+
 // Drains OpenSSL's error queue into one readable line.
 std::string TakeSslErrors() {
   std::string out;
@@ -421,7 +433,7 @@ Result<std::unique_ptr<Transport>> TcpTransportFactory::Connect(const IpAddress&
   }
   const int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    return ErrnoError(errno, "socket");
+    return LocalConnectError(errno, "socket");
   }
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -429,7 +441,7 @@ Result<std::unique_ptr<Transport>> TcpTransportFactory::Connect(const IpAddress&
     if (errno != EINPROGRESS) {
       const int saved = errno;
       close(fd);
-      return ErrnoError(saved, "connect");
+      return LocalConnectError(saved, "connect");
     }
     if (Status s = WaitFor(fd, POLLOUT, deadline, "connecting", cancelled_); !s.ok()) {
       close(fd);

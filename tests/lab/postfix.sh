@@ -20,7 +20,16 @@ readonly TEMPLATE_DIR
 readonly MASTER_BIN=/usr/lib/postfix/sbin/master
 readonly POSTFIX_SBIN_DIR=/usr/lib/postfix/sbin
 # Every smtpd listener, in master.cf order. Keep in sync with postfix/master.cf.in.
-readonly LISTENERS=(127.0.0.2 127.0.0.20 127.0.0.21 ::1 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7)
+# LAB_PF_MASTER=netns (set by tests/lab/netns.sh, which runs this script inside its mail
+# namespace): postfix/master-netns.cf.in and its listeners instead.
+if [[ "${LAB_PF_MASTER:-}" == netns ]]; then
+  readonly MASTER_TEMPLATE=master-netns.cf.in
+  readonly LISTENERS=(198.51.100.2 2001:db8:100::2 198.51.100.10 2001:db8:100::10 2001:db8:100::11
+                      198.51.100.12 198.51.100.13 198.51.100.14)
+else
+  readonly MASTER_TEMPLATE=master.cf.in
+  readonly LISTENERS=(127.0.0.2 127.0.0.20 127.0.0.21 ::1 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7)
+fi
 readonly READY_TRIES=100     # rounds of probes, 50 ms apart ...
 readonly READY_DEADLINE_MS=10000   # ... and never longer than this in total
 readonly STOP_TRIES=100      # x 50 ms = 5 s before SIGKILL
@@ -293,7 +302,7 @@ cmd_start() {
   [[ -x "$MASTER_BIN" ]] || die "$MASTER_BIN not found (apt-get install postfix)"
   PYTHON=/usr/bin/python3   # the system one: a pyenv shim on PATH costs ~100 ms
   [[ -x "$PYTHON" ]] || PYTHON=$(command -v python3) || die "python3 not found"
-  for f in main.cf.in master.cf.in smtpd.conf.in; do
+  for f in main.cf.in "$MASTER_TEMPLATE" smtpd.conf.in; do
     [[ -r "$TEMPLATE_DIR/$f" ]] || die "template $TEMPLATE_DIR/$f missing"
   done
 
@@ -307,7 +316,7 @@ cmd_start() {
   chown postfix "$PF/data"
   ensure_traversable
   render "$TEMPLATE_DIR/main.cf.in" "$CONF/main.cf"
-  render "$TEMPLATE_DIR/master.cf.in" "$CONF/master.cf"
+  render "$TEMPLATE_DIR/$MASTER_TEMPLATE" "$CONF/master.cf"
   # Debian's Postfix looks for the Cyrus config in $config_directory/sasl (it
   # ignored cyrus_sasl_config_path when that pointed elsewhere).
   render "$TEMPLATE_DIR/smtpd.conf.in" "$CONF/sasl/smtpd.conf"

@@ -232,6 +232,20 @@ TEST_F(TcpTransportTest, ClosedPortIsConnectionRefused) {
   EXPECT_EQ(transport.error().code, ErrorCode::kConnectionRefused) << transport.error().ToString();
 }
 
+// The kernel refuses a TCP connect() to a multicast address at once (ENETUNREACH, nothing is
+// sent), whatever the routes: the same path as a host without a route of that family.
+TEST_F(TcpTransportTest, ImmediateLocalUnreachableIsNoRoute) {
+  for (const char* text : {"224.0.0.1", "ff02::1"}) {
+    const std::optional<IpAddress> ip = IpAddress::Parse(text);
+    ASSERT_TRUE(ip.has_value()) << text;
+    Result<std::unique_ptr<Transport>> transport = factory_.Connect(*ip, 25, In(kLongWait));
+    ASSERT_FALSE(transport.ok()) << text;
+    // EAFNOSUPPORT when the kernel has no IPv6 at all: also this host's, so also kNoRoute.
+    EXPECT_EQ(transport.error().code, ErrorCode::kNoRoute) << transport.error().ToString();
+    EXPECT_THAT(transport.error().ToString(), StartsWith("no_route: "));
+  }
+}
+
 TEST_F(TcpTransportTest, Ipv6LoopbackWorks) {
   LoopbackServer::Options options;
   options.family = IpFamily::kV6;
