@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "config/config.h"
+#include "config/shard.h"
 #include "exporter/metrics.h"
 #include "exporter/scheduler.h"
 #include "exporter/snapshot_store.h"
@@ -40,6 +41,9 @@ struct AppOptions {
   std::string config_path = "smtp_exporter.yml";
   std::string listen_address = kDefaultListenAddress;  // "host:port", ":port", "[v6]:port"
   std::size_t max_concurrent_probes = 4;  // /probe requests at once; 503 beyond
+  // The part of the config's domains this replica schedules (--shard=i/n); kept across
+  // reloads. /probe still checks any domain. Default: 0/1, every domain.
+  Shard shard;
 };
 
 class ExporterApp {

@@ -1,13 +1,16 @@
 // The exporter daemon in-process against the real lab: every HTTP route, reload (good and
-// bad), and a real Prometheus (Debian's) scraping /metrics and answering a PromQL query for
-// smtp_open_relay == 1. Only loopback is contacted; every wait is bounded.
+// bad), and a real Prometheus (Debian's) scraping /metrics, answering a PromQL query for
+// smtp_open_relay == 1 and firing the shipped SmtpOpenRelay alert rule. Only loopback is
+// contacted; every wait is bounded.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "exporter/app.h"
 #include "tests/integration/lab_environment.h"
@@ -198,13 +201,39 @@ TEST_F(DaemonTest, ShutdownIsPrompt) {
   app_.reset();
 }
 
-// A real Prometheus scrapes the daemon; its query API shows the open relay, and only it.
+// dashboards/alerts.yml with every `for:` set to 0s. The real durations (minutes) would make
+// this test wait that long; their semantics are proven by promtool's unit tests
+// (dashboards/alerts_test.yml). Here the point is that the shipped rules load in a real
+// Prometheus and fire on the live exporter's series, annotations rendered.
+std::string AlertRulesWithoutFor() {
+  std::string rules = testing::ReadFile(SMTP_EXPORTER_SOURCE_DIR "/dashboards/alerts.yml");
+  std::string out;
+  int replaced = 0;
+  for (std::size_t pos = 0; pos < rules.size();) {
+    const std::size_t end = std::min(rules.find('\n', pos), rules.size());
+    std::string line = rules.substr(pos, end - pos);
+    if (const auto at = line.find("for: "); at != std::string::npos &&
+                                            line.find_first_not_of(' ') == at) {
+      line = line.substr(0, at) + "for: 0s";
+      ++replaced;
+    }
+    out += line + "\n";
+    pos = end + 1;
+  }
+  EXPECT_GE(replaced, 8) << "dashboards/alerts.yml changed shape";
+  return out;
+}
+
+// A real Prometheus scrapes the daemon; its query API shows the open relay, and only it, and
+// the shipped alert rules (dashboards/alerts.yml) fire SmtpOpenRelay for it, and only for it.
 TEST_F(DaemonTest, PrometheusScrapesAndSeesTheOpenRelay) {
   ASSERT_TRUE(Eventually([&] { return MetricsHaveBothDomains(); }));
   const std::string prom_dir = dir_ + "/prometheus";
   RunCommand("mkdir -p '" + prom_dir + "/data'");
+  WriteFile(prom_dir + "/alerts.yml", AlertRulesWithoutFor());
   WriteFile(prom_dir + "/prometheus.yml",
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+            "rule_files: [alerts.yml]\n"
             "scrape_configs:\n"
             "  - job_name: smtp\n"
             "    static_configs: [{targets: ['127.0.0.1:" + std::to_string(app_->port()) + "']}]\n");
@@ -226,11 +255,42 @@ TEST_F(DaemonTest, PrometheusScrapesAndSeesTheOpenRelay) {
     answer = res->body;
     return answer.find("relay.lab.test") != std::string::npos;
   });
+  // The alerts, once the query sees the relay: SmtpOpenRelay firing.
+  std::vector<nlohmann::json> open_relay_alerts;
+  std::string alerts_answer;
+  const bool fired = seen && Eventually([&] {
+    auto res = prometheus.Get("/api/v1/alerts");
+    if (!res || res->status != 200 || !nlohmann::json::accept(res->body)) {
+      return false;
+    }
+    alerts_answer = res->body;
+    open_relay_alerts.clear();
+    const auto parsed = nlohmann::json::parse(res->body);  // outlives the loop below
+    for (const auto& alert : parsed["data"]["alerts"]) {
+      if (alert["labels"]["alertname"] == "SmtpOpenRelay") {
+        open_relay_alerts.push_back(alert);
+      }
+    }
+    return !open_relay_alerts.empty() && open_relay_alerts[0]["state"] == "firing";
+  }, std::chrono::seconds(60));  // rule groups start on their own schedule: be generous
   RunCommand("kill $(cat '" + prom_dir + "/pid')");
   ASSERT_TRUE(seen) << answer << "\n" << testing::ReadFile(prom_dir + "/log");
   const auto result = nlohmann::json::parse(answer)["data"]["result"];
   ASSERT_EQ(result.size(), 1u) << answer;
   EXPECT_EQ(result[0]["metric"]["domain"], "relay.lab.test");
+
+  ASSERT_TRUE(fired) << alerts_answer << "\n" << testing::ReadFile(prom_dir + "/log");
+  ASSERT_EQ(open_relay_alerts.size(), 1u) << alerts_answer;
+  const auto& alert = open_relay_alerts[0];
+  EXPECT_EQ(alert["labels"]["domain"], "relay.lab.test");
+  EXPECT_EQ(alert["labels"]["severity"], "critical");
+  EXPECT_EQ(alert["annotations"]["report_url"],
+            "http://127.0.0.1:" + std::to_string(app_->port()) +
+                "/report?domain=relay.lab.test");
+  EXPECT_THAT(alert["annotations"]["summary"].get<std::string>(),
+              HasSubstr("relays mail for anyone (relay.lab.test)"));
+  EXPECT_THAT(alert["annotations"]["description"].get<std::string>(),
+              HasSubstr("Fix: restrict relaying"));
 }
 
 }  // namespace

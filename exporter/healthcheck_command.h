@@ -1,0 +1,25 @@
+// The `smtp_exporter healthcheck` sub-command: asks a running exporter's /-/healthy and exits 0
+// if it answers 200, 1 otherwise (2 for usage errors). It exists for container HEALTHCHECKs:
+// the slim runtime image has no curl or wget, and the binary already carries an HTTP client.
+// It only ever connects to this host (a wildcard listen address means loopback).
+// Runs on the calling thread; writes only to the streams it is given; no shared state.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace smtp_exporter {
+
+// `args` are the words after "healthcheck": [--web.listen-address ADDR] [--timeout DURATION].
+int RunHealthcheckCommand(const std::vector<std::string>& args, std::ostream& out,
+                          std::ostream& err);
+
+// Where to connect to reach a server listening on `listen_address` ("host:port", ":port",
+// "[v6]:port"): the wildcard addresses become the loopback address of the same family.
+// nullopt if the address is not one of those forms or has port 0.
+std::optional<std::pair<std::string, int>> HealthcheckTarget(const std::string& listen_address);
+
+}  // namespace smtp_exporter

@@ -1,0 +1,96 @@
+// `smtp_exporter healthcheck`: against a real ExporterApp on loopback (healthy), a stopped one
+// (unhealthy), and its flag handling. No domains are configured, so nothing is probed.
+#include "exporter/healthcheck_command.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "exporter/app.h"
+#include "tests/support/lab.h"
+
+namespace smtp_exporter {
+namespace {
+
+using ::testing::HasSubstr;
+
+class HealthcheckCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("smtpx-health");
+    const std::string config = dir_ + "/smtp_exporter.yml";
+    std::ofstream(config) << "global:\n  dns_servers: ['127.0.0.1:1']\ndomains: []\n";
+    AppOptions options;
+    options.config_path = config;
+    options.listen_address = "127.0.0.1:0";
+    auto created = ExporterApp::Create(options);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ExporterApp>>(created))
+        << std::get<std::string>(created);
+    app_ = std::move(std::get<std::unique_ptr<ExporterApp>>(created));
+    ASSERT_FALSE(app_->Bind().has_value());
+    app_->Start();
+  }
+  void TearDown() override {
+    if (app_) {
+      app_->Shutdown();
+      app_->Wait();
+    }
+    testing::RunCommand("rm -rf '" + dir_ + "'");
+  }
+  int Run(const std::vector<std::string>& args) {
+    out_.str("");
+    err_.str("");
+    return RunHealthcheckCommand(args, out_, err_);
+  }
+  std::string Address() const { return "127.0.0.1:" + std::to_string(app_->port()); }
+
+  std::string dir_;
+  std::unique_ptr<ExporterApp> app_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(HealthcheckCommandTest, HealthyExporterExitsZero) {
+  EXPECT_EQ(Run({"--web.listen-address", Address()}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "healthy\n");
+  // A wildcard listen address is reached over loopback, as in the container.
+  EXPECT_EQ(Run({"--web.listen-address=:" + std::to_string(app_->port())}), 0) << err_.str();
+  EXPECT_EQ(Run({"--web.listen-address=0.0.0.0:" + std::to_string(app_->port()),
+                 "--timeout=2s"}),
+            0)
+      << err_.str();
+}
+
+TEST_F(HealthcheckCommandTest, StoppedExporterExitsOne) {
+  const std::string address = Address();
+  app_->Shutdown();
+  app_->Wait();
+  EXPECT_EQ(Run({"--web.listen-address", address, "--timeout", "2s"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("unhealthy: cannot reach " + address));
+}
+
+TEST_F(HealthcheckCommandTest, BadFlagsExitTwo) {
+  EXPECT_EQ(Run({"--web.listen-address", "nonsense"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("is not host:port"));
+  EXPECT_EQ(Run({"--web.listen-address", "127.0.0.1:0"}), 2);
+  EXPECT_EQ(Run({"--timeout", "forever"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("--timeout must be"));
+  EXPECT_EQ(Run({"--bogus"}), 2);
+  EXPECT_EQ(Run({"extra"}), 2);
+  EXPECT_EQ(Run({"--help"}), 0);
+  EXPECT_THAT(out_.str(), HasSubstr("usage: smtp_exporter healthcheck"));
+}
+
+TEST(HealthcheckTargetTest, WildcardsBecomeLoopback) {
+  EXPECT_EQ(HealthcheckTarget(":10125"), std::make_pair(std::string("127.0.0.1"), 10125));
+  EXPECT_EQ(HealthcheckTarget("0.0.0.0:80"), std::make_pair(std::string("127.0.0.1"), 80));
+  EXPECT_EQ(HealthcheckTarget("[::]:10125"), std::make_pair(std::string("::1"), 10125));
+  EXPECT_EQ(HealthcheckTarget("10.1.2.3:10125"), std::make_pair(std::string("10.1.2.3"), 10125));
+  EXPECT_EQ(HealthcheckTarget(":0"), std::nullopt);
+  EXPECT_EQ(HealthcheckTarget("10125"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace smtp_exporter
