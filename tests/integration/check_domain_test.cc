@@ -5,11 +5,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <httplib.h>
+
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "exporter/findings.h"
 #include "tests/integration/lab_environment.h"
+#include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
 
 namespace smtp_exporter {
@@ -211,6 +217,82 @@ INSTANTIATE_TEST_SUITE_P(LabDomains, CheckDomainFlagged, ::testing::ValuesIn(kFl
                          [](const ::testing::TestParamInfo<FlaggedScenario>& param_info) {
                            return std::string(param_info.param.name);
                          });
+
+// The daemon over the whole lab: after one scheduled round, /metrics carries for every domain
+// of the table exactly its non-OK findings (smtp_finding series) and its status
+// (smtp_domain_status), the same verdicts as `check`.
+std::string LabelValue(const std::string& line, const std::string& name) {
+  const std::string key = name + "=\"";
+  const std::size_t begin = line.find(key);
+  if (begin == std::string::npos) {
+    return "";
+  }
+  const std::size_t value = begin + key.size();
+  return line.substr(value, line.find('"', value) - value);
+}
+
+TEST(LabDaemon, MetricsShowTheTableForEveryDomain) {
+  const std::string dir = testing::MakeTempDir("smtpx-labdaemon");
+  std::string yaml = "global:\n"
+                     "  interval: 20s\n"  // first checks spread over 20 s, not a minute
+                     "  jitter: 1s\n"
+                     "  concurrency: 8\n"
+                     "  timeout: 5s\n"
+                     "  helo_name: probe.lab.test\n"
+                     "  dns_servers: [\"" + LabEnvironment::DnsServer() + "\"]\n"
+                     "  port: " + std::to_string(kSmtpPort) + "\n"
+                     "domains:\n";
+  for (const auto& scenario : kScenarios) {
+    yaml += std::string("  - name: ") + scenario.domain + "\n";
+  }
+  std::ofstream(dir + "/smtp_exporter.yml") << yaml;
+  AppOptions options;
+  options.config_path = dir + "/smtp_exporter.yml";
+  options.listen_address = "127.0.0.1:0";
+  const auto app = testing::StartInProcessExporter(options);
+  ASSERT_NE(app, nullptr);
+  httplib::Client client("127.0.0.1", app->port());
+  client.set_read_timeout(std::chrono::seconds(10));
+
+  std::string metrics;
+  const auto all_checked = [&] {
+    const auto res = client.Get("/metrics");
+    if (!res || res->status != 200) {
+      return false;
+    }
+    metrics = res->body;
+    for (const auto& scenario : kScenarios) {
+      if (metrics.find("smtp_domain_status{domain=\"" + std::string(scenario.domain) + "\"}") ==
+          std::string::npos) {
+        return false;
+      }
+    }
+    return true;
+  };
+  const bool checked = testing::Eventually(all_checked, std::chrono::seconds(120));
+  testing::StopInProcessExporter(app);
+  testing::RunCommand("rm -rf '" + dir + "'");
+  ASSERT_TRUE(checked) << "not every lab domain was checked within 120 s:\n" << metrics;
+
+  const std::map<std::string, int> status_values = {
+      {"ok", 0}, {"info", 1}, {"warn", 2}, {"crit", 3}, {"error", 4}};
+  std::map<std::string, std::set<std::string>> findings;
+  std::map<std::string, std::string> statuses;
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("smtp_finding{", 0) == 0) {
+      findings[LabelValue(line, "domain")].insert(LabelValue(line, "code") + ":" +
+                                                  LabelValue(line, "severity"));
+    } else if (line.rfind("smtp_domain_status{", 0) == 0) {
+      statuses[LabelValue(line, "domain")] = line.substr(line.rfind(' ') + 1);
+    }
+  }
+  for (const auto& scenario : kScenarios) {
+    EXPECT_EQ(findings[scenario.domain], scenario.findings) << scenario.domain;
+    EXPECT_EQ(statuses[scenario.domain], std::to_string(status_values.at(scenario.status)))
+        << scenario.domain;
+  }
+}
 
 // The findings issue's done-when: every catalog code is produced by the real pipeline (binary,
 // Knot, Postfix, responder) in at least one row above. smtp.ipv6.unreachable needs a network

@@ -9,11 +9,11 @@
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <vector>
 
 #include "exporter/app.h"
 #include "tests/integration/lab_environment.h"
+#include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
 
 namespace smtp_exporter {
@@ -24,6 +24,7 @@ using ::testing::Not;
 using testing::kSmtpPort;
 using testing::LabEnvironment;
 using testing::MakeTempDir;
+using testing::Eventually;
 using testing::RunCommand;
 
 // A Prometheus port the tests own for their duration.
@@ -48,19 +49,6 @@ void WriteFile(const std::string& path, const std::string& text) {
   out << text;
 }
 
-// Polls `predicate` every 200 ms for at most `limit`.
-bool Eventually(const std::function<bool()>& predicate,
-                std::chrono::seconds limit = std::chrono::seconds(30)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return predicate();
-}
-
 class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -70,20 +58,13 @@ class DaemonTest : public ::testing::Test {
     AppOptions options;
     options.config_path = config_path_;
     options.listen_address = "127.0.0.1:0";
-    auto created = ExporterApp::Create(options);
-    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ExporterApp>>(created))
-        << std::get<std::string>(created);
-    app_ = std::move(std::get<std::unique_ptr<ExporterApp>>(created));
-    ASSERT_FALSE(app_->Bind().has_value());
-    app_->Start();
+    app_ = testing::StartInProcessExporter(options);
+    ASSERT_NE(app_, nullptr);
     client_ = std::make_unique<httplib::Client>("127.0.0.1", app_->port());
     client_->set_read_timeout(std::chrono::seconds(30));
   }
   void TearDown() override {
-    if (app_) {
-      app_->Shutdown();
-      app_->Wait();
-    }
+    testing::StopInProcessExporter(app_);
     RunCommand("rm -rf '" + dir_ + "'");
   }
   std::string Get(const std::string& path, int* status = nullptr) {

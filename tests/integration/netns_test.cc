@@ -13,11 +13,9 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "tests/integration/lab_environment.h"
 #include "tests/support/lab.h"
@@ -28,6 +26,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::LabEnvironment;
 using testing::ReadFile;
+using testing::Eventually;
 using testing::RunCommand;
 
 // Fixed by tests/lab/netns.sh (default LAB_NETNS_PREFIX).
@@ -176,18 +175,6 @@ TEST_F(NetnsWorld, CheckFindsExactlyTheExpectedProblems) {
     RecordProperty(scenario.domain, std::to_string(seconds));
     std::printf("[   INFO   ] %-24s %-6s %.3f s\n", scenario.domain, scenario.status, seconds);
   }
-}
-
-// Polls `predicate` every 200 ms for at most `limit`.
-bool Eventually(const std::function<bool()>& predicate, std::chrono::seconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return predicate();
 }
 
 TEST_F(NetnsWorld, DaemonInTheMonitorNamespaceShowsEachEndpoint) {

@@ -10,12 +10,11 @@
 
 #include <chrono>
 #include <fstream>
-#include <functional>
 #include <iostream>
-#include <thread>
 
 #include "exporter/app.h"
 #include "tests/integration/lab_environment.h"
+#include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
 
 namespace smtp_exporter {
@@ -24,23 +23,12 @@ namespace {
 using testing::kSmtpPort;
 using testing::LabEnvironment;
 using testing::MakeTempDir;
+using testing::Eventually;
 using testing::RunCommand;
 
 constexpr const char* kDomains[] = {"good.lab.test", "relay.lab.test", "hostile.lab.test"};
 constexpr const char* kDepsHint = "run scripts/dev.sh deps (installs Debian's chromium and the "
                                   "npm test tools in tests/node with npm ci)";
-
-// Polls `predicate` every 200 ms for at most `limit`.
-bool Eventually(const std::function<bool()>& predicate, std::chrono::seconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return predicate();
-}
 
 std::string Quote(const std::string& text) { return "'" + text + "'"; }
 
@@ -67,18 +55,11 @@ class ReportBrowserTest : public ::testing::Test {
     AppOptions options;
     options.config_path = config_path;
     options.listen_address = "127.0.0.1:0";
-    auto created = ExporterApp::Create(options);
-    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ExporterApp>>(created))
-        << std::get<std::string>(created);
-    app_ = std::move(std::get<std::unique_ptr<ExporterApp>>(created));
-    ASSERT_FALSE(app_->Bind().has_value());
-    app_->Start();
+    app_ = testing::StartInProcessExporter(options);
+    ASSERT_NE(app_, nullptr);
   }
   void TearDown() override {
-    if (app_) {
-      app_->Shutdown();
-      app_->Wait();
-    }
+    testing::StopInProcessExporter(app_);
     RunCommand("rm -rf " + Quote(dir_));
   }
 

@@ -1,7 +1,10 @@
 // Helpers for integration tests that drive the lab scripts under tests/lab/: run a command,
-// make a private state directory, read a file. Not thread-safe; for test set-up code.
+// make a private state directory, read a file, wait for a condition. Not thread-safe; for test
+// set-up code.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
 
 namespace smtp_exporter::testing {
@@ -19,5 +22,10 @@ std::string MakeTempDir(const std::string& prefix);
 
 // Whole file, or "" if unreadable.
 std::string ReadFile(const std::string& path);
+
+// Polls `predicate` every 200 ms for at most `limit`; true as soon as it holds. Bounded: the
+// lab's servers and the daemon's scheduler are real, so tests wait for them, but never forever.
+bool Eventually(const std::function<bool()>& predicate,
+                std::chrono::seconds limit = std::chrono::seconds(30));
 
 }  // namespace smtp_exporter::testing

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "exporter/app.h"
+#include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
 
 namespace smtp_exporter {
@@ -25,18 +26,11 @@ class HealthcheckCommandTest : public ::testing::Test {
     AppOptions options;
     options.config_path = config;
     options.listen_address = "127.0.0.1:0";
-    auto created = ExporterApp::Create(options);
-    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ExporterApp>>(created))
-        << std::get<std::string>(created);
-    app_ = std::move(std::get<std::unique_ptr<ExporterApp>>(created));
-    ASSERT_FALSE(app_->Bind().has_value());
-    app_->Start();
+    app_ = testing::StartInProcessExporter(options);
+    ASSERT_NE(app_, nullptr);
   }
   void TearDown() override {
-    if (app_) {
-      app_->Shutdown();
-      app_->Wait();
-    }
+    testing::StopInProcessExporter(app_);
     testing::RunCommand("rm -rf '" + dir_ + "'");
   }
   int Run(const std::vector<std::string>& args) {

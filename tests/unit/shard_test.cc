@@ -10,6 +10,7 @@
 #include <map>
 
 #include "exporter/app.h"
+#include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
 
 namespace smtp_exporter {
@@ -103,10 +104,7 @@ TEST(ShardTest, EveryDomainIsInExactlyOneShard) {
 class ShardedAppTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (app_) {
-      app_->Shutdown();
-      app_->Wait();
-    }
+    testing::StopInProcessExporter(app_);
     if (!dir_.empty()) {
       testing::RunCommand("rm -rf '" + dir_ + "'");
     }
@@ -149,12 +147,8 @@ TEST_F(ShardedAppTest, ChecksItsShardKeepsItOnReloadAndProbesAnyDomain) {
   options.config_path = config_path_;
   options.listen_address = "127.0.0.1:0";
   options.shard = shard;
-  auto created = ExporterApp::Create(options);
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ExporterApp>>(created))
-      << std::get<std::string>(created);
-  app_ = std::move(std::get<std::unique_ptr<ExporterApp>>(created));
-  ASSERT_FALSE(app_->Bind().has_value());
-  app_->Start();
+  app_ = testing::StartInProcessExporter(options);
+  ASSERT_NE(app_, nullptr);
 
   const std::size_t mine = CountInShard(shard, Names(30));
   ASSERT_GT(mine, 0u);
