@@ -233,18 +233,10 @@ std::string LabelValue(const std::string& line, const std::string& name) {
 
 TEST(LabDaemon, MetricsShowTheTableForEveryDomain) {
   const std::string dir = testing::MakeTempDir("smtpx-labdaemon");
-  std::string yaml = "global:\n"
-                     "  interval: 20s\n"  // first checks spread over 20 s, not a minute
-                     "  jitter: 1s\n"
-                     "  concurrency: 8\n"
-                     "  timeout: 5s\n"
-                     "  helo_name: probe.lab.test\n"
-                     "  dns_servers: [\"" + LabEnvironment::DnsServer() + "\"]\n"
-                     "  port: " + std::to_string(kSmtpPort) + "\n"
-                     "domains:\n";
-  for (const auto& scenario : kScenarios) {
-    yaml += std::string("  - name: ") + scenario.domain + "\n";
-  }
+  std::vector<std::string> domains;
+  for (const auto& scenario : kScenarios) domains.emplace_back(scenario.domain);
+  // interval 20s: the first checks are spread over 20 s, not a minute.
+  const std::string yaml = LabEnvironment::DaemonConfig(domains, "20s", 8);
   std::ofstream(dir + "/smtp_exporter.yml") << yaml;
   AppOptions options;
   options.config_path = dir + "/smtp_exporter.yml";

@@ -21,7 +21,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::kSmtpPort;
 using testing::LabEnvironment;
 using testing::MakeTempDir;
 using testing::Eventually;
@@ -31,17 +30,7 @@ using testing::RunCommand;
 constexpr int kPrometheusPort = 19190;
 
 std::string LabConfig(const std::vector<std::string>& domains, const std::string& extra = "") {
-  std::string yaml = "global:\n"
-                     "  interval: 10s\n"
-                     "  jitter: 1s\n"
-                     "  concurrency: 4\n"
-                     "  timeout: 5s\n"
-                     "  helo_name: probe.lab.test\n"
-                     "  dns_servers: [\"" + LabEnvironment::DnsServer() + "\"]\n"
-                     "  port: " + std::to_string(kSmtpPort) + "\n"
-                     "domains:\n";
-  for (const auto& d : domains) yaml += "  - name: " + d + "\n";
-  return yaml + extra;
+  return LabEnvironment::DaemonConfig(domains, "10s", 4) + extra;
 }
 
 void WriteFile(const std::string& path, const std::string& text) {

@@ -51,6 +51,21 @@ void LabEnvironment::TearDown() {
   RunCommand("rm -rf '" + state_dir_ + "'");
 }
 
+std::string LabEnvironment::DaemonConfig(const std::vector<std::string>& domains,
+                                         const std::string& interval, int concurrency) {
+  std::string yaml = "global:\n"
+                     "  interval: " + interval + "\n"
+                     "  jitter: 1s\n"
+                     "  concurrency: " + std::to_string(concurrency) + "\n"
+                     "  timeout: 5s\n"
+                     "  helo_name: probe.lab.test\n"
+                     "  dns_servers: [\"" + DnsServer() + "\"]\n"
+                     "  port: " + std::to_string(kSmtpPort) + "\n"
+                     "domains:\n";
+  for (const auto& domain : domains) yaml += "  - name: " + domain + "\n";
+  return yaml;
+}
+
 }  // namespace smtp_exporter::testing
 
 int main(int argc, char** argv) {

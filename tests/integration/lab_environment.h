@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace smtp_exporter::testing {
 
@@ -24,6 +25,11 @@ class LabEnvironment : public ::testing::Environment {
   // "127.0.0.1:25353" for ResolverOptions::servers / --dns-servers.
   static std::string DnsServer() { return "127.0.0.1:" + std::to_string(kDnsPort); }
   static std::string SourceDir() { return SMTP_EXPORTER_SOURCE_DIR; }
+  // A daemon config (YAML) checking `domains` through this lab: its DNS server and SMTP port,
+  // helo_name probe.lab.test, 5 s endpoint timeout, jitter 1 s. Start-up checks are spread
+  // over min(interval, 60 s), so a short `interval` has every first check within seconds.
+  static std::string DaemonConfig(const std::vector<std::string>& domains,
+                                  const std::string& interval, int concurrency);
 
  private:
   static inline std::string state_dir_;

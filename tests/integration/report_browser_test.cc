@@ -20,7 +20,6 @@
 namespace smtp_exporter {
 namespace {
 
-using testing::kSmtpPort;
 using testing::LabEnvironment;
 using testing::MakeTempDir;
 using testing::Eventually;
@@ -41,16 +40,8 @@ class ReportBrowserTest : public ::testing::Test {
     // Start-up checks are spread over min(interval, 60 s): a short interval has all three
     // reports within seconds. The re-checks that follow are fine: report_test.mjs reloads a
     // page whose check was replaced while it loaded.
-    std::string yaml = "global:\n"
-                       "  interval: 20s\n"
-                       "  jitter: 1s\n"
-                       "  concurrency: 4\n"
-                       "  timeout: 5s\n"
-                       "  helo_name: probe.lab.test\n"
-                       "  dns_servers: [\"" + LabEnvironment::DnsServer() + "\"]\n"
-                       "  port: " + std::to_string(kSmtpPort) + "\n"
-                       "domains:\n";
-    for (const char* domain : kDomains) yaml += std::string("  - name: ") + domain + "\n";
+    const std::string yaml =
+        LabEnvironment::DaemonConfig({std::begin(kDomains), std::end(kDomains)}, "20s", 4);
     std::ofstream(config_path, std::ios::trunc) << yaml;
     AppOptions options;
     options.config_path = config_path;
