@@ -4,7 +4,8 @@
 #   scripts/dev.sh test   install what is missing, build (warnings as errors), run every test,
 #                         then again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   scripts/dev.sh deps | build
-# Needs root (apt-get, Postfix on 127.0.0.x:25); re-runs itself with sudo when it can.
+# Needs root (apt-get, Postfix on 127.0.0.x:25): run it as root, or as a user with sudo, for
+# whom it re-runs itself through sudo.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,13 +44,28 @@ deps() {
 }
 
 # Test-only tools from npm (tests/node/package.json, pinned by its lock file): TypeScript and
-# @grafana/schema type-check the dashboard, playwright-core drives Debian's chromium. Node.js
-# itself comes with the machine; Debian's nodejs + npm are the fallback.
+# @grafana/schema type-check the dashboard, playwright-core drives Debian's chromium. They run on
+# Node.js 18 (Debian 12's own nodejs) and newer; playwright-core is pinned to 1.61.1, the last
+# release whose `engines` accepts Node 18. A machine's own Node is used only when it is 18 or
+# newer and brings npm; otherwise Debian's nodejs + npm are installed, so nothing depends on
+# what a machine happens to have.
+NODE_MIN_MAJOR=18
+
+node_major() {
+  command -v node >/dev/null 2>&1 || { echo 0; return; }
+  node -e 'process.stdout.write(String(process.versions.node.split(".")[0]))' 2>/dev/null || echo 0
+}
+
 node_tools() {
-  if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(node_major)" -lt "$NODE_MIN_MAJOR" ] || ! command -v npm >/dev/null 2>&1; then
+    echo "== installing Debian's nodejs + npm (no usable Node.js >= $NODE_MIN_MAJOR with npm found)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
   fi
-  echo "== installing test tools from npm (tests/node)"
+  if [ "$(node_major)" -lt "$NODE_MIN_MAJOR" ]; then
+    echo "dev.sh: Node.js >= $NODE_MIN_MAJOR is needed for the test tools; found $(node --version 2>&1)" >&2
+    exit 1
+  fi
+  echo "== installing test tools from npm (tests/node) with Node.js $(node --version)"
   (cd "$ROOT/tests/node" && npm ci --no-audit --no-fund --loglevel=error)
 }
 

@@ -63,7 +63,7 @@ TEST_F(ReportBrowserTest, ReportPagesInChromium) {
   const std::string source = LabEnvironment::SourceDir();
   const std::string script = source + "/tests/browser/report_test.mjs";
   const auto node = RunCommand("command -v node && node --version");
-  ASSERT_EQ(node.exit_code, 0) << "node (Node.js 20+) is not on PATH: " << kDepsHint;
+  ASSERT_EQ(node.exit_code, 0) << "node (Node.js 18+) is not on PATH: " << kDepsHint;
   ASSERT_EQ(RunCommand("test -x /usr/bin/chromium").exit_code, 0)
       << "/usr/bin/chromium is missing: " << kDepsHint;
   ASSERT_EQ(RunCommand("test -f " + Quote(source + "/tests/node/node_modules/playwright-core/"
