@@ -10,10 +10,10 @@
 
 #include "config/domain_name.h"
 #include "config/duration.h"
+#include "exporter/check/check.h"
 #include "exporter/findings_text.h"
 #include "exporter/html.h"
 #include "exporter/html_report.h"
-#include "exporter/rules.h"
 #include "exporter/text_report.h"
 #include "exporter/version.h"
 #include "probes/domain_check.h"
@@ -252,15 +252,18 @@ std::shared_ptr<const Snapshot> ExporterApp::RunCheck(
   if (timeout) {
     options.timeout = *timeout;
   }
-  DomainCheckSettings settings;
-  settings.endpoint_concurrency = runtime.config.endpoint_concurrency;
-  settings.ip_limiter = runtime.limiter.get();
-  settings.cancelled = &cancelled_;
+  CheckRequest request;
+  request.domain = domain.name;
+  request.options = options;
+  request.settings.endpoint_concurrency = runtime.config.endpoint_concurrency;
+  request.settings.ip_limiter = runtime.limiter.get();
+  request.settings.cancelled = &cancelled_;
+  CheckResult result =
+      Check(request, CheckDeps{*resolver, transports_, SystemClock::Instance()});
   auto snapshot = std::make_shared<Snapshot>();
-  snapshot->observation = CheckDomain(domain.name, options, settings, *resolver, transports_,
-                                      SystemClock::Instance());
-  snapshot->findings = EvaluateRules(snapshot->observation, options);
-  snapshot->status = WorstSeverity(snapshot->findings);
+  snapshot->observation = std::move(result.observation);
+  snapshot->findings = std::move(result.findings);
+  snapshot->status = result.status;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++checks_total_[std::string(SeverityName(snapshot->status))];
@@ -547,10 +550,9 @@ void ExporterApp::RegisterRoutes() {
     }
     const std::string format = req.get_param_value("format");
     if (format == "json") {
-      nlohmann::json document = ToJson(snapshot->observation);
-      document["status"] = SeverityName(snapshot->status);
-      document["findings"] = FindingsToJson(snapshot->findings);
-      res.set_content(DumpJson(document), "application/json");
+      res.set_content(
+          DumpJson(CheckDocument(snapshot->observation, snapshot->findings, snapshot->status)),
+          "application/json");
       return;
     }
     if (format == "text") {

@@ -6,10 +6,10 @@
 #include "config/check_options.h"
 #include "config/domain_name.h"
 #include "config/duration.h"
+#include "exporter/check/check.h"
 #include "exporter/flags.h"
 #include "exporter/findings_text.h"
 #include "exporter/html_report.h"
-#include "exporter/rules.h"
 #include "exporter/terminal_text.h"
 #include "exporter/text_report.h"
 #include "exporter/version.h"
@@ -236,15 +236,17 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
       err << EscapeForTerminal(line) << '\n' << std::flush;
     };
   }
-  const DomainObservation observation =
-      CheckDomain(domain, options, settings, *resolver.value(), deps.transports, deps.clock);
-  const std::vector<Finding> findings = EvaluateRules(observation, options);
-  const Severity status = WorstSeverity(findings);
+  CheckRequest request;
+  request.domain = domain;
+  request.options = options;
+  request.settings = settings;
+  const CheckResult result =
+      Check(request, CheckDeps{*resolver.value(), deps.transports, deps.clock});
+  const DomainObservation& observation = result.observation;
+  const std::vector<Finding>& findings = result.findings;
+  const Severity status = result.status;
   if (format == "json") {
-    nlohmann::json document = ToJson(observation);
-    document["status"] = SeverityName(status);
-    document["findings"] = FindingsToJson(findings);
-    out << DumpJson(document) << '\n';
+    out << DumpJson(CheckDocument(observation, findings, status)) << '\n';
   } else if (format == "html") {
     // A standalone page (no links to a daemon), e.g. to attach to a ticket.
     HtmlPageContext context;

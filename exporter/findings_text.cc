@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "exporter/terminal_text.h"
+#include "probes/observation_json.h"
 
 namespace smtp_exporter {
 namespace {
@@ -83,7 +84,8 @@ std::string RenderFindingsText(const std::vector<Finding>& findings, bool color)
 nlohmann::json FindingsToJson(const std::vector<Finding>& findings) {
   nlohmann::json array = nlohmann::json::array();
   for (const auto& f : findings) {
-    array.push_back({{"code", f.code},
+    array.push_back({{"rule", f.rule},
+                     {"code", f.code},
                      {"severity", std::string(SeverityName(f.severity))},
                      {"subject", f.subject},
                      {"message", f.message},
@@ -91,6 +93,14 @@ nlohmann::json FindingsToJson(const std::vector<Finding>& findings) {
                      {"rfc", f.rfc}});
   }
   return array;
+}
+
+nlohmann::json CheckDocument(const DomainObservation& observation,
+                             const std::vector<Finding>& findings, Severity status) {
+  nlohmann::json document = ToJson(observation);
+  document["status"] = SeverityName(status);
+  document["findings"] = FindingsToJson(findings);
+  return document;
 }
 
 int ExitCodeFor(Severity severity) {

@@ -7,13 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "exporter/findings.h"
+#include "exporter/check/findings.h"
+#include "probes/dns_observation.h"
 
 namespace smtp_exporter {
 
 // "What to fix" (error, crit, warn, info: severity, code, subject, message, fix and RFC), then
 // "Passed checks" (one line per OK finding). Findings are listed in the order given
-// (EvaluateRules sorts them worst first). With `color`, headings and severity labels carry ANSI
+// (Evaluate sorts them worst first). With `color`, headings and severity labels carry ANSI
 // colours (terminal_text.h); without it the text has no escape sequence at all. Either way,
 // control characters from the network are shown escaped (\xNN), so they cannot drive the
 // terminal.
@@ -28,10 +29,15 @@ std::string RenderPassedChecksText(const std::vector<Finding>& findings, bool co
 // magenta).
 std::string SeverityLabel(Severity severity, bool color = false);
 
-// An array of {"code", "severity" (lowercase word), "subject", "message", "fix", "rfc"}.
+// An array of {"rule", "code", "severity" (lowercase word), "subject", "message", "fix", "rfc"}.
 // Messages may hold invalid UTF-8 from the network: serialise with DumpJson
 // (probes/observation_json.h), which replaces it.
 nlohmann::json FindingsToJson(const std::vector<Finding>& findings);
+
+// The JSON document of one check: the observation (ToJson, probes/observation_json.h) with
+// "status" and "findings" added. /report?format=json and `check --format json` both serve it.
+nlohmann::json CheckDocument(const DomainObservation& observation,
+                             const std::vector<Finding>& findings, Severity status);
 
 // Monitoring-plugin convention: 0 for OK and INFO, 1 WARN, 2 CRIT, 3 ERROR (UNKNOWN).
 int ExitCodeFor(Severity severity);

@@ -4,7 +4,7 @@
 // printable. RenderIndexHtml is the landing page listing every configured domain worst first.
 //
 // The page never recomputes a verdict: severities, the domain status and the endpoint panels'
-// state come from the findings (EvaluateRules). Everything that came from the network or the
+// state come from the findings (Evaluate). Everything that came from the network or the
 // config (banners, replies, PTR names, certificate subjects, domain names) is HTML-escaped, so a
 // hostile server cannot inject markup; the daemon also serves the page with a CSP that forbids
 // scripts (kReportContentSecurityPolicy).
@@ -28,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/findings.h"
+#include "exporter/check/findings.h"
 #include "probes/dns_observation.h"
 
 namespace smtp_exporter {

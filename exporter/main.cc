@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "exporter/check_command.h"
 #include "exporter/flags.h"
 #include "exporter/healthcheck_command.h"
+#include "exporter/log_format.h"
 #include "exporter/version.h"
 #include "probes/clock.h"
 #include "probes/resolver.h"
@@ -77,15 +79,11 @@ bool SetUpLogging(const std::string& level, const std::string& format) {
     return false;
   }
   spdlog::set_level(parsed);
-  if (format == "json") {
-    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
-                        spdlog::pattern_time_type::utc);
-  } else if (format == "logfmt") {
-    spdlog::set_pattern(R"(ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l msg="%v")",
-                        spdlog::pattern_time_type::utc);
-  } else {
+  const std::optional<LogFormat> log_format = ParseLogFormat(format);
+  if (!log_format) {
     return false;
   }
+  spdlog::set_formatter(MakeLogFormatter(*log_format));
   return true;
 }
 

@@ -13,14 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "exporter/findings.h"
+#include "exporter/check/findings.h"
 #include "probes/dns_observation.h"
 
 namespace smtp_exporter {
 
 struct Snapshot {
   DomainObservation observation;
-  std::vector<Finding> findings;  // sorted worst first (EvaluateRules)
+  std::vector<Finding> findings;  // sorted worst first (Evaluate)
   Severity status = Severity::kOk;
   // Unix seconds of the next scheduled check, 0 if none (e.g. a /probe result).
   double next_check_unix = 0;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/findings.h"
+#include "exporter/check/findings.h"
 #include "probes/dns_observation.h"
 #include "probes/observation.h"
 

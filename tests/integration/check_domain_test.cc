@@ -13,7 +13,8 @@
 #include <set>
 #include <sstream>
 
-#include "exporter/findings.h"
+#include "exporter/check/findings.h"
+#include "exporter/check/rules.h"
 #include "tests/integration/lab_environment.h"
 #include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
@@ -303,6 +304,12 @@ TEST(CheckDomainCoverage, EveryCatalogCodeHasALabRow) {
     }
   }
   for (const auto& entry : FindingCatalog()) {
+    const Rule* rule = RuleForCode(entry.code);
+    if (rule != nullptr && !rule->default_enabled) {
+      // Off in the exporter and the CLI (smtp.tls_quality needs a TLS checker's findings):
+      // its unit tests cover it; the happyDomain checker mode's lab rows will.
+      continue;
+    }
     EXPECT_TRUE(covered.count(std::string(entry.code)) == 1)
         << entry.code << " is produced by no lab row";
   }

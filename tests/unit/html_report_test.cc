@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "exporter/html.h"
-#include "exporter/rules.h"
+#include "exporter/check/evaluate.h"
 #include "tests/support/golden.h"
 #include "tests/support/observations.h"
 
@@ -47,7 +47,7 @@ struct Check {
 
 Check Evaluate(DomainObservation obs) {
   Check check;
-  check.findings = EvaluateRules(obs, Options());
+  check.findings = Evaluate(obs, Options());
   check.status = WorstSeverity(check.findings);
   check.observation = std::move(obs);
   return check;

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/findings.h"
+#include "exporter/check/findings.h"
 #include "exporter/snapshot_store.h"
 #include "probes/dns_observation.h"
 #include "probes/observation.h"

@@ -1,7 +1,7 @@
 // The rule set, one test per finding code, from hand-built observations: each test starts from a
 // healthy domain and changes one thing. Also the ordering, aggregation, text/JSON rendering,
 // exit codes and the generated docs/findings.md.
-#include "exporter/rules.h"
+#include "exporter/check/evaluate.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,12 +11,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "exporter/findings.h"
+#include "exporter/check/findings.h"
+#include "exporter/check/rules.h"
 #include "exporter/findings_text.h"
 #include "exporter/terminal_text.h"
 #include "probes/observation_json.h"
@@ -113,11 +115,18 @@ DomainObservation Healthy() {
 }
 
 // Every finding must come from the catalog, with fix text for problems and an RFC.
-std::vector<Finding> Evaluate(const DomainObservation& obs, const CheckOptions& options = {}) {
-  std::vector<Finding> findings = EvaluateRules(obs, options);
+// Every finding names the rule that owns its code.
+std::vector<Finding> Judge(const DomainObservation& obs, const CheckOptions& options = {},
+                           const RuleSelection& rules = RuleSelection::Defaults()) {
+  std::vector<Finding> findings = Evaluate(obs, options, rules);
   for (const auto& f : findings) {
     const CatalogEntry* entry = FindCatalogEntry(f.code);
     EXPECT_NE(entry, nullptr) << "code not in the catalog: " << f.code;
+    const Rule* rule = RuleForCode(f.code);
+    EXPECT_NE(rule, nullptr) << "code owned by no rule: " << f.code;
+    if (rule != nullptr) {
+      EXPECT_EQ(f.rule, rule->name) << f.code;
+    }
     EXPECT_FALSE(f.subject.empty()) << f.code;
     EXPECT_FALSE(f.message.empty()) << f.code;
     EXPECT_FALSE(f.rfc.empty()) << f.code;
@@ -171,8 +180,8 @@ bool HasOk(const std::vector<Finding>& findings, std::string_view code,
 // The rule fires on `broken` with `severity`, and does not fire on the healthy domain.
 Finding ExpectFlagged(const DomainObservation& broken, std::string_view code, Severity severity,
                       std::string_view subject = "", const CheckOptions& options = {}) {
-  EXPECT_FALSE(HasProblem(Evaluate(Healthy(), options), code)) << code;
-  const Finding f = Problem(Evaluate(broken, options), code, subject);
+  EXPECT_FALSE(HasProblem(Judge(Healthy(), options), code)) << code;
+  const Finding f = Problem(Judge(broken, options), code, subject);
   EXPECT_EQ(f.severity, severity) << code << ": " << f.message;
   return f;
 }
@@ -181,7 +190,7 @@ Finding ExpectFlagged(const DomainObservation& broken, std::string_view code, Se
 // The healthy baseline.
 
 TEST(RulesTest, HealthyDomainIsAllOkAndListsPassedChecks) {
-  const std::vector<Finding> findings = Evaluate(Healthy());
+  const std::vector<Finding> findings = Judge(Healthy());
   EXPECT_EQ(WorstSeverity(findings), Severity::kOk) << RenderFindingsText(findings);
   for (const char* code : {"smtp.dns.error", "smtp.mx.missing", "smtp.all_unreachable",
                            "smtp.all_no_starttls", "smtp.ipv6.missing", "smtp.ipv6.unreachable"}) {
@@ -223,7 +232,7 @@ TEST(RulesTest, NullMxSuppressesDeliveryFindings) {
   obs.dns.reverse.clear();
   obs.plan.endpoints.clear();
   obs.endpoints.clear();
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   for (const auto& f : findings) {
     EXPECT_TRUE(f.code == "smtp.mx.null" || f.code == "smtp.dns.error") << f.code;
   }
@@ -237,7 +246,7 @@ TEST(RulesTest, MxNullMixed) {
   const Finding f = ExpectFlagged(obs, "smtp.mx.null_mixed", Severity::kCrit, kDomain);
   EXPECT_THAT(f.message, HasSubstr("10 mx1.example.org"));
   // The real MX hosts are still judged.
-  EXPECT_TRUE(HasOk(Evaluate(obs), "smtp.open_relay", kV4Subject));
+  EXPECT_TRUE(HasOk(Judge(obs), "smtp.open_relay", kV4Subject));
 }
 
 TEST(RulesTest, MxMissingWhenNoMxAndNoAddress) {
@@ -251,7 +260,7 @@ TEST(RulesTest, MxMissingWhenNoMxAndNoAddress) {
   obs.endpoints.clear();
   const Finding f = ExpectFlagged(obs, "smtp.mx.missing", Severity::kCrit, kDomain);
   EXPECT_THAT(f.message, HasSubstr("cannot receive mail"));
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   EXPECT_FALSE(HasProblem(findings, "smtp.all_unreachable"));  // no cascade
   EXPECT_FALSE(HasProblem(findings, "smtp.ipv6.missing"));
   EXPECT_FALSE(HasProblem(findings, "smtp.mx.implicit"));
@@ -282,7 +291,7 @@ TEST(RulesTest, MxImplicit) {
   obs.endpoints[0].mx_name = kDomain;
   const Finding f = ExpectFlagged(obs, "smtp.mx.implicit", Severity::kWarn, kDomain);
   EXPECT_THAT(f.message, HasSubstr(kV4));
-  EXPECT_FALSE(HasProblem(Evaluate(obs), "smtp.mx.missing"));
+  EXPECT_FALSE(HasProblem(Judge(obs), "smtp.mx.missing"));
 }
 
 TEST(RulesTest, MxIpLiteral) {
@@ -294,7 +303,7 @@ TEST(RulesTest, MxIpLiteral) {
   obs.dns.mx_targets.push_back(literal);
   ExpectFlagged(obs, "smtp.mx.ip_literal", Severity::kCrit, "198.51.100.26");
   // Not also reported as unresolvable: the literal is the one problem.
-  EXPECT_FALSE(HasProblem(Evaluate(obs), "smtp.mx.unresolvable"));
+  EXPECT_FALSE(HasProblem(Judge(obs), "smtp.mx.unresolvable"));
 }
 
 TEST(RulesTest, MxCname) {
@@ -337,7 +346,7 @@ TEST(RulesTest, DnsErrorIsNeverOk) {
   obs.endpoints.clear();
   const Finding f = ExpectFlagged(obs, "smtp.dns.error", Severity::kError, kDomain);
   EXPECT_THAT(f.message, HasSubstr("servfail (Server failed)"));
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   EXPECT_EQ(WorstSeverity(findings), Severity::kError);
   EXPECT_EQ(ExitCodeFor(WorstSeverity(findings)), 3);
   // An unanswered MX query says nothing about the MX set.
@@ -355,7 +364,7 @@ TEST(RulesTest, DnsErrorOnPtrLeavesPtrUndecided) {
   obs.dns.reverse[0].ptr_names.clear();
   obs.dns.reverse[0].fcrdns_ok.reset();
   ExpectFlagged(obs, "smtp.dns.error", Severity::kError, kV4Subject);
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   EXPECT_FALSE(HasProblem(findings, "smtp.ptr.missing"));
   EXPECT_FALSE(HasOk(findings, "smtp.ptr.missing", kV4Subject));
 }
@@ -366,7 +375,7 @@ TEST(RulesTest, DnsErrorOnFcrdnsForwardLookup) {
   obs.dns.reverse[1].fcrdns_errors = {"mx1.example.org: servfail"};
   const Finding f = ExpectFlagged(obs, "smtp.dns.error", Severity::kError, kV6Subject);
   EXPECT_THAT(f.message, HasSubstr("mx1.example.org: servfail"));
-  EXPECT_FALSE(HasOk(Evaluate(obs), "smtp.fcrdns.mismatch", kV6Subject));
+  EXPECT_FALSE(HasOk(Judge(obs), "smtp.fcrdns.mismatch", kV6Subject));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,7 +387,7 @@ TEST(RulesTest, TcpUnreachableIsWarnWhenAnotherEndpointWorks) {
   obs.endpoints[1].connect_error = "timeout: connect to [2001:db8::25]:25";
   const Finding f = ExpectFlagged(obs, "smtp.tcp.unreachable", Severity::kWarn, kV6Subject);
   EXPECT_THAT(f.message, HasSubstr("timeout"));
-  EXPECT_FALSE(HasProblem(Evaluate(obs), "smtp.all_unreachable"));
+  EXPECT_FALSE(HasProblem(Judge(obs), "smtp.all_unreachable"));
 }
 
 TEST(RulesTest, TcpUnreachableIsCritWhenNoOtherEndpointWorks) {
@@ -395,7 +404,7 @@ TEST(RulesTest, UnreachableEndpointGetsOnlyItsReachabilityFinding) {
   obs.endpoints[1].connect_error = "connection_refused: connect";
   obs.endpoints[1].starttls = {};
   obs.endpoints[1].null_sender.outcome = ProbeOutcome::kError;
-  for (const auto& f : Evaluate(obs)) {
+  for (const auto& f : Judge(obs)) {
     if (f.subject == kV6Subject) {
       EXPECT_EQ(f.code, "smtp.tcp.unreachable") << f.message;
     }
@@ -408,7 +417,7 @@ TEST(RulesTest, AllUnreachable) {
   obs.endpoints[1].connect_status = ConnectStatus::kUnreachable;
   const Finding f = ExpectFlagged(obs, "smtp.all_unreachable", Severity::kCrit, kDomain);
   EXPECT_THAT(f.message, HasSubstr("none of the 2 endpoint(s)"));
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   EXPECT_EQ(Problem(findings, "smtp.tcp.unreachable", kV4Subject).severity, Severity::kCrit);
   EXPECT_THAT(Problem(findings, "smtp.tcp.unreachable", kV6Subject).message,
               HasSubstr("no IPv6 route"));
@@ -437,7 +446,7 @@ TEST(RulesTest, Ipv6UnreachableWhileIpv4Works) {
   DomainObservation obs = Healthy();
   obs.endpoints[1] = Unconnected(obs.endpoints[1], ConnectStatus::kUnreachable,
                                  "unreachable: connect: Network is unreachable");
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   EXPECT_EQ(Problem(findings, "smtp.ipv6.unreachable", kDomain).severity, Severity::kWarn);
   EXPECT_EQ(Problem(findings, "smtp.tcp.unreachable", kV6Subject).severity, Severity::kWarn);
   EXPECT_FALSE(HasProblem(findings, "smtp.all_unreachable"));
@@ -449,7 +458,7 @@ TEST(RulesTest, NoRouteOnTheExportersHostIsNotJudged) {
   DomainObservation obs = Healthy();
   obs.endpoints[1] = Unconnected(obs.endpoints[1], ConnectStatus::kNoRoute,
                                  "no_route: connect: Network is unreachable");
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   const Finding& f = Problem(findings, "smtp.tcp.unreachable", kV6Subject);
   EXPECT_EQ(f.severity, Severity::kInfo);
   EXPECT_THAT(f.message, HasSubstr("not judged"));
@@ -462,7 +471,7 @@ TEST(RulesTest, NoRouteOnTheExportersHostIsNotJudged) {
   // Every endpoint without a route: no verdict on reachability at all, not "all unreachable".
   obs.endpoints[0] = Unconnected(obs.endpoints[0], ConnectStatus::kNoRoute,
                                  "no_route: connect: Network is unreachable");
-  const std::vector<Finding> none = Evaluate(obs);
+  const std::vector<Finding> none = Judge(obs);
   EXPECT_TRUE(WithCode(none, "smtp.all_unreachable").empty());
   EXPECT_EQ(Problem(none, "smtp.tcp.unreachable", kV4Subject).severity, Severity::kInfo);
 }
@@ -484,7 +493,7 @@ TEST(RulesTest, Ipv6MissingIsNotJudgedWhenTheAaaaLookupFailed) {
   obs.dns.reverse.pop_back();
   obs.plan.endpoints.pop_back();
   obs.endpoints.pop_back();
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   EXPECT_TRUE(WithCode(findings, "smtp.ipv6.missing").empty());
   EXPECT_EQ(Problem(findings, "smtp.dns.error", kMx).severity, Severity::kError);
 }
@@ -508,7 +517,7 @@ TEST(RulesTest, BannerRejected) {
   obs.endpoints[0].starttls = {};
   const Finding f = ExpectFlagged(obs, "smtp.banner.rejected", Severity::kCrit, kV4Subject);
   EXPECT_THAT(f.message, HasSubstr("\"554 5.7.1 mx1.example.org: no SMTP service here\""));
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   // No cascade of STARTTLS/EHLO findings, and no session.aborted for the orderly refusal.
   for (const char* code : {"smtp.starttls.missing", "smtp.ehlo.rejected", "smtp.session.aborted",
                            "smtp.banner.hostname_mismatch"}) {
@@ -534,7 +543,7 @@ TEST(RulesTest, BannerTimeoutSaysSo) {
   obs.endpoints[0].session_error = "timeout: deadline passed while reading";
   CheckOptions options;
   options.timeout = std::chrono::milliseconds(1500);
-  const Finding f = Problem(Evaluate(obs, options), "smtp.banner.rejected", kV4Subject);
+  const Finding f = Problem(Judge(obs, options), "smtp.banner.rejected", kV4Subject);
   EXPECT_EQ(f.severity, Severity::kCrit);
   EXPECT_THAT(f.message, HasSubstr("no greeting within 1.5 s: the server accepted the TCP "
                                    "connection but sent no 220"));
@@ -545,7 +554,7 @@ TEST(RulesTest, BannerClosedWithoutGreeting) {
   DomainObservation obs = Healthy();
   obs.endpoints[0].greeting.reset();
   obs.endpoints[0].session_error = "connection_closed: server closed the connection";
-  EXPECT_THAT(Problem(Evaluate(obs), "smtp.banner.rejected", kV4Subject).message,
+  EXPECT_THAT(Problem(Judge(obs), "smtp.banner.rejected", kV4Subject).message,
               HasSubstr("the server closed the connection without a greeting"));
 }
 
@@ -559,14 +568,14 @@ TEST(RulesTest, Banner421IsWarnWhenAnotherEndpointWorks) {
   e.ehlo.reset();
   e.esmtp = false;
   e.starttls = {};
-  const Finding f = Problem(Evaluate(obs), "smtp.banner.rejected", kV4Subject);
+  const Finding f = Problem(Judge(obs), "smtp.banner.rejected", kV4Subject);
   EXPECT_EQ(f.severity, Severity::kWarn);
   EXPECT_THAT(f.message, HasSubstr("\"421 4.3.2 mx1.example.org too busy, try later\""));
   EXPECT_THAT(f.message, HasSubstr("other endpoints of the domain work"));
   EXPECT_THAT(f.fix, HasSubstr("default_process_limit"));
 
   obs.endpoints[1].connect_status = ConnectStatus::kRefused;
-  const Finding alone = Problem(Evaluate(obs), "smtp.banner.rejected", kV4Subject);
+  const Finding alone = Problem(Judge(obs), "smtp.banner.rejected", kV4Subject);
   EXPECT_EQ(alone.severity, Severity::kCrit);
   EXPECT_THAT(alone.message, HasSubstr("no other endpoint of the domain works"));
 }
@@ -576,7 +585,7 @@ TEST(RulesTest, Banner554IsCritEvenWhenAnotherEndpointWorks) {
   DomainObservation obs = Healthy();
   obs.endpoints[0].greeting = Reply{554, {"554 5.7.1 no SMTP service here"}};
   obs.endpoints[0].session_error = "server greeted with 554";
-  EXPECT_EQ(Problem(Evaluate(obs), "smtp.banner.rejected", kV4Subject).severity,
+  EXPECT_EQ(Problem(Judge(obs), "smtp.banner.rejected", kV4Subject).severity,
             Severity::kCrit);
 }
 
@@ -593,7 +602,7 @@ TEST(RulesTest, BannerHostnameMatchingThePtrNameIsOk) {
   DomainObservation obs = Healthy();
   obs.endpoints[0].announced_hostname = "Host-25.Hoster.Example.";
   obs.dns.reverse[0].ptr_names = {"host-25.hoster.example"};
-  EXPECT_TRUE(HasOk(Evaluate(obs), "smtp.banner.hostname_mismatch", kV4Subject));
+  EXPECT_TRUE(HasOk(Judge(obs), "smtp.banner.hostname_mismatch", kV4Subject));
 }
 
 TEST(RulesTest, EhloHeloFallback) {
@@ -609,7 +618,7 @@ TEST(RulesTest, EhloHeloFallback) {
   e.transactions_channel = TransactionChannel::kPlain;
   const Finding f = ExpectFlagged(obs, "smtp.ehlo.helo_fallback", Severity::kWarn, kV4Subject);
   EXPECT_THAT(f.message, HasSubstr("500 5.5.1 Command unrecognized"));
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   EXPECT_EQ(Problem(findings, "smtp.starttls.missing", kV4Subject).severity, Severity::kWarn);
   // HELO has no extensions at all: that is the fallback finding, not a list of missing ones.
   EXPECT_TRUE(WithCode(findings, "smtp.extension.missing").size() == 1u);
@@ -626,7 +635,7 @@ TEST(RulesTest, EhloRejected) {
   e.session_error = "protocol: both EHLO and HELO were refused";
   const Finding f = ExpectFlagged(obs, "smtp.ehlo.rejected", Severity::kCrit, kV4Subject);
   EXPECT_THAT(f.message, HasSubstr("550 5.7.1 go away"));
-  EXPECT_FALSE(HasProblem(Evaluate(obs), "smtp.session.aborted"));
+  EXPECT_FALSE(HasProblem(Judge(obs), "smtp.session.aborted"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -640,7 +649,7 @@ TEST(RulesTest, StartTlsMissing) {
   e.tls_ehlo.reset();
   e.transactions_channel = TransactionChannel::kPlain;
   ExpectFlagged(obs, "smtp.starttls.missing", Severity::kWarn, kV4Subject);
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   for (const auto& f : WithCode(findings, "smtp.starttls.failed")) {
     EXPECT_NE(f.subject, kV4Subject);  // nothing was offered, so nothing failed
   }
@@ -691,7 +700,7 @@ TEST(RulesTest, AllNoStartTlsNeedsAnEndpointThatAnswered) {
     e.connect_status = ConnectStatus::kTimeout;
     e.starttls = {};
   }
-  EXPECT_TRUE(WithCode(Evaluate(obs), "smtp.all_no_starttls").empty());
+  EXPECT_TRUE(WithCode(Judge(obs), "smtp.all_no_starttls").empty());
 }
 
 TEST(RulesTest, AuthPlaintext) {
@@ -733,7 +742,7 @@ TEST(RulesTest, PtrMissing) {
   EXPECT_THAT(f.fix, HasSubstr("Outlook"));
   EXPECT_THAT(f.fix, HasSubstr("Yahoo"));
   // Without a PTR there is nothing to confirm: no FCrDNS verdict either way.
-  EXPECT_TRUE(WithCode(Evaluate(obs), "smtp.fcrdns.mismatch").size() == 1u);
+  EXPECT_TRUE(WithCode(Judge(obs), "smtp.fcrdns.mismatch").size() == 1u);
 }
 
 TEST(RulesTest, FcrdnsMismatch) {
@@ -787,7 +796,7 @@ TEST(RulesTest, OpenRelay) {
 }
 
 TEST(RulesTest, RelayDenialIsQuotedInTheOkFinding) {
-  for (const auto& f : WithCode(Evaluate(Healthy()), "smtp.open_relay")) {
+  for (const auto& f : WithCode(Judge(Healthy()), "smtp.open_relay")) {
     EXPECT_EQ(f.severity, Severity::kOk);
     EXPECT_THAT(f.message, HasSubstr("554 5.7.1 <postmaster@example.com>: Relay access denied"));
   }
@@ -801,7 +810,7 @@ TEST(RulesTest, ProbeTemporaryIsNotJudged) {
       "RCPT TO postmaster answered 450"};
   const Finding f = ExpectFlagged(obs, "smtp.probe.temporary", Severity::kInfo, kV4Subject);
   EXPECT_THAT(f.message, HasSubstr("Greylisted"));
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   EXPECT_FALSE(HasProblem(findings, "smtp.postmaster.rejected"));
   EXPECT_FALSE(HasOk(findings, "smtp.postmaster.rejected", kV4Subject));
 }
@@ -814,7 +823,7 @@ TEST(RulesTest, ProbeInconclusive) {
       "our sender was refused at MAIL (553), so RCPT could not be tried"};
   const Finding f = ExpectFlagged(obs, "smtp.probe.inconclusive", Severity::kInfo, kV4Subject);
   EXPECT_THAT(f.message, HasSubstr("RCPT could not be tried"));
-  EXPECT_TRUE(WithCode(Evaluate(obs), "smtp.postmaster.rejected").size() == 1u);  // the v6 OK
+  EXPECT_TRUE(WithCode(Judge(obs), "smtp.postmaster.rejected").size() == 1u);  // the v6 OK
 }
 
 TEST(RulesTest, SessionEndedIsNoVerdict) {
@@ -829,7 +838,7 @@ TEST(RulesTest, SessionEndedIsNoVerdict) {
   const Finding f = ExpectFlagged(obs, "smtp.session.aborted", Severity::kWarn, kV4Subject);
   EXPECT_THAT(f.message, HasSubstr("server closed the connection"));
   EXPECT_THAT(f.message, HasSubstr("null sender, postmaster, open relay"));
-  for (const auto& x : Evaluate(obs)) {
+  for (const auto& x : Judge(obs)) {
     if (x.subject != kV4Subject) {
       continue;
     }
@@ -854,7 +863,7 @@ TEST(RulesTest, DisabledProbesYieldNoFinding) {
   // Even an observation that claims outcomes yields nothing for a disabled probe.
   obs.endpoints[0].open_relay.outcome = ProbeOutcome::kAccepted;
   obs.endpoints[1].postmaster.outcome = ProbeOutcome::kError;
-  for (const auto& f : Evaluate(obs, options)) {
+  for (const auto& f : Judge(obs, options)) {
     for (const char* code :
          {"smtp.null_sender.rejected", "smtp.postmaster.rejected", "smtp.open_relay",
           "smtp.probe.temporary", "smtp.probe.inconclusive"}) {
@@ -864,7 +873,7 @@ TEST(RulesTest, DisabledProbesYieldNoFinding) {
   CheckOptions only_relay;
   only_relay.test_null_sender = false;
   only_relay.test_postmaster = false;
-  const std::vector<Finding> findings = Evaluate(Healthy(), only_relay);
+  const std::vector<Finding> findings = Judge(Healthy(), only_relay);
   EXPECT_TRUE(WithCode(findings, "smtp.null_sender.rejected").empty());
   EXPECT_TRUE(WithCode(findings, "smtp.postmaster.rejected").empty());
   EXPECT_EQ(WithCode(findings, "smtp.open_relay").size(), 2u);
@@ -881,7 +890,7 @@ TEST(RulesTest, LimitsExceeded) {
   e.null_sender.outcome = ProbeOutcome::kError;
   const Finding f = ExpectFlagged(obs, "smtp.limits.exceeded", Severity::kWarn, kV4Subject);
   EXPECT_THAT(f.message, HasSubstr("4096"));
-  EXPECT_FALSE(HasProblem(Evaluate(obs), "smtp.session.aborted"));  // the bound explains it
+  EXPECT_FALSE(HasProblem(Judge(obs), "smtp.session.aborted"));  // the bound explains it
 }
 
 TEST(RulesTest, ProtocolViolation) {
@@ -899,7 +908,7 @@ TEST(RulesTest, HostileServerTextIsBounded) {
     greeting.lines.push_back("554-" + std::string(4000, 'x'));
   }
   obs.endpoints[0].greeting = greeting;
-  const Finding f = Problem(Evaluate(obs), "smtp.banner.rejected", kV4Subject);
+  const Finding f = Problem(Judge(obs), "smtp.banner.rejected", kV4Subject);
   EXPECT_LT(f.message.size(), 1000u);
   EXPECT_THAT(f.message, HasSubstr("(+97 more lines)"));
 }
@@ -912,7 +921,7 @@ TEST(RulesTest, WithoutDnsOnlyEndpointRulesRun) {
   obs.dns = {};
   obs.plan = {};
   obs.endpoints.pop_back();
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   for (const char* code : {"smtp.dns.error", "smtp.mx.missing", "smtp.ipv6.missing",
                            "smtp.ptr.missing", "smtp.fcrdns.mismatch"}) {
     EXPECT_TRUE(WithCode(findings, code).empty()) << code;
@@ -923,7 +932,7 @@ TEST(RulesTest, WithoutDnsOnlyEndpointRulesRun) {
   EXPECT_TRUE(HasOk(findings, "smtp.banner.hostname_mismatch", kV4Subject));
   // Without a PTR answer, a different name is not judged a mismatch.
   obs.endpoints[0].announced_hostname = "other.example.net";
-  EXPECT_TRUE(WithCode(Evaluate(obs), "smtp.banner.hostname_mismatch").empty());
+  EXPECT_TRUE(WithCode(Judge(obs), "smtp.banner.hostname_mismatch").empty());
   EXPECT_TRUE(HasOk(findings, "smtp.all_unreachable", kDomain));
 }
 
@@ -938,7 +947,7 @@ TEST(RulesTest, SortedWorstFirstThenCodeThenSubject) {
   obs.endpoints[0].auth_before_tls = true;                        // crit
   obs.endpoints[1].connect_status = ConnectStatus::kTimeout;      // warn
   obs.endpoints[0].protocol_violations = {"bare LF"};             // info
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   ASSERT_GE(findings.size(), 6u);
   EXPECT_EQ(findings[0].severity, Severity::kError);
   EXPECT_EQ(findings[1].code, "smtp.auth.plaintext");
@@ -964,8 +973,8 @@ TEST(RulesTest, OutputDoesNotDependOnEndpointOrder) {
   std::reverse(reversed.endpoints.begin(), reversed.endpoints.end());
   std::reverse(reversed.plan.endpoints.begin(), reversed.plan.endpoints.end());
   std::reverse(reversed.dns.reverse.begin(), reversed.dns.reverse.end());
-  EXPECT_EQ(Evaluate(obs), Evaluate(reversed));
-  EXPECT_EQ(Evaluate(obs), Evaluate(obs));
+  EXPECT_EQ(Judge(obs), Judge(reversed));
+  EXPECT_EQ(Judge(obs), Judge(obs));
 }
 
 TEST(RulesTest, WorstSeverity) {
@@ -997,6 +1006,154 @@ TEST(RulesTest, SeverityNames) {
   EXPECT_EQ(SeverityName(Severity::kWarn), "warn");
   EXPECT_EQ(SeverityName(Severity::kCrit), "crit");
   EXPECT_EQ(SeverityName(Severity::kError), "error");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The named rules: the table, the selection, and a disable test per rule.
+
+TEST(RuleTableTest, TheSixteenRulesOfHappyDomainsCheckerSmtpVerbatim) {
+  // happyDomain's documentation of checker-smtp, "What it checks", in its order.
+  const std::vector<std::string> expected = {
+      "smtp.null_mx",          "smtp.mx_present",     "smtp.mx_sanity",
+      "smtp.endpoint_reachable", "smtp.banner_sanity", "smtp.ehlo_supported",
+      "smtp.starttls_offered", "smtp.starttls_handshake", "smtp.auth_posture",
+      "smtp.reverse_dns",      "smtp.null_sender",    "smtp.postmaster",
+      "smtp.open_relay",       "smtp.extension_posture", "smtp.ipv6_reachable",
+      "smtp.tls_quality"};
+  std::vector<std::string> names;
+  for (const auto& rule : Rules()) {
+    names.emplace_back(rule.name);
+    EXPECT_FALSE(rule.description.empty()) << rule.name;
+    EXPECT_FALSE(rule.codes.empty()) << rule.name;
+    EXPECT_NE(rule.evaluate, nullptr) << rule.name;
+    EXPECT_EQ(FindRule(rule.name), &rule);
+  }
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(FindRule("smtp.nonexistent"), nullptr);
+}
+
+TEST(RuleTableTest, EveryCatalogCodeBelongsToExactlyOneRule) {
+  std::map<std::string, int> owners;
+  for (const auto& rule : Rules()) {
+    for (std::string_view code : rule.codes) {
+      ++owners[std::string(code)];
+      EXPECT_NE(FindCatalogEntry(code), nullptr) << rule.name << " lists unknown " << code;
+      EXPECT_EQ(RuleForCode(code), &rule) << code;
+    }
+  }
+  for (const auto& entry : FindingCatalog()) {
+    EXPECT_EQ(owners[std::string(entry.code)], 1) << entry.code;
+  }
+  EXPECT_EQ(owners.size(), FindingCatalog().size());
+}
+
+TEST(RuleSelectionTest, DefaultsFollowTheTableAndMapsFollowHappyDomain) {
+  const RuleSelection defaults = RuleSelection::Defaults();
+  for (const auto& rule : Rules()) {
+    EXPECT_EQ(defaults.Enabled(rule.name), rule.default_enabled) << rule.name;
+  }
+  EXPECT_FALSE(defaults.Enabled("smtp.tls_quality"));
+  EXPECT_FALSE(defaults.Enabled("smtp.nonexistent"));
+  // checker-sdk-go RuleEnabled: a rule absent from enabledRules is enabled.
+  const RuleSelection from_map =
+      RuleSelection::FromEnabledMap({{"smtp.open_relay", false}, {"smtp.bogus", false}});
+  EXPECT_FALSE(from_map.Enabled("smtp.open_relay"));
+  EXPECT_TRUE(from_map.Enabled("smtp.tls_quality"));
+  EXPECT_TRUE(from_map.Enabled("smtp.null_mx"));
+  EXPECT_TRUE(RuleSelection::FromEnabledMap({}).Enabled("smtp.postmaster"));
+  EXPECT_TRUE(defaults.With("smtp.tls_quality", true).Enabled("smtp.tls_quality"));
+  EXPECT_FALSE(defaults.With("smtp.mx_sanity", false).Enabled("smtp.mx_sanity"));
+  EXPECT_TRUE(defaults.Enabled("smtp.mx_sanity"));  // With copies
+}
+
+RuleSelection AllRules() { return RuleSelection::FromEnabledMap({}); }
+
+// An observation on which `rule` emits at least one finding.
+DomainObservation WhereRuleSpeaks(std::string_view rule) {
+  DomainObservation obs = Healthy();
+  if (rule == "smtp.null_mx") {
+    obs.dns.null_mx = true;
+    obs.dns.mx_targets.clear();
+    obs.dns.reverse.clear();
+    obs.plan.endpoints.clear();
+    obs.endpoints.clear();
+  }
+  return obs;
+}
+
+class RuleDisableTest : public ::testing::TestWithParam<std::string> {};
+
+// Disabling a rule removes exactly its findings: the other rules say the same as before.
+TEST_P(RuleDisableTest, ADisabledRuleEmitsNothingAndChangesNothingElse) {
+  const std::string rule = GetParam();
+  const DomainObservation obs = WhereRuleSpeaks(rule);
+  const std::vector<Finding> all = Judge(obs, {}, AllRules());
+  std::vector<Finding> expected;
+  std::size_t own = 0;
+  for (const auto& f : all) {
+    if (f.rule == rule) {
+      ++own;
+    } else {
+      expected.push_back(f);
+    }
+  }
+  ASSERT_GT(own, 0u) << rule << " says nothing here, so disabling it proves nothing";
+  const std::vector<Finding> without = Judge(obs, {}, AllRules().With(rule, false));
+  EXPECT_EQ(without, expected) << rule;
+}
+
+std::vector<std::string> RuleNames() {
+  std::vector<std::string> names;
+  for (const auto& rule : Rules()) {
+    names.emplace_back(rule.name);
+  }
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryRule, RuleDisableTest, ::testing::ValuesIn(RuleNames()),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           std::string name;
+                           for (char c : param.param) {
+                             name += std::isalnum(static_cast<unsigned char>(c)) != 0 ? c : '_';
+                           }
+                           return name;
+                         });
+
+// A disabled probe rule counts its probe as not requested: its temporary answer is not
+// reported by the session rule either, and the collector never sends it (EffectiveOptions).
+TEST(RuleDisableTest, ADisabledProbeRuleSilencesItsProbeEverywhere) {
+  DomainObservation obs = Healthy();
+  obs.endpoints[0].postmaster = {
+      ProbeOutcome::kTemporary,
+      {Step("RCPT TO:<postmaster@example.org>", 450, "450 4.2.0 Greylisted, see RFC 6647")},
+      "RCPT TO postmaster answered 450"};
+  EXPECT_TRUE(HasProblem(Judge(obs), "smtp.probe.temporary"));
+  const RuleSelection no_postmaster = RuleSelection::Defaults().With("smtp.postmaster", false);
+  EXPECT_FALSE(HasProblem(Judge(obs, {}, no_postmaster), "smtp.probe.temporary"));
+  const CheckOptions effective = EffectiveOptions(CheckOptions{}, no_postmaster);
+  EXPECT_FALSE(effective.test_postmaster);
+  EXPECT_TRUE(effective.test_null_sender);
+  EXPECT_TRUE(effective.test_open_relay);
+}
+
+// smtp.tls_quality without a TLS checker's findings: INFO "no TLS data", never OK or CRIT.
+TEST(RulesTest, TlsQualityWithoutTlsDataSaysSo) {
+  EXPECT_TRUE(WithCode(Judge(Healthy()), "smtp.tls.unavailable").empty());  // off by default
+  const RuleSelection with_tls = RuleSelection::Defaults().With("smtp.tls_quality", true);
+  const std::vector<Finding> findings = Judge(Healthy(), {}, with_tls);
+  const std::vector<Finding> tls = WithCode(findings, "smtp.tls.unavailable");
+  ASSERT_EQ(tls.size(), 1u) << RenderFindingsText(findings);
+  EXPECT_EQ(tls[0].severity, Severity::kInfo);
+  EXPECT_EQ(tls[0].subject, kDomain);
+  EXPECT_EQ(tls[0].rule, "smtp.tls_quality");
+  EXPECT_THAT(tls[0].message, HasSubstr("2 endpoint(s) that completed STARTTLS"));
+  // Without any TLS session there is nothing a TLS checker could judge: no finding at all.
+  DomainObservation plain = Healthy();
+  for (auto& e : plain.endpoints) {
+    e.starttls = {};
+    e.extensions_plain = ExtensionSet{};
+  }
+  EXPECT_TRUE(WithCode(Judge(plain, {}, with_tls), "smtp.tls.unavailable").empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1083,7 +1240,10 @@ TEST(FindingCatalogTest, CatalogMarkdownMatchesDocs) {
       << "-----8<-----\n"
       << expected << "-----8<-----\n";
   for (const auto& entry : FindingCatalog()) {
-    EXPECT_THAT(expected, HasSubstr("## `" + std::string(entry.code) + "`"));
+    EXPECT_THAT(expected, HasSubstr("### Code `" + std::string(entry.code) + "`"));
+  }
+  for (const auto& rule : Rules()) {
+    EXPECT_THAT(expected, HasSubstr("## Rule `" + std::string(rule.name) + "`"));
   }
 }
 
@@ -1094,7 +1254,7 @@ TEST(FindingsTextTest, ProblemsFirstThenPassedChecks) {
   DomainObservation obs = Healthy();
   obs.endpoints[0].open_relay.outcome = ProbeOutcome::kAccepted;
   obs.endpoints[0].open_relay.steps.back().reply = Reply{250, {"250 2.1.5 Ok\x1b[31m"}};
-  const std::string text = RenderFindingsText(Evaluate(obs));
+  const std::string text = RenderFindingsText(Judge(obs));
   const auto fix_at = text.find("What to fix:");
   const auto passed_at = text.find("Passed checks:");
   ASSERT_NE(fix_at, std::string::npos);
@@ -1143,7 +1303,7 @@ TEST(FindingsTextTest, ColourAddsOnlyOurOwnEscapes) {
   obs.endpoints[0].open_relay.steps.back().reply =
       Reply{250, {"250 2.1.5 Ok\x1b[31m\x1b]0;owned\x07"}};
   obs.endpoints[0].greeting = Reply{220, {"220 mx1.example.org ESMTP\x1b[2J"}};
-  const std::vector<Finding> findings = Evaluate(obs);
+  const std::vector<Finding> findings = Judge(obs);
   const std::string coloured = RenderFindingsText(findings, true);
   EXPECT_THAT(coloured, HasSubstr("\x1b[1mWhat to fix:\x1b[0m"));
   EXPECT_THAT(coloured, HasSubstr("\x1b[1;31mCRIT\x1b[0m  smtp.open_relay"));
@@ -1188,10 +1348,12 @@ TEST(FindingsTextTest, EmptyLists) {
 }
 
 TEST(FindingsTextTest, Json) {
-  Finding f{"smtp.open_relay", Severity::kCrit, kV4Subject, "accepted \xff", "fix it", "RFC 1"};
+  Finding f{"smtp.open_relay", "smtp.open_relay", Severity::kCrit, kV4Subject, "accepted \xff",
+            "fix it", "RFC 1"};
   const nlohmann::json j = FindingsToJson({f});
   ASSERT_TRUE(j.is_array());
   ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["rule"], "smtp.open_relay");
   EXPECT_EQ(j[0]["code"], "smtp.open_relay");
   EXPECT_EQ(j[0]["severity"], "crit");
   EXPECT_EQ(j[0]["subject"], kV4Subject);

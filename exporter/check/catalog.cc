@@ -1,13 +1,11 @@
-#include "exporter/findings.h"
-
-#include <sstream>
+#include "exporter/check/findings.h"
 
 namespace smtp_exporter {
 namespace {
 
 // The one table of finding codes. Codes are the seed's (happyDomain checker-smtp) where it names
 // them; the others follow its smtp.<area>.<what> pattern. Fix texts name concrete Postfix and
-// Exim settings; docs/findings.md is rendered from this table (see RenderCatalogMarkdown).
+// Exim settings; docs/findings.md is rendered from this table and the rule table (rules.h).
 std::vector<CatalogEntry> BuildCatalog() {
   return {
       // DNS posture.
@@ -244,34 +242,15 @@ std::vector<CatalogEntry> BuildCatalog() {
        "codes, plaintext sent after the STARTTLS reply, the CVE-2011-0411 class). They usually "
        "come from a middlebox or an old MTA: upgrade or remove the component responsible.",
        "RFC 5321 §4.2; RFC 5321 §2.3.8; RFC 3207 §4.2", ""},
+
+      // TLS quality: a TLS checker's findings (happyDomain's checker mode).
+      {"smtp.tls.unavailable", Severity::kInfo,
+       "No TLS checker findings were given: certificate quality is not judged",
+       "Nothing to fix on the mail server. Certificate validity, expiry and name match are a "
+       "TLS checker's job: in happyDomain, enable a TLS checker on the endpoints this checker "
+       "publishes (tls.endpoint.v1), or disable the rule smtp.tls_quality.",
+       "RFC 3207 §4.1; RFC 7672 §3", ""},
   };
-}
-
-std::string_view UpperSeverity(Severity severity) {
-  switch (severity) {
-    case Severity::kOk:
-      return "OK";
-    case Severity::kInfo:
-      return "INFO";
-    case Severity::kWarn:
-      return "WARN";
-    case Severity::kCrit:
-      return "CRIT";
-    case Severity::kError:
-      return "ERROR";
-  }
-  return "ERROR";
-}
-
-// GitHub's heading anchor for "`code`": lower case, punctuation other than '-' and '_' dropped.
-std::string Anchor(std::string_view code) {
-  std::string out;
-  for (const char c : code) {
-    if (c != '.') {
-      out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -305,43 +284,6 @@ const CatalogEntry* FindCatalogEntry(std::string_view code) {
     }
   }
   return nullptr;
-}
-
-std::string RenderCatalogMarkdown() {
-  std::ostringstream out;
-  out << "<!-- Generated from the catalog in exporter/findings.cc by RenderCatalogMarkdown().\n"
-         "     Do not edit: change the catalog, then run\n"
-         "     SMTP_EXPORTER_REGENERATE_DOCS=1 unit_tests --gtest_filter='*CatalogMarkdown*' -->\n"
-         "# Findings\n\n"
-         "Each check of a domain turns its observation into findings: a code, a severity, the "
-         "subject it is about (the domain, an MX host, or an endpoint such as "
-         "`mx1.example.org [192.0.2.1]`), a message with the server's verbatim reply where there "
-         "is one, the fix and the RFC the rule enforces.\n\n"
-         "Severities, best to worst: `ok` < `info` < `warn` < `crit` < `error`. The worst "
-         "finding is the domain's state. `error` means the check itself could not complete "
-         "(e.g. the resolver did not answer): the state is unknown, never OK. A check that "
-         "passed is reported as an `ok` finding with the same code as its failure; a probe "
-         "disabled by the options yields no finding at all. The `check` command exits 0 for "
-         "ok/info, 1 for warn, 2 for crit and 3 for error (monitoring-plugin convention).\n\n"
-         "| Code | Severity | Meaning |\n"
-         "|---|---|---|\n";
-  for (const auto& entry : FindingCatalog()) {
-    out << "| [`" << entry.code << "`](#" << Anchor(entry.code) << ") | "
-        << UpperSeverity(entry.severity) << (entry.note.empty() ? "" : " *") << " | " << entry.title
-        << " |\n";
-  }
-  out << "\n\\* the severity depends on the situation; see the code's section.\n";
-  for (const auto& entry : FindingCatalog()) {
-    out << "\n## `" << entry.code << "`\n\n"
-        << "- **Severity:** " << UpperSeverity(entry.severity) << "\n";
-    if (!entry.note.empty()) {
-      out << "- **Severity note:** " << entry.note << "\n";
-    }
-    out << "- **Meaning:** " << entry.title << "\n"
-        << "- **Fix:** " << entry.fix << "\n"
-        << "- **RFC:** " << entry.rfc << "\n";
-  }
-  return out.str();
 }
 
 }  // namespace smtp_exporter

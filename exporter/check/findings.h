@@ -1,6 +1,6 @@
-// Findings: the verdicts the rule set (rules.h) draws from an observation, and the catalog that
+// Findings: the verdicts the named rules (rules.h) draw from an observation, and the catalog that
 // gives every finding code its default severity, title, fix text and RFC reference, kept in one
-// table in findings.cc. docs/findings.md is generated from that table (RenderCatalogMarkdown).
+// table in catalog.cc. docs/findings.md is generated from it and the rule table.
 // Plain value types and immutable data; thread-safe (the catalog is built once, then only read).
 #pragma once
 
@@ -19,6 +19,7 @@ enum class Severity { kOk, kInfo, kWarn, kCrit, kError };
 std::string_view SeverityName(Severity severity);
 
 struct Finding {
+  std::string rule;  // the named rule that emitted it, e.g. "smtp.open_relay" (rules.h)
   std::string code;  // catalog code, e.g. "smtp.open_relay"
   Severity severity = Severity::kOk;
   // What the finding is about: "example.org", "mx1.example.org" or
@@ -48,8 +49,5 @@ const std::vector<CatalogEntry>& FindingCatalog();
 
 // The entry for `code`, or nullptr.
 const CatalogEntry* FindCatalogEntry(std::string_view code);
-
-// docs/findings.md: every code with its severity, meaning, fix and RFC.
-std::string RenderCatalogMarkdown();
 
 }  // namespace smtp_exporter

@@ -1,0 +1,55 @@
+// Check: the one pipeline of a domain check, used by every front-end (the daemon's schedule,
+// /probe, the `check` command, and the happyDomain checker mode):
+//
+//   options + rule selection -> CheckDomain (collect: DNS, endpoint plan, reverse DNS, probes)
+//     -> DomainObservation -> Evaluate (the enabled named rules) -> findings -> worst severity
+//
+// Front-ends differ only in what they put in the request (scheduler settings, a /probe
+// timeout, CLI flags) and in how they render the result.
+//
+// Thread-safe: concurrent calls share nothing but the dependencies, which are thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/check_options.h"
+#include "exporter/check/evaluate.h"
+#include "exporter/check/findings.h"
+#include "exporter/check/rule.h"
+#include "probes/clock.h"
+#include "probes/dns_observation.h"
+#include "probes/domain_check.h"
+#include "probes/resolver.h"
+#include "probes/transport.h"
+
+namespace smtp_exporter {
+
+struct CheckRequest {
+  std::string domain;
+  CheckOptions options;
+  // Which named rules run. A disabled transaction-probe rule also keeps its probe from being
+  // sent (EffectiveOptions). Default: every rule at its default.
+  RuleSelection rules = RuleSelection::Defaults();
+  // How the collect stage runs: endpoint concurrency, the per-IP limiter, cancellation,
+  // progress callbacks, a single endpoint instead of the MX set.
+  DomainCheckSettings settings;
+};
+
+// What a check needs from the outside world; tests pass a fake resolver and a scripted
+// transport factory.
+struct CheckDeps {
+  const Resolver& resolver;
+  TransportFactory& transports;
+  const Clock& clock;
+};
+
+struct CheckResult {
+  DomainObservation observation;
+  std::vector<Finding> findings;  // sorted worst first (Evaluate)
+  Severity status = Severity::kOk;
+};
+
+CheckResult Check(const CheckRequest& request, const CheckDeps& deps);
+
+}  // namespace smtp_exporter

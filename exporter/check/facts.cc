@@ -1,0 +1,181 @@
+#include "exporter/check/facts.h"
+
+#include <string>
+
+namespace smtp_exporter {
+
+bool Answered(const DnsLookup& lookup) {
+  return lookup.status == DnsStatus::kOk || lookup.status == DnsStatus::kNoData ||
+         lookup.status == DnsStatus::kNxDomain;
+}
+
+std::string LookupText(const DnsLookup& lookup) {
+  std::string out(DnsStatusName(lookup.status));
+  if (!lookup.error.empty()) {
+    out += " (" + lookup.error + ")";
+  }
+  return out;
+}
+
+bool IsNullTarget(const MxTarget& target) { return target.host.empty() || target.host == "."; }
+
+namespace {
+
+// The A/AAAA lookups behind the endpoint plan: did any fail?
+void NoteAddressFailures(const DnsObservation& dns, DnsFacts& facts) {
+  auto failed = [](const DnsLookup& lookup) { return IsDnsFailure(lookup.status); };
+  facts.address_failed |= failed(dns.implicit_a) || failed(dns.implicit_aaaa);
+  facts.aaaa_failed |= failed(dns.implicit_aaaa);
+  for (const auto& target : dns.mx_targets) {
+    if (IsNullTarget(target)) {
+      continue;
+    }
+    facts.address_failed |= failed(target.a) || failed(target.aaaa);
+    facts.aaaa_failed |= failed(target.aaaa);
+  }
+  if (dns.timed_out) {
+    facts.address_failed = true;
+    facts.aaaa_failed = true;
+  }
+}
+
+DnsFacts DeriveDnsFacts(const DnsObservation& dns) {
+  DnsFacts facts;
+  if (dns.mx.status == DnsStatus::kNotQueried) {
+    return facts;  // no DNS phase: endpoints were given directly
+  }
+  facts.ran = true;
+  NoteAddressFailures(dns, facts);
+  if (IsDnsFailure(dns.mx.status)) {
+    facts.mx_failed = true;
+    return facts;
+  }
+  if (dns.null_mx) {
+    facts.null_mx = true;
+    return facts;
+  }
+  for (const auto& target : dns.mx_targets) {
+    if (!IsNullTarget(target)) {
+      return facts;  // an MX set to deliver to
+    }
+  }
+  if (dns.mx.status == DnsStatus::kNxDomain) {
+    facts.no_mail = true;
+    return facts;
+  }
+  // No MX RRset: RFC 5321 §5.1 has senders fall back to the domain's own A/AAAA. Without
+  // those either (and both lookups answered), the domain cannot receive mail.
+  const bool implicit = dns.implicit_mx || !dns.implicit_addresses.empty();
+  if (!implicit && Answered(dns.implicit_a) && Answered(dns.implicit_aaaa)) {
+    facts.no_mail = true;
+  }
+  return facts;
+}
+
+}  // namespace
+
+bool Works(const EndpointObservation& e) {
+  return e.connect_status == ConnectStatus::kConnected && e.greeting.has_value() &&
+         e.greeting->code == 220;
+}
+
+bool NotJudged(const EndpointObservation& e) { return e.connect_status == ConnectStatus::kNoRoute; }
+
+bool ReachedHello(const EndpointObservation& e) { return Works(e) && (e.esmtp || e.helo_fallback); }
+
+DomainFacts DeriveFacts(const DomainObservation& obs) {
+  DomainFacts facts;
+  facts.domain = obs.domain.empty() ? obs.dns.domain : obs.domain;
+  facts.dns = DeriveDnsFacts(obs.dns);
+  std::size_t working = 0;
+  for (const auto& e : obs.endpoints) {
+    working += Works(e) ? std::size_t{1} : std::size_t{0};
+  }
+  facts.another_endpoint_works.reserve(obs.endpoints.size());
+  for (const auto& e : obs.endpoints) {
+    facts.another_endpoint_works.push_back(working > (Works(e) ? std::size_t{1} : std::size_t{0}));
+  }
+  return facts;
+}
+
+std::string EndpointSubject(const EndpointObservation& e) {
+  return e.mx_name.empty() ? "[" + e.ip + "]" : e.mx_name + " [" + e.ip + "]";
+}
+
+std::string ReverseSubject(const DomainObservation& obs, const IpAddress& ip) {
+  const std::string text = ip.ToString();
+  for (const auto& e : obs.endpoints) {
+    if (e.ip == text) {
+      return EndpointSubject(e);
+    }
+  }
+  for (const auto& p : obs.plan.endpoints) {
+    if (p.ip == ip) {
+      return p.mx_name + " [" + text + "]";
+    }
+  }
+  return "[" + text + "]";
+}
+
+std::string Truncate(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) {
+    return std::string(text);
+  }
+  std::size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  return std::string(text.substr(0, cut)) + "...";
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) {
+      out += separator;
+    }
+    out += item;
+  }
+  return out;
+}
+
+std::string QuoteReply(const Reply& reply) {
+  if (reply.lines.empty()) {
+    return std::to_string(reply.code);
+  }
+  std::string out;
+  for (std::size_t i = 0; i < reply.lines.size() && i < kMaxQuotedLines; ++i) {
+    if (i > 0) {
+      out += " / ";
+    }
+    out += "\"" + Truncate(reply.lines[i], kMaxQuotedChars) + "\"";
+  }
+  if (reply.lines.size() > kMaxQuotedLines) {
+    out += " (+" + std::to_string(reply.lines.size() - kMaxQuotedLines) + " more lines)";
+  }
+  return out;
+}
+
+std::string AddressList(const std::vector<IpAddress>& addresses) {
+  std::vector<std::string> texts;
+  texts.reserve(addresses.size());
+  for (const auto& ip : addresses) {
+    texts.push_back(ip.ToString());
+  }
+  return Join(texts, ", ");
+}
+
+std::string SecondsText(std::chrono::milliseconds duration) {
+  const auto ms = duration.count();
+  std::string text = std::to_string(ms / 1000);
+  if (ms % 1000 != 0) {
+    std::string fraction = std::to_string(1000 + ms % 1000).substr(1);
+    while (fraction.back() == '0') {
+      fraction.pop_back();
+    }
+    text += "." + fraction;
+  }
+  return text + " s";
+}
+
+}  // namespace smtp_exporter
