@@ -44,7 +44,7 @@ std::string RenderWhatToFixText(const std::vector<Finding>& findings, bool color
     }
     any_problem = true;
     out << "  " << SeverityLabel(f.severity, color) << "  " << EscapeForTerminal(f.code) << "  "
-        << EscapeForTerminal(f.subject) << '\n'
+        << EscapeForTerminal(f.subject.Text()) << '\n'
         << "      " << EscapeForTerminal(f.message) << '\n';
     if (!f.fix.empty()) {
       out << "      fix: " << EscapeForTerminal(f.fix) << '\n';
@@ -69,7 +69,7 @@ std::string RenderPassedChecksText(const std::vector<Finding>& findings, bool co
     }
     any_ok = true;
     out << "  " << SeverityLabel(Severity::kOk, color) << "  " << EscapeForTerminal(f.code) << "  "
-        << EscapeForTerminal(f.subject) << ": " << EscapeForTerminal(f.message) << '\n';
+        << EscapeForTerminal(f.subject.Text()) << ": " << EscapeForTerminal(f.message) << '\n';
   }
   if (!any_ok) {
     out << "  none\n";
@@ -87,7 +87,10 @@ nlohmann::json FindingsToJson(const std::vector<Finding>& findings) {
     array.push_back({{"rule", f.rule},
                      {"code", f.code},
                      {"severity", std::string(SeverityName(f.severity))},
-                     {"subject", f.subject},
+                     {"subject", f.subject.Text()},
+                     {"mx", f.subject.mx},
+                     {"ip", f.subject.ip ? f.subject.ip->ToString() : std::string()},
+                     {"port", f.subject.port},
                      {"message", f.message},
                      {"fix", f.fix},
                      {"rfc", f.rfc}});

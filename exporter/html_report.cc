@@ -6,6 +6,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "exporter/check/facts.h"
 #include "exporter/html.h"
 
 namespace smtp_exporter {
@@ -180,14 +181,14 @@ void WriteFinding(std::ostringstream& out, const Finding& finding, bool with_fix
       << SeverityName(finding.severity) << "\">";
   if (!with_fix) {
     out << SeverityBadge(finding.severity) << " <code>" << Esc(finding.code) << "</code> "
-        << "<span class=\"subject\">" << Esc(finding.subject) << "</span>: "
+        << "<span class=\"subject\">" << Esc(finding.subject.Text()) << "</span>: "
         << Esc(finding.message) << "</li>\n";
     return;
   }
   out << "<p>" << SeverityBadge(finding.severity) << " <span class=\"title\">"
       << Esc(entry != nullptr ? entry->title : finding.code) << "</span> <code>"
       << Esc(finding.code) << "</code></p>\n"
-      << "<p class=\"subject\">" << Esc(finding.subject) << "</p>\n"
+      << "<p class=\"subject\">" << Esc(finding.subject.Text()) << "</p>\n"
       << "<p class=\"message\">" << Esc(finding.message) << "</p>\n";
   if (!finding.fix.empty()) {
     out << "<p class=\"fix\"><strong>Fix:</strong> " << EscWithCode(finding.fix) << "</p>\n";
@@ -224,7 +225,7 @@ std::string LookupCell(const DnsLookup& lookup) {
   return Esc(out);
 }
 
-std::string AddressList(const std::vector<IpAddress>& addresses) {
+std::string AddressCell(const std::vector<IpAddress>& addresses) {
   if (addresses.empty()) {
     return "<span class=\"muted\">none</span>";
   }
@@ -253,10 +254,10 @@ void WriteDns(std::ostringstream& out, const DnsObservation& dns) {
   if (dns.null_mx_mixed) {
     out << "<dt>Null MX</dt><dd>published next to other MX records (invalid, RFC 7505 §3)</dd>\n";
   }
-  if (dns.implicit_mx) {
+  if (DeriveDnsFacts(dns).implicit_lookups_made) {
     out << "<dt>Implicit MX</dt><dd>no MX records: mail goes to the domain's own A ("
         << LookupCell(dns.implicit_a) << ") and AAAA (" << LookupCell(dns.implicit_aaaa)
-        << "): " << AddressList(dns.implicit_addresses) << "</dd>\n";
+        << "): " << AddressCell(dns.implicit_addresses) << "</dd>\n";
   }
   out << "</dl>\n";
   if (!dns.mx_targets.empty()) {
@@ -282,7 +283,7 @@ void WriteDns(std::ostringstream& out, const DnsObservation& dns) {
         out << "<td>" << LookupCell(target.a) << "</td><td>" << LookupCell(target.aaaa)
             << "</td>";
       }
-      out << "<td>" << AddressList(target.addresses) << "</td></tr>\n";
+      out << "<td>" << AddressCell(target.addresses) << "</td></tr>\n";
     }
     out << "</table></div>\n";
   }
@@ -319,10 +320,7 @@ void WriteDns(std::ostringstream& out, const DnsObservation& dns) {
 
 // The findings about one endpoint: rules.cc names them "mx [ip]" or "[ip]".
 bool IsAboutEndpoint(const Finding& finding, const EndpointObservation& endpoint) {
-  const std::string suffix = "[" + endpoint.ip + "]";
-  return finding.subject.size() >= suffix.size() &&
-         finding.subject.compare(finding.subject.size() - suffix.size(), suffix.size(),
-                                 suffix) == 0;
+  return finding.subject.IsAbout(endpoint.ip, endpoint.port);
 }
 
 bool HasProblem(const std::vector<const Finding*>& findings, std::string_view code) {
@@ -336,6 +334,24 @@ std::string Badge(std::string_view kind, std::string_view name, std::string_view
          std::string(name) + "\">" + Esc(text) + "</span>";
 }
 
+// The badge colour of a problem: the severity the rules gave its finding on this endpoint, so
+// the page never paints a verdict of its own (an unreachable endpoint is WARN when another
+// endpoint works). Neutral when no finding says (its rule is disabled).
+std::string_view ProblemKind(const std::vector<const Finding*>& own, std::string_view code) {
+  Severity worst = Severity::kOk;
+  bool found = false;
+  for (const Finding* f : own) {
+    if (f->code == code && f->severity != Severity::kOk) {
+      worst = std::max(worst, f->severity);
+      found = true;
+    }
+  }
+  if (!found) {
+    return "neutral";
+  }
+  return worst == Severity::kError ? std::string_view("crit") : SeverityName(worst);
+}
+
 std::string EndpointBadges(const EndpointObservation& e, const std::vector<const Finding*>& own) {
   std::string out;
   if (e.connect_status == ConnectStatus::kConnected) {
@@ -344,20 +360,21 @@ std::string EndpointBadges(const EndpointObservation& e, const std::vector<const
     // The exporter's own host has no route to this family: says nothing about the server.
     out += Badge("neutral", "no-route", "no route from the exporter");
   } else {
-    out += Badge("crit", "unreachable", std::string(ConnectStatusName(e.connect_status)));
+    out += Badge(ProblemKind(own, "smtp.tcp.unreachable"), "unreachable",
+                 std::string(ConnectStatusName(e.connect_status)));
   }
-  out += Badge("neutral", "family", e.family == IpFamily::kV6 ? "IPv6" : "IPv4");
+  out += Badge("neutral", "family", e.family() == IpFamily::kV6 ? "IPv6" : "IPv4");
   if (e.esmtp) {
     out += Badge("ok", "esmtp", "ESMTP");
   } else if (e.helo_fallback) {
-    out += Badge("warn", "helo-only", "HELO only");
+    out += Badge(ProblemKind(own, "smtp.ehlo.helo_fallback"), "helo-only", "HELO only");
   }
   if (e.starttls.ok) {
     out += Badge("ok", "starttls", "STARTTLS " + e.starttls.tls.version);
   } else if (e.starttls.offered) {
-    out += Badge("crit", "starttls-failed", "STARTTLS failed");
+    out += Badge(ProblemKind(own, "smtp.starttls.failed"), "starttls-failed", "STARTTLS failed");
   } else if (e.esmtp) {
-    out += Badge("warn", "no-starttls", "no STARTTLS");
+    out += Badge(ProblemKind(own, "smtp.starttls.missing"), "no-starttls", "no STARTTLS");
   }
   if (HasProblem(own, "smtp.auth.plaintext")) {
     out += Badge("crit", "auth-plaintext", "AUTH over plaintext");
@@ -509,13 +526,13 @@ void WriteEndpoint(std::ostringstream& out, const EndpointObservation& e,
     }
   }
   const bool open = worst >= Severity::kWarn;
-  out << "<details class=\"endpoint\" data-ip=\"" << Esc(e.ip) << "\" data-mx=\""
+  out << "<details class=\"endpoint\" data-ip=\"" << Esc(e.ip.ToString()) << "\" data-mx=\""
       << Esc(e.mx_name) << "\" data-status=\"" << SeverityName(worst) << "\""
       << (open ? " open" : "") << ">\n<summary>" << SeverityBadge(worst) << " ";
   if (!e.mx_name.empty()) {
     out << Esc(e.mx_name) << " ";
   }
-  out << "<code>" << Esc(e.ip) << "</code> port " << e.port << " " << EndpointBadges(e, own)
+  out << "<code>" << Esc(e.ip.ToString()) << "</code> port " << e.port << " " << EndpointBadges(e, own)
       << "</summary>\n<div class=\"body\">\n<dl class=\"kv\">\n<dt>Connection</dt><dd>"
       << Esc(ConnectStatusName(e.connect_status));
   if (!e.connect_error.empty()) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "exporter/check/facts.h"
 #include "probes/ip_address.h"
 
 namespace smtp_exporter {
@@ -46,7 +47,8 @@ constexpr FamilySpec kFindings{"smtp_findings", MetricType::Gauge,
                                "as ok)."};
 constexpr FamilySpec kFinding{"smtp_finding", MetricType::Gauge,
                               "One series per active non-OK finding of the latest check, "
-                              "always 1; codes in docs/findings.md."};
+                              "always 1; rules and codes in docs/findings.md. mx and ip join "
+                              "with smtp_endpoint_up."};
 constexpr FamilySpec kMxRecords{"smtp_mx_records", MetricType::Gauge,
                                 "MX targets of the domain (a null MX counts none); absent when "
                                 "the MX lookup failed or was not made."};
@@ -127,7 +129,7 @@ constexpr FamilySpec kDomains{"smtp_exporter_domains", MetricType::Gauge,
 
 // /probe.
 constexpr FamilySpec kProbeSuccess{"probe_success", MetricType::Gauge,
-                                   "1 if the check produced a verdict (status not error)."};
+                                   "1 if the domain has nothing to fix (status ok or info)."};
 constexpr FamilySpec kProbeDuration{"probe_duration_seconds", MetricType::Gauge,
                                     "How long the probe took to complete in seconds."};
 
@@ -238,10 +240,6 @@ std::optional<double> OutcomeValue(ProbeOutcome outcome) {
 }
 
 // The MX lookup gave an answer (records, NODATA or NXDOMAIN).
-bool MxLookupDecided(DnsStatus status) {
-  return status == DnsStatus::kOk || status == DnsStatus::kNoData || status == DnsStatus::kNxDomain;
-}
-
 // Families under construction, keyed by name (so they come out sorted by name).
 class FamilySet {
  public:
@@ -305,11 +303,10 @@ void AddEndpoint(const DnsObservation& dns, const std::string& domain,
                  const EndpointObservation& endpoint, FamilySet* set) {
   const Labels labels = {{"domain", domain},
                          {"mx", LabelValue(endpoint.mx_name)},
-                         {"ip", LabelValue(endpoint.ip)},
-                         {"family", std::string(IpFamilyName(endpoint.family))}};
+                         {"ip", endpoint.ip.ToString()},
+                         {"family", std::string(IpFamilyName(endpoint.family()))}};
 
-  const bool up = endpoint.connect_status == ConnectStatus::kConnected &&
-                  endpoint.greeting.has_value() && endpoint.greeting->code == 220;
+  const bool up = Works(endpoint);
   set->Add(kEndpointUp, labels, Bool(up));
   if (up) {
     set->Add(kEsmtp, labels, Bool(endpoint.esmtp));
@@ -348,8 +345,7 @@ void AddEndpoint(const DnsObservation& dns, const std::string& domain,
   add_extensions(endpoint.extensions_plain, "plain");
   add_extensions(endpoint.extensions_tls, "tls");
 
-  const std::optional<IpAddress> ip = IpAddress::Parse(endpoint.ip);
-  const ReverseDns* reverse = ip.has_value() ? dns.FindReverse(*ip) : nullptr;
+  const ReverseDns* reverse = dns.FindReverse(endpoint.ip);
   if (reverse != nullptr) {
     const DnsStatus status = reverse->ptr.status;
     if (status == DnsStatus::kOk) {
@@ -389,9 +385,12 @@ void AddDomain(const Snapshot& snapshot, FamilySet* set) {
     if (finding.severity != Severity::kOk) {
       set->Add(kFinding,
                {{"domain", domain},
+                {"rule", LabelValue(finding.rule)},
                 {"code", LabelValue(finding.code)},
                 {"severity", std::string(SeverityName(finding.severity))},
-                {"subject", LabelValue(finding.subject)}},
+                {"subject", LabelValue(finding.subject.Text())},
+                {"mx", LabelValue(finding.subject.mx)},
+                {"ip", finding.subject.ip ? finding.subject.ip->ToString() : std::string()}},
                1.0);
     }
   }
@@ -401,7 +400,7 @@ void AddDomain(const Snapshot& snapshot, FamilySet* set) {
   }
 
   const DnsObservation& dns = obs.dns;
-  const bool mx_decided = MxLookupDecided(dns.mx.status);
+  const bool mx_decided = Answered(dns.mx);
   if (mx_decided) {
     set->Add(kMxRecords, labels, static_cast<double>(dns.mx_targets.size()));
     set->Add(kNullMx, labels, Bool(dns.null_mx));

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "exporter/check/facts.h"
 #include "exporter/findings_text.h"
 #include "exporter/terminal_text.h"
 
@@ -71,7 +72,7 @@ void WriteProbe(std::ostringstream& out, const std::string& name, const Transact
 
 std::string RenderEndpointText(const EndpointObservation& e) {
   std::ostringstream out;
-  out << "Endpoint " << e.ip << " port " << e.port << " (" << IpFamilyName(e.family) << ")";
+  out << "Endpoint " << e.ip.ToString() << " port " << e.port << " (" << IpFamilyName(e.family()) << ")";
   if (!e.mx_name.empty()) {
     out << ", MX " << EscapeForTerminal(e.mx_name);
   }
@@ -200,7 +201,7 @@ std::string RenderDnsText(const DnsObservation& dns) {
       out << '\n';
     }
   }
-  if (dns.mx.status == DnsStatus::kNoData) {
+  if (DeriveDnsFacts(dns).implicit_lookups_made) {
     out << "  no MX RRset; implicit MX from the domain's A ("
         << DnsStatusName(dns.implicit_a.status) << ") and AAAA ("
         << DnsStatusName(dns.implicit_aaaa.status) << "):";

@@ -16,8 +16,7 @@ EndpointObservation CancelledEndpoint(const EndpointTarget& target) {
   EndpointObservation e;
   e.domain = target.domain;
   e.mx_name = target.mx_name;
-  e.ip = target.ip.ToString();
-  e.family = target.ip.family();
+  e.ip = target.ip;
   e.port = target.port;
   e.connect_status = ConnectStatus::kNotAttempted;
   e.session_error = "not probed: the exporter is shutting down";

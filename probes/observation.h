@@ -86,8 +86,7 @@ struct EndpointObservation {
   // What was probed.
   std::string domain;   // the domain whose mail service this endpoint serves
   std::string mx_name;  // MX target host name (SNI, banner comparison)
-  std::string ip;
-  IpFamily family = IpFamily::kV4;
+  IpAddress ip;
   std::uint16_t port = 25;
   double started_at_unix = 0;  // wall clock, seconds
 
@@ -123,6 +122,8 @@ struct EndpointObservation {
 
   std::vector<PhaseDuration> phases;
   std::vector<TranscriptEntry> transcript;
+
+  IpFamily family() const { return ip.family(); }
 
   // STARTTLS-era and plaintext extensions together (RFC 3207 §4.2: the post-TLS set may differ).
   ExtensionSet ExtensionsUnion() const {

@@ -68,8 +68,8 @@ nlohmann::json ToJson(const EndpointObservation& e) {
   return {
       {"domain", e.domain},
       {"mx", e.mx_name},
-      {"ip", e.ip},
-      {"family", IpFamilyName(e.family)},
+      {"ip", e.ip.ToString()},
+      {"family", IpFamilyName(e.family())},
       {"port", e.port},
       {"started_at", e.started_at_unix},
       {"connect", {{"status", ConnectStatusName(e.connect_status)}, {"error", e.connect_error}}},

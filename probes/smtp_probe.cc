@@ -182,7 +182,7 @@ bool EndpointProber::OpenSession() {
     }
     obs_.transcript.push_back(
         {SecondsBetween(origin_, clock_.Now()), TranscriptEntry::Direction::kNote,
-         "connect to " + obs_.ip + " port " + std::to_string(target_.port) + " failed: " +
+         "connect to " + obs_.ip.ToString() + " port " + std::to_string(target_.port) + " failed: " +
              error.ToString()});
     if (obs_.session_error.empty() && obs_.connect_status == ConnectStatus::kConnected) {
       obs_.session_error = "reconnect failed: " + error.ToString();
@@ -192,7 +192,7 @@ bool EndpointProber::OpenSession() {
   CollectViolations();
   transport_ = std::move(connected).value();
   client_ = std::make_unique<SmtpClient>(*transport_, clock_, origin_, limits_, &obs_.transcript);
-  client_->Note("connected to " + obs_.ip + " port " + std::to_string(target_.port));
+  client_->Note("connected to " + obs_.ip.ToString() + " port " + std::to_string(target_.port));
   obs_.connect_status = ConnectStatus::kConnected;
   alive_ = true;
   return true;
@@ -279,7 +279,7 @@ void EndpointProber::TryStartTls() {
     return;
   }
   const std::string server_name =
-      StripTrailingDots(target_.mx_name.empty() ? obs_.ip : target_.mx_name);
+      StripTrailingDots(target_.mx_name.empty() ? obs_.ip.ToString() : target_.mx_name);
   Result<TlsDetails> tls =
       client_->UpgradeToTls(server_name, deadline_, &obs_.starttls.plaintext_bytes_discarded);
   AddPhase("starttls", started);
@@ -478,8 +478,7 @@ void EndpointProber::FailUntested(const std::string& why) {
 EndpointObservation EndpointProber::Run() {
   obs_.domain = StripTrailingDots(target_.domain);
   obs_.mx_name = StripTrailingDots(target_.mx_name);
-  obs_.ip = target_.ip.ToString();
-  obs_.family = target_.ip.family();
+  obs_.ip = target_.ip;
   obs_.port = target_.port;
   obs_.started_at_unix =
       std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();

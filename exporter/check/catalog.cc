@@ -1,5 +1,7 @@
 #include "exporter/check/findings.h"
 
+#include <utility>
+
 namespace smtp_exporter {
 namespace {
 
@@ -254,6 +256,38 @@ std::vector<CatalogEntry> BuildCatalog() {
 }
 
 }  // namespace
+
+Subject Subject::Domain(std::string domain) {
+  Subject subject;
+  subject.domain = std::move(domain);
+  return subject;
+}
+
+Subject Subject::Host(std::string domain, std::string mx) {
+  Subject subject = Domain(std::move(domain));
+  subject.mx = std::move(mx);
+  return subject;
+}
+
+Subject Subject::Endpoint(std::string domain, std::string mx, const IpAddress& ip,
+                          std::uint16_t port) {
+  Subject subject = Host(std::move(domain), std::move(mx));
+  subject.ip = ip;
+  subject.port = port;
+  return subject;
+}
+
+std::string Subject::Text() const {
+  if (ip) {
+    const std::string address = "[" + ip->ToString() + "]";
+    return mx.empty() ? address : mx + " " + address;
+  }
+  return mx.empty() ? domain : mx;
+}
+
+bool Subject::IsAbout(const IpAddress& address, std::uint16_t endpoint_port) const {
+  return ip && *ip == address && (port == 0 || port == endpoint_port);
+}
 
 std::string_view SeverityName(Severity severity) {
   switch (severity) {

@@ -9,21 +9,21 @@
 
 namespace smtp_exporter {
 
-void FindingSink::Fail(std::string_view code, const std::string& subject, std::string message) {
+void FindingSink::Fail(std::string_view code, const Subject& subject, std::string message) {
   const CatalogEntry* entry = FindCatalogEntry(code);
   Add(code, entry != nullptr ? entry->severity : Severity::kError, subject, std::move(message));
 }
 
-void FindingSink::Fail(std::string_view code, Severity severity, const std::string& subject,
+void FindingSink::Fail(std::string_view code, Severity severity, const Subject& subject,
                        std::string message) {
   Add(code, severity, subject, std::move(message));
 }
 
-void FindingSink::Pass(std::string_view code, const std::string& subject, std::string message) {
+void FindingSink::Pass(std::string_view code, const Subject& subject, std::string message) {
   Add(code, Severity::kOk, subject, std::move(message));
 }
 
-void FindingSink::Add(std::string_view code, Severity severity, const std::string& subject,
+void FindingSink::Add(std::string_view code, Severity severity, const Subject& subject,
                       std::string message) {
   if (std::find(codes_.begin(), codes_.end(), code) == codes_.end()) {
     throw std::logic_error("rule " + std::string(rule_) + " emitted " + std::string(code) +
@@ -94,7 +94,12 @@ bool WorseFirst(const Finding& a, const Finding& b) {
     return a.code < b.code;
   }
   if (a.subject != b.subject) {
-    return a.subject < b.subject;
+    const std::string a_text = a.subject.Text();
+    const std::string b_text = b.subject.Text();
+    if (a_text != b_text) {
+      return a_text < b_text;
+    }
+    return a.subject.port < b.subject.port;
   }
   return a.message < b.message;
 }

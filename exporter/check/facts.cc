@@ -39,8 +39,12 @@ void NoteAddressFailures(const DnsObservation& dns, DnsFacts& facts) {
   }
 }
 
+}  // namespace
+
 DnsFacts DeriveDnsFacts(const DnsObservation& dns) {
   DnsFacts facts;
+  facts.implicit_lookups_made = dns.implicit_a.status != DnsStatus::kNotQueried ||
+                                dns.implicit_aaaa.status != DnsStatus::kNotQueried;
   if (dns.mx.status == DnsStatus::kNotQueried) {
     return facts;  // no DNS phase: endpoints were given directly
   }
@@ -65,14 +69,12 @@ DnsFacts DeriveDnsFacts(const DnsObservation& dns) {
   }
   // No MX RRset: RFC 5321 §5.1 has senders fall back to the domain's own A/AAAA. Without
   // those either (and both lookups answered), the domain cannot receive mail.
-  const bool implicit = dns.implicit_mx || !dns.implicit_addresses.empty();
-  if (!implicit && Answered(dns.implicit_a) && Answered(dns.implicit_aaaa)) {
+  facts.implicit_mx = dns.implicit_mx || !dns.implicit_addresses.empty();
+  if (!facts.implicit_mx && Answered(dns.implicit_a) && Answered(dns.implicit_aaaa)) {
     facts.no_mail = true;
   }
   return facts;
 }
-
-}  // namespace
 
 bool Works(const EndpointObservation& e) {
   return e.connect_status == ConnectStatus::kConnected && e.greeting.has_value() &&
@@ -98,23 +100,23 @@ DomainFacts DeriveFacts(const DomainObservation& obs) {
   return facts;
 }
 
-std::string EndpointSubject(const EndpointObservation& e) {
-  return e.mx_name.empty() ? "[" + e.ip + "]" : e.mx_name + " [" + e.ip + "]";
+Subject EndpointSubject(const EndpointObservation& e) {
+  return Subject::Endpoint(e.domain, e.mx_name, e.ip, e.port);
 }
 
-std::string ReverseSubject(const DomainObservation& obs, const IpAddress& ip) {
-  const std::string text = ip.ToString();
+Subject ReverseSubject(const DomainObservation& obs, const std::string& domain, const IpAddress& ip,
+                       std::uint16_t port) {
   for (const auto& e : obs.endpoints) {
-    if (e.ip == text) {
+    if (e.ip == ip) {
       return EndpointSubject(e);
     }
   }
   for (const auto& p : obs.plan.endpoints) {
     if (p.ip == ip) {
-      return p.mx_name + " [" + text + "]";
+      return Subject::Endpoint(domain, p.mx_name, ip, port);
     }
   }
-  return "[" + text + "]";
+  return Subject::Endpoint(domain, "", ip, port);
 }
 
 std::string Truncate(std::string_view text, std::size_t limit) {

@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "exporter/check/findings.h"
 #include "probes/dns_observation.h"
 #include "probes/observation.h"
 
@@ -36,7 +38,14 @@ struct DnsFacts {
   bool no_mail = false;         // NXDOMAIN, or no MX and no address: it cannot receive mail
   bool address_failed = false;  // an A/AAAA lookup of an MX target or of the domain failed
   bool aaaa_failed = false;     // an AAAA lookup failed: IPv6 coverage is unknown
+  // No MX RRset, and senders fall back to the domain's own A/AAAA (RFC 5321 §5.1).
+  bool implicit_mx = false;
+  // The fallback A/AAAA lookups of the domain were made (there was no MX RRset): reports show
+  // them whatever they answered.
+  bool implicit_lookups_made = false;
 };
+
+DnsFacts DeriveDnsFacts(const DnsObservation& dns);
 
 // ---- Endpoints ----------------------------------------------------------------------------
 
@@ -65,11 +74,13 @@ DomainFacts DeriveFacts(const DomainObservation& obs);
 
 // ---- Subjects and wording -----------------------------------------------------------------
 
-// "mx1.example.org [192.0.2.1]", or "[192.0.2.1]" without an MX name.
-std::string EndpointSubject(const EndpointObservation& e);
+// The endpoint `e` as a finding subject ("mx1.example.org [192.0.2.1]").
+Subject EndpointSubject(const EndpointObservation& e);
 
-// The subject for a reverse lookup: the endpoint probing that address, else the address.
-std::string ReverseSubject(const DomainObservation& obs, const IpAddress& ip);
+// The subject for a reverse lookup of `ip`: the endpoint probing that address, else the
+// planned endpoint (on `port`), else the bare address.
+Subject ReverseSubject(const DomainObservation& obs, const std::string& domain, const IpAddress& ip,
+                       std::uint16_t port);
 
 // Server text quoted in a message is bounded: the full reply stays in the observation.
 inline constexpr std::size_t kMaxQuotedLines = 3;

@@ -4,9 +4,13 @@
 // Plain value types and immutable data; thread-safe (the catalog is built once, then only read).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "probes/ip_address.h"
 
 namespace smtp_exporter {
 
@@ -18,13 +22,33 @@ enum class Severity { kOk, kInfo, kWarn, kCrit, kError };
 // "ok", "info", "warn", "crit", "error": used in JSON, metric labels and docs.
 std::string_view SeverityName(Severity severity);
 
+// What a finding is about, kept structured so that reports and metrics attach findings to
+// endpoints without parsing text: the domain itself, one MX host, or one endpoint (an address
+// and port, with the MX host name that led to it when there is one).
+struct Subject {
+  std::string domain;            // the checked domain
+  std::string mx;                // an MX host name; empty when about the domain as a whole
+  std::optional<IpAddress> ip;   // set when about one endpoint (or one address)
+  std::uint16_t port = 0;        // the endpoint's port, with ip
+
+  static Subject Domain(std::string domain);
+  static Subject Host(std::string domain, std::string mx);
+  static Subject Endpoint(std::string domain, std::string mx, const IpAddress& ip,
+                          std::uint16_t port);
+
+  // "example.org", "mx1.example.org", "mx1.example.org [192.0.2.1]" or "[192.0.2.1]".
+  std::string Text() const;
+  // About the endpoint ip:port (or about its address, when the port is not known).
+  bool IsAbout(const IpAddress& address, std::uint16_t endpoint_port) const;
+
+  friend bool operator==(const Subject&, const Subject&) = default;
+};
+
 struct Finding {
   std::string rule;  // the named rule that emitted it, e.g. "smtp.open_relay" (rules.h)
   std::string code;  // catalog code, e.g. "smtp.open_relay"
   Severity severity = Severity::kOk;
-  // What the finding is about: "example.org", "mx1.example.org" or
-  // "mx1.example.org [192.0.2.1]".
-  std::string subject;
+  Subject subject;   // what the finding is about
   // What was seen, with the server's verbatim reply where there is one. May contain bytes from
   // the network: renderers escape it.
   std::string message;

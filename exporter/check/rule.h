@@ -43,17 +43,17 @@ class FindingSink {
       : rule_(rule), codes_(codes) {}
 
   // A failed check at the catalog's default severity.
-  void Fail(std::string_view code, const std::string& subject, std::string message);
+  void Fail(std::string_view code, const Subject& subject, std::string message);
   // A failed check at an explicit severity (when the catalog's note says it varies).
-  void Fail(std::string_view code, Severity severity, const std::string& subject,
+  void Fail(std::string_view code, Severity severity, const Subject& subject,
             std::string message);
   // A passed check: an OK finding with the code of its failure, so reports list passed checks.
-  void Pass(std::string_view code, const std::string& subject, std::string message);
+  void Pass(std::string_view code, const Subject& subject, std::string message);
 
   std::vector<Finding> Take() { return std::move(findings_); }
 
  private:
-  void Add(std::string_view code, Severity severity, const std::string& subject,
+  void Add(std::string_view code, Severity severity, const Subject& subject,
            std::string message);
 
   std::string_view rule_;

@@ -15,7 +15,7 @@ void EvaluateNullMx(const RuleContext& context, FindingSink& out) {
   }
   const std::string& domain = context.facts.domain;
   if (dns.null_mx) {
-    out.Fail("smtp.mx.null", domain,
+    out.Fail("smtp.mx.null", Subject::Domain(domain),
              domain + " publishes a null MX (\"MX 0 .\"): it declares that it accepts no mail");
     return;
   }
@@ -26,7 +26,7 @@ void EvaluateNullMx(const RuleContext& context, FindingSink& out) {
         listed.push_back(std::to_string(target.preference) + " " + target.host);
       }
     }
-    out.Fail("smtp.mx.null_mixed", domain,
+    out.Fail("smtp.mx.null_mixed", Subject::Domain(domain),
              "a null MX (\"MX 0 .\") is published next to other MX records: " + Join(listed, ", "));
   }
 }
@@ -39,24 +39,24 @@ void EvaluateLookupFailures(const RuleContext& context, FindingSink& out) {
   const DomainObservation& obs = context.obs;
   const DnsObservation& dns = obs.dns;
   const std::string& domain = context.facts.domain;
-  std::vector<std::pair<std::string, std::string>> failures;  // subject, message
-  auto check = [&](const DnsLookup& lookup, const std::string& subject, const std::string& what) {
+  std::vector<std::pair<Subject, std::string>> failures;  // subject, message
+  auto check = [&](const DnsLookup& lookup, const Subject& subject, const std::string& what) {
     if (IsDnsFailure(lookup.status)) {
       failures.emplace_back(subject, what + " lookup failed: " + LookupText(lookup));
     }
   };
-  check(dns.mx, domain, "MX " + domain);
-  check(dns.implicit_a, domain, "A " + domain + " (implicit MX)");
-  check(dns.implicit_aaaa, domain, "AAAA " + domain + " (implicit MX)");
+  check(dns.mx, Subject::Domain(domain), "MX " + domain);
+  check(dns.implicit_a, Subject::Domain(domain), "A " + domain + " (implicit MX)");
+  check(dns.implicit_aaaa, Subject::Domain(domain), "AAAA " + domain + " (implicit MX)");
   for (const auto& target : dns.mx_targets) {
     if (IsNullTarget(target)) {
       continue;
     }
-    check(target.a, target.host, "A " + target.host);
-    check(target.aaaa, target.host, "AAAA " + target.host);
+    check(target.a, Subject::Host(domain, target.host), "A " + target.host);
+    check(target.aaaa, Subject::Host(domain, target.host), "AAAA " + target.host);
   }
   for (const auto& reverse : dns.reverse) {
-    const std::string subject = ReverseSubject(obs, reverse.ip);
+    const Subject subject = ReverseSubject(obs, domain, reverse.ip, context.options.port);
     check(reverse.ptr, subject, "PTR " + reverse.ip.ToString());
     for (const auto& error : reverse.fcrdns_errors) {
       failures.emplace_back(subject, "forward lookup of the PTR name failed, so FCrDNS of " +
@@ -64,10 +64,10 @@ void EvaluateLookupFailures(const RuleContext& context, FindingSink& out) {
     }
   }
   if (dns.timed_out) {
-    failures.emplace_back(domain, "the DNS phase ran out of time before every lookup finished");
+    failures.emplace_back(Subject::Domain(domain), "the DNS phase ran out of time before every lookup finished");
   }
   if (failures.empty()) {
-    out.Pass("smtp.dns.error", domain, "every DNS lookup answered");
+    out.Pass("smtp.dns.error", Subject::Domain(domain), "every DNS lookup answered");
   }
   for (auto& [subject, message] : failures) {
     out.Fail("smtp.dns.error", subject, std::move(message));
@@ -95,21 +95,21 @@ void EvaluateMxPresent(const RuleContext& context, FindingSink& out) {
     }
   }
   if (!listed.empty()) {
-    out.Pass("smtp.mx.missing", domain,
+    out.Pass("smtp.mx.missing", Subject::Domain(domain),
              std::to_string(listed.size()) + " MX record(s): " + Join(listed, ", "));
     return;
   }
   if (dns.mx.status == DnsStatus::kNxDomain) {
-    out.Fail("smtp.mx.missing", domain,
+    out.Fail("smtp.mx.missing", Subject::Domain(domain),
              domain + " does not exist (NXDOMAIN): it cannot receive mail");
     return;
   }
-  if (dns.implicit_mx || !dns.implicit_addresses.empty()) {
-    out.Fail("smtp.mx.implicit", domain,
+  if (facts.implicit_mx) {
+    out.Fail("smtp.mx.implicit", Subject::Domain(domain),
              "no MX records: senders fall back to the domain's own address records (" +
                  AddressList(dns.implicit_addresses) + ")");
   } else if (facts.no_mail) {
-    out.Fail("smtp.mx.missing", domain,
+    out.Fail("smtp.mx.missing", Subject::Domain(domain),
              "no MX records and no address record (A: " + LookupText(dns.implicit_a) + ", AAAA: " +
                  LookupText(dns.implicit_aaaa) + "): " + domain + " cannot receive mail");
   }
@@ -127,25 +127,26 @@ void EvaluateMxSanity(const RuleContext& context, FindingSink& out) {
       continue;
     }
     const std::string& host = target.host;
+    const Subject about = Subject::Host(context.facts.domain, host);
     if (target.is_ip_literal) {
-      out.Fail("smtp.mx.ip_literal", host,
+      out.Fail("smtp.mx.ip_literal", about,
                "MX " + std::to_string(target.preference) + " " + host +
                    " is an IP address written as a host name; conforming senders look it up as "
                    "a name and find nothing");
       continue;
     }
-    out.Pass("smtp.mx.ip_literal", host, "the MX target is a host name");
+    out.Pass("smtp.mx.ip_literal", about, "the MX target is a host name");
     if (!target.cname_chain.empty()) {
-      out.Fail("smtp.mx.cname", host,
+      out.Fail("smtp.mx.cname", about,
                host + " is an alias (CNAME): " + host + " -> " + Join(target.cname_chain, " -> "));
     } else if (Answered(target.a) || Answered(target.aaaa)) {
-      out.Pass("smtp.mx.cname", host, host + " is not an alias");
+      out.Pass("smtp.mx.cname", about, host + " is not an alias");
     }
     if (!target.addresses.empty()) {
-      out.Pass("smtp.mx.unresolvable", host,
+      out.Pass("smtp.mx.unresolvable", about,
                host + " resolves to " + AddressList(target.addresses));
     } else if (Answered(target.a) && Answered(target.aaaa)) {
-      out.Fail("smtp.mx.unresolvable", host,
+      out.Fail("smtp.mx.unresolvable", about,
                host + " has no address record (A: " + LookupText(target.a) +
                    ", AAAA: " + LookupText(target.aaaa) + "); senders cannot use this MX");
     }

@@ -21,7 +21,7 @@ bool Judged(const RuleContext& context) { return !context.facts.dns.null_mx; }
 
 // The session-level findings of one connected endpoint: our safety bounds and the protocol
 // deviations seen on the way.
-void EvaluateBounds(const EndpointObservation& e, const std::string& subject, FindingSink& out) {
+void EvaluateBounds(const EndpointObservation& e, const Subject& subject, FindingSink& out) {
   if (!e.limit_exceeded.empty()) {
     // WARN, not CRIT (the catalog's default, kept on review): the bounds are this exporter's
     // safety limits, wider than RFC 5321 §4.5.3.1 where it sets any (it sets none on the
@@ -60,7 +60,7 @@ std::string NoVerdictList(const EndpointObservation& e, const CheckOptions& opti
 // posture (RFC 5321 §4.2.1: 4yz is transient), so they belong to the session, not to the
 // posture rules (smtp.null_sender, smtp.postmaster, smtp.open_relay).
 void EvaluateProbeAnswers(const EndpointObservation& e, const CheckOptions& options,
-                          const std::string& subject, FindingSink& out) {
+                          const Subject& subject, FindingSink& out) {
   struct Probe {
     bool enabled;
     const TransactionProbe* probe;
@@ -89,14 +89,14 @@ void EvaluateProbeAnswers(const EndpointObservation& e, const CheckOptions& opti
 
 void EvaluateEndpointSession(const RuleContext& context, std::size_t index, FindingSink& out) {
   const EndpointObservation& e = context.obs.endpoints[index];
-  const std::string subject = EndpointSubject(e);
+  const Subject subject = EndpointSubject(e);
   if (e.connect_status == ConnectStatus::kNotAttempted) {
     return;
   }
   if (NotJudged(e)) {
     // INFO: visible, but a monitor without IPv6 must not turn every dual-stack domain WARN.
     out.Fail("smtp.tcp.unreachable", Severity::kInfo, subject,
-             "not judged: the exporter's own host has no route to " + e.ip + " (" +
+             "not judged: the exporter's own host has no route to " + e.ip.ToString() + " (" +
                  Truncate(e.connect_error) +
                  "), so no connection was tried; give it one (for IPv6, a default route) to "
                  "check this endpoint");
@@ -105,12 +105,12 @@ void EvaluateEndpointSession(const RuleContext& context, std::size_t index, Find
   const std::string port = std::to_string(e.port);
   if (e.connect_status != ConnectStatus::kConnected) {
     const bool other_works = context.facts.another_endpoint_works[index];
-    std::string text = "TCP connection to " + e.ip + " port " + port +
+    std::string text = "TCP connection to " + e.ip.ToString() + " port " + port +
                        " failed: " + std::string(ConnectStatusName(e.connect_status));
     if (!e.connect_error.empty()) {
       text += " (" + Truncate(e.connect_error) + ")";
     }
-    if (e.family == IpFamily::kV6 && e.connect_status == ConnectStatus::kUnreachable) {
+    if (e.family() == IpFamily::kV6 && e.connect_status == ConnectStatus::kUnreachable) {
       text += "; this also happens when the exporter's own host has no IPv6 route";
     }
     if (other_works) {
@@ -164,18 +164,18 @@ void EvaluateDomainReachability(const RuleContext& context, FindingSink& out) {
     if (e.connect_status == ConnectStatus::kConnected) {
       ++connected;
     } else {
-      failed.push_back(e.ip + " " + std::string(ConnectStatusName(e.connect_status)));
+      failed.push_back(e.ip.ToString() + " " + std::string(ConnectStatusName(e.connect_status)));
     }
   }
   const std::string port = std::to_string(context.options.port);
   if (attempted > 0) {
     if (connected == 0) {
-      out.Fail("smtp.all_unreachable", domain,
+      out.Fail("smtp.all_unreachable", Subject::Domain(domain),
                "none of the " + std::to_string(attempted) +
                    " endpoint(s) accepts TCP connections on port " + port + " (" +
                    Join(failed, ", ") + "): mail to " + domain + " cannot be delivered");
     } else {
-      out.Pass("smtp.all_unreachable", domain,
+      out.Pass("smtp.all_unreachable", Subject::Domain(domain),
                std::to_string(connected) + " of " + std::to_string(attempted) +
                    " endpoint(s) accept TCP connections on port " + port);
     }
@@ -193,30 +193,28 @@ void EvaluateDomainReachability(const RuleContext& context, FindingSink& out) {
     }
   }
   if (dns.ran && any_target && !any_address && !dns.address_failed) {
-    out.Fail("smtp.all_unreachable", domain,
+    out.Fail("smtp.all_unreachable", Subject::Domain(domain),
              "no MX target resolves to an address: there is no endpoint to deliver mail to");
   }
 }
 
 // RFC 5321 §4.2: the greeting names the server; compare with the MX and PTR names.
 void EvaluateBannerName(const DomainObservation& obs, const EndpointObservation& e,
-                        const std::string& subject, FindingSink& out) {
+                        const Subject& subject, FindingSink& out) {
   const std::string announced = NormaliseHostName(e.announced_hostname);
   std::vector<std::string> mx_names;
   if (!e.mx_name.empty()) {
     mx_names.push_back(NormaliseHostName(e.mx_name));
   }
-  const std::optional<IpAddress> ip = IpAddress::Parse(e.ip);
-  if (ip) {
-    for (const auto& p : obs.plan.endpoints) {
-      if (p.ip == *ip) {
-        for (const auto& name : p.also_named) {
-          mx_names.push_back(NormaliseHostName(name));
-        }
+  for (const auto& p : obs.plan.endpoints) {
+    if (p.ip == e.ip) {
+      for (const auto& name : p.also_named) {
+        mx_names.push_back(NormaliseHostName(name));
       }
     }
   }
-  const ReverseDns* reverse = ip ? obs.dns.FindReverse(*ip) : nullptr;
+  const std::string ip = e.ip.ToString();
+  const ReverseDns* reverse = obs.dns.FindReverse(e.ip);
   auto contains = [&](const std::vector<std::string>& names) {
     return std::find(names.begin(), names.end(), announced) != names.end();
   };
@@ -233,7 +231,7 @@ void EvaluateBannerName(const DomainObservation& obs, const EndpointObservation&
   }
   if (!announced.empty() && contains(ptr_names)) {
     out.Pass("smtp.banner.hostname_mismatch", subject,
-             "the greeting announces " + announced + ", the PTR name of " + e.ip);
+             "the greeting announces " + announced + ", the PTR name of " + ip);
     return;
   }
   // A mismatch is a verdict only when both names to compare with are known.
@@ -244,7 +242,7 @@ void EvaluateBannerName(const DomainObservation& obs, const EndpointObservation&
   out.Fail("smtp.banner.hostname_mismatch", subject,
            "the greeting " + QuoteReply(*e.greeting) + " announces " + shown +
                ", which is neither the MX name (" + Join(mx_names, ", ") + ") nor a PTR name of " +
-               e.ip + " (" + (ptr_names.empty() ? std::string("none") : Join(ptr_names, ", ")) +
+               ip + " (" + (ptr_names.empty() ? std::string("none") : Join(ptr_names, ", ")) +
                ")");
 }
 
@@ -272,7 +270,7 @@ void EvaluateBannerSanity(const RuleContext& context, FindingSink& out) {
     if (e.connect_status != ConnectStatus::kConnected) {
       continue;  // smtp.endpoint_reachable says why
     }
-    const std::string subject = EndpointSubject(e);
+    const Subject subject = EndpointSubject(e);
     if (!e.greeting) {
       std::string text;
       if (e.session_error.rfind(ErrorCodeName(ErrorCode::kTimeout), 0) == 0) {
@@ -325,7 +323,7 @@ void EvaluateEhloSupported(const RuleContext& context, FindingSink& out) {
     if (!Works(e)) {
       continue;
     }
-    const std::string subject = EndpointSubject(e);
+    const Subject subject = EndpointSubject(e);
     if (!ReachedHello(e)) {
       if (e.ehlo && !e.ehlo->IsPositive() && e.helo && !e.helo->IsPositive()) {
         out.Fail("smtp.ehlo.rejected", subject,
@@ -353,31 +351,31 @@ void EvaluateReverseDns(const RuleContext& context, FindingSink& out) {
     if (e.connect_status != ConnectStatus::kConnected) {
       continue;
     }
-    const std::string subject = EndpointSubject(e);
-    const std::optional<IpAddress> ip = IpAddress::Parse(e.ip);
-    const ReverseDns* reverse = ip ? context.obs.dns.FindReverse(*ip) : nullptr;
+    const Subject subject = EndpointSubject(e);
+    const std::string ip = e.ip.ToString();
+    const ReverseDns* reverse = context.obs.dns.FindReverse(e.ip);
     if (reverse == nullptr || !Answered(reverse->ptr)) {
       continue;  // not looked up, or the lookup failed (smtp.dns.error)
     }
     if (reverse->ptr_names.empty()) {
       out.Fail("smtp.ptr.missing", subject,
-               "no PTR record for " + e.ip + " (" + LookupText(reverse->ptr) +
+               "no PTR record for " + ip + " (" + LookupText(reverse->ptr) +
                    "); Gmail, Outlook.com and Yahoo reject or junk mail sent from addresses "
                    "without reverse DNS");
       continue;
     }
     out.Pass("smtp.ptr.missing", subject,
-             "PTR " + e.ip + " -> " + Join(reverse->ptr_names, ", "));
+             "PTR " + ip + " -> " + Join(reverse->ptr_names, ", "));
     if (!reverse->fcrdns_ok.has_value()) {
       continue;  // a forward lookup failed: smtp.dns.error
     }
     if (*reverse->fcrdns_ok) {
       out.Pass("smtp.fcrdns.mismatch", subject,
-               "the PTR name " + reverse->fcrdns_name + " resolves back to " + e.ip);
+               "the PTR name " + reverse->fcrdns_name + " resolves back to " + ip);
     } else {
       out.Fail("smtp.fcrdns.mismatch", subject,
-               "PTR " + e.ip + " -> " + Join(reverse->ptr_names, ", ") +
-                   ", but no PTR name resolves back to " + e.ip +
+               "PTR " + ip + " -> " + Join(reverse->ptr_names, ", ") +
+                   ", but no PTR name resolves back to " + ip +
                    "; Gmail, Outlook.com and Yahoo require forward-confirmed reverse DNS");
     }
   }
@@ -409,14 +407,14 @@ void EvaluateIpv6Reachable(const RuleContext& context, FindingSink& out) {
     count(p.ip.family());
   }
   for (const auto& e : obs.endpoints) {
-    count(e.family);
+    count(e.family());
   }
   if (any_known == 0) {
     return;  // no address at all: smtp.mx.unresolvable / smtp.all_unreachable say so
   }
   if (v6_known == 0) {
     if (!dns.aaaa_failed) {
-      out.Fail("smtp.ipv6.missing", domain,
+      out.Fail("smtp.ipv6.missing", Subject::Domain(domain),
                "no MX host of " + domain + " has an AAAA record: IPv6-only senders cannot deliver");
     }
     return;
@@ -430,27 +428,27 @@ void EvaluateIpv6Reachable(const RuleContext& context, FindingSink& out) {
       continue;
     }
     const bool connected = e.connect_status == ConnectStatus::kConnected;
-    if (e.family == IpFamily::kV6) {
+    if (e.family() == IpFamily::kV6) {
       ++v6_attempted;
       v6_connected += connected ? 1 : 0;
       if (!connected) {
-        v6_failed.push_back(e.ip);
+        v6_failed.push_back(e.ip.ToString());
       }
     } else {
       v4_connected += connected ? 1 : 0;
     }
   }
-  out.Pass("smtp.ipv6.missing", domain, "IPv6 addresses are published for the MX hosts");
+  out.Pass("smtp.ipv6.missing", Subject::Domain(domain), "IPv6 addresses are published for the MX hosts");
   if (v6_attempted == 0) {
     return;
   }
   if (v6_connected > 0) {
-    out.Pass("smtp.ipv6.unreachable", domain,
+    out.Pass("smtp.ipv6.unreachable", Subject::Domain(domain),
              std::to_string(v6_connected) + " of " + std::to_string(v6_attempted) +
                  " IPv6 endpoint(s) accept connections");
   } else if (v4_connected > 0) {
     // With nothing reachable at all, smtp.all_unreachable already says it.
-    out.Fail("smtp.ipv6.unreachable", domain,
+    out.Fail("smtp.ipv6.unreachable", Subject::Domain(domain),
              "AAAA records are published but none of the " + std::to_string(v6_attempted) +
                  " IPv6 endpoint(s) accepts connections (" + Join(v6_failed, ", ") +
                  "), while IPv4 works");

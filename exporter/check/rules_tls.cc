@@ -39,7 +39,7 @@ void ForEachHello(const RuleContext& context, Fn&& fn) {
 void EvaluateStartTlsOffered(const RuleContext& context, FindingSink& out) {
   std::size_t judged = 0;
   std::size_t ok = 0;
-  ForEachHello(context, [&](const EndpointObservation& e, const std::string& subject) {
+  ForEachHello(context, [&](const EndpointObservation& e, const Subject& subject) {
     ++judged;
     ok += e.starttls.ok ? 1 : 0;
     if (!e.starttls.offered) {
@@ -57,19 +57,19 @@ void EvaluateStartTlsOffered(const RuleContext& context, FindingSink& out) {
   }
   const std::string& domain = context.facts.domain;
   if (ok == 0) {
-    out.Fail("smtp.all_no_starttls", domain,
+    out.Fail("smtp.all_no_starttls", Subject::Domain(domain),
              "none of the " + std::to_string(judged) +
                  " endpoint(s) that answered EHLO completes STARTTLS: all mail to " + domain +
                  " travels in plaintext");
   } else {
     out.Pass(
-        "smtp.all_no_starttls", domain,
+        "smtp.all_no_starttls", Subject::Domain(domain),
         std::to_string(ok) + " of " + std::to_string(judged) + " endpoint(s) complete STARTTLS");
   }
 }
 
 void EvaluateStartTlsHandshake(const RuleContext& context, FindingSink& out) {
-  ForEachHello(context, [&](const EndpointObservation& e, const std::string& subject) {
+  ForEachHello(context, [&](const EndpointObservation& e, const Subject& subject) {
     if (!e.starttls.offered) {
       return;  // smtp.starttls_offered says so
     }
@@ -105,7 +105,7 @@ void EvaluateStartTlsHandshake(const RuleContext& context, FindingSink& out) {
 
 // RFC 4954 §4: no plaintext password mechanism outside TLS.
 void EvaluateAuthPosture(const RuleContext& context, FindingSink& out) {
-  ForEachHello(context, [&](const EndpointObservation& e, const std::string& subject) {
+  ForEachHello(context, [&](const EndpointObservation& e, const Subject& subject) {
     if (e.auth_before_tls || e.extensions_plain.Has("AUTH")) {
       const std::vector<std::string> mechanisms = e.extensions_plain.AuthMechanisms();
       std::string text = "the plaintext EHLO reply advertises AUTH";
@@ -123,7 +123,7 @@ void EvaluateAuthPosture(const RuleContext& context, FindingSink& out) {
 // Judged on the union of the plaintext and TLS EHLO replies (RFC 3207 §4.2: they may differ).
 // HELO has no extensions: smtp.ehlo.helo_fallback says it.
 void EvaluateExtensionPosture(const RuleContext& context, FindingSink& out) {
-  ForEachHello(context, [&](const EndpointObservation& e, const std::string& subject) {
+  ForEachHello(context, [&](const EndpointObservation& e, const Subject& subject) {
     if (!e.esmtp) {
       return;
     }
@@ -160,7 +160,7 @@ void EvaluateTlsQuality(const RuleContext& context, FindingSink& out) {
   if (with_tls == 0) {
     return;  // no TLS session to judge: smtp.starttls_offered / _handshake say why
   }
-  out.Fail("smtp.tls.unavailable", context.facts.domain,
+  out.Fail("smtp.tls.unavailable", Subject::Domain(context.facts.domain),
            "no TLS checker findings were given for the " + std::to_string(with_tls) +
                " endpoint(s) that completed STARTTLS: certificate validity, expiry and name "
                "match are not judged here");

@@ -44,7 +44,7 @@ void ForEachProbed(const RuleContext& context, bool enabled, Fn&& fn) {
 
 void EvaluateNullSender(const RuleContext& context, FindingSink& out) {
   ForEachProbed(context, context.options.test_null_sender,
-                [&](const EndpointObservation& e, const std::string& subject) {
+                [&](const EndpointObservation& e, const Subject& subject) {
                   const TransactionProbe& probe = e.null_sender;
                   if (probe.outcome == ProbeOutcome::kAccepted) {
                     out.Pass("smtp.null_sender.rejected", subject,
@@ -62,7 +62,7 @@ void EvaluateNullSender(const RuleContext& context, FindingSink& out) {
 
 void EvaluatePostmaster(const RuleContext& context, FindingSink& out) {
   ForEachProbed(context, context.options.test_postmaster,
-                [&](const EndpointObservation& e, const std::string& subject) {
+                [&](const EndpointObservation& e, const Subject& subject) {
                   const TransactionProbe& probe = e.postmaster;
                   if (probe.outcome == ProbeOutcome::kAccepted) {
                     out.Pass("smtp.postmaster.rejected", subject,
@@ -80,7 +80,7 @@ void EvaluatePostmaster(const RuleContext& context, FindingSink& out) {
 
 void EvaluateOpenRelay(const RuleContext& context, FindingSink& out) {
   ForEachProbed(context, context.options.test_open_relay,
-                [&](const EndpointObservation& e, const std::string& subject) {
+                [&](const EndpointObservation& e, const Subject& subject) {
                   const TransactionProbe& probe = e.open_relay;
                   if (probe.outcome == ProbeOutcome::kAccepted) {
                     out.Fail("smtp.open_relay", subject,

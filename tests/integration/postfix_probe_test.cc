@@ -66,7 +66,7 @@ TEST_F(PostfixProbeTest, GoodServer) {
 
 TEST_F(PostfixProbeTest, GoodServerOverIpv6) {
   const auto obs = Probe("good.lab.test", "::1", "mx-good.lab.test");
-  EXPECT_EQ(obs.family, IpFamily::kV6);
+  EXPECT_EQ(obs.family(), IpFamily::kV6);
   EXPECT_TRUE(obs.starttls.ok) << obs.starttls.error;
   EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kRejected);
 }

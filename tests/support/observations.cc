@@ -47,8 +47,7 @@ EndpointObservation HealthyEndpoint(const std::string& domain, const std::string
   EndpointObservation e;
   e.domain = domain;
   e.mx_name = mx;
-  e.ip = ip;
-  e.family = Ip(ip).family();
+  e.ip = Ip(ip);
   e.started_at_unix = 1700000000.5;
   e.connect_status = ConnectStatus::kConnected;
   e.greeting = Reply{220, {"220 " + mx + " ESMTP Postfix"}};

@@ -145,10 +145,10 @@ TEST(CheckDomainTest, ProbesEveryPlannedEndpointConcurrently) {
   DomainCheckSettings settings;
   settings.endpoint_concurrency = 1;  // the scripted factory is single-threaded
   std::vector<std::string> done;
-  settings.on_endpoint_done = [&](const EndpointObservation& e) { done.push_back(e.ip); };
+  settings.on_endpoint_done = [&](const EndpointObservation& e) { done.push_back(e.ip.ToString()); };
   const auto obs = CheckDomain("example.org", CheckOptions{}, settings, resolver, factory, clock);
   ASSERT_EQ(obs.endpoints.size(), 3u);
-  EXPECT_EQ(obs.endpoints[2].ip, "192.0.2.3");
+  EXPECT_EQ(obs.endpoints[2].ip.ToString(), "192.0.2.3");
   EXPECT_EQ(obs.endpoints[0].connect_status, ConnectStatus::kRefused);
   EXPECT_EQ(done.size(), 3u);
   EXPECT_EQ(obs.dns.reverse.size(), 3u);

@@ -115,8 +115,7 @@ Check Broken() {
   EndpointObservation v6;
   v6.domain = obs.domain;
   v6.mx_name = "mx1.broken.example";
-  v6.ip = "2001:db8::7";
-  v6.family = IpFamily::kV6;
+  v6.ip = *IpAddress::Parse("2001:db8::7");
   v6.connect_status = ConnectStatus::kTimeout;
   v6.connect_error = "no answer within 5 s";
   v6.phases = {{"connect", 5.0}, {"total", 5.0}};

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "exporter/check/findings.h"
+#include "exporter/check/rules.h"
 #include "exporter/snapshot_store.h"
 #include "probes/dns_observation.h"
 #include "probes/observation.h"
@@ -35,13 +36,19 @@ using testing::Mx;
 using testing::Plan;
 using testing::Reverse;
 
-Finding MakeFinding(std::string code, Severity severity, std::string subject) {
+Finding MakeFinding(std::string code, Severity severity, Subject subject) {
   Finding finding;
+  const Rule* rule = RuleForCode(code);
+  finding.rule = rule != nullptr ? std::string(rule->name) : "";
   finding.code = std::move(code);
   finding.severity = severity;
   finding.subject = std::move(subject);
   finding.message = "message";
   return finding;
+}
+
+Subject Endpoint(const std::string& domain, const std::string& mx, const char* ip) {
+  return Subject::Endpoint(domain, mx, Ip(ip), 25);
 }
 
 // Dual stack, TLS everywhere, every probe answered as it should.
@@ -62,10 +69,10 @@ std::shared_ptr<const Snapshot> HealthySnapshot() {
   obs.endpoints = {HealthyEndpoint(obs.domain, "mx1.good.example", "192.0.2.10"),
                    HealthyEndpoint(obs.domain, "mx1.good.example", "2001:db8::10")};
   snapshot->findings = {
-      MakeFinding("smtp.open_relay", Severity::kOk, "mx1.good.example [192.0.2.10]"),
-      MakeFinding("smtp.open_relay", Severity::kOk, "mx1.good.example [2001:db8::10]"),
-      MakeFinding("smtp.starttls.missing", Severity::kOk, "mx1.good.example [192.0.2.10]"),
-      MakeFinding("smtp.starttls.missing", Severity::kOk, "mx1.good.example [2001:db8::10]"),
+      MakeFinding("smtp.open_relay", Severity::kOk, Endpoint("good.example", "mx1.good.example", "192.0.2.10")),
+      MakeFinding("smtp.open_relay", Severity::kOk, Endpoint("good.example", "mx1.good.example", "2001:db8::10")),
+      MakeFinding("smtp.starttls.missing", Severity::kOk, Endpoint("good.example", "mx1.good.example", "192.0.2.10")),
+      MakeFinding("smtp.starttls.missing", Severity::kOk, Endpoint("good.example", "mx1.good.example", "2001:db8::10")),
   };
   snapshot->status = Severity::kOk;
   return snapshot;
@@ -92,8 +99,7 @@ std::shared_ptr<const Snapshot> RelaySnapshot() {
   EndpointObservation open;
   open.domain = obs.domain;
   open.mx_name = "mx1.relay.example";
-  open.ip = "198.51.100.7";
-  open.family = IpFamily::kV4;
+  open.ip = *IpAddress::Parse("198.51.100.7");
   open.connect_status = ConnectStatus::kConnected;
   open.greeting = Reply{220, {"220 mail.relay.example ESMTP"}};
   open.ehlo = Reply{
@@ -111,22 +117,21 @@ std::shared_ptr<const Snapshot> RelaySnapshot() {
   EndpointObservation refused;
   refused.domain = obs.domain;
   refused.mx_name = "mx2.relay.example";
-  refused.ip = "198.51.100.8";
-  refused.family = IpFamily::kV4;
+  refused.ip = *IpAddress::Parse("198.51.100.8");
   refused.connect_status = ConnectStatus::kRefused;
   refused.connect_error = "Connection refused";
   refused.phases = {{"connect", 0.001}, {"total", 0.001}};
   obs.endpoints = {open, refused};
 
   snapshot->findings = {
-      MakeFinding("smtp.all_no_starttls", Severity::kCrit, "relay.example"),
-      MakeFinding("smtp.auth.plaintext", Severity::kCrit, "mx1.relay.example [198.51.100.7]"),
-      MakeFinding("smtp.open_relay", Severity::kCrit, "mx1.relay.example [198.51.100.7]"),
-      MakeFinding("smtp.tcp.unreachable", Severity::kCrit, "mx2.relay.example [198.51.100.8]"),
-      MakeFinding("smtp.ptr.missing", Severity::kWarn, "mx1.relay.example [198.51.100.7]"),
-      MakeFinding("smtp.starttls.missing", Severity::kWarn, "mx1.relay.example [198.51.100.7]"),
-      MakeFinding("smtp.ipv6.missing", Severity::kInfo, "relay.example"),
-      MakeFinding("smtp.null_sender.rejected", Severity::kOk, "mx1.relay.example [198.51.100.7]"),
+      MakeFinding("smtp.all_no_starttls", Severity::kCrit, Subject::Domain("relay.example")),
+      MakeFinding("smtp.auth.plaintext", Severity::kCrit, Endpoint("relay.example", "mx1.relay.example", "198.51.100.7")),
+      MakeFinding("smtp.open_relay", Severity::kCrit, Endpoint("relay.example", "mx1.relay.example", "198.51.100.7")),
+      MakeFinding("smtp.tcp.unreachable", Severity::kCrit, Endpoint("relay.example", "mx2.relay.example", "198.51.100.8")),
+      MakeFinding("smtp.ptr.missing", Severity::kWarn, Endpoint("relay.example", "mx1.relay.example", "198.51.100.7")),
+      MakeFinding("smtp.starttls.missing", Severity::kWarn, Endpoint("relay.example", "mx1.relay.example", "198.51.100.7")),
+      MakeFinding("smtp.ipv6.missing", Severity::kInfo, Subject::Domain("relay.example")),
+      MakeFinding("smtp.null_sender.rejected", Severity::kOk, Endpoint("relay.example", "mx1.relay.example", "198.51.100.7")),
   };
   snapshot->status = Severity::kCrit;
   return snapshot;
@@ -142,7 +147,7 @@ std::shared_ptr<const Snapshot> BrokenSnapshot() {
   obs.dns.domain = obs.domain;
   obs.dns.mx.status = DnsStatus::kServFail;
   obs.dns.mx.error = "SERVFAIL";
-  snapshot->findings = {MakeFinding("smtp.dns.error", Severity::kError, "broken.example")};
+  snapshot->findings = {MakeFinding("smtp.dns.error", Severity::kError, Subject::Domain("broken.example"))};
   snapshot->status = Severity::kError;
   return snapshot;
 }
@@ -355,7 +360,6 @@ TEST(MetricsTest, HandshakeFailureAndHeloFallback) {
     fresh.domain = e.domain;
     fresh.mx_name = e.mx_name;
     fresh.ip = e.ip;
-    fresh.family = e.family;
     e = fresh;
     e.connect_status = ConnectStatus::kConnected;
     e.greeting = Reply{554, {"554 go away"}};
@@ -410,18 +414,21 @@ TEST(MetricsTest, LabelValuesAreEscapedAndBounded) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->observation.domain = "we\"ird\\dom\nain";
   snapshot->findings = {
-      MakeFinding("smtp.mx.cname", Severity::kCrit, "mx \"1\"\\\n[192.0.2.1]"),
-      MakeFinding("smtp.mx.unresolvable", Severity::kCrit, "bad\xff\xc0utf8 \xe2\x82\xac"),
-      MakeFinding("smtp.mx.ip_literal", Severity::kCrit, std::string(5000, 'x')),
+      MakeFinding("smtp.mx.cname", Severity::kCrit, Subject::Host("d", "mx \"1\"\\\n")),
+      MakeFinding("smtp.mx.unresolvable", Severity::kCrit,
+                  Subject::Domain("bad\xff\xc0utf8 \xe2\x82\xac")),
+      MakeFinding("smtp.mx.ip_literal", Severity::kCrit, Subject::Host("d", std::string(5000, 'x'))),
   };
   snapshot->status = Severity::kCrit;
   const std::string text = SerializeMetrics(FamiliesOf(snapshot));
   EXPECT_THAT(text, HasSubstr("smtp_domain_status{domain=\"we\\\"ird\\\\dom\\nain\"} 3\n"));
-  EXPECT_THAT(text, HasSubstr("subject=\"mx \\\"1\\\"\\\\\\n[192.0.2.1]\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("subject=\"mx \\\"1\\\"\\\\\\n\""));
+  EXPECT_THAT(text, HasSubstr("mx=\"mx \\\"1\\\"\\\\\\n\""));
   // Invalid UTF-8 becomes U+FFFD, valid multi-byte characters stay.
-  EXPECT_THAT(text, HasSubstr("subject=\"bad\xef\xbf\xbd\xef\xbf\xbdutf8 \xe2\x82\xac\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("subject=\"bad\xef\xbf\xbd\xef\xbf\xbdutf8 \xe2\x82\xac\""));
   EXPECT_THAT(text, Not(HasSubstr(std::string(400, 'x'))));
-  EXPECT_THAT(text, HasSubstr(std::string(320, 'x') + "\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("subject=\"" + std::string(320, 'x') + "\""));
+  EXPECT_THAT(text, HasSubstr("mx=\"" + std::string(320, 'x') + "\""));
   // Only the label values carry these bytes: every line is one sample or comment.
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {

@@ -9,7 +9,7 @@ TEST(ObservationJsonTest, CarriesTheFieldsReadersNeed) {
   EndpointObservation e;
   e.domain = "example.org";
   e.mx_name = "mx.example.org";
-  e.ip = "192.0.2.25";
+  e.ip = *IpAddress::Parse("192.0.2.25");
   e.connect_status = ConnectStatus::kConnected;
   e.greeting = Reply{220, {"220 mx.example.org ESMTP"}};
   e.extensions_plain.Add({"STARTTLS", ""});

@@ -42,12 +42,11 @@ SmtpStep Step(std::string command, int code, std::string line) {
   return SmtpStep{std::move(command), Reply{code, {std::move(line)}}, ""};
 }
 
-EndpointObservation HealthyEndpoint(const char* ip, IpFamily family) {
+EndpointObservation HealthyEndpoint(const char* ip) {
   EndpointObservation e;
   e.domain = kDomain;
   e.mx_name = kMx;
-  e.ip = ip;
-  e.family = family;
+  e.ip = Ip(ip);
   e.connect_status = ConnectStatus::kConnected;
   e.greeting = Reply{220, {"220 mx1.example.org ESMTP Postfix"}};
   e.announced_hostname = kMx;
@@ -110,7 +109,7 @@ DomainObservation Healthy() {
   obs.dns.mx_targets = {target};
   obs.dns.reverse = {HealthyReverse(kV4), HealthyReverse(kV6)};
   obs.plan.endpoints = {{kMx, 10, Ip(kV4), {}}, {kMx, 10, Ip(kV6), {}}};
-  obs.endpoints = {HealthyEndpoint(kV4, IpFamily::kV4), HealthyEndpoint(kV6, IpFamily::kV6)};
+  obs.endpoints = {HealthyEndpoint(kV4), HealthyEndpoint(kV6)};
   return obs;
 }
 
@@ -127,7 +126,7 @@ std::vector<Finding> Judge(const DomainObservation& obs, const CheckOptions& opt
     if (rule != nullptr) {
       EXPECT_EQ(f.rule, rule->name) << f.code;
     }
-    EXPECT_FALSE(f.subject.empty()) << f.code;
+    EXPECT_FALSE(f.subject.Text().empty()) << f.code;
     EXPECT_FALSE(f.message.empty()) << f.code;
     EXPECT_FALSE(f.rfc.empty()) << f.code;
     EXPECT_EQ(f.fix.empty(), f.severity == Severity::kOk) << f.code;
@@ -150,7 +149,7 @@ Finding Problem(const std::vector<Finding>& findings, std::string_view code,
                 std::string_view subject = "") {
   std::vector<Finding> matches;
   for (const auto& f : WithCode(findings, code)) {
-    if (f.severity != Severity::kOk && (subject.empty() || f.subject == subject)) {
+    if (f.severity != Severity::kOk && (subject.empty() || f.subject.Text() == subject)) {
       matches.push_back(f);
     }
   }
@@ -170,7 +169,7 @@ bool HasProblem(const std::vector<Finding>& findings, std::string_view code) {
 bool HasOk(const std::vector<Finding>& findings, std::string_view code,
            std::string_view subject = "") {
   for (const auto& f : WithCode(findings, code)) {
-    if (f.severity == Severity::kOk && (subject.empty() || f.subject == subject)) {
+    if (f.severity == Severity::kOk && (subject.empty() || f.subject.Text() == subject)) {
       return true;
     }
   }
@@ -287,7 +286,7 @@ TEST(RulesTest, MxImplicit) {
   obs.dns.implicit_addresses = {Ip(kV4)};
   obs.dns.reverse = {HealthyReverse(kV4)};
   obs.plan.endpoints = {{kDomain, 0, Ip(kV4), {}}};
-  obs.endpoints = {HealthyEndpoint(kV4, IpFamily::kV4)};
+  obs.endpoints = {HealthyEndpoint(kV4)};
   obs.endpoints[0].mx_name = kDomain;
   const Finding f = ExpectFlagged(obs, "smtp.mx.implicit", Severity::kWarn, kDomain);
   EXPECT_THAT(f.message, HasSubstr(kV4));
@@ -405,7 +404,7 @@ TEST(RulesTest, UnreachableEndpointGetsOnlyItsReachabilityFinding) {
   obs.endpoints[1].starttls = {};
   obs.endpoints[1].null_sender.outcome = ProbeOutcome::kError;
   for (const auto& f : Judge(obs)) {
-    if (f.subject == kV6Subject) {
+    if (f.subject.Text() == kV6Subject) {
       EXPECT_EQ(f.code, "smtp.tcp.unreachable") << f.message;
     }
   }
@@ -433,7 +432,6 @@ EndpointObservation Unconnected(const EndpointObservation& planned, ConnectStatu
   e.domain = planned.domain;
   e.mx_name = planned.mx_name;
   e.ip = planned.ip;
-  e.family = planned.family;
   e.connect_status = status;
   e.connect_error = std::move(error);
   e.phases = {{"total", 0.01}};
@@ -522,7 +520,7 @@ TEST(RulesTest, BannerRejected) {
   for (const char* code : {"smtp.starttls.missing", "smtp.ehlo.rejected", "smtp.session.aborted",
                            "smtp.banner.hostname_mismatch"}) {
     for (const auto& x : WithCode(findings, code)) {
-      EXPECT_NE(x.subject, kV4Subject) << code;
+      EXPECT_NE(x.subject.Text(), kV4Subject) << code;
     }
   }
 }
@@ -651,7 +649,7 @@ TEST(RulesTest, StartTlsMissing) {
   ExpectFlagged(obs, "smtp.starttls.missing", Severity::kWarn, kV4Subject);
   const std::vector<Finding> findings = Judge(obs);
   for (const auto& f : WithCode(findings, "smtp.starttls.failed")) {
-    EXPECT_NE(f.subject, kV4Subject);  // nothing was offered, so nothing failed
+    EXPECT_NE(f.subject.Text(), kV4Subject);  // nothing was offered, so nothing failed
   }
   EXPECT_TRUE(HasOk(findings, "smtp.all_no_starttls", kDomain));  // the other endpoint has it
 }
@@ -839,7 +837,7 @@ TEST(RulesTest, SessionEndedIsNoVerdict) {
   EXPECT_THAT(f.message, HasSubstr("server closed the connection"));
   EXPECT_THAT(f.message, HasSubstr("null sender, postmaster, open relay"));
   for (const auto& x : Judge(obs)) {
-    if (x.subject != kV4Subject) {
+    if (x.subject.Text() != kV4Subject) {
       continue;
     }
     for (const char* code : {"smtp.null_sender.rejected", "smtp.postmaster.rejected",
@@ -952,7 +950,7 @@ TEST(RulesTest, SortedWorstFirstThenCodeThenSubject) {
   EXPECT_EQ(findings[0].severity, Severity::kError);
   EXPECT_EQ(findings[1].code, "smtp.auth.plaintext");
   EXPECT_EQ(findings[2].code, "smtp.open_relay");
-  EXPECT_EQ(findings[2].subject, kV4Subject);
+  EXPECT_EQ(findings[2].subject.Text(), kV4Subject);
   EXPECT_TRUE(
       std::is_sorted(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
         if (a.severity != b.severity) {
@@ -961,7 +959,7 @@ TEST(RulesTest, SortedWorstFirstThenCodeThenSubject) {
         if (a.code != b.code) {
           return a.code < b.code;
         }
-        return a.subject < b.subject;
+        return a.subject.Text() < b.subject.Text();
       }));
   EXPECT_EQ(WorstSeverity(findings), Severity::kError);
 }
@@ -1144,7 +1142,7 @@ TEST(RulesTest, TlsQualityWithoutTlsDataSaysSo) {
   const std::vector<Finding> tls = WithCode(findings, "smtp.tls.unavailable");
   ASSERT_EQ(tls.size(), 1u) << RenderFindingsText(findings);
   EXPECT_EQ(tls[0].severity, Severity::kInfo);
-  EXPECT_EQ(tls[0].subject, kDomain);
+  EXPECT_EQ(tls[0].subject.Text(), kDomain);
   EXPECT_EQ(tls[0].rule, "smtp.tls_quality");
   EXPECT_THAT(tls[0].message, HasSubstr("2 endpoint(s) that completed STARTTLS"));
   // Without any TLS session there is nothing a TLS checker could judge: no finding at all.
@@ -1348,8 +1346,8 @@ TEST(FindingsTextTest, EmptyLists) {
 }
 
 TEST(FindingsTextTest, Json) {
-  Finding f{"smtp.open_relay", "smtp.open_relay", Severity::kCrit, kV4Subject, "accepted \xff",
-            "fix it", "RFC 1"};
+  Finding f{"smtp.open_relay", "smtp.open_relay", Severity::kCrit,
+            Subject::Endpoint(kDomain, kMx, Ip(kV4), 25), "accepted \xff", "fix it", "RFC 1"};
   const nlohmann::json j = FindingsToJson({f});
   ASSERT_TRUE(j.is_array());
   ASSERT_EQ(j.size(), 1u);
@@ -1357,6 +1355,9 @@ TEST(FindingsTextTest, Json) {
   EXPECT_EQ(j[0]["code"], "smtp.open_relay");
   EXPECT_EQ(j[0]["severity"], "crit");
   EXPECT_EQ(j[0]["subject"], kV4Subject);
+  EXPECT_EQ(j[0]["mx"], kMx);
+  EXPECT_EQ(j[0]["ip"], kV4);
+  EXPECT_EQ(j[0]["port"], 25);
   EXPECT_EQ(j[0]["fix"], "fix it");
   EXPECT_EQ(j[0]["rfc"], "RFC 1");
   std::string dumped;
