@@ -1,5 +1,15 @@
 #include "probes/observation_json.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
 namespace smtp_exporter {
 namespace {
 
@@ -183,6 +193,353 @@ nlohmann::json ToJson(const DomainObservation& domain) {
 
 std::string DumpJson(const nlohmann::json& value, int indent) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace smtp_exporter
+
+// ---- Reading back -----------------------------------------------------------------------------
+
+namespace smtp_exporter {
+namespace {
+
+// A field that is missing or has the wrong type; carries the path for the error message.
+struct ReadError {
+  std::string path;
+  std::string problem;
+};
+
+// Walks one JSON object, naming the path of every field it reads.
+class Reader {
+ public:
+  Reader(const nlohmann::json& json, std::string path) : json_(json), path_(std::move(path)) {
+    if (!json_.is_object()) {
+      throw ReadError{path_, "is not an object"};
+    }
+  }
+
+  const nlohmann::json& Field(std::string_view name) const {
+    const auto it = json_.find(name);
+    if (it == json_.end()) {
+      throw ReadError{Path(name), "is missing"};
+    }
+    return *it;
+  }
+  Reader Object(std::string_view name) const { return Reader(Field(name), Path(name)); }
+  std::string String(std::string_view name) const { return Get<std::string>(name, "a string"); }
+  bool Bool(std::string_view name) const { return Get<bool>(name, "a boolean"); }
+  double Number(std::string_view name) const {
+    const nlohmann::json& value = Field(name);
+    if (!value.is_number()) {
+      throw ReadError{Path(name), "is not a number"};
+    }
+    return value.get<double>();
+  }
+  template <typename Int>
+  Int Integer(std::string_view name) const {
+    const nlohmann::json& value = Field(name);
+    if (!value.is_number_integer()) {
+      throw ReadError{Path(name), "is not an integer"};
+    }
+    if (value.is_number_unsigned()) {
+      const auto v = value.get<std::uint64_t>();
+      if (v > static_cast<std::uint64_t>(std::numeric_limits<Int>::max())) {
+        throw ReadError{Path(name), "is out of range"};
+      }
+      return static_cast<Int>(v);
+    }
+    const auto v = value.get<std::int64_t>();
+    if (v < static_cast<std::int64_t>(std::numeric_limits<Int>::min()) ||
+        (v > 0 && static_cast<std::uint64_t>(v) >
+                      static_cast<std::uint64_t>(std::numeric_limits<Int>::max()))) {
+      throw ReadError{Path(name), "is out of range"};
+    }
+    return static_cast<Int>(v);
+  }
+  std::vector<std::string> Strings(std::string_view name) const {
+    const nlohmann::json& value = Field(name);
+    if (!value.is_array()) {
+      throw ReadError{Path(name), "is not an array"};
+    }
+    std::vector<std::string> out;
+    for (const auto& item : value) {
+      if (!item.is_string()) {
+        throw ReadError{Path(name), "holds a non-string"};
+      }
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+  const nlohmann::json& Array(std::string_view name) const {
+    const nlohmann::json& value = Field(name);
+    if (!value.is_array()) {
+      throw ReadError{Path(name), "is not an array"};
+    }
+    return value;
+  }
+  std::string Path(std::string_view name) const { return path_ + "." + std::string(name); }
+
+ private:
+  template <typename T>
+  T Get(std::string_view name, std::string_view what) const {
+    const nlohmann::json& value = Field(name);
+    const bool ok = std::is_same_v<T, bool> ? value.is_boolean() : value.is_string();
+    if (!ok) {
+      throw ReadError{Path(name), "is not " + std::string(what)};
+    }
+    return value.get<T>();
+  }
+
+  const nlohmann::json& json_;
+  std::string path_;
+};
+
+// The enum value whose name `name_of` gives `text`, among `values`.
+template <typename Enum, std::size_t N>
+Enum EnumFromName(const std::string& text, const Enum (&values)[N],
+                  std::string_view (*name_of)(Enum), const std::string& path) {
+  for (const Enum value : values) {
+    if (name_of(value) == text) {
+      return value;
+    }
+  }
+  throw ReadError{path, "has the unknown value \"" + text + "\""};
+}
+
+IpAddress AddressFrom(const std::string& text, const std::string& path) {
+  const std::optional<IpAddress> ip = IpAddress::Parse(text);
+  if (!ip) {
+    throw ReadError{path, "is not an IP address"};
+  }
+  return *ip;
+}
+
+std::optional<Reply> ReplyFrom(const nlohmann::json& json, const std::string& path) {
+  if (json.is_null()) {
+    return std::nullopt;
+  }
+  const Reader r(json, path);
+  return Reply{r.Integer<int>("code"), r.Strings("lines")};
+}
+
+ExtensionSet ExtensionsFrom(const nlohmann::json& json, const std::string& path) {
+  if (!json.is_array()) {
+    throw ReadError{path, "is not an array"};
+  }
+  ExtensionSet set;
+  for (const auto& item : json) {
+    const Reader r(item, path + "[]");
+    set.Add({r.String("keyword"), r.String("params")});
+  }
+  return set;
+}
+
+TransactionProbe ProbeFrom(const Reader& r) {
+  static constexpr ProbeOutcome kOutcomes[] = {ProbeOutcome::kNotTested, ProbeOutcome::kAccepted,
+                                               ProbeOutcome::kRejected, ProbeOutcome::kTemporary,
+                                               ProbeOutcome::kError};
+  TransactionProbe probe;
+  probe.outcome =
+      EnumFromName(r.String("outcome"), kOutcomes, ProbeOutcomeName, r.Path("outcome"));
+  probe.detail = r.String("detail");
+  for (const auto& item : r.Array("steps")) {
+    const Reader step(item, r.Path("steps[]"));
+    probe.steps.push_back(
+        {step.String("command"), ReplyFrom(step.Field("reply"), step.Path("reply")),
+         step.String("error")});
+  }
+  return probe;
+}
+
+// The order the prober records phases in; unknown names keep their (sorted) place after these.
+constexpr std::string_view kPhaseOrder[] = {"connect",  "greeting",  "ehlo",         "starttls",
+                                            "tls_ehlo", "reconnect", "transactions", "total"};
+
+std::size_t PhaseRank(std::string_view phase) {
+  for (std::size_t i = 0; i < std::size(kPhaseOrder); ++i) {
+    if (kPhaseOrder[i] == phase) {
+      return i;
+    }
+  }
+  return std::size(kPhaseOrder);
+}
+
+EndpointObservation EndpointFrom(const Reader& r) {
+  static constexpr ConnectStatus kStatuses[] = {
+      ConnectStatus::kNotAttempted, ConnectStatus::kConnected,   ConnectStatus::kRefused,
+      ConnectStatus::kTimeout,      ConnectStatus::kUnreachable, ConnectStatus::kNoRoute,
+      ConnectStatus::kError};
+  static constexpr TransactionChannel kChannels[] = {
+      TransactionChannel::kNone, TransactionChannel::kTls, TransactionChannel::kPlain,
+      TransactionChannel::kPlainReconnect};
+  static constexpr TranscriptEntry::Direction kDirections[] = {
+      TranscriptEntry::Direction::kClient, TranscriptEntry::Direction::kServer,
+      TranscriptEntry::Direction::kNote};
+  EndpointObservation e;
+  e.domain = r.String("domain");
+  e.mx_name = r.String("mx");
+  e.ip = AddressFrom(r.String("ip"), r.Path("ip"));
+  e.port = r.Integer<std::uint16_t>("port");
+  e.started_at_unix = r.Number("started_at");
+  const Reader connect = r.Object("connect");
+  e.connect_status =
+      EnumFromName(connect.String("status"), kStatuses, ConnectStatusName, connect.Path("status"));
+  e.connect_error = connect.String("error");
+  const Reader greeting = r.Object("greeting");
+  e.greeting = ReplyFrom(greeting.Field("reply"), greeting.Path("reply"));
+  e.announced_hostname = greeting.String("announced_hostname");
+  e.greeting_mentions_esmtp = greeting.Bool("mentions_esmtp");
+  const Reader ehlo = r.Object("ehlo");
+  e.ehlo = ReplyFrom(ehlo.Field("reply"), ehlo.Path("reply"));
+  e.helo = ReplyFrom(ehlo.Field("helo_reply"), ehlo.Path("helo_reply"));
+  e.esmtp = ehlo.Bool("esmtp");
+  e.helo_fallback = ehlo.Bool("helo_fallback");
+  const Reader extensions = r.Object("extensions");
+  e.extensions_plain = ExtensionsFrom(extensions.Field("plain"), extensions.Path("plain"));
+  e.extensions_tls = ExtensionsFrom(extensions.Field("tls"), extensions.Path("tls"));
+  e.auth_before_tls = r.Bool("auth_before_tls");
+  const Reader starttls = r.Object("starttls");
+  e.starttls.offered = starttls.Bool("offered");
+  e.starttls.attempted = starttls.Bool("attempted");
+  e.starttls.reply = ReplyFrom(starttls.Field("reply"), starttls.Path("reply"));
+  e.starttls.ok = starttls.Bool("ok");
+  if (!starttls.Field("tls").is_null()) {
+    const Reader tls = starttls.Object("tls");
+    e.starttls.tls.version = tls.String("version");
+    e.starttls.tls.cipher = tls.String("cipher");
+    e.starttls.tls.peer_subject = tls.String("peer_subject");
+    e.starttls.tls.peer_dns_names = tls.Strings("peer_dns_names");
+    if (!tls.Field("peer_not_after_unix").is_null()) {
+      e.starttls.tls.peer_not_after_unix = tls.Integer<std::int64_t>("peer_not_after_unix");
+    }
+  }
+  e.starttls.error = starttls.String("error");
+  e.starttls.plaintext_bytes_discarded =
+      starttls.Integer<std::size_t>("plaintext_bytes_discarded");
+  e.tls_ehlo = ReplyFrom(r.Field("tls_ehlo_reply"), r.Path("tls_ehlo_reply"));
+  const Reader transactions = r.Object("transactions");
+  e.transactions_channel = EnumFromName(transactions.String("channel"), kChannels,
+                                        TransactionChannelName, transactions.Path("channel"));
+  e.probe_sender = transactions.String("sender");
+  e.probe_recipient = transactions.String("relay_recipient");
+  e.null_sender = ProbeFrom(transactions.Object("null_sender"));
+  e.postmaster = ProbeFrom(transactions.Object("postmaster"));
+  e.open_relay = ProbeFrom(transactions.Object("open_relay"));
+  e.protocol_violations = r.Strings("protocol_violations");
+  e.limit_exceeded = r.String("limit_exceeded");
+  e.session_error = r.String("session_error");
+  const nlohmann::json& phases = r.Field("phases");
+  if (!phases.is_object()) {
+    throw ReadError{r.Path("phases"), "is not an object"};
+  }
+  for (const auto& [phase, seconds] : phases.items()) {
+    if (!seconds.is_number()) {
+      throw ReadError{r.Path("phases." + phase), "is not a number"};
+    }
+    e.phases.push_back({phase, seconds.get<double>()});
+  }
+  std::stable_sort(e.phases.begin(), e.phases.end(),
+                   [](const PhaseDuration& a, const PhaseDuration& b) {
+                     return PhaseRank(a.phase) < PhaseRank(b.phase);
+                   });
+  for (const auto& item : r.Array("transcript")) {
+    const Reader entry(item, r.Path("transcript[]"));
+    e.transcript.push_back({entry.Number("at"),
+                            EnumFromName(entry.String("dir"), kDirections, DirectionName,
+                                         entry.Path("dir")),
+                            entry.String("text")});
+  }
+  return e;
+}
+
+DnsLookup LookupFrom(const Reader& r) {
+  static constexpr DnsStatus kStatuses[] = {
+      DnsStatus::kNotQueried, DnsStatus::kOk,      DnsStatus::kNoData,  DnsStatus::kNxDomain,
+      DnsStatus::kServFail,   DnsStatus::kRefused, DnsStatus::kTimeout, DnsStatus::kError};
+  return {EnumFromName(r.String("status"), kStatuses, DnsStatusName, r.Path("status")),
+          r.String("error")};
+}
+
+std::vector<IpAddress> AddressesFrom(const Reader& r, std::string_view name) {
+  std::vector<IpAddress> out;
+  for (const std::string& text : r.Strings(name)) {
+    out.push_back(AddressFrom(text, r.Path(name)));
+  }
+  return out;
+}
+
+DnsObservation DnsFrom(const Reader& r) {
+  DnsObservation dns;
+  dns.domain = r.String("domain");
+  dns.mx = LookupFrom(r.Object("mx"));
+  for (const auto& item : r.Array("mx_targets")) {
+    const Reader t(item, r.Path("mx_targets[]"));
+    MxTarget target;
+    target.preference = t.Integer<std::uint16_t>("preference");
+    target.host = t.String("host");
+    target.is_ip_literal = t.Bool("is_ip_literal");
+    target.cname_chain = t.Strings("cname_chain");
+    target.a = LookupFrom(t.Object("a"));
+    target.aaaa = LookupFrom(t.Object("aaaa"));
+    target.addresses = AddressesFrom(t, "addresses");
+    dns.mx_targets.push_back(std::move(target));
+  }
+  dns.null_mx = r.Bool("null_mx");
+  dns.null_mx_mixed = r.Bool("null_mx_mixed");
+  dns.implicit_mx = r.Bool("implicit_mx");
+  dns.implicit_a = LookupFrom(r.Object("implicit_a"));
+  dns.implicit_aaaa = LookupFrom(r.Object("implicit_aaaa"));
+  dns.implicit_addresses = AddressesFrom(r, "implicit_addresses");
+  for (const auto& item : r.Array("reverse")) {
+    const Reader v(item, r.Path("reverse[]"));
+    ReverseDns reverse;
+    reverse.ip = AddressFrom(v.String("ip"), v.Path("ip"));
+    reverse.ptr = LookupFrom(v.Object("ptr"));
+    reverse.ptr_names = v.Strings("ptr_names");
+    if (!v.Field("fcrdns_ok").is_null()) {
+      reverse.fcrdns_ok = v.Bool("fcrdns_ok");
+    }
+    reverse.fcrdns_name = v.String("fcrdns_name");
+    reverse.fcrdns_errors = v.Strings("fcrdns_errors");
+    dns.reverse.push_back(std::move(reverse));
+  }
+  dns.timed_out = r.Bool("timed_out");
+  dns.duration_seconds = r.Number("duration_seconds");
+  return dns;
+}
+
+}  // namespace
+
+Result<DomainObservation> DomainObservationFromJson(const nlohmann::json& json) {
+  try {
+    const Reader r(json, "$");
+    const int version = r.Integer<int>("schema_version");
+    if (version != kObservationSchemaVersion) {
+      return Error{ErrorCode::kInvalidArgument,
+                   "unsupported observation schema_version " + std::to_string(version) +
+                       " (this build reads " + std::to_string(kObservationSchemaVersion) + ")"};
+    }
+    DomainObservation obs;
+    obs.domain = r.String("domain");
+    obs.started_at_unix = r.Number("started_at");
+    obs.duration_seconds = r.Number("duration_seconds");
+    obs.dns = DnsFrom(r.Object("dns"));
+    const Reader plan = r.Object("plan");
+    for (const auto& item : plan.Array("endpoints")) {
+      const Reader p(item, plan.Path("endpoints[]"));
+      obs.plan.endpoints.push_back({p.String("mx"), p.Integer<std::uint16_t>("preference"),
+                                    AddressFrom(p.String("ip"), p.Path("ip")),
+                                    p.Strings("also_named")});
+    }
+    obs.plan.dropped_over_cap = plan.Integer<std::size_t>("dropped_over_cap");
+    for (const auto& item : r.Array("endpoints")) {
+      obs.endpoints.push_back(EndpointFrom(Reader(item, "$.endpoints[]")));
+    }
+    return obs;
+  } catch (const ReadError& error) {
+    return Error{ErrorCode::kInvalidArgument, "observation JSON: " + error.path + " " + error.problem};
+  } catch (const nlohmann::json::exception& error) {
+    return Error{ErrorCode::kInvalidArgument, std::string("observation JSON: ") + error.what()};
+  }
 }
 
 }  // namespace smtp_exporter

@@ -1,5 +1,7 @@
-// JSON form of the observation types (nlohmann::json). The schema is documented in
-// docs/json-schema.md and versioned by kObservationSchemaVersion. Pure functions; thread-safe.
+// JSON form of the observation types (nlohmann::json), written and read back. The schema is
+// documented in docs/json-schema.md and versioned by kObservationSchemaVersion. The reader is
+// what the happyDomain checker mode's /evaluate and state kept on disk need: an observation
+// collected once is judged again later. Pure functions; thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -7,6 +9,7 @@
 
 #include "probes/dns_observation.h"
 #include "probes/observation.h"
+#include "probes/result.h"
 
 namespace smtp_exporter {
 
@@ -19,6 +22,12 @@ nlohmann::json ToJson(const EndpointObservation& endpoint);
 nlohmann::json ToJson(const DnsObservation& dns);
 // The domain observation: dns, plan and endpoints (findings are added by the caller).
 nlohmann::json ToJson(const DomainObservation& domain);
+
+// Reads back what ToJson(DomainObservation) wrote. Derived fields (extensions.union,
+// size_limit, auth_mechanisms_plain, family) are recomputed, not read. kInvalidArgument with the path of
+// the first missing or mistyped field, or an unsupported schema_version. Strings that held
+// invalid UTF-8 when written come back with U+FFFD in their place (DumpJson replaced them).
+Result<DomainObservation> DomainObservationFromJson(const nlohmann::json& json);
 
 // Serialises with invalid UTF-8 from the network replaced (never throws on server bytes).
 std::string DumpJson(const nlohmann::json& value, int indent = 2);

@@ -1,6 +1,12 @@
 #include "probes/observation_json.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
+
+#include "exporter/check/evaluate.h"
+#include "tests/support/observations.h"
 
 namespace smtp_exporter {
 namespace {
@@ -37,6 +43,111 @@ TEST(ObservationJsonTest, InvalidUtf8FromTheNetworkDoesNotThrow) {
   EXPECT_NO_THROW(text = DumpJson(ToJson(e)));
   EXPECT_NE(text.find("broken"), std::string::npos);
   EXPECT_TRUE(nlohmann::json::accept(text));
+}
+
+
+// Every field set, so that a field the reader forgets shows as a difference.
+DomainObservation RichObservation() {
+  using testing::HealthyEndpoint;
+  using testing::Ip;
+  using testing::Mx;
+  using testing::Reverse;
+  DomainObservation obs;
+  obs.domain = "example.org";
+  obs.started_at_unix = 1764400000.25;
+  obs.duration_seconds = 1.5;
+  obs.dns.domain = "example.org";
+  obs.dns.mx = {DnsStatus::kOk, ""};
+  obs.dns.mx_targets = {Mx(10, "mx1.example.org", {"192.0.2.1", "2001:db8::1"}),
+                        Mx(20, "mx2.example.org", {"192.0.2.2"})};
+  obs.dns.mx_targets[1].cname_chain = {"alias.example.net"};
+  obs.dns.mx_targets[1].aaaa = {DnsStatus::kServFail, "server failed"};
+  obs.dns.null_mx_mixed = true;
+  obs.dns.implicit_a = {DnsStatus::kNoData, ""};
+  obs.dns.implicit_addresses = {Ip("192.0.2.9")};
+  obs.dns.reverse = {Reverse("192.0.2.1", DnsStatus::kOk, {"mx1.example.org"}, true),
+                     Reverse("192.0.2.2", DnsStatus::kNxDomain, {}, std::nullopt)};
+  obs.dns.reverse[1].fcrdns_errors = {"mx2.example.org/A: timeout"};
+  obs.dns.timed_out = true;
+  obs.dns.duration_seconds = 0.25;
+  obs.plan.endpoints = {{"mx1.example.org", 10, Ip("192.0.2.1"), {"mx3.example.org"}},
+                        {"mx1.example.org", 10, Ip("2001:db8::1"), {}}};
+  obs.plan.dropped_over_cap = 3;
+  EndpointObservation healthy = HealthyEndpoint("example.org", "mx1.example.org", "192.0.2.1");
+  healthy.starttls.tls.peer_dns_names = {"mx1.example.org", "mx.example.org"};
+  healthy.starttls.tls.peer_not_after_unix = 1800000000;
+  healthy.starttls.plaintext_bytes_discarded = 7;
+  healthy.protocol_violations = {"bare LF", "line over 512 octets"};
+  healthy.phases = {{"connect", 0.01}, {"greeting", 0.02}, {"ehlo", 0.03}, {"total", 0.2}};
+  healthy.transcript = {{0.0, TranscriptEntry::Direction::kNote, "connected"},
+                        {0.01, TranscriptEntry::Direction::kServer, "220 mx1 ESMTP \u00e9"},
+                        {0.02, TranscriptEntry::Direction::kClient, "EHLO probe"}};
+  EndpointObservation odd = healthy;
+  odd.ip = Ip("2001:db8::1");
+  odd.port = 2525;
+  odd.connect_status = ConnectStatus::kConnected;
+  odd.helo = Reply{250, {"250 ok"}};
+  odd.ehlo = Reply{502, {"502 5.5.2 no"}};
+  odd.esmtp = false;
+  odd.helo_fallback = true;
+  odd.starttls = {};
+  odd.starttls.error = "handshake failed";
+  odd.tls_ehlo.reset();
+  odd.transactions_channel = TransactionChannel::kPlainReconnect;
+  odd.postmaster = {ProbeOutcome::kTemporary,
+                    {{"RCPT TO:<postmaster@example.org>", Reply{450, {"450 later"}}, ""},
+                     {"RSET", std::nullopt, "timeout"}},
+                    "greylisted"};
+  odd.limit_exceeded = "reply over 100 lines";
+  odd.session_error = "timeout: no reply";
+  EndpointObservation dead;
+  dead.domain = "example.org";
+  dead.mx_name = "mx2.example.org";
+  dead.ip = Ip("192.0.2.2");
+  dead.connect_status = ConnectStatus::kNoRoute;
+  dead.connect_error = "Network is unreachable";
+  obs.endpoints = {healthy, odd, dead};
+  return obs;
+}
+
+TEST(ObservationJsonTest, RoundTripKeepsEveryFieldAndEveryVerdict) {
+  const DomainObservation original = RichObservation();
+  const nlohmann::json written = ToJson(original);
+  // Through text, as /evaluate and state on disk will read it.
+  const nlohmann::json reparsed = nlohmann::json::parse(DumpJson(written));
+  const Result<DomainObservation> read = DomainObservationFromJson(reparsed);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(ToJson(read.value()), written);
+  EXPECT_EQ(Evaluate(read.value(), CheckOptions{}), Evaluate(original, CheckOptions{}));
+}
+
+TEST(ObservationJsonTest, ReaderNamesWhatIsWrong) {
+  const nlohmann::json good = ToJson(RichObservation());
+  auto error_of = [](const nlohmann::json& json) {
+    const Result<DomainObservation> read = DomainObservationFromJson(json);
+    EXPECT_FALSE(read.ok());
+    return read.ok() ? std::string() : read.error().message;
+  };
+  nlohmann::json j = good;
+  j["schema_version"] = 99;
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("unsupported observation schema_version 99"));
+  j = good;
+  j["endpoints"][0].erase("connect");
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("$.endpoints[].connect is missing"));
+  j = good;
+  j["endpoints"][1]["ip"] = "mx.example.org";
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("$.endpoints[].ip is not an IP address"));
+  j = good;
+  j["endpoints"][0]["port"] = 70000;
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("port is out of range"));
+  j = good;
+  j["dns"]["mx"]["status"] = "maybe";
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("$.dns.mx.status has the unknown value"));
+  j = good;
+  j["dns"]["null_mx"] = "yes";
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("$.dns.null_mx is not a boolean"));
+  EXPECT_THAT(error_of(nlohmann::json::array()), ::testing::HasSubstr("$ is not an object"));
+  EXPECT_THAT(error_of(nlohmann::json(nullptr)), ::testing::HasSubstr("is not an object"));
 }
 
 }  // namespace
