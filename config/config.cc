@@ -693,15 +693,17 @@ bool Parser::ParseCheckKey(const std::string& key, const YAML::Node& key_node,
 
 bool Parser::SetJitter(Config& config) {
   if (jitter_) {
-    if (jitter_->value >= config.interval) {
+    // The scheduler spreads each check over interval ± jitter: past half an interval, two
+    // checks of one domain could come almost back to back.
+    if (jitter_->value * 2 > config.interval) {
       return Fail(jitter_->mark, "jitter (" + FormatDuration(jitter_->value) +
-                                     ") must be shorter than interval (" +
+                                     ") must be at most half of interval (" +
                                      FormatDuration(config.interval) + ")");
     }
     for (const auto& interval : domain_intervals_) {
-      if (interval.value <= jitter_->value) {
+      if (jitter_->value * 2 > interval.value) {
         return Fail(interval.mark, "interval (" + FormatDuration(interval.value) +
-                                       ") must be longer than the global jitter (" +
+                                       ") must be at least twice the global jitter (" +
                                        FormatDuration(jitter_->value) + ")");
       }
     }

@@ -37,9 +37,10 @@ struct Config {
   // How often each domain is checked. Default: 5m.
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
 
-  // Each check starts at a random delay in [0, jitter) so that checks do not all start at
-  // once; shorter than every interval. Default: 30s, or a tenth of the shortest interval
-  // (global or per domain) when that is less.
+  // Each check after the first is due interval ± jitter (uniformly) after the previous one
+  // ended, so that checks of many domains drift apart instead of starting together; at most
+  // half of every interval. Default: 30s, or a tenth of the shortest interval (global or per
+  // domain) when that is less.
   std::chrono::milliseconds jitter{std::chrono::seconds(30)};
 
   // Domains checked at once. Default: 16.

@@ -235,8 +235,8 @@ std::shared_ptr<const ExporterApp::Runtime> ExporterApp::runtime() const {
 std::vector<ScheduledDomain> ExporterApp::Schedule(const Runtime& runtime) const {
   std::vector<ScheduledDomain> schedule;
   for (const auto& domain : runtime.config.domains) {
-    schedule.push_back({domain.name, domain.interval,
-                        std::min(runtime.config.jitter, domain.interval / 2)});
+    // The config loader guarantees jitter <= interval / 2 for every domain.
+    schedule.push_back({domain.name, domain.interval, runtime.config.jitter});
   }
   return schedule;
 }
@@ -288,9 +288,7 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
     return;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto snapshot = std::const_pointer_cast<Snapshot>(RunCheck(*current, *domain, std::nullopt));
-  snapshot->next_check_unix =
-      UnixNow() + std::chrono::duration<double>(domain->interval).count();
+  auto snapshot = RunCheck(*current, *domain, std::nullopt);
   if (cancelled_.load()) {
     return;  // a check cut short by shutdown says nothing about the domain
   }
@@ -303,6 +301,19 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
   if (runtime()->Find(name) != nullptr) {
     store_.Put(name, std::move(snapshot));
   }
+}
+
+double ExporterApp::NextCheckUnix(const std::string& domain) const {
+  if (!scheduler_) {
+    return 0;
+  }
+  const std::optional<SteadyTime> due = scheduler_->NextDue(domain);
+  if (!due) {
+    return 0;  // running now, or not scheduled
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const double ahead = std::chrono::duration<double>(*due - now).count();
+  return UnixNow() + std::max(0.0, ahead);
 }
 
 ExporterHealth ExporterApp::Health() const {
@@ -565,7 +576,7 @@ void ExporterApp::RegisterRoutes() {
       return;
     }
     HtmlPageContext context = PageContext();
-    context.next_check_unix = snapshot->next_check_unix;
+    context.next_check_unix = NextCheckUnix(name);
     context.json_href = "/report?domain=" + UrlEncodeQueryValue(name) + "&format=json";
     context.metrics_href = "/metrics?domain=" + UrlEncodeQueryValue(name);
     SetHtml(res, RenderReportHtml(snapshot->observation, snapshot->findings, snapshot->status,
@@ -588,7 +599,7 @@ void ExporterApp::RegisterRoutes() {
         }
         row.endpoints = snapshot->observation.endpoints.size();
         row.checked_at_unix = snapshot->observation.started_at_unix;
-        row.next_check_unix = snapshot->next_check_unix;
+        row.next_check_unix = NextCheckUnix(domain.name);
         row.report_href = "/report?domain=" + UrlEncodeQueryValue(domain.name);
         row.json_href = row.report_href + "&format=json";
       }

@@ -80,6 +80,9 @@ class ExporterApp {
   void RunScheduled(const std::string& domain);
   void RunScheduledOnce(const std::string& domain);
   ExporterHealth Health() const;
+  // Unix time of `domain`'s next scheduled check, as the scheduler has it (interval ± jitter
+  // from the end of the last check); 0 while it runs or when nothing is scheduled.
+  double NextCheckUnix(const std::string& domain) const;
   void RegisterRoutes();
   std::vector<ScheduledDomain> Schedule(const Runtime& runtime) const;
 

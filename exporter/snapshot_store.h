@@ -22,8 +22,6 @@ struct Snapshot {
   DomainObservation observation;
   std::vector<Finding> findings;  // sorted worst first (Evaluate)
   Severity status = Severity::kOk;
-  // Unix seconds of the next scheduled check, 0 if none (e.g. a /probe result).
-  double next_check_unix = 0;
 };
 
 class SnapshotStore {

@@ -113,9 +113,11 @@ constexpr InvalidCase kInvalidCases[] = {
      "invalid-dns-timeout-empty.yml:2:3: dns_timeout must be a duration such as 30s, 5m, "
      "1h30m, 250ms or integer seconds, got nothing"},
     {"invalid-jitter.yml",
-     "invalid-jitter.yml:3:11: jitter (1m) must be shorter than interval (1m)"},
+     "invalid-jitter.yml:3:11: jitter (1m) must be at most half of interval (1m)"},
+    {"invalid-jitter-over-half.yml",
+     "invalid-jitter-over-half.yml:3:11: jitter (31s) must be at most half of interval (1m)"},
     {"invalid-domain-interval-jitter.yml",
-     "invalid-domain-interval-jitter.yml:5:15: interval (30s) must be longer than the global "
+     "invalid-domain-interval-jitter.yml:5:15: interval (30s) must be at least twice the global "
      "jitter (30s)"},
     {"invalid-port-zero.yml",
      "invalid-port-zero.yml:2:9: port must be an integer from 1 to 65535, got 0"},
