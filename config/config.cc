@@ -21,6 +21,7 @@
 #include <system_error>
 #include <utility>
 
+#include "config/check_option_table.h"
 #include "config/domain_name.h"
 #include "config/duration.h"
 
@@ -35,8 +36,6 @@ constexpr std::uintmax_t kMaxConfigBytes = 16 * 1024 * 1024;
 constexpr std::int64_t kMaxConcurrency = 1024;
 constexpr std::int64_t kMaxEndpointConcurrency = 64;
 constexpr std::int64_t kMaxPerIpConnections = 64;
-constexpr milliseconds kMinTimeout = std::chrono::seconds(1);
-constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
 constexpr milliseconds kMinInterval = std::chrono::seconds(1);
 constexpr milliseconds kMinDnsTimeout = milliseconds(1);
 constexpr milliseconds kMaxDnsTimeout = std::chrono::minutes(1);
@@ -75,6 +74,23 @@ std::string Join(std::span<const std::string_view> keys) {
 
 
 // How a value that could not be used is shown after "got".
+// How a value of `spec`'s type is written, for "must be ..." messages.
+std::string_view ExpectedForm(const CheckOptionSpec& spec) {
+  switch (spec.type) {
+    case CheckOptionType::kDuration:
+      return "a duration such as 30s, 5m, 1h30m, 250ms or integer seconds";
+    case CheckOptionType::kBool:
+      return "true or false";
+    case CheckOptionType::kPort:
+      return "an integer from 1 to 65535";
+    case CheckOptionType::kHostName:
+      return "a host name";
+    case CheckOptionType::kMailAddress:
+      return "a mail address (local@domain)";
+  }
+  return "a string";
+}
+
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Scalar:
@@ -261,38 +277,15 @@ struct Located {
 
 // The keys one mapping (global or a domain entry) sets; unset ones keep the defaults.
 struct Overrides {
-  std::optional<milliseconds> timeout;
-  std::optional<std::string> helo_name;
-  std::optional<std::uint16_t> port;
-  std::optional<bool> test_null_sender;
-  std::optional<bool> test_postmaster;
-  std::optional<bool> test_open_relay;
-  std::optional<std::string> test_probe_address;
+  // Check options as written (already validated), applied in order through the option table.
+  std::vector<std::pair<const CheckOptionSpec*, std::string>> options;
   std::optional<Located<milliseconds>> interval;
   std::optional<std::vector<std::string>> dns_servers;
 };
 
 void ApplyOverrides(const Overrides& overrides, CheckOptions& options) {
-  if (overrides.timeout) {
-    options.timeout = *overrides.timeout;
-  }
-  if (overrides.helo_name) {
-    options.helo_name = *overrides.helo_name;
-  }
-  if (overrides.port) {
-    options.port = *overrides.port;
-  }
-  if (overrides.test_null_sender) {
-    options.test_null_sender = *overrides.test_null_sender;
-  }
-  if (overrides.test_postmaster) {
-    options.test_postmaster = *overrides.test_postmaster;
-  }
-  if (overrides.test_open_relay) {
-    options.test_open_relay = *overrides.test_open_relay;
-  }
-  if (overrides.test_probe_address) {
-    options.test_probe_address = *overrides.test_probe_address;
+  for (const auto& [spec, text] : overrides.options) {
+    (void)SetCheckOption(*spec, text, options);  // validated when read
   }
 }
 
@@ -384,8 +377,6 @@ class Parser {
                                        std::optional<milliseconds> max);
   std::optional<std::int64_t> Count(const std::string& key, const YAML::Node& key_node,
                                     const YAML::Node& value, std::int64_t max);
-  std::optional<bool> Bool(const std::string& key, const YAML::Node& key_node,
-                           const YAML::Node& value);
   std::optional<std::string> String(const std::string& key, const YAML::Node& key_node,
                                     const YAML::Node& value);
   std::optional<std::vector<std::string>> DnsServers(const std::string& key,
@@ -627,9 +618,19 @@ bool Parser::ParseDomain(const YAML::Node& entry, const Config& config, DomainCo
 
 bool Parser::ParseCheckKey(const std::string& key, const YAML::Node& key_node,
                            const YAML::Node& value, Overrides& out) {
-  if (key == "timeout") {
-    out.timeout = Duration(key, key_node, value, kMinTimeout, kMaxTimeout);
-    return out.timeout.has_value();
+  // The per-check options come from the option table, as for the CLI and /probe.
+  if (const CheckOptionSpec* spec = FindCheckOption(key)) {
+    if (!value.IsScalar()) {
+      return Fail(ValueMark(key_node, value),
+                  key + " must be " + std::string(ExpectedForm(*spec)) + ", got " +
+                      Describe(value));
+    }
+    CheckOptions scratch;
+    if (const auto problem = SetCheckOption(*spec, value.Scalar(), scratch)) {
+      return Fail(ValueMark(key_node, value), key + " " + *problem);
+    }
+    out.options.emplace_back(spec, value.Scalar());
+    return true;
   }
   if (key == "interval") {
     const auto parsed = Duration(key, key_node, value, kMinInterval, std::nullopt);
@@ -637,50 +638,6 @@ bool Parser::ParseCheckKey(const std::string& key, const YAML::Node& key_node,
       return false;
     }
     out.interval = Located<milliseconds>{*parsed, ValueMark(key_node, value)};
-    return true;
-  }
-  if (key == "port") {
-    const auto parsed = Count(key, key_node, value, 65535);
-    if (!parsed) {
-      return false;
-    }
-    out.port = static_cast<std::uint16_t>(*parsed);
-    return true;
-  }
-  if (key == "test_null_sender") {
-    out.test_null_sender = Bool(key, key_node, value);
-    return out.test_null_sender.has_value();
-  }
-  if (key == "test_postmaster") {
-    out.test_postmaster = Bool(key, key_node, value);
-    return out.test_postmaster.has_value();
-  }
-  if (key == "test_open_relay") {
-    out.test_open_relay = Bool(key, key_node, value);
-    return out.test_open_relay.has_value();
-  }
-  if (key == "helo_name") {
-    const auto text = String(key, key_node, value);
-    if (!text) {
-      return false;
-    }
-    if (const auto problem = HostNameProblem(*text)) {
-      return Fail(ValueMark(key_node, value),
-                  "helo_name " + Quote(*text) + " is not a valid host name: " + *problem);
-    }
-    out.helo_name = NormaliseHostName(*text);
-    return true;
-  }
-  if (key == "test_probe_address") {
-    const auto text = String(key, key_node, value);
-    if (!text) {
-      return false;
-    }
-    if (const auto problem = ProbeAddressProblem(*text)) {
-      return Fail(ValueMark(key_node, value),
-                  "test_probe_address " + Quote(*text) + " is invalid: " + *problem);
-    }
-    out.test_probe_address = *text;
     return true;
   }
   if (key == "dns_servers") {
@@ -754,18 +711,6 @@ std::optional<std::int64_t> Parser::Count(const std::string& key, const YAML::No
   }
   if (*parsed < 1 || *parsed > max) {
     Fail(value.Mark(), key + " must be " + expected + ", got " + std::to_string(*parsed));
-    return std::nullopt;
-  }
-  return parsed;
-}
-
-std::optional<bool> Parser::Bool(const std::string& key, const YAML::Node& key_node,
-                                 const YAML::Node& value) {
-  // What yaml-cpp's as<bool>() accepts: true/false, yes/no, on/off, y/n in lower, upper or
-  // title case; nothing else (no 1/0).
-  bool parsed = false;
-  if (!YAML::convert<bool>::decode(value, parsed)) {
-    Fail(ValueMark(key_node, value), key + " must be true or false, got " + Describe(value));
     return std::nullopt;
   }
   return parsed;

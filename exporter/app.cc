@@ -8,6 +8,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "config/check_option_table.h"
 #include "config/domain_name.h"
 #include "config/duration.h"
 #include "exporter/check/check.h"
@@ -90,41 +91,20 @@ HtmlPageContext PageContext() {
   return context;
 }
 
-// Seed option overrides accepted as /probe query parameters (blackbox's module-less style).
+// Check options accepted as /probe query parameters (blackbox's module-less style), from the
+// option table: the same names, spellings and ranges as the YAML keys.
 std::optional<std::string> ApplyProbeParams(const httplib::Request& req, CheckOptions* options) {
-  for (const char* name : {"test_null_sender", "test_postmaster", "test_open_relay"}) {
-    if (!req.has_param(name)) {
+  for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
+    const std::string key(spec.key);
+    if (!req.has_param(key)) {
       continue;
     }
-    const std::string value = req.get_param_value(name);
-    if (value != "true" && value != "false") {
-      return std::string(name) + " must be true or false";
+    if (!spec.probe_parameter) {
+      return key + " cannot be set by /probe";
     }
-    const bool enabled = value == "true";
-    if (std::string_view(name) == "test_null_sender") options->test_null_sender = enabled;
-    if (std::string_view(name) == "test_postmaster") options->test_postmaster = enabled;
-    if (std::string_view(name) == "test_open_relay") options->test_open_relay = enabled;
-  }
-  if (req.has_param("test_probe_address")) {
-    const std::string value = req.get_param_value("test_probe_address");
-    if (auto problem = ProbeAddressProblem(value)) {
-      return "test_probe_address: " + *problem;
+    if (auto problem = SetCheckOption(spec, req.get_param_value(key), *options)) {
+      return key + " " + *problem;
     }
-    options->test_probe_address = value;
-  }
-  if (req.has_param("helo_name")) {
-    const std::string value = req.get_param_value("helo_name");
-    if (auto problem = HostNameProblem(value)) {
-      return "helo_name: " + *problem;
-    }
-    options->helo_name = value;
-  }
-  if (req.has_param("timeout")) {
-    const auto timeout = ParseDuration(req.get_param_value("timeout"));
-    if (!timeout || *timeout < std::chrono::seconds(1) || *timeout > std::chrono::minutes(5)) {
-      return std::string("timeout must be a duration between 1s and 5m");
-    }
-    options->timeout = *timeout;
   }
   return std::nullopt;
 }

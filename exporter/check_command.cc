@@ -1,9 +1,11 @@
 #include "exporter/check_command.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 
 #include "config/check_options.h"
+#include "config/check_option_table.h"
 #include "config/domain_name.h"
 #include "config/duration.h"
 #include "exporter/check/check.h"
@@ -21,45 +23,15 @@ namespace {
 
 bool IsValidDomain(const std::string& name) { return !HostNameProblem(name).has_value(); }
 
-// Fills options from flags; returns an error message for the first bad value.
+// Fills options from the option table's flags; returns an error message for the first bad
+// value, or "".
 std::string ApplyFlags(const ParsedFlags& flags, CheckOptions* options) {
-  if (auto v = flags.Get("helo-name")) {
-    if (!IsValidDomain(*v)) {
-      return "--helo-name \"" + *v + "\" is not a host name";
-    }
-    options->helo_name = *v;
-  }
-  if (auto v = flags.Get("timeout")) {
-    const auto timeout = ParseDuration(*v);
-    if (!timeout || timeout->count() == 0) {
-      return "--timeout \"" + *v + "\" is not a duration (e.g. 12, 12s, 500ms)";
-    }
-    options->timeout = *timeout;
-  }
-  if (auto v = flags.Get("port")) {
-    int port = 0;
-    try {
-      std::size_t used = 0;
-      port = std::stoi(*v, &used);
-      if (used != v->size()) {
-        port = 0;
+  for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
+    if (auto v = flags.Get(std::string(spec.flag))) {
+      if (auto problem = SetCheckOption(spec, *v, *options)) {
+        return "--" + std::string(spec.flag) + " " + *problem;
       }
-    } catch (const std::exception&) {
-      port = 0;
     }
-    if (port < 1 || port > 65535) {
-      return "--port \"" + *v + "\" is not a port number (1-65535)";
-    }
-    options->port = static_cast<std::uint16_t>(port);
-  }
-  if (auto v = flags.Get("test-null-sender")) options->test_null_sender = *v == "true";
-  if (auto v = flags.Get("test-postmaster")) options->test_postmaster = *v == "true";
-  if (auto v = flags.Get("test-open-relay")) options->test_open_relay = *v == "true";
-  if (auto v = flags.Get("test-probe-address")) {
-    if (auto problem = ProbeAddressProblem(*v)) {
-      return "--test-probe-address \"" + *v + "\" is not a mail address: " + *problem;
-    }
-    options->test_probe_address = *v;
   }
   return "";
 }
@@ -67,22 +39,24 @@ std::string ApplyFlags(const ParsedFlags& flags, CheckOptions* options) {
 }  // namespace
 
 std::string CheckUsage() {
-  return R"(usage: smtp_exporter check DOMAIN [flags]
+  std::string usage = R"(usage: smtp_exporter check DOMAIN [flags]
 
 Checks DOMAIN's inbound mail service now: DNS posture of its MX set, then every address of
 every MX on port 25. Prints what to fix first, then each endpoint, then the passed checks.
 
+Check options (the YAML config keys and /probe parameters of the same names, docs/options.md):
+)";
+  for (const CheckOptionSpec& option : CheckOptionSpecs()) {
+    std::string flag = "  --" + std::string(option.flag);
+    flag.resize(std::max<std::size_t>(flag.size() + 1, 30), ' ');
+    usage += flag + "default " + std::string(option.default_text) + "\n";
+  }
+  usage += R"(
+Other flags:
   --dns-servers IP[:PORT],... resolvers to ask (default: /etc/resolv.conf's)
   --dns-timeout DURATION      per-try DNS timeout (default 2s)
   --dns-tries N               tries per DNS server before a query fails (default 2)
-  --port N                    SMTP port (default 25; other values are for labs and relays)
-  --helo-name NAME            name announced in EHLO/HELO (default: this machine's host name)
-  --timeout DURATION          budget per endpoint: 12, 12s, 1m (default 12s)
   --endpoint-concurrency N    endpoints probed at once (default 4)
-  --test-null-sender=BOOL     probe MAIL FROM:<> (default true)
-  --test-postmaster=BOOL      probe RCPT TO:<postmaster@DOMAIN> (default true)
-  --test-open-relay=BOOL      probe relaying to --test-probe-address (default true)
-  --test-probe-address ADDR   open-relay recipient (default postmaster@example.com)
   --endpoint IP[:PORT]        probe only this address instead of the MX set (PTR still checked)
   --mx-name NAME              with --endpoint: the MX host name (TLS SNI, banner comparison)
   --format text|json|html     output format (default text)
@@ -96,15 +70,17 @@ The probes stop at RCPT: DATA is never sent, so no mail is delivered.
 Exit code: 0 OK or INFO, 1 WARN, 2 CRIT, 3 ERROR or usage error (monitoring-plugin convention).
 Run from Nagios or Icinga (no terminal), stdout carries only the result and stderr stays empty.
 )";
+  return usage;
 }
 
 int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencies& deps,
                     std::ostream& out, std::ostream& err) {
-  const FlagSpec spec{
-      {"endpoint", "mx-name", "port", "helo-name", "timeout", "format", "test-null-sender",
-       "test-postmaster", "test-open-relay", "test-probe-address", "dns-servers", "dns-timeout",
-       "dns-tries", "endpoint-concurrency", "color", "progress"},
-      {"help"}};
+  FlagSpec spec{{"endpoint", "mx-name", "format", "dns-servers", "dns-timeout", "dns-tries",
+                 "endpoint-concurrency", "color", "progress"},
+                {"help"}};
+  for (const CheckOptionSpec& option : CheckOptionSpecs()) {
+    spec.with_value.emplace(option.flag);
+  }
   Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
     err << "check: " << parsed.error().message << "\n\n" << CheckUsage();
@@ -124,20 +100,8 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
     err << "check: \"" << domain << "\" is not a valid domain name\n";
     return kExitUnknown;
   }
-  // Booleans given as values ("--test-open-relay false") are validated here.
-  ParsedFlags normalised = flags;
-  for (const char* name : {"test-null-sender", "test-postmaster", "test-open-relay"}) {
-    if (auto v = flags.Get(name)) {
-      const auto value = ParseBool(*v);
-      if (!value) {
-        err << "check: --" << name << " takes true or false, not \"" << *v << "\"\n";
-        return kExitUnknown;
-      }
-      normalised.values[name] = *value ? "true" : "false";
-    }
-  }
   CheckOptions options;
-  if (const std::string problem = ApplyFlags(normalised, &options); !problem.empty()) {
+  if (const std::string problem = ApplyFlags(flags, &options); !problem.empty()) {
     err << "check: " << problem << '\n';
     return kExitUnknown;
   }

@@ -1,16 +1,8 @@
 #include "exporter/flags.h"
 
-namespace smtp_exporter {
+#include "config/check_option_table.h"
 
-std::optional<bool> ParseBool(const std::string& text) {
-  if (text == "true" || text == "1" || text == "yes") {
-    return true;
-  }
-  if (text == "false" || text == "0" || text == "no") {
-    return false;
-  }
-  return std::nullopt;
-}
+namespace smtp_exporter {
 
 Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const FlagSpec& spec) {
   ParsedFlags parsed;
@@ -40,7 +32,7 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const FlagS
       }
       parsed.values[name] = *value;
     } else if (spec.boolean.contains(name)) {
-      const std::optional<bool> flag = value ? ParseBool(*value) : std::optional<bool>(true);
+      const std::optional<bool> flag = value ? ParseBoolText(*value) : std::optional<bool>(true);
       if (!flag) {
         return Error{ErrorCode::kInvalidArgument,
                      "flag --" + name + " takes true or false, not \"" + *value + "\""};

@@ -29,7 +29,4 @@ struct ParsedFlags {
 
 Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const FlagSpec& spec);
 
-// "true"/"false"/"1"/"0"/"yes"/"no"; nullopt otherwise.
-std::optional<bool> ParseBool(const std::string& text);
-
 }  // namespace smtp_exporter

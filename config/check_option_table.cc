@@ -1,0 +1,197 @@
+#include "config/check_option_table.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <sstream>
+
+#include "config/domain_name.h"
+#include "config/duration.h"
+
+namespace smtp_exporter {
+namespace {
+
+using std::chrono::milliseconds;
+
+// The per-endpoint probe budget: RFC 5321 §4.5.3.2 gives servers minutes per reply, but a
+// check must end within a scrape; 5 minutes bounds a scheduled check, not a scrape.
+constexpr milliseconds kMinTimeout = std::chrono::seconds(1);
+constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
+
+constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or integer seconds";
+
+constexpr std::array<CheckOptionSpec, 7> kSpecs = {{
+    {"timeout", "timeout", CheckOptionType::kDuration, "12s",
+     "Budget for each endpoint probe: connect, greeting, EHLO, STARTTLS and the transaction "
+     "probes together (1s to 5m).",
+     true, true},
+    {"helo_name", "helo-name", CheckOptionType::kHostName, "this machine's host name",
+     "Name sent in EHLO/HELO. Use a name with valid A/AAAA and PTR records: strict receivers "
+     "greylist or reject probes from names that do not resolve back.",
+     true, true},
+    {"test_null_sender", "test-null-sender", CheckOptionType::kBool, "true",
+     "Probe `MAIL FROM:<>`: bounces must be accepted (RFC 5321 §4.5.5).", true, true},
+    {"test_postmaster", "test-postmaster", CheckOptionType::kBool, "true",
+     "Probe `RCPT TO:<postmaster@DOMAIN>`: postmaster must be accepted (RFC 5321 §4.5.1).", true,
+     true},
+    {"test_open_relay", "test-open-relay", CheckOptionType::kBool, "true",
+     "Probe relaying to `test_probe_address` (RFC 5321 §3.6). The probe stops at RCPT: DATA is "
+     "never sent.",
+     true, true},
+    {"test_probe_address", "test-probe-address", CheckOptionType::kMailAddress,
+     "postmaster@example.com",
+     "Recipient of the open-relay probe; replaced by one at example.com (or example.net) when "
+     "it lies inside the checked domain.",
+     true, true},
+    {"port", "port", CheckOptionType::kPort, "25",
+     "TCP port of the SMTP service; other values are for labs and relays. Not a /probe "
+     "parameter.",
+     false, false},
+}};
+
+// `text` is `word` in lower, upper or title case ("true", "TRUE", "True"), as YAML 1.1 and
+// yaml-cpp spell booleans; mixed case ("tRue") is not a spelling anyone means.
+bool SpelledAs(std::string_view text, std::string_view word) {
+  if (text.size() != word.size() || text.empty()) {
+    return false;
+  }
+  std::string upper(word);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
+  std::string title(word);
+  title[0] = upper[0];
+  return text == word || text == upper || text == title;
+}
+
+std::string_view TypeName(CheckOptionType type) {
+  switch (type) {
+    case CheckOptionType::kDuration:
+      return "duration";
+    case CheckOptionType::kBool:
+      return "bool";
+    case CheckOptionType::kHostName:
+      return "host name";
+    case CheckOptionType::kMailAddress:
+      return "mail address";
+    case CheckOptionType::kPort:
+      return "port";
+  }
+  return "string";
+}
+
+}  // namespace
+
+std::span<const CheckOptionSpec> CheckOptionSpecs() { return kSpecs; }
+
+const CheckOptionSpec* FindCheckOption(std::string_view name, bool by_flag) {
+  for (const auto& spec : kSpecs) {
+    if ((by_flag ? spec.flag : spec.key) == name) {
+      return &spec;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<bool> ParseBoolText(std::string_view text) {
+  for (std::string_view yes : {"true", "yes", "on", "y"}) {
+    if (SpelledAs(text, yes)) {
+      return true;
+    }
+  }
+  for (std::string_view no : {"false", "no", "off", "n"}) {
+    if (SpelledAs(text, no)) {
+      return false;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> SetCheckOption(const CheckOptionSpec& spec, std::string_view text,
+                                          CheckOptions& options) {
+  const std::string key(spec.key);
+  switch (spec.type) {
+    case CheckOptionType::kDuration: {
+      const std::optional<milliseconds> parsed = ParseDuration(text);
+      if (!parsed) {
+        return "must be a duration " + std::string(kDurationForms) + ", got " + Quote(text);
+      }
+      if (*parsed < kMinTimeout || *parsed > kMaxTimeout) {
+        return "must be between " + FormatDuration(kMinTimeout) + " and " +
+               FormatDuration(kMaxTimeout) + ", got " + FormatDuration(*parsed);
+      }
+      options.timeout = *parsed;  // the one duration option
+      return std::nullopt;
+    }
+    case CheckOptionType::kBool: {
+      const std::optional<bool> parsed = ParseBoolText(text);
+      if (!parsed) {
+        return "must be true or false, got " + Quote(text);
+      }
+      if (key == "test_null_sender") {
+        options.test_null_sender = *parsed;
+      } else if (key == "test_postmaster") {
+        options.test_postmaster = *parsed;
+      } else {
+        options.test_open_relay = *parsed;
+      }
+      return std::nullopt;
+    }
+    case CheckOptionType::kHostName:
+      if (const auto problem = HostNameProblem(text)) {
+        return Quote(text) + " is not a valid host name: " + *problem;
+      }
+      options.helo_name = NormaliseHostName(text);
+      return std::nullopt;
+    case CheckOptionType::kMailAddress:
+      if (const auto problem = ProbeAddressProblem(text)) {
+        return Quote(text) + " is invalid: " + *problem;
+      }
+      options.test_probe_address = std::string(text);
+      return std::nullopt;
+    case CheckOptionType::kPort: {
+      int port = 0;
+      const bool digits = !text.empty() && text.size() <= 5 &&
+                          std::all_of(text.begin(), text.end(),
+                                      [](char c) { return c >= '0' && c <= '9'; });
+      if (digits) {
+        std::from_chars(text.data(), text.data() + text.size(), port);
+      }
+      if (!digits) {
+        return "must be an integer from 1 to 65535, got " + Quote(text);
+      }
+      if (port < 1 || port > 65535) {
+        return "must be an integer from 1 to 65535, got " + std::to_string(port);
+      }
+      options.port = static_cast<std::uint16_t>(port);
+      return std::nullopt;
+    }
+  }
+  return "has an unknown type";
+}
+
+std::string RenderOptionsMarkdown() {
+  std::ostringstream out;
+  out << "<!-- Generated from the option table (config/check_option_table.cc) by\n"
+         "     RenderOptionsMarkdown(). Do not edit: change the table, then run\n"
+         "     SMTP_EXPORTER_REGENERATE_DOCS=1 unit_tests --gtest_filter='*OptionsMarkdown*' -->\n"
+         "# Check options\n\n"
+         "The options of one domain check. The same table drives the YAML config (under "
+         "`global:` and per domain), the `check` command's flags and the `/probe` query "
+         "parameters, so all three accept the same spellings and ranges. Durations: "
+         << kDurationForms
+         << ". Booleans: `true`/`false` (also `yes`/`no`, `on`/`off`, `y`/`n`; lower, upper or title case).\n\n"
+            "| YAML key | `check` flag | `/probe` parameter | type | default | meaning |\n"
+            "|---|---|---|---|---|---|\n";
+  for (const auto& spec : kSpecs) {
+    out << "| `" << spec.key << "` | `--" << spec.flag << "` | "
+        << (spec.probe_parameter ? "`" + std::string(spec.key) + "`" : std::string("no")) << " | "
+        << TypeName(spec.type) << " | " << spec.default_text << " | " << spec.doc << " |\n";
+  }
+  out << "\nThe six options other than `port` are the run options of happyDomain's "
+         "checker-smtp, with the same names.\n";
+  return out.str();
+}
+
+}  // namespace smtp_exporter
