@@ -134,8 +134,12 @@ std::optional<std::pair<std::string, int>> ParseListenAddress(const std::string&
   return std::make_pair(host, port);
 }
 
-ExporterApp::ExporterApp(AppOptions options)
-    : options_(std::move(options)), transports_(&cancelled_) {}
+ExporterApp::ExporterApp(AppOptions options, AppDependencies dependencies)
+    : options_(std::move(options)),
+      dependencies_(std::move(dependencies)),
+      tcp_transports_(&cancelled_),
+      transports_(dependencies_.transports != nullptr ? *dependencies_.transports
+                                                      : tcp_transports_) {}
 
 ExporterApp::~ExporterApp() {
   Shutdown();
@@ -143,12 +147,12 @@ ExporterApp::~ExporterApp() {
 }
 
 std::variant<std::unique_ptr<ExporterApp>, std::string> ExporterApp::Create(
-    const AppOptions& options) {
+    const AppOptions& options, AppDependencies dependencies) {
   auto loaded = LoadConfigFile(options.config_path);
   if (auto* error = std::get_if<ConfigError>(&loaded)) {
     return error->message;
   }
-  std::unique_ptr<ExporterApp> app(new ExporterApp(options));
+  std::unique_ptr<ExporterApp> app(new ExporterApp(options, std::move(dependencies)));
   app->limiter_ =
       std::make_shared<IpConnectionLimiter>(std::get<Config>(loaded).per_ip_connections);
   std::string error;
@@ -174,6 +178,15 @@ std::shared_ptr<const ExporterApp::Runtime> ExporterApp::BuildRuntime(Config con
     resolver_options.servers = servers;
     resolver_options.query_timeout = config.dns_timeout;
     resolver_options.cancelled = &cancelled_;
+    if (dependencies_.make_resolver) {
+      auto resolver = dependencies_.make_resolver(resolver_options);
+      if (!resolver.ok()) {
+        *error = resolver.error().message;
+        return false;
+      }
+      runtime->resolvers[key] = std::shared_ptr<const Resolver>(std::move(resolver).value());
+      return true;
+    }
     auto resolver = AresResolver::Create(resolver_options);
     if (!resolver.ok()) {
       *error = resolver.error().message;
@@ -372,8 +385,9 @@ std::optional<std::string> ExporterApp::Bind() {
 
 void ExporterApp::Start() {
   const auto current = runtime();
-  scheduler_ = std::make_unique<Scheduler>(SystemClock::Instance(), current->config.concurrency,
-                                           [this](const std::string& d) { RunScheduled(d); });
+  scheduler_ = std::make_unique<Scheduler>(
+      SystemClock::Instance(), current->config.concurrency,
+      [this](const std::string& d) { RunScheduled(d); }, options_.startup_stagger);
   scheduler_->SetDomains(Schedule(*current));
   scheduler_->Start();
   server_thread_ = std::thread([this] { server_->listen_after_bind(); });

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,12 +46,24 @@ struct AppOptions {
   // The part of the config's domains this replica schedules (--shard=i/n); kept across
   // reloads. /probe still checks any domain. Default: 0/1, every domain.
   Shard shard;
+  // Start-up checks are spread evenly over min(interval, this), so a restart does not probe
+  // every MX host at once. Default: 60 s; tests use 0.
+  std::chrono::milliseconds startup_stagger{std::chrono::seconds(60)};
+};
+
+// What the daemon reaches the network through. Left empty: c-ares resolvers and TCP/TLS
+// transports. Tests inject a fake resolver and a scripted transport factory, so the HTTP routes
+// are tested hermetically, with no network at all.
+struct AppDependencies {
+  std::function<Result<std::unique_ptr<Resolver>>(const ResolverOptions&)> make_resolver;
+  TransportFactory* transports = nullptr;  // not owned; must be thread-safe and outlive the app
 };
 
 class ExporterApp {
  public:
   // Loads and validates the config: a bad file is an error here (the caller exits non-zero).
-  static std::variant<std::unique_ptr<ExporterApp>, std::string> Create(const AppOptions& options);
+  static std::variant<std::unique_ptr<ExporterApp>, std::string> Create(
+      const AppOptions& options, AppDependencies dependencies = {});
   ~ExporterApp();
   ExporterApp(const ExporterApp&) = delete;
   ExporterApp& operator=(const ExporterApp&) = delete;
@@ -70,7 +84,7 @@ class ExporterApp {
   std::optional<std::string> Reload();
 
  private:
-  explicit ExporterApp(AppOptions options);
+  ExporterApp(AppOptions options, AppDependencies dependencies);
   struct Runtime;  // config + what is built from it, swapped whole on reload
 
   std::shared_ptr<const Runtime> runtime() const;
@@ -87,8 +101,10 @@ class ExporterApp {
   std::vector<ScheduledDomain> Schedule(const Runtime& runtime) const;
 
   const AppOptions options_;
+  const AppDependencies dependencies_;
   std::atomic<bool> cancelled_{false};
-  TcpTransportFactory transports_;
+  TcpTransportFactory tcp_transports_;
+  TransportFactory& transports_;  // dependencies_.transports, else tcp_transports_
   SnapshotStore store_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<httplib::Server> server_;

@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <variant>
 
 namespace smtp_exporter::testing {
 
-std::unique_ptr<ExporterApp> StartInProcessExporter(const AppOptions& options) {
-  auto created = ExporterApp::Create(options);
+std::unique_ptr<ExporterApp> StartInProcessExporter(const AppOptions& options,
+                                                    AppDependencies dependencies) {
+  auto created = ExporterApp::Create(options, std::move(dependencies));
   if (auto* error = std::get_if<std::string>(&created)) {
     ADD_FAILURE() << "config " << options.config_path << " did not load: " << *error;
     return nullptr;

@@ -12,7 +12,9 @@ namespace smtp_exporter::testing {
 // Creates, binds and starts an ExporterApp; nullptr (and a test failure naming the cause) if
 // the config does not load or the address cannot be bound. Tests listen on "127.0.0.1:0"
 // (a port the kernel picks; app->port() tells which).
-std::unique_ptr<ExporterApp> StartInProcessExporter(const AppOptions& options);
+// `dependencies` replace the network (a fake resolver, scripted transports) for hermetic tests.
+std::unique_ptr<ExporterApp> StartInProcessExporter(const AppOptions& options,
+                                                    AppDependencies dependencies = {});
 
 // Shuts `app` down and waits for it; nothing if it is null.
 void StopInProcessExporter(const std::unique_ptr<ExporterApp>& app);

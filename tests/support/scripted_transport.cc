@@ -146,6 +146,7 @@ class SharedTransport final : public Transport {
 Result<std::unique_ptr<Transport>> ScriptedTransportFactory::Connect(const IpAddress& /*ip*/,
                                                                      std::uint16_t /*port*/,
                                                                      Deadline /*deadline*/) {
+  const std::lock_guard<std::mutex> lock(mutex_);
   ++connects_;
   if (queue_.empty()) {
     return Error{ErrorCode::kConnectionRefused, "script: no more connections"};

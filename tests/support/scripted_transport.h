@@ -1,12 +1,14 @@
 // ScriptedTransport: a Transport that plays a server from a script and checks, line by line,
 // what the client sends (the idea of Go net/smtp's basicServer/basicClient tests). A
 // ScriptedTransportFactory hands out one script per Connect(), or a connect error.
-// Not thread-safe: for single-threaded tests.
+// A ScriptedTransport is not thread-safe (one prober plays it); the factory's Connect() is, so
+// a daemon's worker threads can share it.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,8 +79,14 @@ class ScriptedTransport final : public Transport {
 class ScriptedTransportFactory final : public TransportFactory {
  public:
   // Each Connect() takes the next entry: a script, or an error to return.
-  void AddScript(Script script) { queue_.push_back(Entry{std::move(script), std::nullopt}); }
-  void AddConnectError(Error error) { queue_.push_back(Entry{Script{}, std::move(error)}); }
+  void AddScript(Script script) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(Entry{std::move(script), std::nullopt});
+  }
+  void AddConnectError(Error error) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(Entry{Script{}, std::move(error)});
+  }
 
   Result<std::unique_ptr<Transport>> Connect(const IpAddress& ip, std::uint16_t port,
                                              Deadline deadline) override;
@@ -86,13 +94,17 @@ class ScriptedTransportFactory final : public TransportFactory {
   // The transports handed out, still owned by the prober while it runs; recorded here as
   // shared observers so tests can inspect them afterwards.
   const std::vector<std::shared_ptr<ScriptedTransport>>& transports() const { return made_; }
-  int connects() const { return connects_; }
+  int connects() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return connects_;
+  }
 
  private:
   struct Entry {
     Script script;
     std::optional<Error> error;
   };
+  mutable std::mutex mutex_;  // guards queue_, made_ and connects_
   std::deque<Entry> queue_;
   std::vector<std::shared_ptr<ScriptedTransport>> made_;
   int connects_ = 0;

@@ -1,0 +1,154 @@
+// The daemon's HTTP routes, hermetic: the ExporterApp runs in-process with a fake resolver and a
+// scripted transport factory (AppDependencies), so nothing leaves the process but the HTTP
+// requests of the test itself, on loopback.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "exporter/app.h"
+#include "tests/support/fake_resolver.h"
+#include "tests/support/in_process_exporter.h"
+#include "tests/support/scripted_transport.h"
+
+namespace smtp_exporter {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class DaemonRoutesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/smtpx-routes-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+    config_ = dir_ + "/smtp_exporter.yml";
+    // dns_servers is never asked: the fake resolver answers. 192.0.2.0/24 is never connected
+    // to either: the scripted factory refuses every connection.
+    std::ofstream(config_) << "global:\n"
+                              "  interval: 1h\n"
+                              "  helo_name: probe.example.net\n"
+                              "  dns_servers: [\"127.0.0.1:1\"]\n"
+                              "domains:\n"
+                              "  - name: nullmx.example\n"
+                              "  - name: refused.example\n";
+    resolver_.SetMx("nullmx.example", {{0, ""}});
+    resolver_.SetMx("refused.example", {{10, "mx.refused.example"}});
+    resolver_.SetAddresses("mx.refused.example", DnsType::kA, {"192.0.2.1"});
+    resolver_.SetAddresses("mx.refused.example", DnsType::kAaaa, {});
+    AppOptions options;
+    options.config_path = config_;
+    options.listen_address = "127.0.0.1:0";
+    options.startup_stagger = std::chrono::milliseconds(0);
+    AppDependencies dependencies;
+    dependencies.make_resolver =
+        [this](const ResolverOptions&) -> Result<std::unique_ptr<Resolver>> {
+      return std::unique_ptr<Resolver>(std::make_unique<testing::ResolverRef>(resolver_));
+    };
+    dependencies.transports = &transports_;
+    app_ = testing::StartInProcessExporter(options, dependencies);
+    ASSERT_NE(app_, nullptr);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", app_->port());
+    client_->set_read_timeout(10, 0);
+  }
+
+  void TearDown() override {
+    testing::StopInProcessExporter(app_);
+    std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
+
+  std::string Get(const std::string& path, int expected_status = 200) {
+    const auto result = client_->Get(path);
+    EXPECT_TRUE(result) << path;
+    if (!result) {
+      return "";
+    }
+    EXPECT_EQ(result->status, expected_status) << path << "\n" << result->body;
+    return result->body;
+  }
+
+  // Waits (bounded) until the scheduled start-up checks of both domains are in /metrics.
+  std::string MetricsWhenChecked() {
+    std::string metrics;
+    for (int i = 0; i < 200; ++i) {
+      metrics = Get("/metrics");
+      if (metrics.find("smtp_domain_status{domain=\"nullmx.example\"}") != std::string::npos &&
+          metrics.find("smtp_domain_status{domain=\"refused.example\"}") != std::string::npos) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return metrics;
+  }
+
+  std::string dir_;
+  std::string config_;
+  testing::FakeResolver resolver_;
+  testing::ScriptedTransportFactory transports_;
+  std::unique_ptr<ExporterApp> app_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(DaemonRoutesTest, ScheduledChecksReachMetricsWithRuleMxAndIpLabels) {
+  const std::string metrics = MetricsWhenChecked();
+  EXPECT_THAT(metrics, HasSubstr("smtp_domain_status{domain=\"nullmx.example\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("smtp_domain_status{domain=\"refused.example\"} 3\n"));
+  EXPECT_THAT(metrics,
+              HasSubstr("smtp_finding{domain=\"refused.example\",rule=\"smtp.endpoint_reachable\","
+                        "code=\"smtp.tcp.unreachable\",severity=\"crit\",subject=\"mx.refused."
+                        "example [192.0.2.1]\",mx=\"mx.refused.example\",ip=\"192.0.2.1\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("smtp_endpoint_up{domain=\"refused.example\",mx=\"mx.refused."
+                                 "example\",ip=\"192.0.2.1\",family=\"ipv4\"} 0\n"));
+  EXPECT_GE(transports_.connects(), 1);
+}
+
+TEST_F(DaemonRoutesTest, ProbeRunsTheSameCheckAndValidatesItsParameters) {
+  const std::string probe = Get("/probe?domain=nullmx.example");
+  EXPECT_THAT(probe, HasSubstr("probe_success 1\n"));
+  EXPECT_THAT(probe, HasSubstr("code=\"smtp.mx.null\""));
+  EXPECT_THAT(Get("/probe?domain=refused.example&test_open_relay=false"),
+              HasSubstr("probe_success 0\n"));
+  EXPECT_THAT(Get("/probe?domain=nullmx.example&timeout=0s", 400),
+              HasSubstr("timeout must be between 1s and 5m"));
+  EXPECT_THAT(Get("/probe?domain=nullmx.example&test_postmaster=maybe", 400),
+              HasSubstr("test_postmaster must be true or false"));
+  EXPECT_THAT(Get("/probe?domain=nullmx.example&port=2525", 400),
+              HasSubstr("port cannot be set by /probe"));
+}
+
+TEST_F(DaemonRoutesTest, ReportInEveryFormatAndTheIndex) {
+  MetricsWhenChecked();
+  const nlohmann::json report =
+      nlohmann::json::parse(Get("/report?domain=refused.example&format=json"));
+  EXPECT_EQ(report["status"], "crit");
+  bool found = false;
+  for (const auto& finding : report["findings"]) {
+    if (finding["code"] == "smtp.tcp.unreachable") {
+      found = true;
+      EXPECT_EQ(finding["rule"], "smtp.endpoint_reachable");
+      EXPECT_EQ(finding["ip"], "192.0.2.1");
+      EXPECT_EQ(finding["mx"], "mx.refused.example");
+    }
+  }
+  EXPECT_TRUE(found) << report.dump(2);
+  EXPECT_THAT(Get("/report?domain=refused.example&format=text"), HasSubstr("CRIT"));
+  const std::string html = Get("/report?domain=refused.example");
+  EXPECT_THAT(html, HasSubstr("data-badge=\"unreachable\""));
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(Get("/report?domain=unknown.example", 404), HasSubstr("unknown domain"));
+  EXPECT_THAT(Get("/report?domain=refused.example&format=xml", 400), HasSubstr("format"));
+  const std::string index = Get("/");
+  EXPECT_THAT(index, HasSubstr("refused.example"));
+  EXPECT_THAT(index, HasSubstr("nullmx.example"));
+}
+
+}  // namespace
+}  // namespace smtp_exporter
