@@ -108,7 +108,8 @@ TEST_F(DaemonTest, ScheduledChecksReachMetricsAndReports) {
   const std::string index = Get("/", &status);
   EXPECT_EQ(status, 200);
   // Worst first: relay (crit) is listed before good (ok).
-  EXPECT_LT(index.find("data-domain=\"relay.lab.test\""), index.find("data-domain=\"good.lab.test\""));
+  EXPECT_LT(index.find("data-domain=\"relay.lab.test\""),
+            index.find("data-domain=\"good.lab.test\""));
   // The overview names what is broken where, and draws each domain's scheduled checks.
   EXPECT_THAT(index, HasSubstr("<span class=\"what\">open relay</span><span class=\"where\"> · "
                                "mx-relay.lab.test [127.0.0.5]</span>"));
