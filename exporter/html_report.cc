@@ -78,15 +78,14 @@ background:var(--code)}
 .check{color:var(--ok);font-weight:700}.cross{color:var(--muted)}
 .counts span{margin-right:.6rem}
 main#index{max-width:90rem}
-.history{display:flex;align-items:flex-end;justify-content:flex-end;gap:1px;height:1.1rem;
-width:288px;max-width:100%}
+.history{display:flex;align-items:flex-end;gap:1px;height:1.1rem;width:288px;max-width:100%}
 .history .cell{flex:0 1 5px;min-width:1px;height:35%;border-radius:1px;background:var(--ok)}
 .history .cell[data-status=info]{background:var(--info);height:55%}
 .history .cell[data-status=warn]{background:var(--warn);height:75%}
 .history .cell[data-status=crit]{background:var(--crit);height:100%}
 .history .cell[data-status=error]{height:100%;outline:1px solid var(--error);outline-offset:-1px;
 background:repeating-linear-gradient(135deg,var(--error) 0 2px,transparent 2px 4px)}
-.history-large{height:2.4rem;gap:2px;width:auto;justify-content:flex-start;margin:.4rem 0}
+.history-large{height:2.4rem;gap:2px;width:auto;margin:.4rem 0}
 .history-large .cell{flex:0 1 14px;min-width:2px;border-radius:2px}
 .since{margin:.15rem 0;font-size:.85rem;color:var(--muted)}
 .since strong{font-weight:700}
@@ -111,7 +110,7 @@ table#domains tr.domain{border-bottom:1px solid var(--line);padding:.4rem 0}
 table#domains td{border:0;padding:.1rem 0}
 table#domains td:first-child{display:inline-block;margin-right:.5rem;vertical-align:top}
 table#domains td:nth-child(2){display:inline-block}
-.history{width:100%;justify-content:flex-start}}
+.history{width:100%}}
 @media print{body{background:#fff;color:#000}details{break-inside:avoid-page}
 details::details-content{content-visibility:visible;display:block}
 details>summary{list-style:none}}
