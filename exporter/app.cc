@@ -15,6 +15,7 @@
 #include "exporter/findings_text.h"
 #include "exporter/html.h"
 #include "exporter/html_report.h"
+#include "exporter/overview.h"
 #include "exporter/text_report.h"
 #include "exporter/version.h"
 #include "probes/domain_check.h"
@@ -292,6 +293,8 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
   // under the reload lock, so no reload slips in between.
   std::lock_guard<std::mutex> reload_lock(reload_mutex_);
   if (runtime()->Find(name) != nullptr) {
+    history_.Add(name,
+                 MakeCheckRecord(snapshot->observation, snapshot->findings, snapshot->status));
     store_.Put(name, std::move(snapshot));
   }
 }
@@ -354,6 +357,7 @@ std::optional<std::string> ExporterApp::Reload() {
   std::vector<std::string> keep;
   for (const auto& domain : next->config.domains) keep.push_back(domain.name);
   store_.Retain(keep);  // removed domains' series vanish at the next scrape
+  history_.Retain(keep);
   if (scheduler_) {
     scheduler_->SetDomains(Schedule(*next));
   }
@@ -573,27 +577,27 @@ void ExporterApp::RegisterRoutes() {
     context.next_check_unix = NextCheckUnix(name);
     context.json_href = "/report?domain=" + UrlEncodeQueryValue(name) + "&format=json";
     context.metrics_href = "/metrics?domain=" + UrlEncodeQueryValue(name);
+    context.history = history_.Get(name);
     SetHtml(res, RenderReportHtml(snapshot->observation, snapshot->findings, snapshot->status,
                                   context));
   });
 
-  server.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+  server.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+    // ?status=, ?code=, ?q=: the overview filtered server-side (the CSP allows no script).
+    auto parsed = ParseOverviewFilter(req.get_param_value("status"), req.get_param_value("code"),
+                                      req.get_param_value("q"));
+    if (const auto* problem = std::get_if<std::string>(&parsed)) {
+      SetText(res, 400, *problem + "\n");
+      return;
+    }
     const auto current = runtime();
     std::vector<IndexRow> rows;
+    rows.reserve(current->config.domains.size());
     for (const auto& domain : current->config.domains) {
-      IndexRow row;
-      row.domain = domain.name;
-      if (const auto snapshot = store_.Get(domain.name)) {
-        row.checked = true;
-        row.status = snapshot->status;
-        for (const auto& finding : snapshot->findings) {
-          row.crit += finding.severity >= Severity::kCrit;
-          row.warn += finding.severity == Severity::kWarn;
-          row.info += finding.severity == Severity::kInfo;
-        }
-        row.endpoints = snapshot->observation.endpoints.size();
-        row.checked_at_unix = snapshot->observation.started_at_unix;
-        row.next_check_unix = NextCheckUnix(domain.name);
+      const auto snapshot = store_.Get(domain.name);
+      IndexRow row = MakeIndexRow(domain.name, snapshot.get(), history_.Get(domain.name),
+                                  NextCheckUnix(domain.name));
+      if (snapshot) {
         row.report_href = "/report?domain=" + UrlEncodeQueryValue(domain.name);
         row.json_href = row.report_href + "&format=json";
       }
@@ -601,7 +605,7 @@ void ExporterApp::RegisterRoutes() {
     }
     HtmlPageContext context = PageContext();
     context.metrics_href = "/metrics";
-    SetHtml(res, RenderIndexHtml(std::move(rows), context));
+    SetHtml(res, RenderIndexHtml(rows, std::get<OverviewFilter>(parsed), context));
   });
 }
 

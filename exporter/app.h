@@ -1,8 +1,9 @@
 // ExporterApp: the long-running exporter. It owns the loaded config, the resolvers, the
 // transport factory, the per-IP politeness limiter, the scheduler, the snapshot store and the
 // HTTP server (/metrics, /probe, /report, /, /-/healthy, /-/ready, /-/reload).
-// Data flows one way: the scheduler (and /probe) run checks and publish immutable snapshots;
-// HTTP readers only read snapshots and never wait on a probe.
+// Data flows one way: the scheduler (and /probe) run checks; the scheduler's results are
+// published as immutable snapshots and appended to each domain's history, /probe's are only
+// answered. HTTP readers only read snapshots and histories and never wait on a probe.
 //
 // Thread safety: Reload(), Shutdown() and the HTTP handlers may run concurrently; everything
 // they share is guarded or immutable.
@@ -21,6 +22,7 @@
 
 #include "config/config.h"
 #include "config/shard.h"
+#include "exporter/check_history.h"
 #include "exporter/metrics.h"
 #include "exporter/scheduler.h"
 #include "exporter/snapshot_store.h"
@@ -106,6 +108,7 @@ class ExporterApp {
   TcpTransportFactory tcp_transports_;
   TransportFactory& transports_;  // dependencies_.transports, else tcp_transports_
   SnapshotStore store_;
+  CheckHistory history_;  // scheduled checks only, like store_; pruned with it on reload
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<httplib::Server> server_;
   std::thread server_thread_;

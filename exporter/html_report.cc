@@ -1,6 +1,7 @@
 #include "exporter/html_report.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -77,9 +78,40 @@ background:var(--code)}
 .legend i{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em}
 .check{color:var(--ok);font-weight:700}.cross{color:var(--muted)}
 .counts span{margin-right:.6rem}
+main#index{max-width:90rem}
+.history{display:flex;align-items:flex-end;gap:1px;height:1.1rem;width:288px;max-width:100%}
+.history .cell{flex:0 1 5px;min-width:1px;height:35%;border-radius:1px;background:var(--ok)}
+.history .cell[data-status=info]{background:var(--info);height:55%}
+.history .cell[data-status=warn]{background:var(--warn);height:75%}
+.history .cell[data-status=crit]{background:var(--crit);height:100%}
+.history .cell[data-status=error]{height:100%;outline:1px solid var(--error);outline-offset:-1px;
+background:repeating-linear-gradient(135deg,var(--error) 0 2px,transparent 2px 4px)}
+.history-large{height:2.4rem;gap:2px;width:auto;margin:.4rem 0}
+.history-large .cell{flex:0 1 14px;min-width:2px;border-radius:2px}
+.since{margin:.15rem 0;font-size:.85rem;color:var(--muted)}
+.since strong{font-weight:700}
+ol.changes{list-style:none;padding:0;margin:.2rem 0;display:flex;flex-wrap:wrap;gap:.1rem 1.2rem;
+font-size:.9rem}
+ul.codes{list-style:none;padding:0;margin:.3rem 0}
+ul.codes li{margin:.2rem 0;overflow-wrap:anywhere}
+ul.codes a[aria-current]{font-weight:700}
+ul.problems{list-style:none;padding:0;margin:0}
+li.problem{margin:.1rem 0;overflow-wrap:anywhere}
+li.problem .sev,ul.codes .sev{font-size:.7rem;padding:0 .4em}
+.where{color:var(--muted)}
+#filter{border:1px solid var(--line);border-radius:6px;background:var(--panel);
+padding:.4rem .8rem;margin:.6rem 0;overflow-wrap:anywhere}
+#filter .filter{margin-right:.8rem}
 footer{color:var(--muted);font-size:.8rem;margin:2rem 0 1rem}
 @media (max-width:600px){body{font-size:14px}main{padding:.5rem}
-.kv{grid-template-columns:1fr}.kv dd{margin-bottom:.3rem}}
+.kv{grid-template-columns:1fr}.kv dd{margin-bottom:.3rem}
+table#domains thead{display:none}
+table#domains,table#domains tbody,table#domains tr,table#domains td{display:block}
+table#domains tr.domain{border-bottom:1px solid var(--line);padding:.4rem 0}
+table#domains td{border:0;padding:.1rem 0}
+table#domains td:first-child{display:inline-block;margin-right:.5rem;vertical-align:top}
+table#domains td:nth-child(2){display:inline-block}
+.history{width:100%}}
 @media print{body{background:#fff;color:#000}details{break-inside:avoid-page}
 details::details-content{content-visibility:visible;display:block}
 details>summary{list-style:none}}
@@ -158,6 +190,132 @@ std::string TimeWithRelative(double unix_seconds, double now_unix) {
   return out;
 }
 
+constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// "14:05 UTC" on now's UTC day, "Nov 13 14:05 UTC" on another, in a <time> whose title is the
+// full time: a history spans hours to days, and the strip is read at a glance.
+std::string ShortTimeHtml(double unix_seconds, double now_unix) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  bool same_day = false;
+  if (now_unix > 0) {
+    const auto now = static_cast<std::time_t>(now_unix);
+    std::tm now_tm{};
+    gmtime_r(&now, &now_tm);
+    same_day = tm.tm_year == now_tm.tm_year && tm.tm_yday == now_tm.tm_yday;
+  }
+  char datetime[32];
+  std::strftime(datetime, sizeof(datetime), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char label[48];
+  if (same_day) {
+    std::snprintf(label, sizeof(label), "%02d:%02d UTC", tm.tm_hour, tm.tm_min);
+  } else {
+    std::snprintf(label, sizeof(label), "%s %d %02d:%02d UTC",
+                  kMonths[static_cast<std::size_t>(tm.tm_mon) % 12], tm.tm_mday, tm.tm_hour,
+                  tm.tm_min);
+  }
+  return std::string("<time datetime=\"") + datetime + "\" title=\"" + FormatUnixUtc(unix_seconds) +
+         "\">" + label + "</time>";
+}
+
+// A status word in its colour (the word carries the meaning, the colour helps).
+std::string StatusWord(Severity severity, const char* element = "span") {
+  const std::string_view name = SeverityName(severity);
+  return std::string("<") + element + " class=\"sev-" + std::string(name) + "\">" +
+         std::string(name) + "</" + element + ">";
+}
+
+// "crit since 14:05 UTC, was ok": the current status and when it began, as far as the history
+// kept reaches; "" without a history.
+std::string SinceHtml(const std::vector<CheckRecord>& history, double now_unix) {
+  if (history.empty()) {
+    return "";
+  }
+  const Severity current = history.back().status;
+  std::size_t start = history.size() - 1;  // the first check of the current run
+  while (start > 0 && history[start - 1].status == current) {
+    --start;
+  }
+  std::string out = "<p class=\"since\">" + StatusWord(current, "strong") + " ";
+  if (start > 0) {
+    out += "since " + ShortTimeHtml(history[start].checked_at_unix, now_unix) + ", was " +
+           StatusWord(history[start - 1].status);
+  } else if (history.size() == 1) {
+    out += "at the first check, " + ShortTimeHtml(history[0].checked_at_unix, now_unix);
+  } else {
+    out += "in all " + std::to_string(history.size()) + " checks since " +
+           ShortTimeHtml(history[0].checked_at_unix, now_unix);
+  }
+  return out + "</p>\n";
+}
+
+// "2023-11-14 22:13:20 UTC: CRIT (1 crit, 2 warn), took 1.20 s, was OK". Numbers and fixed
+// words only: nothing from the network or the config.
+std::string CellTitle(const CheckRecord& record, const CheckRecord* previous) {
+  std::string out =
+      FormatUnixUtc(record.checked_at_unix) + ": " + Upper(SeverityName(record.status));
+  std::string counts;
+  const std::pair<std::size_t, const char*> by_severity[] = {
+      {record.error, "error"}, {record.crit, "crit"}, {record.warn, "warn"}, {record.info, "info"}};
+  for (const auto& [count, name] : by_severity) {
+    if (count > 0) {
+      counts += (counts.empty() ? "" : ", ") + std::to_string(count) + " " + name;
+    }
+  }
+  out += counts.empty() ? " (nothing to fix)" : " (" + counts + ")";
+  char duration[32];
+  std::snprintf(duration, sizeof(duration), ", took %.2f s", record.duration_seconds);
+  out += duration;
+  if (previous != nullptr && previous->status != record.status) {
+    out += ", was " + Upper(SeverityName(previous->status));
+  }
+  return out;
+}
+
+// One cell per check, oldest first; the height as well as the colour tells the status apart
+// (ok low, crit and error full), and each cell's title says it in words.
+void WriteHistoryStrip(std::ostringstream& out, const std::vector<CheckRecord>& history,
+                       bool large) {
+  out << "<div class=\"history" << (large ? " history-large" : "") << "\" data-checks=\""
+      << history.size() << "\" role=\"img\" aria-label=\"status of the last " << history.size()
+      << " check" << (history.size() == 1 ? "" : "s") << ", oldest first\">";
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    out << "<span class=\"cell\" data-status=\"" << SeverityName(history[i].status) << "\" title=\""
+        << CellTitle(history[i], i > 0 ? &history[i - 1] : nullptr) << "\"></span>";
+  }
+  out << "</div>\n";
+}
+
+// The report's strip: larger cells, the current run, and every status change with its time.
+void WriteHistorySection(std::ostringstream& out, const std::vector<CheckRecord>& history,
+                         double now_unix) {
+  if (history.empty()) {
+    return;
+  }
+  out << "<section id=\"history\">\n<h2>History</h2>\n" << SinceHtml(history, now_unix);
+  WriteHistoryStrip(out, history, true);
+  out << "<p class=\"muted\">" << history.size() << " scheduled check"
+      << (history.size() == 1 ? "" : "s") << ", oldest on the left, from "
+      << ShortTimeHtml(history.front().checked_at_unix, now_unix) << " to "
+      << ShortTimeHtml(history.back().checked_at_unix, now_unix) << ". ";
+  const std::vector<StatusChange> changes = StatusChanges(history);
+  if (changes.empty()) {
+    out << "No status change.</p>\n";
+  } else {
+    // One wrapped line rather than a list: "What to fix" stays near the top of the page.
+    out << "Status changes, newest first:</p>\n<ol class=\"changes\">\n";
+    for (auto it = changes.rbegin(); it != changes.rend(); ++it) {
+      out << "<li class=\"change\" data-from=\"" << SeverityName(it->from) << "\" data-to=\""
+          << SeverityName(it->to) << "\">" << ShortTimeHtml(it->at_unix, now_unix) << " "
+          << StatusWord(it->from) << " &rarr; " << StatusWord(it->to, "strong") << "</li>\n";
+    }
+    out << "</ol>\n";
+  }
+  out << "</section>\n";
+}
+
 void WriteHead(std::ostringstream& out, std::string_view title) {
   out << "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -175,7 +333,9 @@ void WriteFooter(std::ostringstream& out, const HtmlPageContext& context) {
 }
 
 // A finding as a list item; `with_fix` for the "What to fix" panel, the short form otherwise.
-void WriteFinding(std::ostringstream& out, const Finding& finding, bool with_fix) {
+// With an `index_href`, the long form links to the overview of every domain with this code.
+void WriteFinding(std::ostringstream& out, const Finding& finding, bool with_fix,
+                  std::string_view index_href = "") {
   const CatalogEntry* entry = FindCatalogEntry(finding.code);
   out << "<li class=\"finding\" data-code=\"" << Esc(finding.code) << "\" data-severity=\""
       << SeverityName(finding.severity) << "\">";
@@ -187,7 +347,14 @@ void WriteFinding(std::ostringstream& out, const Finding& finding, bool with_fix
   }
   out << "<p>" << SeverityBadge(finding.severity) << " <span class=\"title\">"
       << Esc(entry != nullptr ? entry->title : finding.code) << "</span> <code>"
-      << Esc(finding.code) << "</code></p>\n"
+      << Esc(finding.code) << "</code>";
+  if (!index_href.empty()) {
+    OverviewFilter same_code;
+    same_code.code = finding.code;
+    out << " <a class=\"same-code\" href=\"" << Esc(OverviewHref(index_href, same_code))
+        << "\">which domains have it</a>";
+  }
+  out << "</p>\n"
       << "<p class=\"subject\">" << Esc(finding.subject.Text()) << "</p>\n"
       << "<p class=\"message\">" << Esc(finding.message) << "</p>\n";
   if (!finding.fix.empty()) {
@@ -199,7 +366,8 @@ void WriteFinding(std::ostringstream& out, const Finding& finding, bool with_fix
   out << "</li>\n";
 }
 
-void WriteWhatToFix(std::ostringstream& out, const std::vector<Finding>& findings) {
+void WriteWhatToFix(std::ostringstream& out, const std::vector<Finding>& findings,
+                    std::string_view index_href) {
   out << "<section id=\"what-to-fix\">\n<h2>What to fix</h2>\n";
   std::size_t count = 0;
   for (const auto& f : findings) count += f.severity != Severity::kOk;
@@ -209,7 +377,7 @@ void WriteWhatToFix(std::ostringstream& out, const std::vector<Finding>& finding
     out << "<ol class=\"findings\">\n";
     for (const auto& f : findings) {
       if (f.severity != Severity::kOk) {
-        WriteFinding(out, f, true);
+        WriteFinding(out, f, true, index_href);
       }
     }
     out << "</ol>\n";
@@ -661,8 +829,12 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
   out << "<main id=\"report\" data-domain=\"" << Esc(name) << "\" data-status=\"" << status_name
       << "\">\n<header>\n";
   if (!context.index_href.empty()) {
+    OverviewFilter same_status;
+    same_status.status = status_name;
     out << "<p class=\"meta\"><a href=\"" << Esc(context.index_href)
-        << "\">&larr; all domains</a></p>\n";
+        << "\">&larr; all domains</a><a class=\"overview-status\" href=\""
+        << Esc(OverviewHref(context.index_href, same_status)) << "\">every " << Upper(status_name)
+        << " domain</a></p>\n";
   }
   out << "<h1>" << SeverityBadge(status, " status-big") << " " << Esc(name) << "</h1>\n"
       << "<p class=\"meta\"><span>checked " << TimeWithRelative(domain.started_at_unix,
@@ -686,7 +858,8 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
     out << "</p>\n";
   }
   out << "</header>\n";
-  WriteWhatToFix(out, findings);
+  WriteHistorySection(out, context.history, context.now_unix);
+  WriteWhatToFix(out, findings, context.index_href);
   WriteDns(out, domain.dns);
   WriteEndpoints(out, domain, findings);
   WritePassed(out, findings);
@@ -695,10 +868,20 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
   return out.str();
 }
 
-std::string RenderIndexHtml(std::vector<IndexRow> rows, const HtmlPageContext& context) {
-  std::stable_sort(rows.begin(), rows.end(), [](const IndexRow& a, const IndexRow& b) {
-    if (StatusRank(a) != StatusRank(b)) return StatusRank(a) > StatusRank(b);
-    return a.domain < b.domain;
+std::string RenderIndexHtml(const std::vector<IndexRow>& rows, const OverviewFilter& filter,
+                            const HtmlPageContext& context) {
+  // Pointers, not copies: a row carries its problems and history, and 1 000 of them are sorted
+  // per request.
+  std::vector<const IndexRow*> sorted;
+  sorted.reserve(rows.size());
+  for (const auto& row : rows) {
+    sorted.push_back(&row);
+  }
+  std::stable_sort(sorted.begin(), sorted.end(), [](const IndexRow* a, const IndexRow* b) {
+    if (StatusRank(*a) != StatusRank(*b)) {
+      return StatusRank(*a) > StatusRank(*b);
+    }
+    return a->domain < b->domain;
   });
   std::size_t by_status[5] = {0, 0, 0, 0, 0};
   std::size_t pending = 0;
@@ -709,27 +892,98 @@ std::string RenderIndexHtml(std::vector<IndexRow> rows, const HtmlPageContext& c
       ++pending;
     }
   }
+  std::vector<const IndexRow*> shown;
+  shown.reserve(sorted.size());
+  for (const IndexRow* row : sorted) {
+    if (MatchesFilter(*row, filter)) {
+      shown.push_back(row);
+    }
+  }
+  const std::string& index = context.index_href.empty() ? std::string("/") : context.index_href;
+  auto filtered_href = [&](std::string status, std::string code, std::string query) {
+    OverviewFilter f;
+    f.status = std::move(status);
+    f.code = std::move(code);
+    f.query = std::move(query);
+    return Esc(OverviewHref(index, f));
+  };
+
   std::ostringstream out;
   WriteHead(out, "smtp_exporter");
-  out << "<main id=\"index\">\n<header>\n<h1>smtp_exporter</h1>\n<p class=\"meta\">"
+  out << "<main id=\"index\" data-shown=\"" << shown.size() << "\" data-total=\"" << rows.size()
+      << "\">\n<header>\n<h1>smtp_exporter</h1>\n<p class=\"meta\" id=\"status-summary\">"
       << rows.size() << " domain" << (rows.size() == 1 ? "" : "s") << ":";
   for (int s = static_cast<int>(Severity::kError); s >= 0; --s) {
     if (by_status[s] > 0) {
-      out << " <span>" << by_status[s] << " " << SeverityBadge(static_cast<Severity>(s))
-          << "</span>";
+      const std::string_view name = SeverityName(static_cast<Severity>(s));
+      out << " <a class=\"status-link\" data-status=\"" << name << "\" href=\""
+          << filtered_href(std::string(name), "", "") << "\">" << by_status[s] << " "
+          << SeverityBadge(static_cast<Severity>(s)) << "</a>";
     }
   }
   if (pending > 0) {
-    out << " <span>" << pending << " <span class=\"sev sev-pending\">PENDING</span></span>";
+    out << " <a class=\"status-link\" data-status=\"pending\" href=\""
+        << filtered_href("pending", "", "") << "\">" << pending
+        << " <span class=\"sev sev-pending\">PENDING</span></a>";
   }
   out << "</p>\n";
   if (!context.metrics_href.empty()) {
     out << "<p class=\"meta\"><a href=\"" << Esc(context.metrics_href) << "\">metrics</a></p>\n";
   }
-  out << "</header>\n<div class=\"table-wrap\"><table id=\"domains\">\n"
-         "<tr><th>Status</th><th>Domain</th><th>Problems</th><th>Endpoints</th>"
-         "<th>Last check</th><th>Next check</th><th>Details</th></tr>\n";
-  for (const auto& row : rows) {
+  out << "</header>\n";
+
+  // What is broken across every domain, whatever the filter: the way into a filtered view.
+  const std::vector<CodeSummary> codes = SummariseCodes(rows);
+  out << "<section id=\"problems\">\n<h2>Active findings</h2>\n";
+  if (codes.empty()) {
+    out << "<p class=\"all-clear\">No domain has an active finding.</p>\n";
+  } else {
+    out << "<ul class=\"codes\">\n";
+    for (const auto& code : codes) {
+      out << "<li class=\"code\" data-code=\"" << Esc(code.code) << "\" data-severity=\""
+          << SeverityName(code.severity) << "\" data-domains=\"" << code.domains << "\"><a href=\""
+          << filtered_href("", code.code, "") << "\""
+          << (code.code == filter.code ? " aria-current=\"true\"" : "") << ">"
+          << SeverityBadge(code.severity) << " " << code.domains << " domain"
+          << (code.domains == 1 ? "" : "s") << ": " << Esc(code.title) << "</a></li>\n";
+    }
+    out << "</ul>\n";
+  }
+  out << "</section>\n";
+
+  if (filter.active()) {
+    out << "<section id=\"filter\" data-status=\"" << Esc(filter.status) << "\" data-code=\""
+        << Esc(filter.code) << "\" data-q=\"" << Esc(filter.query) << "\">\n<p>Showing "
+        << shown.size() << " of " << rows.size() << " domain" << (rows.size() == 1 ? "" : "s")
+        << ", only those with ";
+    if (!filter.status.empty()) {
+      out << "<span class=\"filter\" data-filter=\"status\">status <strong>" << Esc(filter.status)
+          << "</strong> <a class=\"remove\" href=\"" << filtered_href("", filter.code, filter.query)
+          << "\">(remove)</a></span>";
+    }
+    if (!filter.code.empty()) {
+      const CatalogEntry* entry = FindCatalogEntry(filter.code);
+      out << "<span class=\"filter\" data-filter=\"code\">the finding <code>" << Esc(filter.code)
+          << "</code> "
+          << (entry != nullptr ? "(" + Esc(entry->short_title) + ")"
+                               : std::string("(not a finding code: matches nothing)"))
+          << " <a class=\"remove\" href=\"" << filtered_href(filter.status, "", filter.query)
+          << "\">(remove)</a></span>";
+    }
+    if (!filter.query.empty()) {
+      out << "<span class=\"filter\" data-filter=\"q\">a name containing <strong>"
+          << Esc(filter.query) << "</strong> <a class=\"remove\" href=\""
+          << filtered_href(filter.status, filter.code, "") << "\">(remove)</a></span>";
+    }
+    out << " <a class=\"clear\" href=\"" << Esc(index) << "\">Show all domains</a></p>\n"
+        << "</section>\n";
+  }
+
+  out << "<h2>Domains</h2>\n<div class=\"table-wrap\"><table id=\"domains\">\n"
+         "<thead><tr><th>Status</th><th>Domain</th><th>What is wrong</th><th>History</th>"
+         "<th>Last check</th></tr></thead>\n<tbody>\n";
+  for (const IndexRow* row_pointer : shown) {
+    const IndexRow& row = *row_pointer;
     const std::string status = row.checked ? std::string(SeverityName(row.status)) : "pending";
     out << "<tr class=\"domain\" data-domain=\"" << Esc(row.domain) << "\" data-status=\""
         << status << "\"><td>"
@@ -741,27 +995,74 @@ std::string RenderIndexHtml(std::vector<IndexRow> rows, const HtmlPageContext& c
     } else {
       out << Esc(row.domain);
     }
-    out << "</td><td class=\"counts\">";
     if (row.checked) {
-      if (row.crit > 0) out << "<span class=\"sev-crit\">" << row.crit << " crit</span>";
-      if (row.warn > 0) out << "<span class=\"sev-warn\">" << row.warn << " warn</span>";
-      if (row.info > 0) out << "<span class=\"sev-info\">" << row.info << " info</span>";
-      if (row.crit + row.warn + row.info == 0) out << "<span class=\"check\">none</span>";
-    }
-    out << "</td><td>" << (row.checked ? std::to_string(row.endpoints) : "") << "</td><td>"
-        << (row.checked ? TimeWithRelative(row.checked_at_unix, context.now_unix) : "-")
-        << "</td><td>" << TimeWithRelative(row.next_check_unix, context.now_unix) << "</td><td>";
-    if (row.checked) {
-      if (!row.report_href.empty()) {
-        out << "<a href=\"" << Esc(row.report_href) << "\">report</a> ";
-      }
+      out << "<br><span class=\"muted\">" << row.endpoints << " endpoint"
+          << (row.endpoints == 1 ? "" : "s") << "</span>";
       if (!row.json_href.empty()) {
-        out << "<a href=\"" << Esc(row.json_href) << "\">json</a>";
+        out << " <a class=\"muted\" href=\"" << Esc(row.json_href) << "\">json</a>";
       }
+    }
+    out << "</td><td>";
+    if (row.checked) {
+      if (!row.problems.empty()) {
+        out << "<ul class=\"problems\">";
+        for (const auto& line : row.problems) {
+          out << "<li class=\"problem\" data-code=\"" << Esc(line.code) << "\" data-severity=\""
+              << SeverityName(line.severity) << "\"";
+          // Grouped lines name their endpoints on hover.
+          if (line.grouped_endpoints) {
+            std::string all;
+            for (const auto& subject : line.subjects) {
+              all += (all.empty() ? "" : ", ") + subject.Text();
+            }
+            out << " title=\"" << Esc(all) << "\"";
+          }
+          out << ">" << SeverityBadge(line.severity) << " <span class=\"what\">" << Esc(line.title)
+              << "</span>";
+          const std::string where = ProblemWhere(line);
+          if (!where.empty()) {
+            out << "<span class=\"where\">" << Esc(where) << "</span>";
+          }
+          out << "</li>";
+        }
+        out << "</ul>";
+      }
+      out << "<span class=\"counts\">";
+      if (row.error > 0) {
+        out << "<span class=\"sev-error\">" << row.error << " error</span>";
+      }
+      if (row.crit > 0) {
+        out << "<span class=\"sev-crit\">" << row.crit << " crit</span>";
+      }
+      if (row.warn > 0) {
+        out << "<span class=\"sev-warn\">" << row.warn << " warn</span>";
+      }
+      if (row.info > 0) {
+        out << "<span class=\"sev-info\">" << row.info << " info</span>";
+      }
+      if (row.error + row.crit + row.warn + row.info == 0) {
+        out << "<span class=\"check\">nothing to fix</span>";
+      }
+      out << "</span>";
+    }
+    out << "</td><td>";
+    if (!row.history.empty()) {
+      WriteHistoryStrip(out, row.history, false);
+      out << SinceHtml(row.history, context.now_unix);
+    }
+    out << "</td><td>"
+        << (row.checked ? TimeWithRelative(row.checked_at_unix, context.now_unix) : "-");
+    if (row.next_check_unix > 0) {
+      out << "<br><span class=\"muted\">next "
+          << TimeWithRelative(row.next_check_unix, context.now_unix) << "</span>";
     }
     out << "</td></tr>\n";
   }
-  out << "</table></div>\n";
+  out << "</tbody></table></div>\n";
+  if (shown.empty()) {
+    out << "<p class=\"no-match\">No domain matches this filter. <a href=\"" << Esc(index)
+        << "\">Show all domains</a></p>\n";
+  }
   WriteFooter(out, context);
   out << "</main>\n</body>\n</html>\n";
   return out.str();

@@ -11,45 +11,48 @@ namespace {
 std::vector<CatalogEntry> BuildCatalog() {
   return {
       // DNS posture.
-      {"smtp.mx.null", Severity::kInfo,
+      {"smtp.mx.null", "null MX: accepts no mail", Severity::kInfo,
        "The domain publishes a null MX (MX 0 .): it declares that it accepts no mail",
        "Nothing to do if the domain really receives no mail: senders fail fast instead of "
        "queueing. If it should receive mail, replace the `MX 0 .` record with MX records naming "
        "your mail servers.",
        "RFC 7505 §3", ""},
-      {"smtp.mx.null_mixed", Severity::kCrit,
+      {"smtp.mx.null_mixed", "null MX mixed with other MX", Severity::kCrit,
        "A null MX (MX 0 .) is published next to other MX records",
        "A null MX must be the only MX record. Remove the `MX 0 .` record if the domain receives "
        "mail, or every other MX record if it does not; senders handle the mixed set "
        "inconsistently.",
        "RFC 7505 §3", ""},
-      {"smtp.mx.missing", Severity::kCrit,
+      {"smtp.mx.missing", "no MX and no address", Severity::kCrit,
        "The domain has no MX and no address record (or does not exist): it cannot receive mail",
        "Publish MX records naming hosts that run an SMTP server on port 25, e.g. "
        "`example.org. MX 10 mx1.example.org.` plus A/AAAA records for mx1.example.org. If the "
        "domain must never receive mail, publish a null MX (`example.org. MX 0 .`, RFC 7505) so "
        "senders fail at once.",
        "RFC 5321 §5.1", ""},
-      {"smtp.mx.implicit", Severity::kWarn,
+      {"smtp.mx.implicit", "no MX record (implicit MX)", Severity::kWarn,
        "No MX records: mail falls back to the domain's own A/AAAA records (implicit MX)",
        "Publish an explicit MX record (e.g. `example.org. MX 10 mx1.example.org.`, even if it "
        "names the same host), so the mail service no longer depends on the web server's "
        "address. If the domain receives no mail, publish a null MX (`MX 0 .`) instead.",
        "RFC 5321 §5.1", ""},
-      {"smtp.mx.ip_literal", Severity::kCrit, "An MX target is an IP address, not a host name",
+      {"smtp.mx.ip_literal", "MX is an IP address", Severity::kCrit,
+       "An MX target is an IP address, not a host name",
        "MX targets must be host names. Publish an address record for the server "
        "(`mx1.example.org. A 192.0.2.25`) and point the MX at `mx1.example.org.`; conforming "
        "senders look the literal up as a name and fail.",
        "RFC 5321 §5.1; RFC 1035 §3.3.9", ""},
-      {"smtp.mx.cname", Severity::kCrit, "An MX target is an alias (CNAME)",
+      {"smtp.mx.cname", "MX is an alias (CNAME)", Severity::kCrit,
+       "An MX target is an alias (CNAME)",
        "Point the MX record at the canonical host name, or replace the CNAME with A/AAAA records "
        "for the MX host. Some senders refuse or mishandle MX targets that are aliases.",
        "RFC 5321 §5.1; RFC 2181 §10.3", ""},
-      {"smtp.mx.unresolvable", Severity::kCrit, "An MX target has no A or AAAA record",
+      {"smtp.mx.unresolvable", "MX has no address", Severity::kCrit,
+       "An MX target has no A or AAAA record",
        "Publish A and/or AAAA records for the MX host, or remove the MX record that names it. "
        "Senders skip it, and bounce the mail when no other MX works.",
        "RFC 5321 §5.1", ""},
-      {"smtp.dns.error", Severity::kError,
+      {"smtp.dns.error", "DNS lookup failed", Severity::kError,
        "A DNS lookup failed (SERVFAIL, REFUSED, timeout): part of the check could not run",
        "The result is unknown, not OK, until the lookup answers. Check the zone's authoritative "
        "servers (SERVFAIL often means broken DNSSEC or a lame delegation: compare "
@@ -57,7 +60,7 @@ std::vector<CatalogEntry> BuildCatalog() {
        "RFC 1035 §4.1.1; RFC 2308 §2", ""},
 
       // Per endpoint: connection, greeting, EHLO.
-      {"smtp.tcp.unreachable", Severity::kCrit,
+      {"smtp.tcp.unreachable", "port 25 unreachable", Severity::kCrit,
        "An MX endpoint does not accept TCP connections on port 25",
        "Make the MTA listen on port 25 on this address (Postfix: `inet_interfaces = all` and "
        "the `smtp inet` service in master.cf; Exim: `local_interfaces` and "
@@ -70,12 +73,12 @@ std::vector<CatalogEntry> BuildCatalog() {
        "own host has no route to the address (connect() failed before anything was sent, "
        "e.g. no IPv6 default route: connect status `no_route`); the domain-level findings then "
        "leave that endpoint out."},
-      {"smtp.all_unreachable", Severity::kCrit,
+      {"smtp.all_unreachable", "no MX reachable", Severity::kCrit,
        "No MX endpoint accepts connections: mail to the domain cannot be delivered",
        "Bring at least one MX endpoint back on port 25 (see smtp.tcp.unreachable). Senders "
        "queue and retry for a few days, then bounce the mail.",
        "RFC 5321 §5.1; RFC 5321 §4.5.4.2", ""},
-      {"smtp.banner.rejected", Severity::kCrit,
+      {"smtp.banner.rejected", "no 220 greeting", Severity::kCrit,
        "The server does not greet with 220 (554 refuses the session, 421 is unavailable)",
        "A 554 greeting refuses every transaction from the client: check whether the refusal "
        "targets this exporter's address only (postscreen or DNSBL checks, Postfix "
@@ -90,7 +93,7 @@ std::vector<CatalogEntry> BuildCatalog() {
        "another endpoint of the domain's MX set works: RFC 5321 §4.2.1 makes 4yz replies "
        "transient, senders queue the mail and try the next MX, as they do for an unreachable "
        "endpoint (smtp.tcp.unreachable). A 554 greeting and a missing greeting stay CRIT."},
-      {"smtp.banner.hostname_mismatch", Severity::kInfo,
+      {"smtp.banner.hostname_mismatch", "greeting names another host", Severity::kInfo,
        "The greeting announces a host name that is neither the MX name nor a PTR name of the "
        "address",
        "Announce the server's public name, the one in the MX and PTR records: Postfix "
@@ -98,13 +101,13 @@ std::vector<CatalogEntry> BuildCatalog() {
        "uses it); Exim `primary_hostname = mx1.example.org` (used by `smtp_banner`). Harmless on "
        "its own, but it confuses diagnostics and some senders' heuristics.",
        "RFC 5321 §4.2; RFC 5321 §4.3.1", ""},
-      {"smtp.ehlo.helo_fallback", Severity::kWarn,
+      {"smtp.ehlo.helo_fallback", "EHLO refused, HELO only", Severity::kWarn,
        "EHLO is refused and only HELO works: no ESMTP, so no STARTTLS, SIZE or 8BITMIME",
        "Every current MTA (Postfix, Exim, Sendmail, Exchange) supports EHLO. The usual cause is "
        "a firewall's SMTP inspection rewriting EHLO (Cisco ASA/PIX `inspect esmtp` or "
        "`fixup smtp`): disable it. Otherwise upgrade the MTA.",
        "RFC 5321 §2.2.1; RFC 5321 §3.2", ""},
-      {"smtp.ehlo.rejected", Severity::kCrit,
+      {"smtp.ehlo.rejected", "EHLO and HELO refused", Severity::kCrit,
        "Both EHLO and HELO are refused: no mail transaction can start",
        "Check the HELO/EHLO restrictions (Postfix `smtpd_helo_restrictions`, Exim "
        "`acl_smtp_helo`); they may refuse this exporter's HELO name, so give the exporter a "
@@ -113,21 +116,23 @@ std::vector<CatalogEntry> BuildCatalog() {
        "RFC 5321 §4.1.1.1; RFC 5321 §2.2.1", ""},
 
       // Per endpoint: STARTTLS and AUTH.
-      {"smtp.starttls.missing", Severity::kWarn, "The endpoint does not offer STARTTLS",
+      {"smtp.starttls.missing", "no STARTTLS", Severity::kWarn,
+       "The endpoint does not offer STARTTLS",
        "Enable opportunistic TLS with a certificate. Postfix: `smtpd_tls_security_level = may` "
        "with `smtpd_tls_chain_files = /etc/ssl/mx1.pem` (or `smtpd_tls_cert_file` and "
        "`smtpd_tls_key_file`). Exim: `tls_advertise_hosts = *` with `tls_certificate` and "
        "`tls_privatekey`. If the MTA does offer it, look for a firewall's SMTP inspection "
        "stripping STARTTLS from the EHLO reply.",
        "RFC 3207 §4; RFC 7435", ""},
-      {"smtp.starttls.failed", Severity::kCrit, "STARTTLS is offered but the TLS upgrade fails",
+      {"smtp.starttls.failed", "STARTTLS fails", Severity::kCrit,
+       "STARTTLS is offered but the TLS upgrade fails",
        "Senders that try STARTTLS and fail defer the mail or fall back to plaintext. Read the "
        "MTA log for the handshake error; check that the certificate and key exist, are readable "
        "by the MTA and match (Postfix `smtpd_tls_chain_files`, Exim `tls_certificate` / "
        "`tls_privatekey`), and that the protocol and cipher settings (Postfix "
        "`smtpd_tls_protocols`, Exim `tls_require_ciphers`) allow TLS 1.2 and 1.3.",
        "RFC 3207 §4; RFC 3207 §4.1", ""},
-      {"smtp.all_no_starttls", Severity::kCrit,
+      {"smtp.all_no_starttls", "no working STARTTLS on any MX", Severity::kCrit,
        "No endpoint offers working STARTTLS: all mail to the domain travels in plaintext",
        "Enable STARTTLS on every MX: Postfix `smtpd_tls_security_level = may` plus a certificate "
        "(`smtpd_tls_chain_files`); Exim `tls_advertise_hosts = *` plus `tls_certificate` and "
@@ -135,14 +140,14 @@ std::vector<CatalogEntry> BuildCatalog() {
        "policy (RFC 8461) and/or DANE TLSA records for the MX hosts (RFC 7672), and TLS-RPT "
        "(RFC 8460) to hear about failures.",
        "RFC 3207; RFC 8461; RFC 7672", ""},
-      {"smtp.auth.plaintext", Severity::kCrit,
+      {"smtp.auth.plaintext", "AUTH before STARTTLS", Severity::kCrit,
        "AUTH is advertised before STARTTLS: passwords can cross the network in clear",
        "Offer AUTH only inside TLS. Postfix: `smtpd_tls_auth_only = yes`; better, "
        "`smtpd_sasl_auth_enable = no` on port 25 and authentication on the submission ports 587 "
        "or 465 (master.cf `-o smtpd_sasl_auth_enable=yes`). Exim: "
        "`auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}`.",
        "RFC 4954 §4; RFC 8314 §3", ""},
-      {"smtp.extension.missing", Severity::kInfo,
+      {"smtp.extension.missing", "ESMTP extension missing", Severity::kInfo,
        "A widely expected ESMTP extension is not advertised (PIPELINING, 8BITMIME, SIZE, "
        "ENHANCEDSTATUSCODES, SMTPUTF8)",
        "Postfix advertises all of them by default: check `smtpd_discard_ehlo_keywords`, "
@@ -153,14 +158,15 @@ std::vector<CatalogEntry> BuildCatalog() {
        "RFC 2920; RFC 6152; RFC 1870; RFC 2034; RFC 6531", ""},
 
       // Per endpoint: reverse DNS.
-      {"smtp.ptr.missing", Severity::kWarn, "The endpoint address has no reverse DNS (PTR) record",
+      {"smtp.ptr.missing", "no PTR", Severity::kWarn,
+       "The endpoint address has no reverse DNS (PTR) record",
        "Ask whoever controls the address block (hosting provider or ISP, often a setting in its "
        "control panel) to publish a PTR record naming the MX host, e.g. "
        "`25.2.0.192.in-addr.arpa. PTR mx1.example.org.`, with a matching A/AAAA record. Gmail, "
        "Outlook.com and Yahoo reject or junk mail from hosts without PTR, which hits this host "
        "whenever it also sends (bounces, forwards, replies).",
        "RFC 1912 §2.1; RFC 8601 §3", ""},
-      {"smtp.fcrdns.mismatch", Severity::kWarn,
+      {"smtp.fcrdns.mismatch", "PTR does not resolve back", Severity::kWarn,
        "The PTR name does not resolve back to the address (no forward-confirmed reverse DNS)",
        "Make the PTR name's A/AAAA record contain this address, or change the PTR to a name that "
        "does (`PTR mx1.example.org.` and `mx1.example.org. A 192.0.2.25`). Gmail, Outlook.com "
@@ -169,14 +175,15 @@ std::vector<CatalogEntry> BuildCatalog() {
        "RFC 8601 §3; RFC 1912 §2.1", ""},
 
       // Per endpoint: transaction probes (they stop at RCPT; DATA is never sent).
-      {"smtp.null_sender.rejected", Severity::kCrit,
+      {"smtp.null_sender.rejected", "null sender refused", Severity::kCrit,
        "Mail from the null sender (MAIL FROM:<>, i.e. bounces) is refused",
        "Accept the null sender: bounces and delivery status notifications use it. Postfix: look "
        "for `<>` in the access maps of `smtpd_sender_restrictions` (`check_sender_access`) and "
        "for sender checks that misjudge it. Exim: look for `deny senders = :` in "
        "`acl_smtp_mail` / `acl_smtp_rcpt`.",
        "RFC 5321 §4.5.5; RFC 5321 §6.1", ""},
-      {"smtp.postmaster.rejected", Severity::kCrit, "Mail to postmaster@ the domain is refused",
+      {"smtp.postmaster.rejected", "postmaster refused", Severity::kCrit,
+       "Mail to postmaster@ the domain is refused",
        "Every mail domain must accept mail for postmaster. Create the address (Postfix: "
        "`postmaster: root` in /etc/aliases then `newaliases`, or a `virtual_alias_maps` entry "
        "`postmaster@example.org admin@example.org`; Exim: an alias in /etc/aliases or the "
@@ -184,7 +191,7 @@ std::vector<CatalogEntry> BuildCatalog() {
        "`check_recipient_access` with `postmaster@ OK` first; Exim: "
        "`accept local_parts = postmaster` at the top of `acl_smtp_rcpt`).",
        "RFC 5321 §4.5.1", ""},
-      {"smtp.open_relay", Severity::kCrit,
+      {"smtp.open_relay", "open relay", Severity::kCrit,
        "The server relays mail to outside domains for anyone (open relay)",
        "Restrict relaying to your own users and hosts. Postfix: "
        "`smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
@@ -193,14 +200,14 @@ std::vector<CatalogEntry> BuildCatalog() {
        "only) and keep `require domains = +local_domains : +relay_to_domains` in "
        "`acl_smtp_rcpt`. An open relay is abused within hours and lands on blocklists.",
        "RFC 5321 §3.6; RFC 5321 §7.1; RFC 2505 §2", ""},
-      {"smtp.probe.temporary", Severity::kInfo,
+      {"smtp.probe.temporary", "probe answered 4xx (not judged)", Severity::kInfo,
        "A transaction probe got a temporary (4xx) answer, e.g. greylisting: not judged",
        "Usually greylisting or rate limiting of this exporter; nothing to fix if real senders "
        "get through after a retry. To have the probe judged, exempt the exporter's address "
        "(postgrey `whitelist_clients.local`, Postfix `check_client_access`, Exim greylist ACL "
        "exceptions).",
        "RFC 5321 §4.2.1", ""},
-      {"smtp.probe.inconclusive", Severity::kInfo,
+      {"smtp.probe.inconclusive", "probe inconclusive (not judged)", Severity::kInfo,
        "A transaction probe got no usable answer (e.g. the exporter's own sender was refused): "
        "not judged",
        "The server refused the probe's own sender address (checker@ the exporter's "
@@ -208,7 +215,7 @@ std::vector<CatalogEntry> BuildCatalog() {
        "domain has MX/A and SPF records, or exempt its address from sender verification "
        "(Postfix `reject_unverified_sender`, Exim `verify = sender`).",
        "RFC 5321 §4.2.1", ""},
-      {"smtp.session.aborted", Severity::kWarn,
+      {"smtp.session.aborted", "session ended early", Severity::kWarn,
        "The SMTP session ended early (timeout, connection closed, 421): some checks have no "
        "verdict",
        "Read the MTA log for this session. Look for error and rate limits (Postfix "
@@ -218,12 +225,12 @@ std::vector<CatalogEntry> BuildCatalog() {
        "RFC 5321 §4.5.3.2; RFC 5321 §3.8", ""},
 
       // Coverage and protocol conformance.
-      {"smtp.ipv6.missing", Severity::kInfo, "No MX endpoint has an IPv6 address",
+      {"smtp.ipv6.missing", "no IPv6", Severity::kInfo, "No MX endpoint has an IPv6 address",
        "Publish AAAA records for the MX hosts and make the MTA listen on IPv6 (Postfix "
        "`inet_protocols = all`; Exim listens on IPv6 unless `disable_ipv6 = true`), so "
        "IPv6-only senders can deliver.",
        "RFC 3974", ""},
-      {"smtp.ipv6.unreachable", Severity::kWarn,
+      {"smtp.ipv6.unreachable", "IPv6 unreachable", Severity::kWarn,
        "AAAA records are published but no IPv6 endpoint accepts connections",
        "Senders that try IPv6 first wait for a timeout before falling back to IPv4, and "
        "IPv6-only senders cannot deliver. Make the MTA listen on IPv6 (Postfix "
@@ -231,14 +238,14 @@ std::vector<CatalogEntry> BuildCatalog() {
        "(ip6tables/nftables), or remove the AAAA records. First check that the exporter's host "
        "has IPv6 connectivity itself.",
        "RFC 3974", ""},
-      {"smtp.limits.exceeded", Severity::kWarn,
+      {"smtp.limits.exceeded", "protocol bound exceeded", Severity::kWarn,
        "The server broke a protocol bound (line length, reply lines, session size): the session "
        "was abandoned",
        "The server sent a line longer than SMTP allows, a reply with too many lines or too much "
        "data. Check for an overlong banner (Postfix `smtpd_banner`, Exim `smtp_banner`) or a "
        "middlebox injecting data into the session.",
        "RFC 5321 §4.5.3.1", ""},
-      {"smtp.protocol.violation", Severity::kInfo,
+      {"smtp.protocol.violation", "protocol deviation", Severity::kInfo,
        "The server deviated from the SMTP protocol in a way the probe tolerated",
        "See the listed deviations (e.g. bare LF line endings, inconsistent multiline reply "
        "codes, plaintext sent after the STARTTLS reply, the CVE-2011-0411 class). They usually "
@@ -246,7 +253,7 @@ std::vector<CatalogEntry> BuildCatalog() {
        "RFC 5321 §4.2; RFC 5321 §2.3.8; RFC 3207 §4.2", ""},
 
       // TLS quality: a TLS checker's findings (happyDomain's checker mode).
-      {"smtp.tls.unavailable", Severity::kInfo,
+      {"smtp.tls.unavailable", "no TLS checker data", Severity::kInfo,
        "No TLS checker findings were given: certificate quality is not judged",
        "Nothing to fix on the mail server. Certificate validity, expiry and name match are a "
        "TLS checker's job: in happyDomain, enable a TLS checker on the endpoints this checker "

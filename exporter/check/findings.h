@@ -1,7 +1,8 @@
 // Findings: the verdicts the named rules (rules.h) draw from an observation, and the catalog that
-// gives every finding code its default severity, title, fix text and RFC reference, kept in one
-// table in catalog.cc. docs/findings.md is generated from it and the rule table.
-// Plain value types and immutable data; thread-safe (the catalog is built once, then only read).
+// gives every finding code its default severity, short title, title, fix text and RFC
+// reference, kept in one table in catalog.cc. docs/findings.md is generated from it and the rule
+// table. Plain value types and immutable data; thread-safe (the catalog is built once, then
+// only read).
 #pragma once
 
 #include <cstdint>
@@ -61,6 +62,10 @@ struct Finding {
 // One code of the rule set.
 struct CatalogEntry {
   std::string_view code;
+  // A few words naming the problem where space is short (the overview page): "open relay",
+  // "no STARTTLS". Reads well both as "open relay · mx1.example.org [192.0.2.1]" and as
+  // "no STARTTLS on 2 of 3 endpoints".
+  std::string_view short_title;
   Severity severity;       // default severity when the check fails
   std::string_view title;  // one line: what the problem is
   std::string_view fix;    // what to change, with Postfix / Exim settings where they apply

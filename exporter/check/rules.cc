@@ -204,6 +204,7 @@ std::string RenderCatalogMarkdown() {
         out << "- **Severity note:** " << entry->note << "\n";
       }
       out << "- **Meaning:** " << entry->title << "\n"
+          << "- **On the overview page:** " << entry->short_title << "\n"
           << "- **Fix:** " << entry->fix << "\n"
           << "- **RFC:** " << entry->rfc << "\n";
     }

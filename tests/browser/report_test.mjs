@@ -29,11 +29,24 @@
 //     EHLO and RCPT replies): no script ran (no dialog, no call of alert/confirm/prompt, no CSP
 //     violation), no injected element exists, and pre.banner / the panel show the payloads as
 //     literal text;
-//   - index (/): table#domains lists the three domains worst first, each with its JSON status;
+//   - every report: section#history draws the domain's checks as titled cells, the last one of
+//     the report's status, with a "since" line; the header links to the overview filtered on
+//     the report's status, each What-to-fix item to the overview filtered on its code;
+//   - index (/, the overview): table#domains lists the three domains worst first, each with its
+//     JSON status; each row names exactly the JSON's active findings (one li.problem per code
+//     and severity) by their short title (read from docs/findings.md, which the catalog
+//     generates) and subject, or "on N of M endpoints" when several endpoints share one; each
+//     row has a history strip of titled cells, the newest of the row's status, and a "since"
+//     line; section#problems has one line per active code with the number of domains having
+//     it; following its links (a code, a status) and loading ?q= shows exactly the domains the
+//     JSON says match, says which filter is active, and a.clear leads back to every domain;
+//     a hostile ?q= is shown as text; a bad ?status= or an overlong ?q= answers 400; the page
+//     fits a phone's width and has a dark colour scheme;
 //   - &format=json and &format=text answer JSON and plain text.
-// A report is compared with the JSON of the same check (loaded again if a re-check landed in
-// between). Screenshots (full page: relay, relay-phone, relay-dark, good, hostile,
-// hostile-expanded, index) and the raw HTML of each page go to ARTIFACT_DIR.
+// A report, and the overview, is compared with the JSON of the same check (loaded again if a
+// re-check landed in between). Screenshots (full page: relay, relay-phone, relay-dark, good,
+// hostile, hostile-expanded, index, index-phone, index-dark, index-filtered) and the raw HTML of
+// each page go to ARTIFACT_DIR.
 // tests/browser/selftest.mjs runs this script against broken hand-written pages to show that
 // each kind of check can fail. SMTPX_CHROMIUM overrides /usr/bin/chromium.
 //
@@ -42,11 +55,11 @@
 // Only loopback is contacted. Every wait is bounded.
 
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const CHROMIUM = process.env.SMTPX_CHROMIUM || '/usr/bin/chromium';
-const OVERALL_LIMIT_MS = 180_000;
+const OVERALL_LIMIT_MS = 240_000;
 const NAV_TIMEOUT_MS = 20_000;
 const ACTION_TIMEOUT_MS = 10_000;
 const FETCH_TIMEOUT_MS = 10_000;
@@ -63,6 +76,25 @@ const EHLO_PAYLOAD = 'X-<b>BOLD</b>';
 const RCPT_PAYLOAD = '<script>alert(3)</script>';
 
 const RANK = { ok: 0, info: 1, warn: 2, crit: 3, error: 4 };
+const DOMAINS = [GOOD, RELAY, HOSTILE];
+
+// The overview names findings by the catalog's short titles; docs/findings.md, generated from
+// the catalog (and compared with it by the unit tests), lists them per code.
+const SHORT_TITLES = (() => {
+  const titles = {};
+  let text = '';
+  try {
+    text = readFileSync(new URL('../../docs/findings.md', import.meta.url), 'utf8');
+  } catch { /* reported below */ }
+  let code = null;
+  for (const line of text.split('\n')) {
+    const heading = /^## `([^`]+)`/.exec(line);
+    if (heading) code = heading[1];
+    const title = /^- \*\*On the overview page:\*\* (.+)$/.exec(line);
+    if (title && code) titles[code] = title[1].trim();
+  }
+  return titles;
+})();
 const OPEN_STATUSES = new Set(['warn', 'crit', 'error']);
 const HINT = 'run `scripts/dev.sh deps` (Debian chromium + npm ci in tests/node)';
 
@@ -336,6 +368,23 @@ async function readReport(page) {
         text: text(d),
       })),
       openRelayBadges: document.querySelectorAll('[data-badge="open-relay"]').length,
+      history: (() => {
+        const section = document.querySelector('section#history');
+        if (!section) return null;
+        const strip = section.querySelector('div.history');
+        return {
+          checks: Number(attr(strip, 'data-checks')),
+          cells: [...section.querySelectorAll('div.history > span.cell')].map((c) => ({
+            status: attr(c, 'data-status'), title: attr(c, 'title') || '',
+            width: c.getBoundingClientRect().width, height: c.getBoundingClientRect().height,
+          })),
+          since: text(section.querySelector('p.since')),
+          beforeFix: order(section, fix),
+        };
+      })(),
+      overviewStatus: attr(document.querySelector('header a.overview-status'), 'href'),
+      sameCode: [...document.querySelectorAll('section#what-to-fix ol > li.finding')].map((li) =>
+        [attr(li, 'data-code'), attr(li.querySelector('a.same-code'), 'href')]),
       passed: passed ? {
         open: passed.open,
         items: [...passed.querySelectorAll('li.finding')].map((li) => ({
@@ -411,6 +460,32 @@ function checkReportStructure(label, domain, r, json) {
             `json ${show(ok.map((f) => f.code))}`);
     }
   }
+
+  // History: the domain's checks (at least this one), as titled cells; the newest is this
+  // check's status. A status change needs two checks of different outcome, which the lab
+  // cannot promise in a test's time: the unit goldens cover the "since ..., was ..." text.
+  if (check(r.history !== null, `${label}: has section#history`)) {
+    const h = r.history;
+    check(h.cells.length >= 1 && h.cells.length === h.checks && h.cells.length <= 48,
+          `${label}: the history strip has one cell per check kept (1 to 48)`,
+          `data-checks ${h.checks}, ${h.cells.length} cells`);
+    check(h.cells.every((c) => c.status in RANK && /UTC: [A-Z]+ \(.*\), took [0-9.]+ s/.test(c.title)),
+          `${label}: every history cell has a status and a title (time, status, counts, duration)`,
+          show(h.cells.slice(0, 3)));
+    check(h.cells.every((c) => c.width >= 2 && c.height >= 4),
+          `${label}: the history cells are drawn (visible size)`, show(h.cells.slice(0, 3)));
+    check(h.cells.at(-1)?.status === json.status,
+          `${label}: the newest history cell has the report's status`,
+          `${h.cells.at(-1)?.status} vs ${json.status}`);
+    check(norm(h.since).startsWith(`${json.status} `), `${label}: p.since starts with the status`,
+          show(h.since));
+    check(h.beforeFix, `${label}: the history comes before "What to fix"`);
+  }
+  check(r.overviewStatus === `/?status=${json.status}`,
+        `${label}: links to the overview filtered on its status`, show(r.overviewStatus));
+  const badLinks = r.sameCode.filter(([code, href]) => href !== `/?code=${encodeURIComponent(code)}`);
+  check(badLinks.length === 0, `${label}: each What-to-fix item links to the overview filtered on its code`,
+        show(badLinks));
   return true;
 }
 
@@ -582,30 +657,334 @@ async function hostileChecks(strict, raw) {
   await page.close();
 }
 
-async function indexChecks(strict, raw, statuses) {
+// ---- the overview (/) ----------------------------------------------------------------------
+function overviewUrl(params = {}) {
+  const u = new URL('/', ORIGIN);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return u.href;
+}
+
+// Everything the contract says about the overview page.
+async function readOverview(page) {
+  return page.evaluate(() => {
+    const attr = (el, name) => (el ? el.getAttribute(name) : null);
+    const text = (el) => (el ? el.textContent : '');
+    const main = document.querySelector('main#index');
+    const filter = document.querySelector('section#filter');
+    return {
+      url: location.href,
+      shown: Number(attr(main, 'data-shown')),
+      total: Number(attr(main, 'data-total')),
+      rows: [...document.querySelectorAll('table#domains tr.domain')].map((tr) => ({
+        domain: attr(tr, 'data-domain'),
+        status: attr(tr, 'data-status'),
+        problems: [...tr.querySelectorAll('ul.problems > li.problem')].map((li) => ({
+          code: attr(li, 'data-code'), severity: attr(li, 'data-severity'),
+          what: text(li.querySelector('.what')), where: text(li.querySelector('.where')),
+          visible: li.getBoundingClientRect().height > 0,
+        })),
+        history: (() => {
+          const strip = tr.querySelector('div.history');
+          if (!strip) return null;
+          return {
+            checks: Number(attr(strip, 'data-checks')),
+            cells: [...strip.querySelectorAll(':scope > span.cell')].map((c) => ({
+              status: attr(c, 'data-status'), title: attr(c, 'title') || '',
+              width: c.getBoundingClientRect().width, height: c.getBoundingClientRect().height,
+            })),
+            since: text(tr.querySelector('p.since')),
+          };
+        })(),
+      })),
+      codes: [...document.querySelectorAll('section#problems ul.codes > li.code')].map((li) => ({
+        code: attr(li, 'data-code'), severity: attr(li, 'data-severity'),
+        domains: Number(attr(li, 'data-domains')), href: attr(li.querySelector('a'), 'href'),
+        current: attr(li.querySelector('a'), 'aria-current'), text: text(li),
+      })),
+      allClear: Boolean(document.querySelector('section#problems p.all-clear')),
+      statusLinks: [...document.querySelectorAll('p#status-summary a.status-link')].map((a) => ({
+        status: attr(a, 'data-status'), href: attr(a, 'href'),
+      })),
+      filter: filter ? {
+        status: attr(filter, 'data-status'), code: attr(filter, 'data-code'), q: attr(filter, 'data-q'),
+        text: text(filter), clear: attr(filter.querySelector('a.clear'), 'href'),
+        kinds: [...filter.querySelectorAll('span.filter')].map((f) => attr(f, 'data-filter')),
+      } : null,
+      noMatch: Boolean(document.querySelector('p.no-match')),
+    };
+  });
+}
+
+async function fetchAllJson() {
+  const out = {};
+  for (const d of DOMAINS) out[d] = await fetchJson(d, true);
+  return out;
+}
+
+// Opens an overview URL in `context` with the three domains' JSON of the same checks (loaded
+// again if a re-check landed in between, as for a report). `navigate` (optional) gets there
+// from an already open page by following a link instead of page.goto.
+async function loadOverview(label, context, url, navigate = null) {
+  let loaded, jsons, o;
+  for (let attempt = 1; ; attempt++) {
+    const before = await fetchAllJson();
+    if (navigate) {
+      loaded = await navigate();
+    } else {
+      loaded = await open(context, url);
+    }
+    jsons = await fetchAllJson();
+    o = await readOverview(loaded.page);
+    if (show(before) === show(jsons)) break;
+    if (!check(attempt < LOAD_ATTEMPTS, `${label}: a stable check result to compare with`,
+               `a new check finished during each of ${LOAD_ATTEMPTS} page loads`)) break;
+    console.log(`NOTE  ${label}: a new check finished while the page loaded; loading it again`);
+    await loaded.page.close();
+    navigate = null;  // the second time, straight to the URL the link led to
+    url = o.url;
+  }
+  return { loaded, jsons, o };
+}
+
+const activeFindings = (json) => (json.findings || []).filter((f) => f.severity !== 'ok');
+const isEndpoint = (subject) => /(^| )\[[^\] ]+\]$/.test(subject);
+
+// The rows shown must be exactly `expected` (domain names), worst first, each row telling the
+// truth about its domain's JSON: status, named problems, history.
+function checkOverviewRows(label, o, jsons, expected) {
+  const shown = o.rows.map((r) => r.domain);
+  check(sameMultiset(shown, expected), `${label}: lists exactly ${show([...expected].sort())}`,
+        show(shown));
+  check(o.shown === o.rows.length && o.total === DOMAINS.length,
+        `${label}: main#index data-shown/data-total`, `${o.shown}/${o.total}, ${o.rows.length} rows`);
+  const ranks = o.rows.map((row) => RANK[row.status] ?? -1);
+  check(ranks.every((x, k) => k === 0 || ranks[k - 1] >= x), `${label}: domains are listed worst first`,
+        show(o.rows.map((row) => `${row.domain}:${row.status}`)));
+  for (const row of o.rows) {
+    const json = jsons[row.domain];
+    if (!json) continue;
+    check(row.status === json.status, `${label}: row ${row.domain} has the JSON status ${json.status}`,
+          show(row.status));
+    // Names: one line per active code and severity, by short title and subject.
+    const active = activeFindings(json);
+    const groups = new Map();
+    for (const f of active) {
+      const key = `${f.code}/${f.severity}`;
+      if (!groups.has(key)) groups.set(key, { code: f.code, severity: f.severity, subjects: [] });
+      const g = groups.get(key);
+      if (!g.subjects.includes(f.subject)) g.subjects.push(f.subject);
+    }
+    check(sameMultiset(row.problems.map((p) => `${p.code}/${p.severity}`), [...groups.keys()]),
+          `${label}: row ${row.domain} names exactly the JSON's active findings`,
+          `html ${show(row.problems.map((p) => `${p.code}/${p.severity}`))}, json ${show([...groups.keys()])}`);
+    const prank = row.problems.map((p) => RANK[p.severity] ?? -1);
+    check(prank.every((x, k) => k === 0 || prank[k - 1] >= x), `${label}: row ${row.domain} problems worst first`,
+          show(row.problems.map((p) => p.severity)));
+    const wrong = [];
+    for (const p of row.problems) {
+      const g = groups.get(`${p.code}/${p.severity}`);
+      const title = SHORT_TITLES[p.code];
+      const textOf = norm(p.what + p.where);
+      let good = Boolean(title) && norm(p.what) === title && p.visible;
+      if (good && g) {
+        const subjects = g.subjects;
+        if (subjects.length === 1) {
+          good = textOf === (subjects[0] === row.domain ? title : `${title} · ${subjects[0]}`);
+        } else if (subjects.every(isEndpoint)) {
+          good = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} on ${subjects.length} (of \\d+ )?endpoints$`).test(textOf);
+        } else {
+          good = textOf.startsWith(`${title} · `);
+        }
+      }
+      if (!good) wrong.push({ code: p.code, shown: textOf, title, subjects: g?.subjects });
+    }
+    check(wrong.length === 0, `${label}: row ${row.domain} names each problem by short title and subject`,
+          show(wrong));
+    // History: titled cells, the newest of the row's status.
+    if (check(row.history !== null, `${label}: row ${row.domain} has a history strip`)) {
+      const h = row.history;
+      check(h.cells.length >= 1 && h.cells.length === h.checks && h.cells.length <= 48,
+            `${label}: row ${row.domain} history has 1 to 48 cells, one per check`,
+            `data-checks ${h.checks}, ${h.cells.length} cells`);
+      check(h.cells.every((c) => c.status in RANK && /UTC: [A-Z]+ \(.*\), took [0-9.]+ s/.test(c.title)),
+            `${label}: row ${row.domain} history cells have a status and a title`, show(h.cells.slice(0, 2)));
+      check(h.cells.every((c) => c.width >= 1 && c.height >= 2),
+            `${label}: row ${row.domain} history cells are drawn`, show(h.cells.slice(0, 2)));
+      check(h.cells.at(-1)?.status === json.status && norm(h.since).startsWith(`${json.status} `),
+            `${label}: row ${row.domain} newest cell and "since" line say ${json.status}`,
+            `${h.cells.at(-1)?.status}; ${show(h.since)}`);
+    }
+  }
+}
+
+// The summary: one line per code active in any domain, with how many domains have it.
+function checkCodeSummary(label, o, jsons) {
+  const expected = new Map();
+  for (const d of DOMAINS) {
+    for (const code of new Set(activeFindings(jsons[d]).map((f) => f.code))) {
+      expected.set(code, (expected.get(code) || 0) + 1);
+    }
+  }
+  check(sameMultiset(o.codes.map((c) => `${c.code}:${c.domains}`),
+                     [...expected].map(([code, n]) => `${code}:${n}`)),
+        `${label}: section#problems has one line per active code, with its number of domains`,
+        `html ${show(o.codes.map((c) => `${c.code}:${c.domains}`))}, json ${show([...expected])}`);
+  const bad = o.codes.filter((c) => c.href !== `/?code=${encodeURIComponent(c.code)}` ||
+    !norm(c.text).includes(`${c.domains} domain${c.domains === 1 ? '' : 's'}: ${SHORT_TITLES[c.code]}`));
+  check(bad.length === 0, `${label}: each line reads "N domains: <short title>" and links to /?code=`,
+        show(bad));
+  const ranks = o.codes.map((c) => RANK[c.severity] ?? -1);
+  check(ranks.every((x, k) => k === 0 || ranks[k - 1] >= x), `${label}: active codes are listed worst first`,
+        show(o.codes.map((c) => c.severity)));
+  check(o.allClear === (o.codes.length === 0), `${label}: p.all-clear exactly when nothing is active`);
+}
+
+async function noOverflow(page) {
+  return page.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+}
+
+async function indexChecks(strict, raw) {
   const label = 'index /';
-  const loaded = await open(strict, new URL('/', ORIGIN).href);
+  const { loaded, jsons, o } = await loadOverview(label, strict, overviewUrl());
   const body = await checkHtmlResponse(label, loaded);
   writeFileSync(join(artifactDir, 'index.html'), body);
   await checkSafety(label, strict, loaded);
-  const bare = await open(raw, new URL('/', ORIGIN).href);
+  const bare = await open(raw, overviewUrl());
   await checkSafety(`${label} (CSP bypassed)`, raw, bare);
   await bare.page.close();
-  const rows = await loaded.page.evaluate(() =>
-    [...document.querySelectorAll('table#domains tr.domain')].map((tr) => ({
-      domain: tr.getAttribute('data-domain'), status: tr.getAttribute('data-status'),
-    })));
-  check(rows.length > 0, `${label}: table#domains has tr.domain rows`);
-  const ranks = rows.map((row) => RANK[row.status] ?? -1);  // not checked yet: last
-  check(ranks.every((x, k) => k === 0 || ranks[k - 1] >= x), `${label}: domains are listed worst first`,
-        show(rows.map((row) => `${row.domain}:${row.status}`)));
-  for (const [domain, status] of Object.entries(statuses)) {
-    const row = rows.find((x) => x.domain === domain);
-    check(row && row.status === status, `${label}: row ${domain} has the JSON status ${status}`, show(row));
-  }
-  const pos = (d) => rows.findIndex((x) => x.domain === d);
+  checkOverviewRows(label, o, jsons, DOMAINS);
+  checkCodeSummary(label, o, jsons);
+  check(o.filter === null && !o.noMatch, `${label}: no filter shown when none is set`);
+  const pos = (d) => o.rows.findIndex((x) => x.domain === d);
   check(pos(RELAY) >= 0 && pos(GOOD) >= 0 && pos(RELAY) < pos(GOOD), `${label}: ${RELAY} is listed before ${GOOD}`);
+  const relayRow = o.rows.find((r) => r.domain === RELAY);
+  const relayName = relayRow?.problems.find((p) => p.code === 'smtp.open_relay');
+  check(norm(relayName ? relayName.what + relayName.where : '') === `open relay · ${RELAY_MX} [${RELAY_IP}]`,
+        `${label}: ${RELAY} reads "open relay · ${RELAY_MX} [${RELAY_IP}]"`, show(relayName));
   await screenshot(loaded.page, 'index.png');
+
+  // A code line of the summary leads to the view filtered on it.
+  const codeLink = 'section#problems li.code[data-code="smtp.open_relay"] > a';
+  if (check(await loaded.page.locator(codeLink).count() === 1, `${label}: a summary line for smtp.open_relay`)) {
+    const byCode = await loadOverview(`${label}?code=`, strict, null, async () => {
+      await Promise.all([loaded.page.waitForNavigation({ waitUntil: 'load' }), loaded.page.click(codeLink)]);
+      return loaded;
+    });
+    const l = 'index /?code=smtp.open_relay';
+    check(new URL(byCode.o.url).search === '?code=smtp.open_relay', `${l}: the summary link leads there`, byCode.o.url);
+    checkOverviewRows(l, byCode.o, byCode.jsons,
+                      DOMAINS.filter((d) => activeFindings(byCode.jsons[d]).some((f) => f.code === 'smtp.open_relay')));
+    check(byCode.o.filter?.code === 'smtp.open_relay' && show(byCode.o.filter?.kinds) === show(['code']),
+          `${l}: section#filter says it filters on the code`, show(byCode.o.filter));
+    check(byCode.o.codes.find((c) => c.code === 'smtp.open_relay')?.current === 'true',
+          `${l}: the filtered code is marked aria-current`);
+    check(byCode.o.codes.length > 0 && byCode.o.codes.length === o.codes.length,
+          `${l}: the summary still covers every domain`);
+    await screenshot(byCode.loaded.page, 'index-filtered.png');
+    // a.clear shows every domain again.
+    if (check(byCode.o.filter?.clear === '/', `${l}: section#filter has a.clear leading to /`,
+              show(byCode.o.filter?.clear))) {
+      const back = await loadOverview(`${l} -> clear`, strict, null, async () => {
+        await Promise.all([byCode.loaded.page.waitForNavigation({ waitUntil: 'load' }),
+                           byCode.loaded.page.click('section#filter a.clear')]);
+        return byCode.loaded;
+      });
+      check(new URL(back.o.url).pathname === '/' && new URL(back.o.url).search === '' &&
+            back.o.rows.length === DOMAINS.length && back.o.filter === null,
+            `${l}: a.clear leads back to every domain`, `${back.o.url}, ${back.o.rows.length} rows`);
+      await back.loaded.page.close();
+    }
+    await byCode.loaded.page.close();
+  }
+
+  // The status counts lead to the view filtered on that status.
+  {
+    const start = await open(strict, overviewUrl());
+    const link = 'p#status-summary a.status-link[data-status="crit"]';
+    if (check(await start.page.locator(link).count() === 1, `${label}: a status link for crit`)) {
+      const byStatus = await loadOverview(`${label}?status=`, strict, null, async () => {
+        await Promise.all([start.page.waitForNavigation({ waitUntil: 'load' }), start.page.click(link)]);
+        return start;
+      });
+      const l = 'index /?status=crit';
+      check(new URL(byStatus.o.url).search === '?status=crit', `${l}: the status link leads there`, byStatus.o.url);
+      checkOverviewRows(l, byStatus.o, byStatus.jsons, DOMAINS.filter((d) => byStatus.jsons[d].status === 'crit'));
+      check(byStatus.o.filter?.status === 'crit', `${l}: section#filter says it filters on the status`,
+            show(byStatus.o.filter));
+      await byStatus.loaded.page.close();
+    }
+    await start.page.close();
+  }
+
+  // ?q=: a case-insensitive part of the name.
+  {
+    const l = 'index /?q=RELAY';
+    const byName = await loadOverview(l, strict, overviewUrl({ q: 'RELAY' }));
+    checkOverviewRows(l, byName.o, byName.jsons, DOMAINS.filter((d) => d.includes('relay')));
+    check(byName.o.filter?.q === 'relay', `${l}: section#filter says it filters on the name`, show(byName.o.filter));
+    await byName.loaded.page.close();
+  }
+
+  // A hostile filter is text, in both contexts; it matches nothing and says so.
+  {
+    const l = 'index /?q=<script>';
+    const payload = '<script>alert(4)</script>"><img src=x onerror=alert(5)>';
+    const hostile = await open(strict, overviewUrl({ q: payload, code: '<b>x</b>' }));
+    await checkSafety(l, strict, hostile);
+    const state = await readOverview(hostile.page);
+    const injected = await hostile.page.evaluate(() => document.querySelectorAll('img, b').length);
+    check(state.rows.length === 0 && state.noMatch && injected === 0 &&
+          norm(state.filter?.text).includes(payload.toLowerCase()) && state.filter?.code === '<b>x</b>',
+          `${l}: matches nothing, says so, shows the filter as text`, show({ state, injected }));
+    await hostile.page.close();
+    const bareHostile = await open(raw, overviewUrl({ q: payload }));
+    await checkSafety(`${l} (CSP bypassed)`, raw, bareHostile);
+    await bareHostile.page.close();
+  }
+
+  // Bad filters are refused.
+  for (const [params, what] of [[{ status: 'bogus' }, 'a bad ?status='], [{ q: 'a'.repeat(254) }, 'a ?q= over 253']]) {
+    const r = await fetchBounded(overviewUrl(params));
+    check(r.status === 400 && /^text\/plain\b/.test(r.type), `index: ${what} answers 400`, `${r.status} ${r.type}`);
+  }
+
+  // Phone width and dark mode.
+  const phone = await strict.newPage();
+  await phone.setViewportSize({ width: 375, height: 800 });
+  await phone.goto(overviewUrl(), { waitUntil: 'load' });
+  const widths = await noOverflow(phone);
+  check(widths.page <= widths.view + 1, `${label}: fits a 375 px wide phone screen (no sideways scrolling)`,
+        show(widths));
+  await screenshot(phone, 'index-phone.png');
+  await phone.close();
+  const colours = {};
+  for (const scheme of ['light', 'dark']) {
+    const p = await strict.newPage();
+    await p.emulateMedia({ colorScheme: scheme });
+    await p.goto(overviewUrl(), { waitUntil: 'load' });
+    colours[scheme] = await p.evaluate(() => {
+      const cell = document.querySelector('div.history > span.cell');
+      return `${getComputedStyle(document.body).backgroundColor}|${getComputedStyle(document.body).color}|` +
+             `${cell ? getComputedStyle(cell).backgroundColor : ''}`;
+    });
+    if (scheme === 'dark') await screenshot(p, 'index-dark.png');
+    await p.close();
+  }
+  check(colours.light !== colours.dark, `${label}: has a dark colour scheme (prefers-color-scheme)`, show(colours));
+  await loaded.page.close();
+}
+
+// From the report back to the overview: the link of a What-to-fix item.
+async function reportToOverviewChecks(strict) {
+  const label = `${RELAY} -> overview`;
+  const loaded = await open(strict, reportUrl(RELAY));
+  const link = 'section#what-to-fix li.finding[data-code="smtp.open_relay"] a.same-code';
+  if (check(await loaded.page.locator(link).count() === 1, `${label}: the open relay finding links to the overview`)) {
+    await Promise.all([loaded.page.waitForNavigation({ waitUntil: 'load' }), loaded.page.click(link)]);
+    const o = await readOverview(loaded.page);
+    check(new URL(o.url).search === '?code=smtp.open_relay' && o.rows.some((r) => r.domain === RELAY),
+          `${label}: lands on /?code=smtp.open_relay, listing ${RELAY}`, `${o.url} ${show(o.rows.map((r) => r.domain))}`);
+  }
   await loaded.page.close();
 }
 
@@ -625,9 +1004,10 @@ try {
   await relayChecks(strict, raw);
   await goodChecks(strict, raw);
   await hostileChecks(strict, raw);
-  const statuses = {};
-  for (const d of [GOOD, RELAY, HOSTILE]) statuses[d] = (await fetchJson(d)).status;
-  await indexChecks(strict, raw, statuses);
+  for (const d of DOMAINS) await fetchJson(d);
+  check(Object.keys(SHORT_TITLES).length > 0, 'docs/findings.md lists the short titles');
+  await indexChecks(strict, raw);
+  await reportToOverviewChecks(strict);
   await formatChecks();
   // Anything a context fetched off-origin after the per-page checks ran.
   check(strict.foreign.length === 0 && raw.foreign.length === 0, 'no request ever left the daemon origin',

@@ -3,8 +3,9 @@
 // serves hand-written pages that follow the DOM contract (exporter/html_report.h), and
 // report_test.mjs must pass on them; then the server breaks the pages one way at a time
 // (unescaped hostile banner, no CSP, an external image, What-to-fix out of order, the relay
-// panel closed, ...) and report_test.mjs must fail with the matching check. This proves the
-// browser checks can fail, which a passing run against a correct renderer cannot show.
+// panel closed, an overview that ignores its filter or draws history cells without titles,
+// ...) and report_test.mjs must fail with the matching check. This proves the browser checks
+// can fail, which a passing run against a correct renderer cannot show.
 //
 //   node tests/browser/selftest.mjs [ARTIFACT_DIR]      (exit 0: every case behaved)
 //
@@ -24,16 +25,20 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const RANK = { ok: 0, info: 1, warn: 2, crit: 3, error: 4 };
 
 const HOSTILE_BANNER = '220 mx-hostile.lab.test ESMTP <script>alert(1)</script> "><img src=x onerror=alert(2)>';
+// Short titles as docs/findings.md gives them (report_test.mjs reads them there).
+const SHORT = { 'smtp.ptr.missing': 'no PTR', 'smtp.open_relay': 'open relay',
+                'smtp.starttls.missing': 'no STARTTLS' };
 const DOMAINS = {
   'relay.lab.test': {
     status: 'crit',
+    history: ['ok', 'crit'],
     findings: [
-      { code: 'dns.mx_ptr_missing', severity: 'warn', subject: 'mx-relay.lab.test [127.0.0.5]',
+      { code: 'smtp.ptr.missing', severity: 'warn', subject: 'mx-relay.lab.test [127.0.0.5]',
         message: 'No PTR record.', fix: 'Publish a PTR.', rfc: 'RFC 1912 2.1' },
       { code: 'smtp.open_relay', severity: 'crit', subject: 'mx-relay.lab.test [127.0.0.5]',
         message: 'The server accepted mail for example.com from example.net.',
         fix: 'Restrict relaying to your own domains.', rfc: 'RFC 5321 3.6.2' },
-      { code: 'smtp.starttls', severity: 'ok', subject: 'mx-relay.lab.test [127.0.0.5]',
+      { code: 'smtp.starttls.missing', severity: 'ok', subject: 'mx-relay.lab.test [127.0.0.5]',
         message: 'STARTTLS works.', fix: '', rfc: '' },
     ],
     endpoints: [{ ip: '127.0.0.5', mx: 'mx-relay.lab.test', status: 'crit', badges: ['open-relay'],
@@ -41,6 +46,7 @@ const DOMAINS = {
   },
   'good.lab.test': {
     status: 'ok',
+    history: ['ok'],
     findings: [{ code: 'smtp.open_relay', severity: 'ok', subject: 'mx-good.lab.test [127.0.0.2]',
                  message: 'Relaying is refused.', fix: '', rfc: '' }],
     endpoints: [{ ip: '127.0.0.2', mx: 'mx-good.lab.test', status: 'ok', badges: [],
@@ -48,7 +54,8 @@ const DOMAINS = {
   },
   'hostile.lab.test': {
     status: 'warn',
-    findings: [{ code: 'smtp.no_starttls', severity: 'warn', subject: 'mx-hostile.lab.test [127.0.0.16]',
+    history: ['warn', 'warn', 'warn'],
+    findings: [{ code: 'smtp.starttls.missing', severity: 'warn', subject: 'mx-hostile.lab.test [127.0.0.16]',
                  message: 'No STARTTLS; the greeting was ' + HOSTILE_BANNER, fix: 'Offer STARTTLS.',
                  rfc: 'RFC 3207' }],
     endpoints: [{ ip: '127.0.0.16', mx: 'mx-hostile.lab.test', status: 'warn', badges: [],
@@ -74,7 +81,22 @@ const CASES = [
   { mode: 'good-open', expect: 'good.lab.test: every endpoint panel is closed' },
   { mode: 'index-order', expect: 'domains are listed worst first' },
   { mode: 'phone-overflow', expect: 'fits a 375 px wide phone screen' },
+  { mode: 'index-names', expect: 'row relay.lab.test names exactly the JSON\'s active findings' },
+  { mode: 'index-long-title', expect: 'row relay.lab.test names each problem by short title and subject' },
+  { mode: 'index-filter-ignored', expect: 'index /?code=smtp.open_relay: lists exactly' },
+  { mode: 'index-no-clear', expect: 'section#filter has a.clear leading to /' },
+  { mode: 'history-no-title', expect: 'history cells have a status and a title' },
+  { mode: 'report-no-history', expect: 'has section#history' },
+  { mode: 'index-q-unescaped', expect: 'index /?q=<script> (CSP bypassed): no script ran' },
+  { mode: 'index-bad-status-ok', expect: 'a bad ?status= answers 400' },
+  { mode: 'index-phone-overflow', expect: 'index /: fits a 375 px wide phone screen' },
 ];
+
+const cell = (status, mode) => `<span class="cell" data-status="${status}"` +
+  (mode === 'history-no-title' ? '' : ` title="2026-11-25 01:52:57 UTC: ${status.toUpperCase()} (nothing to fix), took 0.50 s"`) +
+  ' style="display:inline-block;width:6px;height:12px;background:#888"></span>';
+const strip = (d, mode) => `<div class="history" data-checks="${d.history.length}">${d.history.map((x) => cell(x, mode)).join('')}</div>` +
+  `<p class="since">${d.status} since 01:52 UTC</p>`;
 
 function reportPage(name, d, mode) {
   const notOk = d.findings.filter((f) => f.severity !== 'ok')
@@ -82,7 +104,9 @@ function reportPage(name, d, mode) {
   const ok = d.findings.filter((f) => f.severity === 'ok');
   const li = (f) => `<li class="finding" data-code="${esc(f.code)}" data-severity="${f.severity}">` +
     `<strong>${esc(f.code)}</strong> <span>${esc(f.subject)}</span><p>${esc(f.message)}</p>` +
-    `<p>${esc(f.fix)}</p><p>${esc(f.rfc)}</p></li>`;
+    `<p>${esc(f.fix)}</p><p>${esc(f.rfc)}</p>` +
+    (f.severity === 'ok' ? '' : `<a class="same-code" href="/?code=${encodeURIComponent(f.code)}">which domains</a>`) +
+    '</li>';
   const badge = (b) => b === 'open-relay'
     ? (mode === 'no-badge' ? '' : `<span class="badge badge-crit" data-badge="open-relay"${mode === 'hidden-badge' ? ' style="display:none"' : ''}>OPEN RELAY</span>`)
     : '';
@@ -105,7 +129,9 @@ pre{overflow-x:auto;white-space:pre}.badge{padding:0 .3em;border-radius:3px;back
 .badge-crit{background:#c62828;color:#fff}
 @media (prefers-color-scheme: dark){body{background:#111;color:#eee}}</style>
 ${mode === 'inline-script' ? '<script>1</script>' : ''}</head><body>
-<main id="report" data-domain="${esc(name)}" data-status="${d.status}"><h1>${esc(name)}</h1>
+<main id="report" data-domain="${esc(name)}" data-status="${d.status}"><header><a href="/">all</a>
+<a class="overview-status" href="/?status=${d.status}">same status</a><h1>${esc(name)}</h1></header>
+${mode === 'report-no-history' ? '' : `<section id="history">${strip(d, mode)}</section>`}
 ${mode === 'phone-overflow' ? '<p class="meta"><span style="white-space:nowrap">checked 2026-11-25 01:52:57 UTC</span><span style="white-space:nowrap">next check 2026-11-25 01:53:57 UTC</span></p>' : ''}
 <section id="what-to-fix"><h2>What to fix</h2>${notOk.length ? `<ol>${notOk.map(li).join('')}</ol>` : '<p class="all-clear">Nothing to fix.</p>'}</section>
 <section id="dns"><h2>DNS</h2>${mode === 'external-image' ? '<img src="http://192.0.2.1/x.png" alt="">' : ''}</section>
@@ -114,11 +140,50 @@ ${mode === 'phone-overflow' ? '<p class="meta"><span style="white-space:nowrap">
 </main></body></html>`;
 }
 
-function indexPage(mode) {
+// The overview with the server-side filters of exporter/overview.h, done the plain way.
+function indexPage(mode, url) {
+  const status = url.searchParams.get('status') || '';
+  const code = mode === 'index-filter-ignored' ? '' : (url.searchParams.get('code') || '');
+  const q = (url.searchParams.get('q') || '').trim().toLowerCase();
+  if (status && !RANK.hasOwnProperty(status) && status !== 'pending' && mode !== 'index-bad-status-ok') return null;
+  if (q.length > 253) return null;
+  const active = (d) => d.findings.filter((f) => f.severity !== 'ok')
+    .sort((a, b) => RANK[b.severity] - RANK[a.severity]);
   let rows = Object.entries(DOMAINS).sort((a, b) => RANK[b[1].status] - RANK[a[1].status]);
   if (mode === 'index-order') rows = rows.reverse();
-  return `<!doctype html><html><head><meta charset="utf-8"><title>smtp_exporter</title></head><body>
-<table id="domains">${rows.map(([n, d]) => `<tr class="domain" data-domain="${esc(n)}" data-status="${d.status}"><td>${esc(n)}</td><td>${d.status}</td></tr>`).join('')}</table></body></html>`;
+  const shown = rows.filter(([n, d]) => (!status || d.status === status) && n.includes(q) &&
+    (!code || active(d).some((f) => f.code === code)));
+  const codes = new Map();
+  for (const [, d] of rows) {
+    for (const c of new Set(active(d).map((f) => f.code))) codes.set(c, (codes.get(c) || 0) + 1);
+  }
+  const problem = (n, f) => {
+    if (mode === 'index-names' && n === 'relay.lab.test') return '';
+    const title = mode === 'index-long-title' ? `${SHORT[f.code]} (the long way)` : SHORT[f.code];
+    return `<li class="problem" data-code="${esc(f.code)}" data-severity="${f.severity}"><span class="what">` +
+      `${esc(title)}</span><span class="where"> · ${esc(f.subject)}</span></li>`;
+  };
+  const filterText = mode === 'index-q-unescaped' ? q : esc(q);
+  const filter = status || code || q
+    ? `<section id="filter" data-status="${esc(status)}" data-code="${esc(code)}" data-q="${esc(q)}"><p>` +
+      (status ? '<span class="filter" data-filter="status">status</span>' : '') +
+      (code ? `<span class="filter" data-filter="code">${esc(code)}</span>` : '') +
+      (q ? `<span class="filter" data-filter="q">${filterText}</span>` : '') +
+      (mode === 'index-no-clear' ? '' : ' <a class="clear" href="/">all</a>') + '</p></section>'
+    : '';
+  return `<!doctype html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>smtp_exporter</title>
+<style>body{font-family:sans-serif;background:#fff;color:#111}
+table{width:100%;table-layout:fixed}td{overflow-wrap:anywhere}
+@media (prefers-color-scheme: dark){body{background:#111;color:#eee}}</style></head><body>
+<main id="index" data-shown="${shown.length}" data-total="${rows.length}">
+<p id="status-summary">${[...new Set(rows.map(([, d]) => d.status))].map((st) => `<a class="status-link" data-status="${st}" href="/?status=${st}">${st}</a>`).join(' ')}</p>
+<section id="problems">${codes.size ? `<ul class="codes">${[...codes].map(([c, n]) => `<li class="code" data-code="${esc(c)}" data-severity="crit" data-domains="${n}"><a href="/?code=${encodeURIComponent(c)}"${c === code ? ' aria-current="true"' : ''}>${n} domain${n === 1 ? '' : 's'}: ${esc(SHORT[c])}</a></li>`).join('')}</ul>` : '<p class="all-clear">none</p>'}</section>
+${filter}
+${mode === 'index-phone-overflow' ? '<p style="white-space:nowrap">a line far too long for a phone screen, a line far too long for a phone screen</p>' : ''}
+<table id="domains">${shown.map(([n, d]) => `<tr class="domain" data-domain="${esc(n)}" data-status="${d.status}"><td>${esc(n)}</td><td>${d.status}</td>` +
+  `<td><ul class="problems">${active(d).map((f) => problem(n, f)).join('')}</ul></td><td>${strip(d, mode)}</td></tr>`).join('')}</table>
+${shown.length ? '' : '<p class="no-match">none</p>'}</main></body></html>`;
 }
 
 function serve(mode) {
@@ -129,7 +194,11 @@ function serve(mode) {
       headers['Content-Security-Policy'] = mode === 'csp-allows-script' ? CSP + "; script-src 'unsafe-inline'" : CSP;
     }
     const send = (status, type, body) => { res.writeHead(status, { ...headers, 'Content-Type': type }); res.end(body); };
-    if (url.pathname === '/') return send(200, 'text/html; charset=utf-8', indexPage(mode));
+    if (url.pathname === '/') {
+      const page = indexPage(mode, url);
+      return page === null ? send(400, 'text/plain; charset=utf-8', 'bad filter\n')
+                           : send(200, 'text/html; charset=utf-8', page);
+    }
     const name = url.searchParams.get('domain');
     const d = DOMAINS[name];
     if (url.pathname !== '/report' || !d) return send(404, 'text/plain', 'not found\n');

@@ -108,7 +108,33 @@ TEST_F(DaemonTest, ScheduledChecksReachMetricsAndReports) {
   const std::string index = Get("/", &status);
   EXPECT_EQ(status, 200);
   // Worst first: relay (crit) is listed before good (ok).
-  EXPECT_LT(index.find("relay.lab.test"), index.find("good.lab.test"));
+  EXPECT_LT(index.find("data-domain=\"relay.lab.test\""),
+            index.find("data-domain=\"good.lab.test\""));
+  // The overview names what is broken where, and draws each domain's scheduled checks.
+  EXPECT_THAT(index, HasSubstr("<span class=\"what\">open relay</span><span class=\"where\"> · "
+                               "mx-relay.lab.test [127.0.0.5]</span>"));
+  EXPECT_THAT(index, HasSubstr("<li class=\"code\" data-code=\"smtp.open_relay\" "
+                               "data-severity=\"crit\" data-domains=\"1\">"));
+  EXPECT_THAT(index, HasSubstr("<div class=\"history\" data-checks=\""));
+  EXPECT_THAT(report, HasSubstr("<section id=\"history\">"));
+  // Filters, server-side; bad ones are refused.
+  const std::string crit = Get("/?status=crit", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_THAT(crit, HasSubstr("data-domain=\"relay.lab.test\""));
+  EXPECT_THAT(crit, Not(HasSubstr("data-domain=\"good.lab.test\"")));
+  EXPECT_THAT(Get("/?code=smtp.open_relay&q=RELAY", &status), HasSubstr("data-shown=\"1\""));
+  EXPECT_EQ(status, 200);
+  Get("/?status=bogus", &status);
+  EXPECT_EQ(status, 400);
+  Get("/?q=" + std::string(254, 'a'), &status);
+  EXPECT_EQ(status, 400);
+  // A thousand domains make a page of megabytes, nearly all repeated markup: it goes out
+  // compressed to a client that accepts it.
+  client_->set_decompress(false);
+  const auto compressed = client_->Get("/", {{"Accept-Encoding", "gzip"}});
+  client_->set_decompress(true);
+  ASSERT_TRUE(compressed);
+  EXPECT_EQ(compressed->get_header_value("Content-Encoding"), "gzip");
   // The live output passes Prometheus' own linter.
   WriteFile(dir_ + "/live.prom", metrics);
   const auto lint = RunCommand("promtool check metrics < '" + dir_ + "/live.prom'");

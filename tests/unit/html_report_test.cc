@@ -1,7 +1,10 @@
 // The HTML report and index (exporter/html_report.h): golden pages for a healthy domain, one
 // with many failures and a hostile server, and an error state; plus the properties the golden
 // files could silently lose: escaping of server bytes, severity order of "What to fix", which
-// endpoint panels are open, the OPEN RELAY badge, no script and no external fetch.
+// endpoint panels are open, the OPEN RELAY badge, no script and no external fetch. The
+// overview (/) has golden pages too, unfiltered and filtered, built as the daemon builds them
+// (MakeIndexRow over real rule output and fabricated histories with status changes), and the
+// report's history strip one of its own.
 #include "exporter/html_report.h"
 
 #include <gmock/gmock.h>
@@ -9,11 +12,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "exporter/html.h"
+#include "exporter/overview.h"
 #include "exporter/check/evaluate.h"
+#include "exporter/snapshot_store.h"
 #include "tests/support/golden.h"
 #include "tests/support/observations.h"
 
@@ -270,15 +278,39 @@ TEST(HtmlReportTest, FailingEndpointsOpenHealthyOnesClosed) {
   EXPECT_THAT(healthy, HasSubstr("<details id=\"passed-checks\">"));
 }
 
+IndexRow Row(std::string domain, Severity status, std::size_t crit, std::size_t warn,
+             std::size_t info, std::string report_href, std::string json_href) {
+  IndexRow row;
+  row.domain = std::move(domain);
+  row.checked = true;
+  row.status = status;
+  row.crit = crit;
+  row.warn = warn;
+  row.info = info;
+  row.endpoints = 1;
+  row.checked_at_unix = 1700000000;
+  row.next_check_unix = 1700000060;
+  row.report_href = std::move(report_href);
+  row.json_href = std::move(json_href);
+  return row;
+}
+
 TEST(HtmlReportTest, IndexListsWorstFirstThenPending) {
   std::vector<IndexRow> rows(4);
   rows[0].domain = "pending.example";
-  rows[1] = {"good.example", true, Severity::kOk, 0, 0, 0, 2, 1700000000, 1700000060,
-             "/report?domain=good.example", ""};
-  rows[2] = {"relay.example", true, Severity::kCrit, 2, 1, 1, 1, 1700000000, 1700000060,
-             "/report?domain=relay.example", "/report?domain=relay.example&format=json"};
-  rows[3] = {"<b>odd</b>.example", true, Severity::kWarn, 0, 1, 0, 1, 1700000000, 0, "", ""};
-  const std::string html = RenderIndexHtml(rows, Context());
+  rows[1] = Row("good.example", Severity::kOk, 0, 0, 0, "/report?domain=good.example", "");
+  rows[2] = Row("relay.example", Severity::kCrit, 2, 1, 1, "/report?domain=relay.example",
+                "/report?domain=relay.example&format=json");
+  rows[2].problems = SummariseProblems(
+      "relay.example",
+      {Finding{"smtp.open_relay", "smtp.open_relay", Severity::kCrit,
+               Subject::Endpoint("relay.example", "mx.relay.example",
+                                 IpAddress::Parse("192.0.2.1").value(), 25),
+               "", "", ""}},
+      1);
+  rows[3] = Row("<b>odd</b>.example", Severity::kWarn, 0, 1, 0, "", "");
+  rows[3].next_check_unix = 0;
+  const std::string html = RenderIndexHtml(rows, OverviewFilter{}, Context());
   EXPECT_EQ(Attributes(html, "<table id=\"domains\">", "</table>", "<tr class=\"domain\"",
                        "data-domain"),
             (std::vector<std::string>{"relay.example", "&lt;b&gt;odd&lt;/b&gt;.example",
@@ -297,6 +329,295 @@ TEST(HtmlReportTest, RelativeTimesFollowTheClock) {
   context.now_unix = 0;
   EXPECT_THAT(RenderReportHtml(Healthy().observation, Healthy().findings, Severity::kOk, context),
               Not(HasSubstr(" ago)")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The overview (/): problem names, the summary of codes, filters, history strips.
+
+// One record per character of `statuses` ('o' ok, 'i' info, 'w' warn, 'c' crit, 'e' error), a
+// check every `interval` seconds, the last at `last`.
+std::vector<CheckRecord> History(std::string_view statuses, double last, double interval) {
+  std::vector<CheckRecord> history;
+  for (std::size_t i = 0; i < statuses.size(); ++i) {
+    CheckRecord record;
+    record.checked_at_unix = last - interval * static_cast<double>(statuses.size() - 1 - i);
+    record.duration_seconds = 0.4 + 0.01 * static_cast<double>(i);
+    switch (statuses[i]) {
+      case 'i':
+        record.status = Severity::kInfo;
+        record.info = 1;
+        break;
+      case 'w':
+        record.status = Severity::kWarn;
+        record.warn = 2;
+        break;
+      case 'c':
+        record.status = Severity::kCrit;
+        record.crit = 1;
+        record.warn = 1;
+        break;
+      case 'e':
+        record.status = Severity::kError;
+        record.error = 1;
+        break;
+      default:
+        record.status = Severity::kOk;
+    }
+    history.push_back(record);
+  }
+  return history;
+}
+
+void WithoutStartTls(EndpointObservation* e) {
+  e->ehlo = Reply{250,
+                  {"250-" + e->mx_name, "250-PIPELINING", "250-SIZE 10240000",
+                   "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 SMTPUTF8"}};
+  e->extensions_plain = ExtensionSet::FromEhloReply(*e->ehlo);
+  e->starttls = {};
+  e->tls_ehlo.reset();
+  e->extensions_tls = {};
+  e->transactions_channel = TransactionChannel::kPlain;
+}
+
+// Three endpoints on two MX hosts, PTR and FCrDNS fine; the two on mx1 offer no STARTTLS.
+Check NoStartTlsOnTwoOfThree() {
+  DomainObservation obs;
+  obs.domain = "starttls.example";
+  obs.started_at_unix = 1700000050;
+  obs.duration_seconds = 1.25;
+  obs.dns.domain = obs.domain;
+  obs.dns.mx.status = DnsStatus::kOk;
+  obs.dns.mx_targets = {Mx(10, "mx1.starttls.example", {"198.51.100.21", "2001:db8::21"}),
+                        Mx(20, "mx2.starttls.example", {"198.51.100.22"})};
+  obs.dns.reverse = {Reverse("198.51.100.21", DnsStatus::kOk, {"mx1.starttls.example"}, true),
+                     Reverse("2001:db8::21", DnsStatus::kOk, {"mx1.starttls.example"}, true),
+                     Reverse("198.51.100.22", DnsStatus::kOk, {"mx2.starttls.example"}, true)};
+  Plan(&obs);
+  obs.endpoints = {HealthyEndpoint(obs.domain, "mx1.starttls.example", "198.51.100.21"),
+                   HealthyEndpoint(obs.domain, "mx1.starttls.example", "2001:db8::21"),
+                   HealthyEndpoint(obs.domain, "mx2.starttls.example", "198.51.100.22")};
+  WithoutStartTls(&obs.endpoints[0]);
+  WithoutStartTls(&obs.endpoints[1]);
+  return Evaluate(std::move(obs));
+}
+
+std::shared_ptr<const Snapshot> SnapshotOf(const Check& check) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->observation = check.observation;
+  snapshot->findings = check.findings;
+  snapshot->status = check.status;
+  return snapshot;
+}
+
+// As the daemon's "/" handler builds them (app.cc), over fixed checks and histories.
+std::vector<IndexRow> OverviewRows() {
+  struct Domain {
+    std::string name;
+    std::shared_ptr<const Snapshot> snapshot;
+    std::vector<CheckRecord> history;
+    double next_check_unix = 0;
+  };
+  const std::vector<Domain> domains = {
+      // OK for 48 hourly checks: the strip reaches back two days.
+      {"good.example", SnapshotOf(Healthy()),
+       History(std::string(48, 'o'), 1700000000, 3600), 1700003600},
+      // Turned crit four checks ago.
+      {"broken.example", SnapshotOf(Broken()),
+       History("oooooooooocccc", 1700000100, 300), 1700000400},
+      {"starttls.example", SnapshotOf(NoStartTlsOnTwoOfThree()),
+       History("wwwwww", 1700000050, 300), 1700000350},
+      // Flapped, then the resolver failed.
+      {"servfail.example", SnapshotOf(DnsFailure()),
+       History("ooowwcoee", 1700000200, 300), 1700000500},
+      {"pending.example", nullptr, {}},
+  };
+  std::vector<IndexRow> rows;
+  for (const auto& domain : domains) {
+    IndexRow row = MakeIndexRow(domain.name, domain.snapshot.get(), domain.history,
+                                domain.next_check_unix);
+    if (domain.snapshot) {
+      row.report_href = "/report?domain=" + UrlEncodeQueryValue(domain.name);
+      row.json_href = row.report_href + "&format=json";
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+OverviewFilter Filter(std::string_view status, std::string_view code, std::string_view q) {
+  auto parsed = ParseOverviewFilter(status, code, q);
+  EXPECT_TRUE(std::holds_alternative<OverviewFilter>(parsed)) << std::get<std::string>(parsed);
+  return std::get<OverviewFilter>(parsed);
+}
+
+// The part of `html` that is the row of `domain`.
+std::string RowHtml(const std::string& html, const std::string& domain) {
+  const std::size_t begin = html.find("<tr class=\"domain\" data-domain=\"" + domain + "\"");
+  if (begin == std::string::npos) {
+    return "";
+  }
+  return html.substr(begin, html.find("</tr>", begin) - begin);
+}
+
+std::size_t Count(const std::string& text, const std::string& what) {
+  std::size_t count = 0;
+  for (std::size_t pos = text.find(what); pos != std::string::npos;
+       pos = text.find(what, pos + what.size())) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(HtmlOverviewTest, GoldenOverviewNamesWhatIsBrokenWhere) {
+  const std::string html = RenderIndexHtml(OverviewRows(), OverviewFilter{}, Context());
+  ExpectGolden("html/overview.html", html, "HtmlOverview*");
+
+  // Worst first, pending last.
+  EXPECT_EQ(
+      Attributes(html, "<table id=\"domains\">", "</table>", "<tr class=\"domain\"", "data-domain"),
+      (std::vector<std::string>{"servfail.example", "broken.example", "starttls.example",
+                                "good.example", "pending.example"}));
+  // One endpoint: title · subject. Several endpoints: how many of those judged.
+  const std::string broken = RowHtml(html, "broken.example");
+  EXPECT_THAT(broken, HasSubstr("<span class=\"what\">open relay</span><span class=\"where\"> · "
+                                "mx1.broken.example [198.51.100.7]</span>"));
+  const std::string starttls = RowHtml(html, "starttls.example");
+  EXPECT_THAT(starttls, HasSubstr("<span class=\"what\">no STARTTLS</span><span class=\"where\">"
+                                  " on 2 of 3 endpoints</span>"));
+  EXPECT_THAT(starttls, HasSubstr("title=\"mx1.starttls.example [198.51.100.21], "
+                                  "mx1.starttls.example [2001:db8::21]\""));
+  // Each row's problems are worst first, and match the findings' own severities.
+  for (const char* domain : {"broken.example", "starttls.example", "servfail.example"}) {
+    const std::string row = RowHtml(html, domain);
+    const auto severities = Attributes(row, "<ul class=\"problems\">", "</ul>",
+                                       "<li class=\"problem\"", "data-severity");
+    ASSERT_FALSE(severities.empty()) << domain;
+    for (std::size_t i = 1; i < severities.size(); ++i) {
+      EXPECT_GE(Rank(severities[i - 1]), Rank(severities[i])) << domain << " " << i;
+    }
+  }
+  EXPECT_THAT(RowHtml(html, "good.example"), Not(HasSubstr("class=\"problem\"")));
+
+  // The summary: one line per active code, linking to the filtered view.
+  EXPECT_THAT(html, HasSubstr("<li class=\"code\" data-code=\"smtp.open_relay\" "
+                              "data-severity=\"crit\" data-domains=\"1\"><a "
+                              "href=\"/?code=smtp.open_relay\">"));
+  EXPECT_THAT(html, HasSubstr("2 domains: no STARTTLS</a>"));
+  const auto summary_severities =
+      Attributes(html, "<ul class=\"codes\">", "</ul>", "<li class=\"code\"", "data-severity");
+  for (std::size_t i = 1; i < summary_severities.size(); ++i) {
+    EXPECT_GE(Rank(summary_severities[i - 1]), Rank(summary_severities[i])) << i;
+  }
+  EXPECT_THAT(html,
+              HasSubstr("<a class=\"status-link\" data-status=\"crit\" href=\"/?status=crit\">"));
+  EXPECT_THAT(html, HasSubstr("href=\"/?status=pending\""));
+
+  // History: one cell per record, and when the status last changed.
+  EXPECT_EQ(Count(RowHtml(html, "good.example"), "<span class=\"cell\" data-status=\"ok\""), 48u);
+  EXPECT_EQ(Count(broken, "<span class=\"cell\""), 14u);
+  EXPECT_EQ(Count(broken, "<span class=\"cell\" data-status=\"crit\""), 4u);
+  EXPECT_THAT(broken, HasSubstr("<strong class=\"sev-crit\">crit</strong> since <time "
+                                "datetime=\"2023-11-14T22:00:00Z\""));
+  EXPECT_THAT(broken, HasSubstr(">22:00 UTC</time>, was <span class=\"sev-ok\">ok</span>"));
+  EXPECT_THAT(RowHtml(html, "good.example"), HasSubstr("in all 48 checks since <time"));
+  EXPECT_THAT(RowHtml(html, "good.example"), HasSubstr(">Nov 12 23:13 UTC</time>"));
+  EXPECT_THAT(RowHtml(html, "servfail.example"), HasSubstr("error</strong> since"));
+  EXPECT_THAT(RowHtml(html, "pending.example"), Not(HasSubstr("class=\"history")));
+  EXPECT_THAT(html, Not(HasSubstr("id=\"filter\"")));
+  EXPECT_THAT(html, HasSubstr("data-shown=\"5\" data-total=\"5\""));
+}
+
+TEST(HtmlOverviewTest, GoldenFilteredByCodeAndName) {
+  const OverviewFilter filter = Filter("", "smtp.starttls.missing", " TLS ");
+  const std::string html = RenderIndexHtml(OverviewRows(), filter, Context());
+  ExpectGolden("html/overview_filtered.html", html, "HtmlOverview*");
+  // broken.example has the code too, but not "tls" in its name.
+  EXPECT_EQ(
+      Attributes(html, "<table id=\"domains\">", "</table>", "<tr class=\"domain\"", "data-domain"),
+      (std::vector<std::string>{"starttls.example"}));
+  EXPECT_THAT(html, HasSubstr("data-shown=\"1\" data-total=\"5\""));
+  EXPECT_THAT(html, HasSubstr("<section id=\"filter\" data-status=\"\" "
+                              "data-code=\"smtp.starttls.missing\" data-q=\"tls\">"));
+  // Each condition can be removed on its own, or all at once.
+  EXPECT_THAT(html, HasSubstr("<a class=\"remove\" href=\"/?q=tls\">"));
+  EXPECT_THAT(html, HasSubstr("<a class=\"remove\" href=\"/?code=smtp.starttls.missing\">"));
+  EXPECT_THAT(html, HasSubstr("<a class=\"clear\" href=\"/\">"));
+  // The summary still covers every domain, and marks the code filtered on.
+  EXPECT_THAT(html, HasSubstr("data-code=\"smtp.open_relay\""));
+  EXPECT_THAT(html, HasSubstr("href=\"/?code=smtp.starttls.missing\" aria-current=\"true\">"));
+  EXPECT_THAT(html, Not(HasSubstr("class=\"no-match\"")));
+}
+
+TEST(HtmlOverviewTest, FiltersByStatusAndPending) {
+  const auto rows = OverviewRows();
+  auto shown = [&](const OverviewFilter& filter) {
+    return Attributes(RenderIndexHtml(rows, filter, Context()), "<table id=\"domains\">",
+                      "</table>", "<tr class=\"domain\"", "data-domain");
+  };
+  EXPECT_EQ(shown(Filter("CRIT", "", "")), (std::vector<std::string>{"broken.example"}));
+  EXPECT_EQ(shown(Filter("pending", "", "")), (std::vector<std::string>{"pending.example"}));
+  EXPECT_EQ(shown(Filter("warn", "", "")), (std::vector<std::string>{"starttls.example"}));
+  EXPECT_EQ(shown(Filter("", "", "EXAMPLE")).size(), 5u);
+  EXPECT_EQ(shown(Filter("ok", "smtp.open_relay", "")), (std::vector<std::string>{}));
+}
+
+TEST(HtmlOverviewTest, UnknownCodeMatchesNothingAndIsShownEscaped) {
+  const OverviewFilter filter = Filter("", "<script>x</script>", "\"><b>");
+  const std::string html = RenderIndexHtml(OverviewRows(), filter, Context());
+  EXPECT_THAT(html, HasSubstr("data-shown=\"0\""));
+  EXPECT_THAT(html, HasSubstr("<p class=\"no-match\">"));
+  EXPECT_THAT(html, HasSubstr("<code>&lt;script&gt;x&lt;/script&gt;</code> (not a finding code"));
+  EXPECT_THAT(html, HasSubstr("data-q=\"&quot;&gt;&lt;b&gt;\""));
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("<b>")));
+  // The remove links carry the other condition URL-encoded, then HTML-escaped.
+  EXPECT_THAT(html, HasSubstr("href=\"/?q=%22%3E%3Cb%3E\""));
+  EXPECT_THAT(html, HasSubstr("href=\"/?code=%3Cscript%3Ex%3C%2Fscript%3E\""));
+}
+
+TEST(HtmlOverviewTest, NoActiveFindingAnywhereSaysSo) {
+  std::vector<IndexRow> rows = {MakeIndexRow("good.example", SnapshotOf(Healthy()).get(), {})};
+  const std::string html = RenderIndexHtml(rows, OverviewFilter{}, Context());
+  EXPECT_THAT(html, HasSubstr("<p class=\"all-clear\">No domain has an active finding.</p>"));
+  EXPECT_THAT(html, Not(HasSubstr("<ul class=\"codes\">")));
+  EXPECT_THAT(html, HasSubstr("nothing to fix"));
+}
+
+TEST(HtmlOverviewTest, GoldenReportHistoryStrip) {
+  HtmlPageContext context = Context();
+  context.history = History("ooowwcoee", 1700000200, 300);
+  const Check check = DnsFailure();
+  const std::string html =
+      RenderReportHtml(check.observation, check.findings, check.status, context);
+  ExpectGolden("html/report_history.html", html, "HtmlOverview*");
+  const std::string history = html.substr(html.find("<section id=\"history\">"));
+  EXPECT_LT(html.find("<section id=\"history\">"), html.find("<section id=\"what-to-fix\">"));
+  EXPECT_THAT(history, HasSubstr("<div class=\"history history-large\" data-checks=\"9\""));
+  EXPECT_EQ(Count(history.substr(0, history.find("</section>")), "<span class=\"cell\""), 9u);
+  EXPECT_THAT(history, HasSubstr("error</strong> since <time datetime=\"2023-11-14T22:11:40Z\""));
+  // Every change, newest first, with its time.
+  EXPECT_EQ(
+      Attributes(history, "<ol class=\"changes\"", "</ol>", "<li class=\"change\"", "data-to"),
+      (std::vector<std::string>{"error", "ok", "crit", "warn"}));
+  EXPECT_EQ(
+      Attributes(history, "<ol class=\"changes\"", "</ol>", "<li class=\"change\"", "data-from"),
+      (std::vector<std::string>{"ok", "crit", "warn", "ok"}));
+  EXPECT_THAT(history, HasSubstr("title=\"2023-11-14 21:51:40 UTC: WARN (2 warn), took 0.43 s, "
+                                 "was OK\""));
+  // The way back to the overview, filtered to this status and to each finding's code.
+  EXPECT_THAT(html, HasSubstr("<a class=\"overview-status\" href=\"/?status=error\">"));
+  EXPECT_THAT(html, HasSubstr("<a class=\"same-code\" href=\"/?code=smtp.dns.error\">"));
+}
+
+TEST(HtmlOverviewTest, ReportWithoutHistoryOrIndexHasNeither) {
+  HtmlPageContext context = Context();
+  context.index_href.clear();
+  const Check check = Broken();
+  const std::string html =
+      RenderReportHtml(check.observation, check.findings, check.status, context);
+  EXPECT_THAT(html, Not(HasSubstr("id=\"history\"")));
+  EXPECT_THAT(html, Not(HasSubstr("class=\"same-code\"")));
+  EXPECT_THAT(html, Not(HasSubstr("class=\"overview-status\"")));
 }
 
 TEST(HtmlEscapeTest, EscapesMarkupQuotesAndControlBytes) {

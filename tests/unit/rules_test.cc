@@ -1159,11 +1159,16 @@ TEST(RulesTest, TlsQualityWithoutTlsDataSaysSo) {
 
 TEST(FindingCatalogTest, CodesAreUniqueAndComplete) {
   std::set<std::string_view> codes;
+  std::set<std::string_view> short_titles;
   for (const auto& entry : FindingCatalog()) {
     EXPECT_TRUE(codes.insert(entry.code).second) << "duplicate " << entry.code;
     EXPECT_EQ(entry.code.substr(0, 5), "smtp.") << entry.code;
     EXPECT_NE(entry.severity, Severity::kOk) << entry.code;
     EXPECT_FALSE(entry.title.empty()) << entry.code;
+    // Short enough for the overview page's one line per problem.
+    EXPECT_FALSE(entry.short_title.empty()) << entry.code;
+    EXPECT_LE(entry.short_title.size(), 32u) << entry.code;
+    EXPECT_TRUE(short_titles.insert(entry.short_title).second) << "duplicate " << entry.short_title;
     EXPECT_FALSE(entry.fix.empty()) << entry.code;
     EXPECT_EQ(entry.rfc.substr(0, 4), "RFC ") << entry.code;
     EXPECT_EQ(FindCatalogEntry(entry.code), &entry);
