@@ -58,8 +58,9 @@ bool SpelledAs(std::string_view text, std::string_view word) {
     return false;
   }
   std::string upper(word);
-  std::transform(upper.begin(), upper.end(), upper.begin(),
-                 [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](char c) {
+    return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  });
   std::string title(word);
   title[0] = upper[0];
   return text == word || text == upper || text == title;
@@ -152,9 +153,9 @@ std::optional<std::string> SetCheckOption(const CheckOptionSpec& spec, std::stri
       return std::nullopt;
     case CheckOptionType::kPort: {
       int port = 0;
-      const bool digits = !text.empty() && text.size() <= 5 &&
-                          std::all_of(text.begin(), text.end(),
-                                      [](char c) { return c >= '0' && c <= '9'; });
+      const bool digits =
+          !text.empty() && text.size() <= 5 &&
+          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (digits) {
         std::from_chars(text.data(), text.data() + text.size(), port);
       }
@@ -180,10 +181,11 @@ std::string RenderOptionsMarkdown() {
          "The options of one domain check. The same table drives the YAML config (under "
          "`global:` and per domain), the `check` command's flags and the `/probe` query "
          "parameters, so all three accept the same spellings and ranges. Durations: "
-         << kDurationForms
-         << ". Booleans: `true`/`false` (also `yes`/`no`, `on`/`off`, `y`/`n`; lower, upper or title case).\n\n"
-            "| YAML key | `check` flag | `/probe` parameter | type | default | meaning |\n"
-            "|---|---|---|---|---|---|\n";
+      << kDurationForms
+      << ". Booleans: `true`/`false` (also `yes`/`no`, `on`/`off`, `y`/`n`; lower, upper or title "
+         "case).\n\n"
+         "| YAML key | `check` flag | `/probe` parameter | type | default | meaning |\n"
+         "|---|---|---|---|---|---|\n";
   for (const auto& spec : kSpecs) {
     out << "| `" << spec.key << "` | `--" << spec.flag << "` | "
         << (spec.probe_parameter ? "`" + std::string(spec.key) + "`" : std::string("no")) << " | "

@@ -23,8 +23,8 @@ enum class CheckOptionType {
 };
 
 struct CheckOptionSpec {
-  std::string_view key;           // YAML key, /probe parameter, happyDomain option id
-  std::string_view flag;          // the `check` command's flag, without "--"
+  std::string_view key;   // YAML key, /probe parameter, happyDomain option id
+  std::string_view flag;  // the `check` command's flag, without "--"
   CheckOptionType type;
   std::string_view default_text;  // as the docs show it
   std::string_view doc;           // one sentence, for docs and help

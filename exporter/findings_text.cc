@@ -27,11 +27,7 @@ Color SeverityColor(Severity severity) {
 }  // namespace
 
 std::string SeverityLabel(Severity severity, bool color) {
-  std::string label(SeverityName(severity));
-  for (char& c : label) {
-    c = static_cast<char>(c - 'a' + 'A');
-  }
-  return Paint(label, SeverityColor(severity), color);
+  return Paint(std::string(SeverityLabelName(severity)), SeverityColor(severity), color);
 }
 
 std::string RenderWhatToFixText(const std::vector<Finding>& findings, bool color) {

@@ -312,6 +312,22 @@ std::string_view SeverityName(Severity severity) {
   return "error";
 }
 
+std::string_view SeverityLabelName(Severity severity) {
+  switch (severity) {
+    case Severity::kOk:
+      return "OK";
+    case Severity::kInfo:
+      return "INFO";
+    case Severity::kWarn:
+      return "WARN";
+    case Severity::kCrit:
+      return "CRIT";
+    case Severity::kError:
+      return "ERROR";
+  }
+  return "ERROR";
+}
+
 const std::vector<CatalogEntry>& FindingCatalog() {
   static const std::vector<CatalogEntry>* const catalog =
       new std::vector<CatalogEntry>(BuildCatalog());

@@ -22,15 +22,17 @@ enum class Severity { kOk, kInfo, kWarn, kCrit, kError };
 
 // "ok", "info", "warn", "crit", "error": used in JSON, metric labels and docs.
 std::string_view SeverityName(Severity severity);
+// "OK", "INFO", "WARN", "CRIT", "ERROR": in text reports and docs.
+std::string_view SeverityLabelName(Severity severity);
 
 // What a finding is about, kept structured so that reports and metrics attach findings to
 // endpoints without parsing text: the domain itself, one MX host, or one endpoint (an address
 // and port, with the MX host name that led to it when there is one).
 struct Subject {
-  std::string domain;            // the checked domain
-  std::string mx;                // an MX host name; empty when about the domain as a whole
-  std::optional<IpAddress> ip;   // set when about one endpoint (or one address)
-  std::uint16_t port = 0;        // the endpoint's port, with ip
+  std::string domain;           // the checked domain
+  std::string mx;               // an MX host name; empty when about the domain as a whole
+  std::optional<IpAddress> ip;  // set when about one endpoint (or one address)
+  std::uint16_t port = 0;       // the endpoint's port, with ip
 
   static Subject Domain(std::string domain);
   static Subject Host(std::string domain, std::string mx);
@@ -49,7 +51,7 @@ struct Finding {
   std::string rule;  // the named rule that emitted it, e.g. "smtp.open_relay" (rules.h)
   std::string code;  // catalog code, e.g. "smtp.open_relay"
   Severity severity = Severity::kOk;
-  Subject subject;   // what the finding is about
+  Subject subject;  // what the finding is about
   // What was seen, with the server's verbatim reply where there is one. May contain bytes from
   // the network: renderers escape it.
   std::string message;

@@ -45,16 +45,14 @@ class FindingSink {
   // A failed check at the catalog's default severity.
   void Fail(std::string_view code, const Subject& subject, std::string message);
   // A failed check at an explicit severity (when the catalog's note says it varies).
-  void Fail(std::string_view code, Severity severity, const Subject& subject,
-            std::string message);
+  void Fail(std::string_view code, Severity severity, const Subject& subject, std::string message);
   // A passed check: an OK finding with the code of its failure, so reports list passed checks.
   void Pass(std::string_view code, const Subject& subject, std::string message);
 
   std::vector<Finding> Take() { return std::move(findings_); }
 
  private:
-  void Add(std::string_view code, Severity severity, const Subject& subject,
-           std::string message);
+  void Add(std::string_view code, Severity severity, const Subject& subject, std::string message);
 
   std::string_view rule_;
   std::span<const std::string_view> codes_;
@@ -62,8 +60,8 @@ class FindingSink {
 };
 
 struct Rule {
-  std::string_view name;         // "smtp.open_relay": happyDomain's rule name, verbatim
-  std::string_view description;  // one line: what the rule verifies
+  std::string_view name;                    // "smtp.open_relay": happyDomain's rule name, verbatim
+  std::string_view description;             // one line: what the rule verifies
   std::span<const std::string_view> codes;  // every finding code it may emit (catalog codes)
   // Enabled unless the configuration says otherwise. False only for smtp.tls_quality, which
   // needs a TLS checker's findings that the exporter modes do not have.

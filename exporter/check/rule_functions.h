@@ -26,6 +26,21 @@ void EvaluateExtensionPosture(const RuleContext& context, FindingSink& out);
 void EvaluateIpv6Reachable(const RuleContext& context, FindingSink& out);
 void EvaluateTlsQuality(const RuleContext& context, FindingSink& out);
 
+// Calls fn(endpoint, subject) for each endpoint that answered EHLO or HELO, where what it
+// offers (STARTTLS, AUTH, extensions) and the transaction probes can be judged; none for a null
+// MX domain.
+template <typename Fn>
+void ForEachHelloEndpoint(const RuleContext& context, Fn&& fn) {
+  if (context.facts.dns.null_mx) {
+    return;
+  }
+  for (const auto& e : context.obs.endpoints) {
+    if (ReachedHello(e)) {
+      fn(e, EndpointSubject(e));
+    }
+  }
+}
+
 // "RCPT TO:<x@example.net> answered "554 5.7.1 ..."": the step a transaction probe's verdict
 // rests on (the last reply of the outcome's class), else the probe's own detail.
 std::string TransactionVerdictText(const TransactionProbe& probe);

@@ -19,14 +19,13 @@ constexpr std::array kMxPresentCodes = {"smtp.mx.missing"sv, "smtp.mx.implicit"s
 constexpr std::array kMxSanityCodes = {"smtp.mx.ip_literal"sv, "smtp.mx.cname"sv,
                                        "smtp.mx.unresolvable"sv};
 constexpr std::array kEndpointReachableCodes = {
-    "smtp.tcp.unreachable"sv,    "smtp.all_unreachable"sv,  "smtp.session.aborted"sv,
-    "smtp.limits.exceeded"sv,    "smtp.protocol.violation"sv, "smtp.probe.temporary"sv,
+    "smtp.tcp.unreachable"sv,   "smtp.all_unreachable"sv,    "smtp.session.aborted"sv,
+    "smtp.limits.exceeded"sv,   "smtp.protocol.violation"sv, "smtp.probe.temporary"sv,
     "smtp.probe.inconclusive"sv};
 constexpr std::array kBannerSanityCodes = {"smtp.banner.rejected"sv,
                                            "smtp.banner.hostname_mismatch"sv};
 constexpr std::array kEhloSupportedCodes = {"smtp.ehlo.rejected"sv, "smtp.ehlo.helo_fallback"sv};
-constexpr std::array kStartTlsOfferedCodes = {"smtp.starttls.missing"sv,
-                                              "smtp.all_no_starttls"sv};
+constexpr std::array kStartTlsOfferedCodes = {"smtp.starttls.missing"sv, "smtp.all_no_starttls"sv};
 constexpr std::array kStartTlsHandshakeCodes = {"smtp.starttls.failed"sv};
 constexpr std::array kAuthPostureCodes = {"smtp.auth.plaintext"sv};
 constexpr std::array kReverseDnsCodes = {"smtp.ptr.missing"sv, "smtp.fcrdns.mismatch"sv};
@@ -40,8 +39,8 @@ constexpr std::array kTlsQualityCodes = {"smtp.tls.unavailable"sv};
 std::vector<Rule> BuildRules() {
   return {
       {"smtp.null_mx",
-       "A null MX (RFC 7505, \"MX 0 .\") is reported, and must be the only MX record",
-       kNullMxCodes, true, EvaluateNullMx},
+       "A null MX (RFC 7505, \"MX 0 .\") is reported, and must be the only MX record", kNullMxCodes,
+       true, EvaluateNullMx},
       {"smtp.mx_present",
        "The domain has an MX set (or falls back to an implicit MX), and every DNS lookup of the "
        "check answered",
@@ -52,11 +51,10 @@ std::vector<Rule> BuildRules() {
        "Every MX endpoint accepts TCP on port 25 and holds an SMTP session to QUIT within the "
        "protocol bounds",
        kEndpointReachableCodes, true, EvaluateEndpointReachable},
-      {"smtp.banner_sanity",
-       "Every endpoint greets with 220, announcing its MX or PTR name", kBannerSanityCodes, true,
-       EvaluateBannerSanity},
-      {"smtp.ehlo_supported", "EHLO is accepted (ESMTP), not only HELO", kEhloSupportedCodes,
-       true, EvaluateEhloSupported},
+      {"smtp.banner_sanity", "Every endpoint greets with 220, announcing its MX or PTR name",
+       kBannerSanityCodes, true, EvaluateBannerSanity},
+      {"smtp.ehlo_supported", "EHLO is accepted (ESMTP), not only HELO", kEhloSupportedCodes, true,
+       EvaluateEhloSupported},
       {"smtp.starttls_offered",
        "Every endpoint advertises STARTTLS, and at least one endpoint completes it",
        kStartTlsOfferedCodes, true, EvaluateStartTlsOffered},
@@ -71,8 +69,8 @@ std::vector<Rule> BuildRules() {
        EvaluateNullSender},
       {"smtp.postmaster", "Mail to postmaster@ the domain is accepted", kPostmasterCodes, true,
        EvaluatePostmaster},
-      {"smtp.open_relay", "Relaying to a recipient outside the domain is refused",
-       kOpenRelayCodes, true, EvaluateOpenRelay},
+      {"smtp.open_relay", "Relaying to a recipient outside the domain is refused", kOpenRelayCodes,
+       true, EvaluateOpenRelay},
       {"smtp.extension_posture",
        "Widely expected ESMTP extensions (PIPELINING, 8BITMIME, ...) are advertised",
        kExtensionPostureCodes, true, EvaluateExtensionPosture},
@@ -82,22 +80,6 @@ std::vector<Rule> BuildRules() {
        "A TLS checker's certificate findings for the endpoints, folded in when they are given",
        kTlsQualityCodes, false, EvaluateTlsQuality},
   };
-}
-
-std::string_view UpperSeverity(Severity severity) {
-  switch (severity) {
-    case Severity::kOk:
-      return "OK";
-    case Severity::kInfo:
-      return "INFO";
-    case Severity::kWarn:
-      return "WARN";
-    case Severity::kCrit:
-      return "CRIT";
-    case Severity::kError:
-      return "ERROR";
-  }
-  return "ERROR";
 }
 
 // GitHub's anchor for the heading "Code `smtp.mx.null`": "code-smtpmxnull" (lowercase, spaces
@@ -189,7 +171,7 @@ std::string RenderCatalogMarkdown() {
         continue;  // RulesTest fails on it
       }
       out << "| [`" << entry->code << "`](#" << Anchor("code " + std::string(entry->code)) << ") | "
-          << UpperSeverity(entry->severity) << (entry->note.empty() ? "" : " *") << " | "
+          << SeverityLabelName(entry->severity) << (entry->note.empty() ? "" : " *") << " | "
           << entry->title << " |\n";
     }
     for (std::string_view code : rule.codes) {
@@ -199,7 +181,7 @@ std::string RenderCatalogMarkdown() {
       }
       out << "\n### Code `" << entry->code << "`\n\n"
           << "- **Rule:** `" << rule.name << "`\n"
-          << "- **Severity:** " << UpperSeverity(entry->severity) << "\n";
+          << "- **Severity:** " << SeverityLabelName(entry->severity) << "\n";
       if (!entry->note.empty()) {
         out << "- **Severity note:** " << entry->note << "\n";
       }

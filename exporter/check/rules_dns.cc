@@ -64,7 +64,8 @@ void EvaluateLookupFailures(const RuleContext& context, FindingSink& out) {
     }
   }
   if (dns.timed_out) {
-    failures.emplace_back(Subject::Domain(domain), "the DNS phase ran out of time before every lookup finished");
+    failures.emplace_back(Subject::Domain(domain),
+                          "the DNS phase ran out of time before every lookup finished");
   }
   if (failures.empty()) {
     out.Pass("smtp.dns.error", Subject::Domain(domain), "every DNS lookup answered");

@@ -126,8 +126,7 @@ void EvaluateEndpointSession(const RuleContext& context, std::size_t index, Find
     return;  // smtp.banner_sanity judges the greeting
   }
   if (!ReachedHello(e)) {
-    const bool both_refused =
-        e.ehlo && !e.ehlo->IsPositive() && e.helo && !e.helo->IsPositive();
+    const bool both_refused = e.ehlo && !e.ehlo->IsPositive() && e.helo && !e.helo->IsPositive();
     // Both refused is smtp.ehlo.rejected; a broken bound is smtp.limits.exceeded.
     if (!both_refused && e.limit_exceeded.empty()) {
       const std::string why = e.session_error.empty()
@@ -242,8 +241,7 @@ void EvaluateBannerName(const DomainObservation& obs, const EndpointObservation&
   out.Fail("smtp.banner.hostname_mismatch", subject,
            "the greeting " + QuoteReply(*e.greeting) + " announces " + shown +
                ", which is neither the MX name (" + Join(mx_names, ", ") + ") nor a PTR name of " +
-               ip + " (" + (ptr_names.empty() ? std::string("none") : Join(ptr_names, ", ")) +
-               ")");
+               ip + " (" + (ptr_names.empty() ? std::string("none") : Join(ptr_names, ", ")) + ")");
 }
 
 }  // namespace
@@ -289,8 +287,7 @@ void EvaluateBannerSanity(const RuleContext& context, FindingSink& out) {
       continue;
     }
     if (e.greeting->code != 220) {
-      std::string text =
-          "the server greeted with " + QuoteReply(*e.greeting) + " instead of 220";
+      std::string text = "the server greeted with " + QuoteReply(*e.greeting) + " instead of 220";
       if (e.greeting->IsTransient()) {
         // RFC 5321 §4.2.1: a 4yz greeting (421, §3.8) is a temporary refusal; senders queue the
         // mail and try the next MX (§5.1). Like a refused TCP connection (smtp.tcp.unreachable)
@@ -302,8 +299,8 @@ void EvaluateBannerSanity(const RuleContext& context, FindingSink& out) {
                       "senders fall back to them"
                     : "; a temporary refusal, but no other endpoint of the domain works, so "
                       "mail is delayed until this one accepts it";
-        out.Fail("smtp.banner.rejected", other_works ? Severity::kWarn : Severity::kCrit,
-                 subject, std::move(text));
+        out.Fail("smtp.banner.rejected", other_works ? Severity::kWarn : Severity::kCrit, subject,
+                 std::move(text));
         continue;
       }
       out.Fail("smtp.banner.rejected", subject, std::move(text));
@@ -364,8 +361,7 @@ void EvaluateReverseDns(const RuleContext& context, FindingSink& out) {
                    "without reverse DNS");
       continue;
     }
-    out.Pass("smtp.ptr.missing", subject,
-             "PTR " + ip + " -> " + Join(reverse->ptr_names, ", "));
+    out.Pass("smtp.ptr.missing", subject, "PTR " + ip + " -> " + Join(reverse->ptr_names, ", "));
     if (!reverse->fcrdns_ok.has_value()) {
       continue;  // a forward lookup failed: smtp.dns.error
     }
@@ -438,7 +434,8 @@ void EvaluateIpv6Reachable(const RuleContext& context, FindingSink& out) {
       v4_connected += connected ? 1 : 0;
     }
   }
-  out.Pass("smtp.ipv6.missing", Subject::Domain(domain), "IPv6 addresses are published for the MX hosts");
+  out.Pass("smtp.ipv6.missing", Subject::Domain(domain),
+           "IPv6 addresses are published for the MX hosts");
   if (v6_attempted == 0) {
     return;
   }

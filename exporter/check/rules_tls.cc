@@ -20,26 +20,13 @@ constexpr ExpectedExtension kExpectedExtensions[] = {
     {"ENHANCEDSTATUSCODES", "RFC 2034"}, {"SMTPUTF8", "RFC 6531"},
 };
 
-// Endpoints that answered EHLO or HELO, where what they offer can be judged.
-template <typename Fn>
-void ForEachHello(const RuleContext& context, Fn&& fn) {
-  if (context.facts.dns.null_mx) {
-    return;
-  }
-  for (const auto& e : context.obs.endpoints) {
-    if (ReachedHello(e)) {
-      fn(e, EndpointSubject(e));
-    }
-  }
-}
-
 }  // namespace
 
 // RFC 3207: STARTTLS per endpoint, and whether any endpoint of the domain completes it.
 void EvaluateStartTlsOffered(const RuleContext& context, FindingSink& out) {
   std::size_t judged = 0;
   std::size_t ok = 0;
-  ForEachHello(context, [&](const EndpointObservation& e, const Subject& subject) {
+  ForEachHelloEndpoint(context, [&](const EndpointObservation& e, const Subject& subject) {
     ++judged;
     ok += e.starttls.ok ? 1 : 0;
     if (!e.starttls.offered) {
@@ -69,7 +56,7 @@ void EvaluateStartTlsOffered(const RuleContext& context, FindingSink& out) {
 }
 
 void EvaluateStartTlsHandshake(const RuleContext& context, FindingSink& out) {
-  ForEachHello(context, [&](const EndpointObservation& e, const Subject& subject) {
+  ForEachHelloEndpoint(context, [&](const EndpointObservation& e, const Subject& subject) {
     if (!e.starttls.offered) {
       return;  // smtp.starttls_offered says so
     }
@@ -105,7 +92,7 @@ void EvaluateStartTlsHandshake(const RuleContext& context, FindingSink& out) {
 
 // RFC 4954 §4: no plaintext password mechanism outside TLS.
 void EvaluateAuthPosture(const RuleContext& context, FindingSink& out) {
-  ForEachHello(context, [&](const EndpointObservation& e, const Subject& subject) {
+  ForEachHelloEndpoint(context, [&](const EndpointObservation& e, const Subject& subject) {
     if (e.auth_before_tls || e.extensions_plain.Has("AUTH")) {
       const std::vector<std::string> mechanisms = e.extensions_plain.AuthMechanisms();
       std::string text = "the plaintext EHLO reply advertises AUTH";
@@ -123,7 +110,7 @@ void EvaluateAuthPosture(const RuleContext& context, FindingSink& out) {
 // Judged on the union of the plaintext and TLS EHLO replies (RFC 3207 §4.2: they may differ).
 // HELO has no extensions: smtp.ehlo.helo_fallback says it.
 void EvaluateExtensionPosture(const RuleContext& context, FindingSink& out) {
-  ForEachHello(context, [&](const EndpointObservation& e, const Subject& subject) {
+  ForEachHelloEndpoint(context, [&](const EndpointObservation& e, const Subject& subject) {
     if (!e.esmtp) {
       return;
     }

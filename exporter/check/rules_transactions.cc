@@ -25,74 +25,61 @@ std::string TransactionVerdictText(const TransactionProbe& probe) {
   return Truncate(probe.detail);
 }
 
-namespace {
-
-// Calls fn(endpoint, subject) for each endpoint where the transaction probes ran.
-template <typename Fn>
-void ForEachProbed(const RuleContext& context, bool enabled, Fn&& fn) {
-  if (!enabled || context.facts.dns.null_mx) {
+void EvaluateNullSender(const RuleContext& context, FindingSink& out) {
+  if (!context.options.test_null_sender) {
     return;
   }
-  for (const auto& e : context.obs.endpoints) {
-    if (ReachedHello(e)) {
-      fn(e, EndpointSubject(e));
+  ForEachHelloEndpoint(context, [&](const EndpointObservation& e, const Subject& subject) {
+    const TransactionProbe& probe = e.null_sender;
+    if (probe.outcome == ProbeOutcome::kAccepted) {
+      out.Pass("smtp.null_sender.rejected", subject,
+               "null-sender probe accepted: " + TransactionVerdictText(probe));
+    } else if (probe.outcome == ProbeOutcome::kRejected) {
+      std::string text = "bounces (MAIL FROM:<>) are refused: " + TransactionVerdictText(probe);
+      if (!probe.detail.empty()) {
+        text += " (" + Truncate(probe.detail) + ")";
+      }
+      out.Fail("smtp.null_sender.rejected", subject, std::move(text));
     }
-  }
-}
-
-}  // namespace
-
-void EvaluateNullSender(const RuleContext& context, FindingSink& out) {
-  ForEachProbed(context, context.options.test_null_sender,
-                [&](const EndpointObservation& e, const Subject& subject) {
-                  const TransactionProbe& probe = e.null_sender;
-                  if (probe.outcome == ProbeOutcome::kAccepted) {
-                    out.Pass("smtp.null_sender.rejected", subject,
-                             "null-sender probe accepted: " + TransactionVerdictText(probe));
-                  } else if (probe.outcome == ProbeOutcome::kRejected) {
-                    std::string text =
-                        "bounces (MAIL FROM:<>) are refused: " + TransactionVerdictText(probe);
-                    if (!probe.detail.empty()) {
-                      text += " (" + Truncate(probe.detail) + ")";
-                    }
-                    out.Fail("smtp.null_sender.rejected", subject, std::move(text));
-                  }
-                });
+  });
 }
 
 void EvaluatePostmaster(const RuleContext& context, FindingSink& out) {
-  ForEachProbed(context, context.options.test_postmaster,
-                [&](const EndpointObservation& e, const Subject& subject) {
-                  const TransactionProbe& probe = e.postmaster;
-                  if (probe.outcome == ProbeOutcome::kAccepted) {
-                    out.Pass("smtp.postmaster.rejected", subject,
-                             "postmaster probe accepted: " + TransactionVerdictText(probe));
-                  } else if (probe.outcome == ProbeOutcome::kRejected) {
-                    std::string text = "mail to postmaster@" + e.domain +
-                                       " is refused: " + TransactionVerdictText(probe);
-                    if (!probe.detail.empty()) {
-                      text += " (" + Truncate(probe.detail) + ")";
-                    }
-                    out.Fail("smtp.postmaster.rejected", subject, std::move(text));
-                  }
-                });
+  if (!context.options.test_postmaster) {
+    return;
+  }
+  ForEachHelloEndpoint(context, [&](const EndpointObservation& e, const Subject& subject) {
+    const TransactionProbe& probe = e.postmaster;
+    if (probe.outcome == ProbeOutcome::kAccepted) {
+      out.Pass("smtp.postmaster.rejected", subject,
+               "postmaster probe accepted: " + TransactionVerdictText(probe));
+    } else if (probe.outcome == ProbeOutcome::kRejected) {
+      std::string text =
+          "mail to postmaster@" + e.domain + " is refused: " + TransactionVerdictText(probe);
+      if (!probe.detail.empty()) {
+        text += " (" + Truncate(probe.detail) + ")";
+      }
+      out.Fail("smtp.postmaster.rejected", subject, std::move(text));
+    }
+  });
 }
 
 void EvaluateOpenRelay(const RuleContext& context, FindingSink& out) {
-  ForEachProbed(context, context.options.test_open_relay,
-                [&](const EndpointObservation& e, const Subject& subject) {
-                  const TransactionProbe& probe = e.open_relay;
-                  if (probe.outcome == ProbeOutcome::kAccepted) {
-                    out.Fail("smtp.open_relay", subject,
-                             "OPEN RELAY: a recipient outside the domain was accepted from <" +
-                                 e.probe_sender + ">: " + TransactionVerdictText(probe) +
-                                 ". The probe stopped at RCPT; DATA was never sent, so no mail "
-                                 "was delivered");
-                  } else if (probe.outcome == ProbeOutcome::kRejected) {
-                    out.Pass("smtp.open_relay", subject,
-                             "relaying refused: " + TransactionVerdictText(probe));
-                  }
-                });
+  if (!context.options.test_open_relay) {
+    return;
+  }
+  ForEachHelloEndpoint(context, [&](const EndpointObservation& e, const Subject& subject) {
+    const TransactionProbe& probe = e.open_relay;
+    if (probe.outcome == ProbeOutcome::kAccepted) {
+      out.Fail("smtp.open_relay", subject,
+               "OPEN RELAY: a recipient outside the domain was accepted from <" + e.probe_sender +
+                   ">: " + TransactionVerdictText(probe) +
+                   ". The probe stopped at RCPT; DATA was never sent, so no mail "
+                   "was delivered");
+    } else if (probe.outcome == ProbeOutcome::kRejected) {
+      out.Pass("smtp.open_relay", subject, "relaying refused: " + TransactionVerdictText(probe));
+    }
+  });
 }
 
 }  // namespace smtp_exporter

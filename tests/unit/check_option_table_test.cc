@@ -23,8 +23,8 @@ namespace {
 using ::testing::HasSubstr;
 
 struct Sample {
-  std::string good;                // a valid value other than the default
-  std::vector<std::string> bad;    // values every front-end must refuse
+  std::string good;              // a valid value other than the default
+  std::vector<std::string> bad;  // values every front-end must refuse
 };
 
 Sample SampleFor(const CheckOptionSpec& spec) {
@@ -103,14 +103,14 @@ TEST(CheckOptionTableTest, YamlAndCliAcceptTheSameValues) {
       std::ostringstream err;
       testing::ScriptedTransportFactory transports;
       testing::FakeClock clock;
-      const CheckDependencies deps{
-          transports, clock,
-          [](const ResolverOptions&) -> Result<std::unique_ptr<Resolver>> {
-            return Error{ErrorCode::kInternal, "no resolver in this test"};
-          },
-          {}};
-      const int code = RunCheckCommand(
-          {"example.org", "--" + std::string(spec.flag) + "=" + value}, deps, out, err);
+      const CheckDependencies deps{transports,
+                                   clock,
+                                   [](const ResolverOptions&) -> Result<std::unique_ptr<Resolver>> {
+                                     return Error{ErrorCode::kInternal, "no resolver in this test"};
+                                   },
+                                   {}};
+      const int code = RunCheckCommand({"example.org", "--" + std::string(spec.flag) + "=" + value},
+                                       deps, out, err);
       if (table_ok) {
         EXPECT_THAT(err.str(), HasSubstr("no resolver in this test")) << spec.flag << "=" << value;
       } else {
