@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "probes/ip_address.h"
+#include "probes/result.h"
 #include "probes/smtp_reply.h"
 #include "probes/transport.h"
 
@@ -119,6 +120,9 @@ struct EndpointObservation {
   std::vector<std::string> protocol_violations;  // non-fatal RFC deviations, deduplicated
   std::string limit_exceeded;  // which safety bound the server broke, if any
   std::string session_error;   // why the session ended before QUIT, if it did
+  // The error behind session_error when one ended the session (kTimeout, kConnectionClosed,
+  // ...): rules branch on this, never on the text.
+  std::optional<ErrorCode> session_error_code;
 
   std::vector<PhaseDuration> phases;
   std::vector<TranscriptEntry> transcript;

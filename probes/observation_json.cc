@@ -118,6 +118,8 @@ nlohmann::json ToJson(const EndpointObservation& e) {
       {"protocol_violations", e.protocol_violations},
       {"limit_exceeded", e.limit_exceeded},
       {"session_error", e.session_error},
+      {"session_error_code",
+       e.session_error_code ? nlohmann::json(ErrorCodeName(*e.session_error_code)) : nullptr},
       {"phases", std::move(phases)},
       {"transcript", std::move(transcript)},
   };
@@ -225,6 +227,11 @@ class Reader {
     return *it;
   }
   Reader Object(std::string_view name) const { return Reader(Field(name), Path(name)); }
+  // The field, or nullptr when it is absent (for fields added after a schema version shipped).
+  const nlohmann::json* Find(std::string_view name) const {
+    const auto it = json_.find(name);
+    return it == json_.end() ? nullptr : &*it;
+  }
   std::string String(std::string_view name) const { return Get<std::string>(name, "a string"); }
   bool Bool(std::string_view name) const { return Get<bool>(name, "a boolean"); }
   double Number(std::string_view name) const {
@@ -427,6 +434,20 @@ EndpointObservation EndpointFrom(const Reader& r) {
   e.protocol_violations = r.Strings("protocol_violations");
   e.limit_exceeded = r.String("limit_exceeded");
   e.session_error = r.String("session_error");
+  // Added after schema version 1 first shipped: absent in older documents.
+  if (const auto it = r.Find("session_error_code"); it != nullptr && !it->is_null()) {
+    static constexpr ErrorCode kCodes[] = {
+        ErrorCode::kInvalidArgument,  ErrorCode::kTimeout, ErrorCode::kConnectionRefused,
+        ErrorCode::kUnreachable,      ErrorCode::kNoRoute, ErrorCode::kConnectionClosed,
+        ErrorCode::kIo,               ErrorCode::kTls,     ErrorCode::kProtocol,
+        ErrorCode::kLimitExceeded,    ErrorCode::kDns,     ErrorCode::kCancelled,
+        ErrorCode::kInternal};
+    if (!it->is_string()) {
+      throw ReadError{r.Path("session_error_code"), "is not a string"};
+    }
+    e.session_error_code = EnumFromName(it->get<std::string>(), kCodes, ErrorCodeName,
+                                        r.Path("session_error_code"));
+  }
   const nlohmann::json& phases = r.Field("phases");
   if (!phases.is_object()) {
     throw ReadError{r.Path("phases"), "is not an object"};

@@ -113,6 +113,7 @@ void EndpointProber::EndSession(const Error& error) {
   }
   if (obs_.session_error.empty()) {
     obs_.session_error = error.ToString();
+    obs_.session_error_code = error.code;
   }
   if (client_ != nullptr) {
     client_->Note("session ended: " + error.ToString());
@@ -186,6 +187,7 @@ bool EndpointProber::OpenSession() {
              error.ToString()});
     if (obs_.session_error.empty() && obs_.connect_status == ConnectStatus::kConnected) {
       obs_.session_error = "reconnect failed: " + error.ToString();
+      obs_.session_error_code = error.code;
     }
     return false;
   }

@@ -271,11 +271,11 @@ void EvaluateBannerSanity(const RuleContext& context, FindingSink& out) {
     const Subject subject = EndpointSubject(e);
     if (!e.greeting) {
       std::string text;
-      if (e.session_error.rfind(ErrorCodeName(ErrorCode::kTimeout), 0) == 0) {
+      if (e.session_error_code == ErrorCode::kTimeout) {
         text = "no greeting within " + SecondsText(context.options.timeout) +
                ": the server accepted the TCP connection but sent no 220 before this check's "
                "timeout";
-      } else if (e.session_error.rfind(ErrorCodeName(ErrorCode::kConnectionClosed), 0) == 0) {
+      } else if (e.session_error_code == ErrorCode::kConnectionClosed) {
         text = "the server closed the connection without a greeting";
       } else {
         text = "no greeting was received";

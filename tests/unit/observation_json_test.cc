@@ -100,6 +100,7 @@ DomainObservation RichObservation() {
                     "greylisted"};
   odd.limit_exceeded = "reply over 100 lines";
   odd.session_error = "timeout: no reply";
+  odd.session_error_code = ErrorCode::kTimeout;
   EndpointObservation dead;
   dead.domain = "example.org";
   dead.mx_name = "mx2.example.org";

@@ -539,6 +539,7 @@ TEST(RulesTest, BannerTimeoutSaysSo) {
   DomainObservation obs = Healthy();
   obs.endpoints[0].greeting.reset();
   obs.endpoints[0].session_error = "timeout: deadline passed while reading";
+  obs.endpoints[0].session_error_code = ErrorCode::kTimeout;
   CheckOptions options;
   options.timeout = std::chrono::milliseconds(1500);
   const Finding f = Problem(Judge(obs, options), "smtp.banner.rejected", kV4Subject);
@@ -552,6 +553,11 @@ TEST(RulesTest, BannerClosedWithoutGreeting) {
   DomainObservation obs = Healthy();
   obs.endpoints[0].greeting.reset();
   obs.endpoints[0].session_error = "connection_closed: server closed the connection";
+  obs.endpoints[0].session_error_code = ErrorCode::kConnectionClosed;
+  EXPECT_THAT(Problem(Judge(obs), "smtp.banner.rejected", kV4Subject).message,
+              HasSubstr("the server closed the connection without a greeting"));
+  // The verdict rests on the code, not on how the text happens to start.
+  obs.endpoints[0].session_error = "timeout: a misleading text";
   EXPECT_THAT(Problem(Judge(obs), "smtp.banner.rejected", kV4Subject).message,
               HasSubstr("the server closed the connection without a greeting"));
 }
