@@ -88,7 +88,8 @@ const SHORT_TITLES = (() => {
   } catch { /* reported below */ }
   let code = null;
   for (const line of text.split('\n')) {
-    const heading = /^## `([^`]+)`/.exec(line);
+    // Each code's section opens with "### Code `smtp.open_relay`" (under its rule's "## Rule").
+    const heading = /^### Code `([^`]+)`/.exec(line);
     if (heading) code = heading[1];
     const title = /^- \*\*On the overview page:\*\* (.+)$/.exec(line);
     if (title && code) titles[code] = title[1].trim();
