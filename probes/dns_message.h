@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/result.h"
+#include "config/base/result.h"
 
 namespace smtp_exporter {
 

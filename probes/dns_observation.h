@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/ip_address.h"
+#include "config/base/ip_address.h"
 #include "probes/observation.h"
 
 namespace smtp_exporter {

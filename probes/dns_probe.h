@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <string>
 
-#include "probes/clock.h"
+#include "config/base/clock.h"
 #include "probes/dns_observation.h"
 #include "probes/resolver.h"
 

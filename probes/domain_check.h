@@ -10,10 +10,10 @@
 #include <string>
 
 #include "config/check_options.h"
-#include "probes/clock.h"
+#include "config/base/clock.h"
 #include "probes/dns_observation.h"
 #include "probes/dns_probe.h"
-#include "probes/ip_address.h"
+#include "config/base/ip_address.h"
 #include "probes/ip_limiter.h"
 #include "probes/resolver.h"
 #include "probes/transport.h"

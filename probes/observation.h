@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "probes/ip_address.h"
-#include "probes/result.h"
+#include "config/base/ip_address.h"
+#include "config/base/result.h"
 #include "probes/smtp_reply.h"
 #include "probes/transport.h"
 

@@ -9,7 +9,7 @@
 
 #include "probes/dns_observation.h"
 #include "probes/observation.h"
-#include "probes/result.h"
+#include "config/base/result.h"
 
 namespace smtp_exporter {
 

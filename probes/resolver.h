@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "probes/clock.h"
+#include "config/base/clock.h"
 #include "probes/dns_observation.h"
-#include "probes/ip_address.h"
-#include "probes/result.h"
+#include "config/base/ip_address.h"
+#include "config/base/result.h"
 
 namespace smtp_exporter {
 

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "probes/clock.h"
+#include "config/base/clock.h"
 #include "probes/observation.h"
-#include "probes/result.h"
+#include "config/base/result.h"
 #include "probes/smtp_reply.h"
 #include "probes/transport.h"
 

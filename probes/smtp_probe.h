@@ -7,8 +7,8 @@
 #include <string>
 
 #include "config/check_options.h"
-#include "probes/clock.h"
-#include "probes/ip_address.h"
+#include "config/base/clock.h"
+#include "config/base/ip_address.h"
 #include "probes/observation.h"
 #include "probes/smtp_reply.h"
 #include "probes/transport.h"

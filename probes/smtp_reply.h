@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "probes/result.h"
+#include "config/base/result.h"
 
 namespace smtp_exporter {
 

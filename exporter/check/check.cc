@@ -12,4 +12,30 @@ CheckResult Check(const CheckRequest& request, const CheckDeps& deps) {
   return result;
 }
 
+CheckRecord MakeCheckRecord(const CheckResult& result) {
+  CheckRecord record;
+  record.checked_at_unix = result.observation.started_at_unix;
+  record.duration_seconds = result.observation.duration_seconds;
+  record.status = result.status;
+  for (const auto& finding : result.findings) {
+    switch (finding.severity) {
+      case Severity::kError:
+        ++record.error;
+        break;
+      case Severity::kCrit:
+        ++record.crit;
+        break;
+      case Severity::kWarn:
+        ++record.warn;
+        break;
+      case Severity::kInfo:
+        ++record.info;
+        break;
+      case Severity::kOk:
+        break;
+    }
+  }
+  return record;
+}
+
 }  // namespace smtp_exporter

@@ -10,6 +10,7 @@
 // Thread-safe: concurrent calls share nothing but the dependencies, which are thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@
 #include "exporter/check/evaluate.h"
 #include "exporter/check/findings.h"
 #include "exporter/check/rule.h"
-#include "probes/clock.h"
+#include "config/base/clock.h"
 #include "probes/dns_observation.h"
 #include "probes/domain_check.h"
 #include "probes/resolver.h"
@@ -51,5 +52,24 @@ struct CheckResult {
 };
 
 CheckResult Check(const CheckRequest& request, const CheckDeps& deps);
+
+// The summary of one finished check, as the daemon's history keeps it and the history strips
+// draw it.
+struct CheckRecord {
+  double checked_at_unix = 0;   // when the check started
+  double duration_seconds = 0;  // how long it took
+  Severity status = Severity::kOk;
+  // Findings of the check by severity (OK findings are not counted).
+  std::size_t error = 0;
+  std::size_t crit = 0;
+  std::size_t warn = 0;
+  std::size_t info = 0;
+
+  friend bool operator==(const CheckRecord&, const CheckRecord&) = default;
+};
+
+// The record of one check: its start and duration from the observation, its status and counts
+// from the findings (never recomputed).
+CheckRecord MakeCheckRecord(const CheckResult& result);
 
 }  // namespace smtp_exporter

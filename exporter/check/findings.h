@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "probes/ip_address.h"
+#include "config/base/ip_address.h"
 
 namespace smtp_exporter {
 

@@ -12,7 +12,7 @@
 
 #include "config/domain_name.h"
 #include "exporter/check/rule_functions.h"
-#include "probes/result.h"
+#include "config/base/result.h"
 
 namespace smtp_exporter {
 namespace {

@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "exporter/check_history.h"
-#include "exporter/html.h"
-#include "exporter/html_report.h"
-#include "exporter/overview.h"
+#include "exporter/daemon/check_history.h"
+#include "exporter/report/html.h"
+#include "exporter/report/html_report.h"
+#include "exporter/report/overview.h"
 #include "exporter/check/evaluate.h"
-#include "exporter/snapshot_store.h"
+#include "exporter/daemon/snapshot_store.h"
 #include "tests/support/observations.h"
 
 namespace smtp_exporter {
@@ -43,7 +43,7 @@ void WithoutStartTls(EndpointObservation* e) {
 
 // Domain `i`: two MX hosts with an IPv4 and an IPv6 address each; about one domain in three
 // has something wrong, as in a real portfolio.
-std::shared_ptr<const Snapshot> MakeSnapshot(int i) {
+std::shared_ptr<const CheckResult> MakeSnapshot(int i) {
   const std::string domain = "domain" + std::to_string(i) + ".example";
   const std::string mx1 = "mx1." + domain;
   const std::string mx2 = "mx2." + domain;
@@ -96,7 +96,7 @@ std::shared_ptr<const Snapshot> MakeSnapshot(int i) {
   }
   CheckOptions options;
   options.helo_name = "probe.example.net";
-  auto snapshot = std::make_shared<Snapshot>();
+  auto snapshot = std::make_shared<CheckResult>();
   snapshot->findings = Evaluate(obs, options);
   snapshot->status = WorstSeverity(snapshot->findings);
   snapshot->observation = std::move(obs);
@@ -104,10 +104,10 @@ std::shared_ptr<const Snapshot> MakeSnapshot(int i) {
 }
 
 // 48 checks five minutes apart; the last is the snapshot's. Some domains flapped on the way.
-void FillHistory(int i, const Snapshot& snapshot, const std::string& domain,
+void FillHistory(int i, const CheckResult& snapshot, const std::string& domain,
                  CheckHistory* history) {
   for (int k = 0; k < static_cast<int>(kCheckHistoryLength); ++k) {
-    CheckRecord record = MakeCheckRecord(snapshot.observation, snapshot.findings, snapshot.status);
+    CheckRecord record = MakeCheckRecord(snapshot);
     record.checked_at_unix = kNow - 60 - 300.0 * (static_cast<int>(kCheckHistoryLength) - 1 - k);
     record.duration_seconds = 1.0 + 0.01 * k;
     if (i % 3 == 0 && k % 16 < 4) {

@@ -2,7 +2,7 @@
 // Real-browser tests of the HTML report (issue #7): Debian's chromium, driven by playwright-core
 // (tests/node, pinned by its lock file; never a downloaded browser), loads the pages a running
 // smtp_exporter daemon serves over the lab and checks the DOM contract written down in
-// exporter/html_report.h.
+// exporter/report/html_report.h.
 //
 //   node tests/browser/report_test.mjs http://127.0.0.1:PORT ARTIFACT_DIR
 //

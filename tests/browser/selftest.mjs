@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Fast self-test of report_test.mjs, without the daemon or the lab: a loopback HTTP server
-// serves hand-written pages that follow the DOM contract (exporter/html_report.h), and
+// serves hand-written pages that follow the DOM contract (exporter/report/html_report.h), and
 // report_test.mjs must pass on them; then the server breaks the pages one way at a time
 // (unescaped hostile banner, no CSP, an external image, What-to-fix out of order, the relay
 // panel closed, an overview that ignores its filter or draws history cells without titles,
@@ -140,7 +140,7 @@ ${mode === 'phone-overflow' ? '<p class="meta"><span style="white-space:nowrap">
 </main></body></html>`;
 }
 
-// The overview with the server-side filters of exporter/overview.h, done the plain way.
+// The overview with the server-side filters of exporter/report/overview.h, done the plain way.
 function indexPage(mode, url) {
   const status = url.searchParams.get('status') || '';
   const code = mode === 'index-filter-ignored' ? '' : (url.searchParams.get('code') || '');

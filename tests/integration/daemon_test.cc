@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "exporter/app.h"
+#include "exporter/daemon/app.h"
 #include "tests/integration/lab_environment.h"
 #include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"

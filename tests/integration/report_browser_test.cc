@@ -12,7 +12,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "exporter/app.h"
+#include "exporter/daemon/app.h"
 #include "tests/integration/lab_environment.h"
 #include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "exporter/app.h"
+#include "exporter/daemon/app.h"
 
 namespace smtp_exporter::testing {
 

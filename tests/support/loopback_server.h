@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "probes/ip_address.h"
-#include "probes/result.h"
+#include "config/base/ip_address.h"
+#include "config/base/result.h"
 
 namespace smtp_exporter::testing {
 

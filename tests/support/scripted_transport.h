@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/clock.h"
+#include "config/base/clock.h"
 #include "probes/transport.h"
 
 namespace smtp_exporter::testing {

@@ -1,4 +1,4 @@
-#include "exporter/check_command.h"
+#include "exporter/cmd/check_command.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

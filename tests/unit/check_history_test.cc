@@ -1,6 +1,6 @@
-// CheckHistory (exporter/check_history.h): bounded per domain, oldest first, pruned by
+// CheckHistory (exporter/daemon/check_history.h): bounded per domain, oldest first, pruned by
 // Retain, records built from the findings' own severities, safe under concurrent use.
-#include "exporter/check_history.h"
+#include "exporter/daemon/check_history.h"
 
 #include <gtest/gtest.h>
 
@@ -56,17 +56,19 @@ TEST(CheckHistoryTest, AZeroBoundStillKeepsTheLatest) {
 }
 
 TEST(CheckHistoryTest, RecordCountsTheFindingsBySeverity) {
-  DomainObservation obs;
-  obs.started_at_unix = 1700000000;
-  obs.duration_seconds = 2.5;
-  std::vector<Finding> findings(7);
+  CheckResult result;
+  result.observation.started_at_unix = 1700000000;
+  result.observation.duration_seconds = 2.5;
+  result.status = Severity::kError;
+  std::vector<Finding>& findings = result.findings;
+  findings.resize(7);
   const Severity severities[] = {Severity::kError, Severity::kCrit, Severity::kCrit,
                                  Severity::kWarn,  Severity::kInfo, Severity::kOk,
                                  Severity::kOk};
   for (std::size_t i = 0; i < findings.size(); ++i) {
     findings[i].severity = severities[i];
   }
-  const CheckRecord record = MakeCheckRecord(obs, findings, Severity::kError);
+  const CheckRecord record = MakeCheckRecord(result);
   EXPECT_EQ(record.checked_at_unix, 1700000000);
   EXPECT_EQ(record.duration_seconds, 2.5);
   EXPECT_EQ(record.status, Severity::kError);

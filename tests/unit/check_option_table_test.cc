@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "exporter/check_command.h"
+#include "exporter/cmd/check_command.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/scripted_transport.h"
 

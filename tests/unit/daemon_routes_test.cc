@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "exporter/app.h"
+#include "exporter/daemon/app.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/in_process_exporter.h"
 #include "tests/support/scripted_transport.h"

@@ -1,6 +1,6 @@
 // `smtp_exporter healthcheck`: against a real ExporterApp on loopback (healthy), a stopped one
 // (unhealthy), and its flag handling. No domains are configured, so nothing is probed.
-#include "exporter/healthcheck_command.h"
+#include "exporter/cmd/healthcheck_command.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "exporter/app.h"
+#include "exporter/daemon/app.h"
 #include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
 

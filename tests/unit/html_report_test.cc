@@ -1,11 +1,11 @@
-// The HTML report and index (exporter/html_report.h): golden pages for a healthy domain, one
+// The HTML report and index (exporter/report/html_report.h): golden pages for a healthy domain, one
 // with many failures and a hostile server, and an error state; plus the properties the golden
 // files could silently lose: escaping of server bytes, severity order of "What to fix", which
 // endpoint panels are open, the OPEN RELAY badge, no script and no external fetch. The
 // overview (/) has golden pages too, unfiltered and filtered, built as the daemon builds them
 // (MakeIndexRow over real rule output and fabricated histories with status changes), and the
 // report's history strip one of its own.
-#include "exporter/html_report.h"
+#include "exporter/report/html_report.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,10 +18,10 @@
 #include <variant>
 #include <vector>
 
-#include "exporter/html.h"
-#include "exporter/overview.h"
+#include "exporter/report/html.h"
+#include "exporter/report/overview.h"
 #include "exporter/check/evaluate.h"
-#include "exporter/snapshot_store.h"
+#include "exporter/daemon/snapshot_store.h"
 #include "tests/support/golden.h"
 #include "tests/support/observations.h"
 
@@ -401,8 +401,8 @@ Check NoStartTlsOnTwoOfThree() {
   return Evaluate(std::move(obs));
 }
 
-std::shared_ptr<const Snapshot> SnapshotOf(const Check& check) {
-  auto snapshot = std::make_shared<Snapshot>();
+std::shared_ptr<const CheckResult> SnapshotOf(const Check& check) {
+  auto snapshot = std::make_shared<CheckResult>();
   snapshot->observation = check.observation;
   snapshot->findings = check.findings;
   snapshot->status = check.status;
@@ -413,7 +413,7 @@ std::shared_ptr<const Snapshot> SnapshotOf(const Check& check) {
 std::vector<IndexRow> OverviewRows() {
   struct Domain {
     std::string name;
-    std::shared_ptr<const Snapshot> snapshot;
+    std::shared_ptr<const CheckResult> snapshot;
     std::vector<CheckRecord> history;
     double next_check_unix = 0;
   };

@@ -1,4 +1,4 @@
-#include "probes/ip_address.h"
+#include "config/base/ip_address.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The daemon's log formats keep one valid line per message, whatever the message holds: a config
 // error quoting `key "foo"` once produced invalid JSON logs (REVIEW.md W5).
-#include "exporter/log_format.h"
+#include "exporter/cmd/log_format.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

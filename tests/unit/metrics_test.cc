@@ -2,7 +2,7 @@
 // (tests/testdata/metrics/*.prom, checked by promtool in integration/promtool_test.cc), and
 // targeted checks: unmeasured values are absent rather than 0, a removed domain leaves no
 // series, label values are escaped and bounded, the EHLO keyword cardinality cap.
-#include "exporter/metrics.h"
+#include "exporter/report/metrics.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,8 +15,9 @@
 #include <vector>
 
 #include "exporter/check/findings.h"
+#include "exporter/daemon/snapshot_store.h"
 #include "exporter/check/rules.h"
-#include "exporter/snapshot_store.h"
+#include "exporter/daemon/snapshot_store.h"
 #include "probes/dns_observation.h"
 #include "probes/observation.h"
 #include "tests/support/golden.h"
@@ -52,8 +53,8 @@ Subject Endpoint(const std::string& domain, const std::string& mx, const char* i
 }
 
 // Dual stack, TLS everywhere, every probe answered as it should.
-std::shared_ptr<const Snapshot> HealthySnapshot() {
-  auto snapshot = std::make_shared<Snapshot>();
+std::shared_ptr<const CheckResult> HealthySnapshot() {
+  auto snapshot = std::make_shared<CheckResult>();
   DomainObservation& obs = snapshot->observation;
   obs.domain = "good.example";
   obs.started_at_unix = 1700000000;
@@ -80,8 +81,8 @@ std::shared_ptr<const Snapshot> HealthySnapshot() {
 
 // IPv4 only. mx1: an open relay without STARTTLS, AUTH offered in plaintext, no PTR, the
 // postmaster probe disabled. mx2: connection refused, its PTR lookup failed.
-std::shared_ptr<const Snapshot> RelaySnapshot() {
-  auto snapshot = std::make_shared<Snapshot>();
+std::shared_ptr<const CheckResult> RelaySnapshot() {
+  auto snapshot = std::make_shared<CheckResult>();
   DomainObservation& obs = snapshot->observation;
   obs.domain = "relay.example";
   obs.started_at_unix = 1700000030.25;
@@ -138,8 +139,8 @@ std::shared_ptr<const Snapshot> RelaySnapshot() {
 }
 
 // The MX lookup failed with SERVFAIL: nothing is known about the mail service.
-std::shared_ptr<const Snapshot> BrokenSnapshot() {
-  auto snapshot = std::make_shared<Snapshot>();
+std::shared_ptr<const CheckResult> BrokenSnapshot() {
+  auto snapshot = std::make_shared<CheckResult>();
   DomainObservation& obs = snapshot->observation;
   obs.domain = "broken.example";
   obs.started_at_unix = 1700000060;
@@ -162,6 +163,10 @@ ExporterHealth Health() {
   health.checks_in_flight = 1;
   health.domains = 3;
   return health;
+}
+
+LatestResults LatestOf(const SnapshotStore& store) {
+  return [&store] { return store.All(); };
 }
 
 void PutAll(SnapshotStore* store) {
@@ -204,14 +209,14 @@ bool HasFamily(const std::vector<prometheus::MetricFamily>& families, const std:
   return false;
 }
 
-std::vector<prometheus::MetricFamily> FamiliesOf(std::shared_ptr<const Snapshot> snapshot) {
+std::vector<prometheus::MetricFamily> FamiliesOf(std::shared_ptr<const CheckResult> snapshot) {
   return DomainMetricFamilies({std::move(snapshot)});
 }
 
 TEST(MetricsGoldenTest, FullMetricsMatchGolden) {
   SnapshotStore store;
   PutAll(&store);
-  const MetricsCollector collector(store, Health);
+  const MetricsCollector collector(LatestOf(store), Health);
   ExpectGolden("metrics/full.prom", SerializeMetrics(collector.Collect()), "Metrics*");
 }
 
@@ -222,7 +227,7 @@ TEST(MetricsGoldenTest, ProbeMetricsMatchGolden) {
 TEST(MetricsTest, FamiliesAreSortedDescribedAndFreeOfDuplicateSeries) {
   SnapshotStore store;
   PutAll(&store);
-  const auto families = MetricsCollector(store, Health).Collect();
+  const auto families = MetricsCollector(LatestOf(store), Health).Collect();
   ASSERT_FALSE(families.empty());
   for (std::size_t i = 0; i < families.size(); ++i) {
     const auto& family = families[i];
@@ -321,7 +326,7 @@ TEST(MetricsTest, UnmeasuredValuesAreAbsentNotZero) {
 }
 
 TEST(MetricsTest, InconclusiveProbeOutcomesAreAbsent) {
-  auto snapshot = std::make_shared<Snapshot>(*HealthySnapshot());
+  auto snapshot = std::make_shared<CheckResult>(*HealthySnapshot());
   snapshot->observation.endpoints[0].open_relay.outcome = ProbeOutcome::kTemporary;
   snapshot->observation.endpoints[1].open_relay.outcome = ProbeOutcome::kError;
   snapshot->observation.endpoints[0].null_sender.outcome = ProbeOutcome::kRejected;
@@ -334,7 +339,7 @@ TEST(MetricsTest, InconclusiveProbeOutcomesAreAbsent) {
 }
 
 TEST(MetricsTest, HandshakeFailureAndHeloFallback) {
-  auto snapshot = std::make_shared<Snapshot>(*HealthySnapshot());
+  auto snapshot = std::make_shared<CheckResult>(*HealthySnapshot());
   EndpointObservation& failed = snapshot->observation.endpoints[0];
   failed.starttls.ok = false;
   failed.starttls.error = "handshake failure";
@@ -354,7 +359,7 @@ TEST(MetricsTest, HandshakeFailureAndHeloFallback) {
   EXPECT_THAT(Samples(families, "smtp_extension", {{"stage", "tls"}}), ElementsAre());
 
   // Greeted with 554: down, and no EHLO verdict.
-  auto rejected = std::make_shared<Snapshot>(*HealthySnapshot());
+  auto rejected = std::make_shared<CheckResult>(*HealthySnapshot());
   for (EndpointObservation& e : rejected->observation.endpoints) {
     EndpointObservation fresh;
     fresh.domain = e.domain;
@@ -371,7 +376,7 @@ TEST(MetricsTest, HandshakeFailureAndHeloFallback) {
 }
 
 TEST(MetricsTest, NullMxAndFixedEndpoint) {
-  auto null_mx = std::make_shared<Snapshot>();
+  auto null_mx = std::make_shared<CheckResult>();
   null_mx->observation.domain = "nomail.example";
   null_mx->observation.dns.mx.status = DnsStatus::kOk;
   null_mx->observation.dns.null_mx = true;
@@ -381,7 +386,7 @@ TEST(MetricsTest, NullMxAndFixedEndpoint) {
   EXPECT_THAT(Samples(families, "smtp_endpoints", {}), ElementsAre(0, 0));
 
   // --endpoint: no MX lookup, but a plan of one address.
-  auto fixed = std::make_shared<Snapshot>();
+  auto fixed = std::make_shared<CheckResult>();
   fixed->observation.domain = "fixed.example";
   fixed->observation.plan.endpoints.push_back({"mx.fixed.example", 0, Ip("2001:db8::25"), {}});
   const auto fixed_families = FamiliesOf(fixed);
@@ -394,7 +399,7 @@ TEST(MetricsTest, NullMxAndFixedEndpoint) {
 TEST(MetricsTest, RemovedDomainVanishes) {
   SnapshotStore store;
   PutAll(&store);
-  const MetricsCollector collector(store, Health);
+  const MetricsCollector collector(LatestOf(store), Health);
   EXPECT_THAT(SerializeMetrics(collector.Collect()), HasSubstr("domain=\"relay.example\""));
   store.Retain({"good.example", "broken.example"});
   const std::string after = SerializeMetrics(collector.Collect());
@@ -411,7 +416,7 @@ TEST(MetricsTest, RemovedDomainVanishes) {
 }
 
 TEST(MetricsTest, LabelValuesAreEscapedAndBounded) {
-  auto snapshot = std::make_shared<Snapshot>();
+  auto snapshot = std::make_shared<CheckResult>();
   snapshot->observation.domain = "we\"ird\\dom\nain";
   snapshot->findings = {
       MakeFinding("smtp.mx.cname", Severity::kCrit, Subject::Host("d", "mx \"1\"\\\n")),
@@ -437,7 +442,7 @@ TEST(MetricsTest, LabelValuesAreEscapedAndBounded) {
 }
 
 TEST(MetricsTest, ExtensionCardinalityIsCapped) {
-  auto snapshot = std::make_shared<Snapshot>(*HealthySnapshot());
+  auto snapshot = std::make_shared<CheckResult>(*HealthySnapshot());
   snapshot->observation.endpoints.resize(1);
   EndpointObservation& e = snapshot->observation.endpoints[0];
   ExtensionSet plain;
@@ -465,7 +470,7 @@ TEST(MetricsTest, ExtensionCardinalityIsCapped) {
 }
 
 TEST(MetricsTest, DuplicateFindingsAreOneSeries) {
-  auto snapshot = std::make_shared<Snapshot>(*RelaySnapshot());
+  auto snapshot = std::make_shared<CheckResult>(*RelaySnapshot());
   snapshot->findings.push_back(snapshot->findings.front());
   const auto families = FamiliesOf(snapshot);
   EXPECT_THAT(Samples(families, "smtp_finding", {{"code", "smtp.all_no_starttls"}}),
@@ -493,7 +498,7 @@ TEST(MetricsTest, ExporterFamilies) {
   // Without a health callback, /metrics has the domain families only.
   SnapshotStore store;
   PutAll(&store);
-  EXPECT_FALSE(HasFamily(MetricsCollector(store, nullptr).Collect(), "smtp_exporter_domains"));
+  EXPECT_FALSE(HasFamily(MetricsCollector(LatestOf(store), nullptr).Collect(), "smtp_exporter_domains"));
 }
 
 TEST(MetricsTest, ProbeAddsBlackboxSeries) {

@@ -1,8 +1,8 @@
-// The overview's model (exporter/overview.h): how a domain's active findings become named
+// The overview's model (exporter/report/overview.h): how a domain's active findings become named
 // problem lines, grouped over endpoints; the summary of codes across domains; the query
 // filters and their validation; status changes in a history. The page built from it is in
 // html_report_test.cc.
-#include "exporter/overview.h"
+#include "exporter/report/overview.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -129,7 +129,7 @@ TEST(EndpointsJudgedTest, LeavesOutNoRouteAndNotAttempted) {
 }
 
 TEST(MakeIndexRowTest, CountsAndProblemsFromTheSnapshot) {
-  Snapshot snapshot;
+  CheckResult snapshot;
   snapshot.observation.started_at_unix = 1700000000;
   snapshot.observation.endpoints.resize(2);
   snapshot.observation.endpoints[0].connect_status = ConnectStatus::kConnected;

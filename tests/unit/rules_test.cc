@@ -19,8 +19,8 @@
 
 #include "exporter/check/findings.h"
 #include "exporter/check/rules.h"
-#include "exporter/findings_text.h"
-#include "exporter/terminal_text.h"
+#include "exporter/report/findings_text.h"
+#include "exporter/report/terminal_text.h"
 #include "probes/observation_json.h"
 
 namespace smtp_exporter {

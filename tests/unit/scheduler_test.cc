@@ -1,6 +1,6 @@
 // Scheduler with a fake clock and real worker threads. Conditions are awaited with bounded
 // polling (never timing assertions: these machines are noisy).
-#include "exporter/scheduler.h"
+#include "exporter/daemon/scheduler.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <map>
 
-#include "exporter/app.h"
+#include "exporter/daemon/app.h"
 #include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
 

@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "probes/clock.h"
-#include "probes/ip_address.h"
-#include "probes/result.h"
+#include "config/base/clock.h"
+#include "config/base/ip_address.h"
+#include "config/base/result.h"
 #include "probes/transport.h"
 #include "tests/support/loopback_server.h"
 

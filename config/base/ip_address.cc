@@ -1,0 +1,97 @@
+#include "config/base/ip_address.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace smtp_exporter {
+
+std::string_view IpFamilyName(IpFamily family) {
+  return family == IpFamily::kV4 ? "ipv4" : "ipv6";
+}
+
+std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
+  }
+  // inet_pton needs a NUL-terminated string; anything longer than an IPv6 literal is not one.
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {
+    return std::nullopt;
+  }
+  char buffer[INET6_ADDRSTRLEN] = {};
+  std::memcpy(buffer, text.data(), text.size());
+  IpAddress address;
+  if (inet_pton(AF_INET, buffer, address.bytes_.data()) == 1) {
+    address.family_ = IpFamily::kV4;
+    return address;
+  }
+  if (inet_pton(AF_INET6, buffer, address.bytes_.data()) == 1) {
+    address.family_ = IpFamily::kV6;
+    return address;
+  }
+  return std::nullopt;
+}
+
+IpAddress IpAddress::FromBytes(IpFamily family, const std::uint8_t* data) {
+  IpAddress address;
+  address.family_ = family;
+  std::memcpy(address.bytes_.data(), data, family == IpFamily::kV4 ? 4 : 16);
+  return address;
+}
+
+std::string IpAddress::ToString() const {
+  char buffer[INET6_ADDRSTRLEN] = {};
+  const int af = family_ == IpFamily::kV4 ? AF_INET : AF_INET6;
+  if (inet_ntop(af, bytes_.data(), buffer, sizeof(buffer)) == nullptr) {
+    return "";
+  }
+  return buffer;
+}
+
+Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port) {
+  std::string_view host = text;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) {
+      return Error{ErrorCode::kInvalidArgument, "missing ']' in \"" + std::string(text) + "\""};
+    }
+    host = text.substr(0, close + 1);
+    const std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') {
+        return Error{ErrorCode::kInvalidArgument,
+                     "unexpected text after ']' in \"" + std::string(text) + "\""};
+      }
+      port_text = rest.substr(1);
+    }
+  } else if (const auto colon = text.find(':');
+             colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+    // Exactly one colon: IPv4 with a port. Several colons without brackets: a bare IPv6.
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  HostPort result;
+  const auto ip = IpAddress::Parse(host);
+  if (!ip) {
+    return Error{ErrorCode::kInvalidArgument,
+                 "\"" + std::string(host) + "\" is not an IPv4 or IPv6 address"};
+  }
+  result.ip = *ip;
+  result.port = default_port;
+  if (!port_text.empty() || text.ends_with(':')) {
+    unsigned value = 0;
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || value == 0 ||
+        value > 65535) {
+      return Error{ErrorCode::kInvalidArgument,
+                   "\"" + std::string(port_text) + "\" is not a port number (1-65535)"};
+    }
+    result.port = static_cast<std::uint16_t>(value);
+  }
+  return result;
+}
+
+}  // namespace smtp_exporter

@@ -1,0 +1,48 @@
+// IpAddress: a parsed IPv4 or IPv6 literal (never a host name: nothing here touches DNS).
+// A plain value type; thread-compatible.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/base/result.h"
+
+namespace smtp_exporter {
+
+enum class IpFamily { kV4, kV6 };
+
+// "ipv4" / "ipv6", as used in labels and JSON.
+std::string_view IpFamilyName(IpFamily family);
+
+class IpAddress {
+ public:
+  // Parses "192.0.2.1", "2001:db8::1" or the bracketed "[2001:db8::1]". Rejects names.
+  static std::optional<IpAddress> Parse(std::string_view text);
+  // From network-order bytes: 4 for IPv4, 16 for IPv6.
+  static IpAddress FromBytes(IpFamily family, const std::uint8_t* data);
+
+  IpFamily family() const { return family_; }
+  // Network-order bytes; only the first 4 are used for IPv4.
+  const std::array<std::uint8_t, 16>& bytes() const { return bytes_; }
+  // Canonical text form (RFC 5952 for IPv6), without brackets.
+  std::string ToString() const;
+
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+
+ private:
+  IpFamily family_ = IpFamily::kV4;
+  std::array<std::uint8_t, 16> bytes_{};
+};
+
+struct HostPort {
+  IpAddress ip;
+  std::uint16_t port = 25;
+};
+
+// Parses "IP", "IP:PORT", "[IPv6]" or "[IPv6]:PORT"; `default_port` fills a missing port.
+Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port);
+
+}  // namespace smtp_exporter

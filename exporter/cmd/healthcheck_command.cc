@@ -1,0 +1,89 @@
+#include "exporter/cmd/healthcheck_command.h"
+
+#include <httplib.h>
+
+#include "config/duration.h"
+#include "exporter/daemon/app.h"
+#include "exporter/cmd/flags.h"
+
+namespace smtp_exporter {
+namespace {
+
+constexpr const char* kUsage = R"(usage: smtp_exporter healthcheck [flags]
+
+Asks the exporter running on this host for /-/healthy; exit code 0 if it answers 200, else 1.
+For container health checks (the image has no curl).
+
+flags:
+  --web.listen-address ADDR     the exporter's listen address (default :10125); a wildcard
+                                host (":10125", "0.0.0.0:10125", "[::]:10125") means loopback
+  --timeout DURATION            connect and read timeout (default 5s, at most 1m)
+  --help                        this text
+)";
+
+}  // namespace
+
+std::optional<std::pair<std::string, int>> HealthcheckTarget(const std::string& listen_address) {
+  auto target = ParseListenAddress(listen_address);
+  if (!target || target->second == 0) {
+    return std::nullopt;
+  }
+  if (target->first == "0.0.0.0") {
+    target->first = "127.0.0.1";
+  } else if (target->first == "::") {
+    target->first = "::1";
+  }
+  return target;
+}
+
+int RunHealthcheckCommand(const std::vector<std::string>& args, std::ostream& out,
+                          std::ostream& err) {
+  const FlagSpec spec{{"web.listen-address", "timeout"}, {"help"}};
+  const Result<ParsedFlags> parsed = ParseFlags(args, spec);
+  if (!parsed.ok()) {
+    err << "smtp_exporter healthcheck: " << parsed.error().message << "\n\n" << kUsage;
+    return 2;
+  }
+  const ParsedFlags& flags = parsed.value();
+  if (flags.Get("help")) {
+    out << kUsage;
+    return 0;
+  }
+  if (!flags.positional.empty()) {
+    err << "smtp_exporter healthcheck: unexpected argument \"" << flags.positional.front()
+        << "\"\n\n"
+        << kUsage;
+    return 2;
+  }
+  const std::string address = flags.Get("web.listen-address").value_or(kDefaultListenAddress);
+  const auto target = HealthcheckTarget(address);
+  if (!target) {
+    err << "smtp_exporter healthcheck: --web.listen-address \"" << address
+        << "\" is not host:port, :port or [ipv6]:port with a non-zero port\n";
+    return 2;
+  }
+  const auto timeout = ParseDuration(flags.Get("timeout").value_or("5s"));
+  if (!timeout || *timeout < std::chrono::milliseconds(1) || *timeout > std::chrono::minutes(1)) {
+    err << "smtp_exporter healthcheck: --timeout must be a duration between 1ms and 1m\n";
+    return 2;
+  }
+  // Plain HTTP to our own listener: the exporter serves no TLS itself.
+  httplib::Client client(target->first, target->second);
+  client.set_connection_timeout(*timeout);
+  client.set_read_timeout(*timeout);
+  client.set_write_timeout(*timeout);
+  const auto res = client.Get("/-/healthy");
+  if (!res) {
+    err << "unhealthy: cannot reach " << address << ": " << httplib::to_string(res.error())
+        << '\n';
+    return 1;
+  }
+  if (res->status != 200) {
+    err << "unhealthy: /-/healthy answered " << res->status << '\n';
+    return 1;
+  }
+  out << "healthy\n";
+  return 0;
+}
+
+}  // namespace smtp_exporter

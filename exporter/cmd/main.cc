@@ -1,0 +1,183 @@
+// smtp_exporter entry point: the daemon (default) or a sub-command, wiring the real clock,
+// sockets, resolver, logging and signals. Everything else lives in the libraries so that tests
+// can drive it.
+#include <signal.h>
+#include <unistd.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/shard.h"
+#include "exporter/daemon/app.h"
+#include "exporter/cmd/check_command.h"
+#include "exporter/cmd/flags.h"
+#include "exporter/cmd/healthcheck_command.h"
+#include "exporter/cmd/log_format.h"
+#include "exporter/version.h"
+#include "config/base/clock.h"
+#include "probes/resolver.h"
+#include "probes/transport.h"
+
+namespace smtp_exporter {
+namespace {
+
+constexpr const char* kUsage = R"(usage: smtp_exporter [flags]          run the exporter
+       smtp_exporter check DOMAIN [flags]   check one domain now and print what to fix
+       smtp_exporter healthcheck [flags]    exit 0 if the local exporter's /-/healthy is 200
+
+exporter flags:
+  --config.file PATH            YAML config (default smtp_exporter.yml)
+  --web.listen-address ADDR     where to serve /metrics, /probe, /report (default :10125)
+  --log.level LEVEL             debug, info, warn or error (default info)
+  --log.format FORMAT           logfmt or json (default logfmt)
+  --shard i/n                   check only the config's domains whose name hashes to i
+                                modulo n (0-based: 0/3, 1/3, 2/3); /probe serves any domain
+  --version                     print the version
+  --help                        this text
+
+Run "smtp_exporter check --help" for the check flags.
+)";
+
+// For `check --color=auto` and `--progress=auto`.
+TerminalInfo CheckTerminal() {
+  TerminalInfo terminal;
+  terminal.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
+  terminal.stderr_is_terminal = isatty(STDERR_FILENO) == 1;
+  const char* no_color = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  terminal.no_color = no_color != nullptr ? no_color : "";
+  terminal.term = term != nullptr ? term : "";
+  return terminal;
+}
+
+int RunCheck(const std::vector<std::string>& args) {
+  TcpTransportFactory transports;
+  const CheckDependencies deps{
+      transports, SystemClock::Instance(),
+      [](const ResolverOptions& options) -> Result<std::unique_ptr<Resolver>> {
+        auto resolver = AresResolver::Create(options);
+        if (!resolver.ok()) {
+          return resolver.error();
+        }
+        return std::unique_ptr<Resolver>(std::move(resolver).value());
+      },
+      CheckTerminal()};
+  return RunCheckCommand(args, deps, std::cout, std::cerr);
+}
+
+// Logs go to stderr, one line each, in the format Prometheus' own daemons use.
+bool SetUpLogging(const std::string& level, const std::string& format) {
+  auto logger = spdlog::stderr_logger_mt("smtp_exporter");
+  spdlog::set_default_logger(logger);
+  const auto parsed = spdlog::level::from_str(level == "warn" ? "warning" : level);
+  if (parsed == spdlog::level::off && level != "off") {
+    return false;
+  }
+  spdlog::set_level(parsed);
+  const std::optional<LogFormat> log_format = ParseLogFormat(format);
+  if (!log_format) {
+    return false;
+  }
+  spdlog::set_formatter(MakeLogFormatter(*log_format));
+  return true;
+}
+
+int RunDaemon(const std::vector<std::string>& args) {
+  const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format", "shard"},
+                      {"help", "version"}};
+  Result<ParsedFlags> parsed = ParseFlags(args, spec);
+  if (!parsed.ok()) {
+    std::cerr << "smtp_exporter: " << parsed.error().message << "\n\n" << kUsage;
+    return 2;
+  }
+  const ParsedFlags& flags = parsed.value();
+  if (flags.Get("help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (flags.Get("version")) {
+    std::cout << "smtp_exporter " << kVersion << '\n';
+    return 0;
+  }
+  if (!flags.positional.empty()) {
+    std::cerr << "smtp_exporter: unknown command \"" << flags.positional.front() << "\"\n\n"
+              << kUsage;
+    return 2;
+  }
+  if (!SetUpLogging(flags.Get("log.level").value_or("info"),
+                    flags.Get("log.format").value_or("logfmt"))) {
+    std::cerr << "smtp_exporter: --log.level must be debug, info, warn or error and "
+                 "--log.format logfmt or json\n";
+    return 2;
+  }
+  // Signals are taken by one thread with sigwait: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  AppOptions options;
+  options.config_path = flags.Get("config.file").value_or("smtp_exporter.yml");
+  options.listen_address = flags.Get("web.listen-address").value_or(kDefaultListenAddress);
+  if (const auto shard_flag = flags.Get("shard")) {
+    auto shard = ParseShard(*shard_flag);
+    if (auto* error = std::get_if<std::string>(&shard)) {
+      std::cerr << "smtp_exporter: " << *error << '\n';
+      return 2;
+    }
+    options.shard = std::get<Shard>(shard);
+  }
+  auto created = ExporterApp::Create(options);
+  if (auto* error = std::get_if<std::string>(&created)) {
+    spdlog::critical("cannot load config {}: {}", options.config_path, *error);
+    return 1;
+  }
+  auto& app = std::get<std::unique_ptr<ExporterApp>>(created);
+  if (auto error = app->Bind()) {
+    spdlog::critical("{}", *error);
+    return 1;
+  }
+  spdlog::info("smtp_exporter {} listening on {} (port {}), config {}, shard {}", kVersion,
+               options.listen_address, app->port(), options.config_path,
+               ShardName(options.shard));
+  app->Start();
+  while (true) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) {
+      continue;
+    }
+    if (signal_number == SIGHUP) {
+      spdlog::info("SIGHUP: reloading {}", options.config_path);
+      (void)app->Reload();  // logged and reported through the reload metrics
+      continue;
+    }
+    spdlog::info("signal {}: shutting down", signal_number);
+    break;
+  }
+  app->Shutdown();
+  app->Wait();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace smtp_exporter
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "check") {
+    return smtp_exporter::RunCheck({args.begin() + 1, args.end()});
+  }
+  if (!args.empty() && args[0] == "healthcheck") {
+    return smtp_exporter::RunHealthcheckCommand({args.begin() + 1, args.end()}, std::cout,
+                                                std::cerr);
+  }
+  return smtp_exporter::RunDaemon(args);
+}

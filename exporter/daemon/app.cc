@@ -1,0 +1,608 @@
+#include "exporter/daemon/app.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <sstream>
+
+#include "config/check_option_table.h"
+#include "config/domain_name.h"
+#include "config/duration.h"
+#include "exporter/check/check.h"
+#include "exporter/report/findings_text.h"
+#include "exporter/report/html.h"
+#include "exporter/report/html_report.h"
+#include "exporter/report/overview.h"
+#include "exporter/report/text_report.h"
+#include "exporter/version.h"
+#include "probes/domain_check.h"
+#include "probes/observation_json.h"
+
+namespace smtp_exporter {
+
+// Everything built from one config: swapped whole on reload, so a check in flight keeps the
+// resolver and limiter it started with.
+struct ExporterApp::Runtime {
+  Config config;
+  std::map<std::string, std::shared_ptr<const Resolver>> resolvers;  // by joined server list
+  std::shared_ptr<IpConnectionLimiter> limiter;
+  // With --shard: the configured domains of the other shards, so that /probe of any of them
+  // still uses its own options. config.domains holds this shard's only.
+  std::vector<DomainConfig> other_shards;
+
+  const DomainConfig* Find(const std::string& name) const {
+    for (const auto& domain : config.domains) {
+      if (domain.name == name) {
+        return &domain;
+      }
+    }
+    return nullptr;
+  }
+  const DomainConfig* FindForProbe(const std::string& name) const {
+    if (const DomainConfig* mine = Find(name)) {
+      return mine;
+    }
+    for (const auto& domain : other_shards) {
+      if (domain.name == name) {
+        return &domain;
+      }
+    }
+    return nullptr;
+  }
+  std::shared_ptr<const Resolver> ResolverFor(const std::vector<std::string>& servers) const {
+    std::string key;
+    for (const auto& s : servers) key += s + ",";
+    const auto it = resolvers.find(key);
+    return it == resolvers.end() ? nullptr : it->second;
+  }
+};
+
+namespace {
+
+constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void SetText(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "text/plain; charset=utf-8");
+}
+
+// Report pages carry bytes from hostile servers: escaped by the renderer, and a CSP forbids any
+// script or fetch should escaping ever miss something.
+void SetHtml(httplib::Response& res, const std::string& body) {
+  res.status = 200;
+  res.set_header("Content-Security-Policy", std::string(kReportContentSecurityPolicy));
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_content(body, "text/html; charset=utf-8");
+}
+
+HtmlPageContext PageContext() {
+  HtmlPageContext context;
+  context.now_unix = UnixNow();
+  context.index_href = "/";
+  context.generator = std::string("smtp_exporter ") + kVersion +
+                      (std::string_view(kRevision).empty() ? "" : std::string(" (") + kRevision + ")");
+  return context;
+}
+
+// Check options accepted as /probe query parameters (blackbox's module-less style), from the
+// option table: the same names, spellings and ranges as the YAML keys.
+std::optional<std::string> ApplyProbeParams(const httplib::Request& req, CheckOptions* options) {
+  for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
+    const std::string key(spec.key);
+    if (!req.has_param(key)) {
+      continue;
+    }
+    if (!spec.probe_parameter) {
+      return key + " cannot be set by /probe";
+    }
+    if (auto problem = SetCheckOption(spec, req.get_param_value(key), *options)) {
+      return key + " " + *problem;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, int>> ParseListenAddress(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return std::nullopt;
+  }
+  std::string host = address.substr(0, colon);
+  const std::string port_text = address.substr(colon + 1);
+  int port = -1;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 ||
+      port > 65535) {
+    return std::nullopt;
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) {
+    host = "0.0.0.0";
+  }
+  return std::make_pair(host, port);
+}
+
+ExporterApp::ExporterApp(AppOptions options, AppDependencies dependencies)
+    : options_(std::move(options)),
+      dependencies_(std::move(dependencies)),
+      tcp_transports_(&cancelled_),
+      transports_(dependencies_.transports != nullptr ? *dependencies_.transports
+                                                      : tcp_transports_) {}
+
+ExporterApp::~ExporterApp() {
+  Shutdown();
+  Wait();
+}
+
+std::variant<std::unique_ptr<ExporterApp>, std::string> ExporterApp::Create(
+    const AppOptions& options, AppDependencies dependencies) {
+  auto loaded = LoadConfigFile(options.config_path);
+  if (auto* error = std::get_if<ConfigError>(&loaded)) {
+    return error->message;
+  }
+  std::unique_ptr<ExporterApp> app(new ExporterApp(options, std::move(dependencies)));
+  app->limiter_ =
+      std::make_shared<IpConnectionLimiter>(std::get<Config>(loaded).per_ip_connections);
+  std::string error;
+  auto runtime = app->BuildRuntime(std::get<Config>(std::move(loaded)), &error);
+  if (!runtime) {
+    return error;
+  }
+  app->runtime_ = std::move(runtime);
+  app->last_reload_success_unix_ = UnixNow();
+  return app;
+}
+
+std::shared_ptr<const ExporterApp::Runtime> ExporterApp::BuildRuntime(Config config,
+                                                                      std::string* error) const {
+  auto runtime = std::make_shared<Runtime>();
+  auto add_resolver = [&](const std::vector<std::string>& servers) -> bool {
+    std::string key;
+    for (const auto& s : servers) key += s + ",";
+    if (runtime->resolvers.contains(key)) {
+      return true;
+    }
+    ResolverOptions resolver_options;
+    resolver_options.servers = servers;
+    resolver_options.query_timeout = config.dns_timeout;
+    resolver_options.cancelled = &cancelled_;
+    if (dependencies_.make_resolver) {
+      auto resolver = dependencies_.make_resolver(resolver_options);
+      if (!resolver.ok()) {
+        *error = resolver.error().message;
+        return false;
+      }
+      runtime->resolvers[key] = std::shared_ptr<const Resolver>(std::move(resolver).value());
+      return true;
+    }
+    auto resolver = AresResolver::Create(resolver_options);
+    if (!resolver.ok()) {
+      *error = resolver.error().message;
+      return false;
+    }
+    runtime->resolvers[key] = std::shared_ptr<const Resolver>(std::move(resolver).value());
+    return true;
+  };
+  if (!add_resolver(config.dns_servers)) {
+    return nullptr;
+  }
+  for (const auto& domain : config.domains) {
+    if (!add_resolver(domain.dns_servers)) {
+      return nullptr;
+    }
+  }
+  // One limiter for the exporter's life: a fresh one per reload would let checks started
+  // before and after a reload together exceed the per-IP bound.
+  runtime->limiter = limiter_;
+  // Applied here, the one place every loaded config (start-up and reload) passes, so a reload
+  // keeps the shard.
+  if (options_.shard.count > 1) {
+    std::vector<DomainConfig> mine;
+    for (auto& domain : config.domains) {
+      auto& part = InShard(options_.shard, domain.name) ? mine : runtime->other_shards;
+      part.push_back(std::move(domain));
+    }
+    config.domains = std::move(mine);
+  }
+  runtime->config = std::move(config);
+  return runtime;
+}
+
+std::shared_ptr<const ExporterApp::Runtime> ExporterApp::runtime() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return runtime_;
+}
+
+std::vector<ScheduledDomain> ExporterApp::Schedule(const Runtime& runtime) const {
+  std::vector<ScheduledDomain> schedule;
+  for (const auto& domain : runtime.config.domains) {
+    // The config loader guarantees jitter <= interval / 2 for every domain.
+    schedule.push_back({domain.name, domain.interval, runtime.config.jitter});
+  }
+  return schedule;
+}
+
+std::shared_ptr<const CheckResult> ExporterApp::RunCheck(
+    const Runtime& runtime, const DomainConfig& domain,
+    std::optional<std::chrono::milliseconds> timeout) {
+  auto resolver = runtime.ResolverFor(domain.dns_servers);
+  if (!resolver) {
+    resolver = runtime.ResolverFor(runtime.config.dns_servers);
+  }
+  CheckOptions options = domain.options;
+  if (timeout) {
+    options.timeout = *timeout;
+  }
+  CheckRequest request;
+  request.domain = domain.name;
+  request.options = options;
+  request.settings.endpoint_concurrency = runtime.config.endpoint_concurrency;
+  request.settings.ip_limiter = runtime.limiter.get();
+  request.settings.cancelled = &cancelled_;
+  auto snapshot = std::make_shared<const CheckResult>(
+      Check(request, CheckDeps{*resolver, transports_, SystemClock::Instance()}));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++checks_total_[std::string(SeverityName(snapshot->status))];
+  }
+  return snapshot;
+}
+
+void ExporterApp::RunScheduled(const std::string& name) {
+  // A scheduler worker must survive anything one check throws (e.g. std::bad_alloc, or
+  // std::system_error when no thread can be started): log it and try again next interval.
+  try {
+    RunScheduledOnce(name);
+  } catch (const std::exception& e) {
+    spdlog::error("check of {} failed: {}", name, e.what());
+  }
+}
+
+void ExporterApp::RunScheduledOnce(const std::string& name) {
+  const auto current = runtime();
+  const DomainConfig* domain = current->Find(name);
+  if (domain == nullptr || cancelled_.load()) {
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto snapshot = RunCheck(*current, *domain, std::nullopt);
+  if (cancelled_.load()) {
+    return;  // a check cut short by shutdown says nothing about the domain
+  }
+  spdlog::debug("checked domain={} status={} endpoints={} duration={:.3f}s", name,
+                SeverityName(snapshot->status), snapshot->observation.endpoints.size(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  // A domain removed by a reload while its check ran must not come back: decide and store
+  // under the reload lock, so no reload slips in between.
+  std::lock_guard<std::mutex> reload_lock(reload_mutex_);
+  if (runtime()->Find(name) != nullptr) {
+    history_.Add(name,
+                 MakeCheckRecord(*snapshot));
+    store_.Put(name, std::move(snapshot));
+  }
+}
+
+double ExporterApp::NextCheckUnix(const std::string& domain) const {
+  if (!scheduler_) {
+    return 0;
+  }
+  const std::optional<SteadyTime> due = scheduler_->NextDue(domain);
+  if (!due) {
+    return 0;  // running now, or not scheduled
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const double ahead = std::chrono::duration<double>(*due - now).count();
+  return UnixNow() + std::max(0.0, ahead);
+}
+
+ExporterHealth ExporterApp::Health() const {
+  ExporterHealth health;
+  health.version = kVersion;
+  health.revision = kRevision;
+  std::lock_guard<std::mutex> lock(mutex_);
+  health.config_last_reload_successful = last_reload_ok_;
+  health.config_last_reload_success_timestamp_seconds = last_reload_success_unix_;
+  health.checks_total = checks_total_;
+  health.checks_in_flight = static_cast<std::int64_t>(
+      (scheduler_ ? scheduler_->in_flight() : 0) + probes_in_flight_.load());
+  health.domains = runtime_->config.domains.size();
+  return health;
+}
+
+std::optional<std::string> ExporterApp::Reload() {
+  // One reload at a time (SIGHUP and POST /-/reload may race), covering the swap, the store
+  // and the schedule together so they never disagree.
+  std::lock_guard<std::mutex> reload_lock(reload_mutex_);
+  auto loaded = LoadConfigFile(options_.config_path);
+  std::string error;
+  std::shared_ptr<const Runtime> next;
+  if (auto* config_error = std::get_if<ConfigError>(&loaded)) {
+    error = config_error->message;
+  } else {
+    next = BuildRuntime(std::get<Config>(std::move(loaded)), &error);
+  }
+  if (!next) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_reload_ok_ = false;
+    spdlog::error("reload failed, keeping the running config: {}", error);
+    return error;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (next->config.concurrency != runtime_->config.concurrency) {
+      spdlog::warn("concurrency changed from {} to {}: takes effect after a restart",
+                   runtime_->config.concurrency, next->config.concurrency);
+    }
+    runtime_ = next;
+    last_reload_ok_ = true;
+    last_reload_success_unix_ = UnixNow();
+  }
+  std::vector<std::string> keep;
+  for (const auto& domain : next->config.domains) keep.push_back(domain.name);
+  store_.Retain(keep);  // removed domains' series vanish at the next scrape
+  history_.Retain(keep);
+  if (scheduler_) {
+    scheduler_->SetDomains(Schedule(*next));
+  }
+  spdlog::info("config reloaded: {} domains", keep.size());
+  return std::nullopt;
+}
+
+std::optional<std::string> ExporterApp::Bind() {
+  const auto listen = ParseListenAddress(options_.listen_address);
+  if (!listen) {
+    return "--web.listen-address \"" + options_.listen_address +
+           "\" is not host:port, :port or [ipv6]:port";
+  }
+  server_ = std::make_unique<httplib::Server>();
+  RegisterRoutes();
+  if (listen->second == 0) {
+    port_ = server_->bind_to_any_port(listen->first);
+    if (port_ < 0) {
+      return "cannot listen on " + options_.listen_address;
+    }
+  } else {
+    if (!server_->bind_to_port(listen->first, listen->second)) {
+      return "cannot listen on " + options_.listen_address + " (in use, or not an address here)";
+    }
+    port_ = listen->second;
+  }
+  return std::nullopt;
+}
+
+void ExporterApp::Start() {
+  const auto current = runtime();
+  scheduler_ = std::make_unique<Scheduler>(
+      SystemClock::Instance(), current->config.concurrency,
+      [this](const std::string& d) { RunScheduled(d); }, options_.startup_stagger);
+  scheduler_->SetDomains(Schedule(*current));
+  scheduler_->Start();
+  server_thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() does nothing until the listener runs; wait for it (bounded) so that a
+  // Shutdown() right after Start() cannot leave the server listening forever.
+  for (int i = 0; i < 500 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void ExporterApp::Shutdown() {
+  if (shut_down_.exchange(true)) {
+    return;
+  }
+  cancelled_ = true;  // in-flight probes end within ~200 ms
+  if (server_) {
+    server_->stop();
+  }
+  if (scheduler_) {
+    scheduler_->Stop();
+  }
+}
+
+void ExporterApp::Wait() {
+  if (server_thread_.joinable()) {
+    server_thread_.join();
+  }
+}
+
+void ExporterApp::RegisterRoutes() {
+  httplib::Server& server = *server_;
+  server.set_payload_max_length(64 * 1024);
+  server.set_read_timeout(std::chrono::seconds(10));
+  server.set_write_timeout(std::chrono::seconds(10));
+  // Last line of defence (DESIGN.md §5): nothing thrown in a handler takes the process down.
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                  std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      if (ep) {
+        std::rethrow_exception(ep);
+      }
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("HTTP handler failed: {}", what);
+    SetText(res, 500, "internal error\n");
+  });
+
+  server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    // ?domain=D: only that domain's series (the report links here); no exporter families.
+    if (req.has_param("domain")) {
+      const auto snapshot = store_.Get(NormaliseHostName(req.get_param_value("domain")));
+      if (!snapshot) {
+        SetText(res, 404, "no check of this domain has finished yet, or it is not configured\n");
+        return;
+      }
+      res.set_content(SerializeMetrics(DomainMetricFamilies({snapshot})), kMetricsContentType);
+      return;
+    }
+    MetricsCollector collector([this] { return store_.All(); }, [this] { return Health(); });
+    res.set_content(SerializeMetrics(collector.Collect()), kMetricsContentType);
+  });
+
+  server.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
+    SetText(res, 200, "Healthy.\n");
+  });
+  server.Get("/-/ready", [this](const httplib::Request&, httplib::Response& res) {
+    // Ready once a config is loaded, which Create() guarantees.
+    SetText(res, runtime() ? 200 : 503, runtime() ? "Ready.\n" : "Not ready.\n");
+  });
+  // `curl -X POST /-/reload` sends no Content-Length; httplib 0.11 would then wait for a body
+  // until its read timeout and answer 400. Reload needs no body, so it is answered before
+  // httplib reads one (and the connection closed, in case a body does follow).
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.path != "/-/reload") {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.set_header("Connection", "close");
+    if (req.method != "POST" && req.method != "PUT") {
+      SetText(res, 405, "use POST to reload the config\n");
+    } else if (auto error = Reload()) {
+      SetText(res, 500, "failed to reload config: " + *error + "\n");
+    } else {
+      SetText(res, 200, "OK\n");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  server.Get("/probe", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string raw = req.get_param_value("domain");
+    if (raw.empty()) {
+      SetText(res, 400, "domain parameter is missing\n");
+      return;
+    }
+    if (auto problem = HostNameProblem(raw)) {
+      SetText(res, 400, "domain \"" + EscapeHtml(raw.substr(0, 256)) + "\" is invalid: " +
+                            *problem + "\n");
+      return;
+    }
+    const std::string name = NormaliseHostName(raw);
+    const auto current = runtime();
+    DomainConfig domain;
+    if (const DomainConfig* configured = current->FindForProbe(name)) {
+      domain = *configured;
+    } else {
+      domain.name = name;
+      domain.options = current->config.defaults;
+      domain.dns_servers = current->config.dns_servers;
+    }
+    if (auto problem = ApplyProbeParams(req, &domain.options)) {
+      SetText(res, 400, *problem + "\n");
+      return;
+    }
+    // Honour Prometheus' scrape timeout, keeping half a second to answer in.
+    std::optional<std::chrono::milliseconds> timeout;
+    if (req.has_header("X-Prometheus-Scrape-Timeout-Seconds")) {
+      double seconds = 0;
+      const std::string header = req.get_header_value("X-Prometheus-Scrape-Timeout-Seconds");
+      try {
+        seconds = std::stod(header);
+      } catch (const std::exception&) {
+        seconds = 0;
+      }
+      // Clamped before converting: a header such as 1e300 must not overflow.
+      if (std::isfinite(seconds) && seconds > 1.5) {
+        seconds = std::min(seconds, 600.0);
+        const auto budget =
+            std::chrono::milliseconds(static_cast<long long>((seconds - 0.5) * 1000));
+        timeout = std::min(domain.options.timeout, budget);
+      }
+    }
+    struct InFlight {  // released however the handler ends
+      std::atomic<std::size_t>& count;
+      ~InFlight() { --count; }
+    } in_flight{probes_in_flight_};
+    if (probes_in_flight_.fetch_add(1) >= options_.max_concurrent_probes) {
+      SetText(res, 503, "too many concurrent /probe requests; try again later\n");
+      return;
+    }
+    const auto snapshot = RunCheck(*current, domain, timeout);
+    const double duration =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (req.get_param_value("debug") == "true") {
+      SetText(res, 200,
+              RenderDomainText(snapshot->observation, snapshot->findings, snapshot->status));
+      return;
+    }
+    // probe_success: nothing to fix (ok or info), like blackbox's "the probe passed".
+    const bool success = snapshot->status == Severity::kOk || snapshot->status == Severity::kInfo;
+    res.set_content(RenderProbeMetrics(*snapshot, success, duration), kMetricsContentType);
+  });
+
+  server.Get("/report", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string name = NormaliseHostName(req.get_param_value("domain"));
+    const auto snapshot = store_.Get(name);
+    if (!snapshot) {
+      const bool configured = runtime()->Find(name) != nullptr;
+      SetText(res, 404,
+              configured ? "no check of this domain has finished yet\n"
+                         : "unknown domain (not in the config)\n");
+      return;
+    }
+    const std::string format = req.get_param_value("format");
+    if (format == "json") {
+      res.set_content(
+          DumpJson(CheckDocument(snapshot->observation, snapshot->findings, snapshot->status)),
+          "application/json");
+      return;
+    }
+    if (format == "text") {
+      SetText(res, 200,
+              RenderDomainText(snapshot->observation, snapshot->findings, snapshot->status));
+      return;
+    }
+    if (!format.empty() && format != "html") {
+      SetText(res, 400, "format must be html, text or json\n");
+      return;
+    }
+    HtmlPageContext context = PageContext();
+    context.next_check_unix = NextCheckUnix(name);
+    context.json_href = "/report?domain=" + UrlEncodeQueryValue(name) + "&format=json";
+    context.metrics_href = "/metrics?domain=" + UrlEncodeQueryValue(name);
+    context.history = history_.Get(name);
+    SetHtml(res, RenderReportHtml(snapshot->observation, snapshot->findings, snapshot->status,
+                                  context));
+  });
+
+  server.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+    // ?status=, ?code=, ?q=: the overview filtered server-side (the CSP allows no script).
+    auto parsed = ParseOverviewFilter(req.get_param_value("status"), req.get_param_value("code"),
+                                      req.get_param_value("q"));
+    if (const auto* problem = std::get_if<std::string>(&parsed)) {
+      SetText(res, 400, *problem + "\n");
+      return;
+    }
+    const auto current = runtime();
+    std::vector<IndexRow> rows;
+    rows.reserve(current->config.domains.size());
+    for (const auto& domain : current->config.domains) {
+      const auto snapshot = store_.Get(domain.name);
+      IndexRow row = MakeIndexRow(domain.name, snapshot.get(), history_.Get(domain.name),
+                                  NextCheckUnix(domain.name));
+      if (snapshot) {
+        row.report_href = "/report?domain=" + UrlEncodeQueryValue(domain.name);
+        row.json_href = row.report_href + "&format=json";
+      }
+      rows.push_back(std::move(row));
+    }
+    HtmlPageContext context = PageContext();
+    context.metrics_href = "/metrics";
+    SetHtml(res, RenderIndexHtml(rows, std::get<OverviewFilter>(parsed), context));
+  });
+}
+
+}  // namespace smtp_exporter

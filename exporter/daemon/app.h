@@ -1,0 +1,131 @@
+// ExporterApp: the long-running exporter. It owns the loaded config, the resolvers, the
+// transport factory, the per-IP politeness limiter, the scheduler, the snapshot store and the
+// HTTP server (/metrics, /probe, /report, /, /-/healthy, /-/ready, /-/reload).
+// Data flows one way: the scheduler (and /probe) run checks; the scheduler's results are
+// published as immutable snapshots and appended to each domain's history, /probe's are only
+// answered. HTTP readers only read snapshots and histories and never wait on a probe.
+//
+// Thread safety: Reload(), Shutdown() and the HTTP handlers may run concurrently; everything
+// they share is guarded or immutable.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "config/config.h"
+#include "config/shard.h"
+#include "exporter/daemon/check_history.h"
+#include "exporter/report/metrics.h"
+#include "exporter/daemon/scheduler.h"
+#include "exporter/daemon/snapshot_store.h"
+#include "probes/ip_limiter.h"
+#include "probes/resolver.h"
+#include "probes/transport.h"
+
+namespace httplib {
+class Server;
+}  // namespace httplib
+
+namespace smtp_exporter {
+
+// Prometheus' exporter range 9100-9999 is fully allocated; new exporters are given ports past
+// 10000. 10125 until one is registered for us (10025 is Postfix's conventional content-filter
+// re-injection port, so not that).
+inline constexpr const char* kDefaultListenAddress = ":10125";
+
+struct AppOptions {
+  std::string config_path = "smtp_exporter.yml";
+  std::string listen_address = kDefaultListenAddress;  // "host:port", ":port", "[v6]:port"
+  std::size_t max_concurrent_probes = 4;  // /probe requests at once; 503 beyond
+  // The part of the config's domains this replica schedules (--shard=i/n); kept across
+  // reloads. /probe still checks any domain. Default: 0/1, every domain.
+  Shard shard;
+  // Start-up checks are spread evenly over min(interval, this), so a restart does not probe
+  // every MX host at once. Default: 60 s; tests use 0.
+  std::chrono::milliseconds startup_stagger{std::chrono::seconds(60)};
+};
+
+// What the daemon reaches the network through. Left empty: c-ares resolvers and TCP/TLS
+// transports. Tests inject a fake resolver and a scripted transport factory, so the HTTP routes
+// are tested hermetically, with no network at all.
+struct AppDependencies {
+  std::function<Result<std::unique_ptr<Resolver>>(const ResolverOptions&)> make_resolver;
+  TransportFactory* transports = nullptr;  // not owned; must be thread-safe and outlive the app
+};
+
+class ExporterApp {
+ public:
+  // Loads and validates the config: a bad file is an error here (the caller exits non-zero).
+  static std::variant<std::unique_ptr<ExporterApp>, std::string> Create(
+      const AppOptions& options, AppDependencies dependencies = {});
+  ~ExporterApp();
+  ExporterApp(const ExporterApp&) = delete;
+  ExporterApp& operator=(const ExporterApp&) = delete;
+
+  // Binds the listen address; returns the error text on failure. port() is then known.
+  std::optional<std::string> Bind();
+  int port() const { return port_; }
+
+  // Starts the scheduler and serves HTTP on a background thread.
+  void Start();
+  // Cancels in-flight probes, stops the scheduler and the HTTP server. Idempotent.
+  void Shutdown();
+  // Blocks until the HTTP server has stopped.
+  void Wait();
+
+  // Re-reads the config file. A bad file keeps the running config (and is reported through
+  // smtp_exporter_config_last_reload_successful 0). Returns the error text on failure.
+  std::optional<std::string> Reload();
+
+ private:
+  ExporterApp(AppOptions options, AppDependencies dependencies);
+  struct Runtime;  // config + what is built from it, swapped whole on reload
+
+  std::shared_ptr<const Runtime> runtime() const;
+  std::shared_ptr<const Runtime> BuildRuntime(Config config, std::string* error) const;
+  std::shared_ptr<const CheckResult> RunCheck(const Runtime& runtime, const DomainConfig& domain,
+                                           std::optional<std::chrono::milliseconds> timeout);
+  void RunScheduled(const std::string& domain);
+  void RunScheduledOnce(const std::string& domain);
+  ExporterHealth Health() const;
+  // Unix time of `domain`'s next scheduled check, as the scheduler has it (interval ± jitter
+  // from the end of the last check); 0 while it runs or when nothing is scheduled.
+  double NextCheckUnix(const std::string& domain) const;
+  void RegisterRoutes();
+  std::vector<ScheduledDomain> Schedule(const Runtime& runtime) const;
+
+  const AppOptions options_;
+  const AppDependencies dependencies_;
+  std::atomic<bool> cancelled_{false};
+  TcpTransportFactory tcp_transports_;
+  TransportFactory& transports_;  // dependencies_.transports, else tcp_transports_
+  SnapshotStore store_;
+  CheckHistory history_;  // scheduled checks only, like store_; pruned with it on reload
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread server_thread_;
+  int port_ = 0;
+
+  std::shared_ptr<IpConnectionLimiter> limiter_;  // per_ip_connections fixed at start-up
+  std::mutex reload_mutex_;   // one Reload() at a time; also orders scheduled stores
+  mutable std::mutex mutex_;  // guards runtime_ and the reload/health fields below
+  std::shared_ptr<const Runtime> runtime_;
+  bool last_reload_ok_ = true;
+  double last_reload_success_unix_ = 0;
+  std::map<std::string, std::uint64_t> checks_total_;
+  std::atomic<std::size_t> probes_in_flight_{0};
+  std::atomic<bool> shut_down_{false};
+};
+
+// Splits "host:port", ":port" or "[v6]:port"; an empty host means every address.
+std::optional<std::pair<std::string, int>> ParseListenAddress(const std::string& address);
+
+}  // namespace smtp_exporter

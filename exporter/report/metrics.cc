@@ -1,0 +1,484 @@
+#include "exporter/report/metrics.h"
+
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_type.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "exporter/check/facts.h"
+#include "config/base/ip_address.h"
+
+namespace smtp_exporter {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+// A label value is at most this long: DNS names are at most 253 octets, and an endpoint subject
+// ("mx [ip]") a little more.
+constexpr std::size_t kMaxLabelValueBytes = 320;
+// smtp_extension: at most this many keywords per endpoint and stage.
+constexpr std::size_t kMaxExtensionsPerStage = 50;
+constexpr std::size_t kMaxExtensionKeywordBytes = 32;
+constexpr std::size_t kMaxPhaseNameBytes = 32;
+
+struct FamilySpec {
+  std::string_view name;
+  MetricType type;
+  // Plain text: TextSerializer writes HELP verbatim, so no backslash and no newline here.
+  std::string_view help;
+};
+
+// Per domain.
+constexpr FamilySpec kDomainStatus{
+    "smtp_domain_status", MetricType::Gauge,
+    "Worst finding severity of the latest check: 0 ok, 1 info, 2 warn, 3 crit, 4 error (the "
+    "check itself failed)."};
+constexpr FamilySpec kFindings{"smtp_findings", MetricType::Gauge,
+                               "Findings of the latest check, by severity (passed checks count "
+                               "as ok)."};
+constexpr FamilySpec kFinding{"smtp_finding", MetricType::Gauge,
+                              "One series per active non-OK finding of the latest check, "
+                              "always 1; rules and codes in docs/findings.md. mx and ip join "
+                              "with smtp_endpoint_up."};
+constexpr FamilySpec kMxRecords{"smtp_mx_records", MetricType::Gauge,
+                                "MX targets of the domain (a null MX counts none); absent when "
+                                "the MX lookup failed or was not made."};
+constexpr FamilySpec kNullMx{"smtp_null_mx", MetricType::Gauge,
+                             "1 if the domain publishes a null MX (RFC 7505), else 0; absent "
+                             "when the MX lookup failed or was not made."};
+constexpr FamilySpec kEndpoints{"smtp_endpoints", MetricType::Gauge,
+                                "Endpoints (MX host and address pairs) planned for probing, by "
+                                "address family; absent when the plan is unknown."};
+constexpr FamilySpec kCheckSuccess{"smtp_check_success", MetricType::Gauge,
+                                   "1 if the latest check produced a verdict, 0 if the check "
+                                   "itself failed (status error)."};
+constexpr FamilySpec kCheckDuration{"smtp_check_duration_seconds", MetricType::Gauge,
+                                    "Wall time the latest check of the domain took."};
+constexpr FamilySpec kCheckTimestamp{"smtp_check_timestamp_seconds", MetricType::Gauge,
+                                     "Unix time the latest check of the domain started."};
+
+// Per endpoint.
+constexpr FamilySpec kEndpointUp{"smtp_endpoint_up", MetricType::Gauge,
+                                 "1 if the endpoint accepted the TCP connection and greeted "
+                                 "with 220, else 0."};
+constexpr FamilySpec kEsmtp{"smtp_esmtp", MetricType::Gauge,
+                            "1 if the endpoint accepted EHLO, 0 if it refused it; absent when "
+                            "it did not greet with 220."};
+constexpr FamilySpec kStartTlsOk{"smtp_starttls_ok", MetricType::Gauge,
+                                 "1 if STARTTLS was offered and the TLS handshake completed, 0 "
+                                 "if not offered or failed; absent before EHLO or HELO."};
+constexpr FamilySpec kTlsVersionInfo{"smtp_tls_version_info", MetricType::Gauge,
+                                     "TLS version and cipher negotiated after STARTTLS, always "
+                                     "1; absent unless the handshake completed."};
+constexpr FamilySpec kTlsCertNotAfter{"smtp_tls_cert_not_after_timestamp_seconds",
+                                      MetricType::Gauge,
+                                      "notAfter of the certificate presented after STARTTLS, as "
+                                      "Unix time (context only: MX certificates are rarely "
+                                      "verified)."};
+constexpr FamilySpec kExtension{"smtp_extension", MetricType::Gauge,
+                                "EHLO keyword advertised by the endpoint, always 1; stage plain "
+                                "(before STARTTLS) or tls (after); at most 50 per stage."};
+constexpr FamilySpec kAuthPlaintext{"smtp_auth_plaintext", MetricType::Gauge,
+                                    "1 if AUTH is advertised before STARTTLS, else 0; absent "
+                                    "unless EHLO was accepted."};
+constexpr FamilySpec kPtrPresent{"smtp_ptr_present", MetricType::Gauge,
+                                 "1 if the endpoint address has a PTR record, 0 if it has none; "
+                                 "absent when the lookup failed."};
+constexpr FamilySpec kFcrdnsOk{"smtp_fcrdns_ok", MetricType::Gauge,
+                               "1 if a PTR name of the endpoint address resolves back to it "
+                               "(FCrDNS), 0 if none does; absent when undecided."};
+constexpr FamilySpec kNullSenderAccepted{"smtp_null_sender_accepted", MetricType::Gauge,
+                                         "1 if MAIL FROM:<> (bounces) was accepted, 0 if "
+                                         "rejected; absent when not tested or inconclusive."};
+constexpr FamilySpec kPostmasterAccepted{"smtp_postmaster_accepted", MetricType::Gauge,
+                                         "1 if RCPT TO:<postmaster@domain> was accepted, 0 if "
+                                         "rejected; absent when not tested or inconclusive."};
+constexpr FamilySpec kOpenRelay{"smtp_open_relay", MetricType::Gauge,
+                                "1 if the endpoint accepted a recipient outside its domain from "
+                                "an outside sender (open relay), 0 if it refused; absent when "
+                                "not tested or inconclusive."};
+constexpr FamilySpec kPhaseDuration{"smtp_phase_duration_seconds", MetricType::Gauge,
+                                    "Duration of one phase of the endpoint probe; absent for "
+                                    "phases that did not run."};
+
+// The exporter itself.
+constexpr FamilySpec kBuildInfo{"smtp_exporter_build_info", MetricType::Gauge,
+                                "Version and revision of the running smtp_exporter, always 1."};
+constexpr FamilySpec kReloadSuccessful{"smtp_exporter_config_last_reload_successful",
+                                       MetricType::Gauge,
+                                       "1 if the last configuration load succeeded, 0 if it "
+                                       "failed (the previous configuration stays in use)."};
+constexpr FamilySpec kReloadTimestamp{"smtp_exporter_config_last_reload_success_timestamp_seconds",
+                                      MetricType::Gauge,
+                                      "Unix time of the last successful configuration load."};
+constexpr FamilySpec kChecksTotal{"smtp_exporter_checks_total", MetricType::Counter,
+                                  "Domain checks completed since start, by resulting status."};
+constexpr FamilySpec kChecksInFlight{"smtp_exporter_checks_in_flight", MetricType::Gauge,
+                                     "Domain checks running now."};
+constexpr FamilySpec kDomains{"smtp_exporter_domains", MetricType::Gauge,
+                              "Domains in the configuration."};
+
+// /probe.
+constexpr FamilySpec kProbeSuccess{"probe_success", MetricType::Gauge,
+                                   "1 if the domain has nothing to fix (status ok or info)."};
+constexpr FamilySpec kProbeDuration{"probe_duration_seconds", MetricType::Gauge,
+                                    "How long the probe took to complete in seconds."};
+
+constexpr std::array<Severity, 5> kSeverities = {Severity::kOk, Severity::kInfo, Severity::kWarn,
+                                                 Severity::kCrit, Severity::kError};
+
+// Length of the valid UTF-8 sequence starting text[i] (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF), or 0 if it is not one.
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  const auto continuation = [&](std::size_t k) {
+    return i + k < text.size() && (byte(k) & 0xC0U) == 0x80U;
+  };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80U) {
+    return 1;
+  }
+  if (lead >= 0xC2U && lead <= 0xDFU) {
+    return continuation(1) ? 2 : 0;
+  }
+  if (lead >= 0xE0U && lead <= 0xEFU) {
+    if (!continuation(1) || !continuation(2)) {
+      return 0;
+    }
+    if ((lead == 0xE0U && byte(1) < 0xA0U) || (lead == 0xEDU && byte(1) > 0x9FU)) {
+      return 0;
+    }
+    return 3;
+  }
+  if (lead >= 0xF0U && lead <= 0xF4U) {
+    if (!continuation(1) || !continuation(2) || !continuation(3)) {
+      return 0;
+    }
+    if ((lead == 0xF0U && byte(1) < 0x90U) || (lead == 0xF4U && byte(1) > 0x8FU)) {
+      return 0;
+    }
+    return 4;
+  }
+  return 0;
+}
+
+// A label value Prometheus accepts whatever the bytes: valid UTF-8 (a bad byte becomes U+FFFD)
+// and bounded in length. One invalid value would otherwise fail the whole scrape. Quotes,
+// backslashes and newlines are kept: the serializer escapes them.
+std::string LabelValue(std::string_view text) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(std::min(text.size(), kMaxLabelValueBytes));
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t length = Utf8SequenceLength(text, i);
+    const std::string_view piece = length == 0 ? kReplacement : text.substr(i, length);
+    if (out.size() + piece.size() > kMaxLabelValueBytes) {
+      break;
+    }
+    out.append(piece);
+    i += length == 0 ? 1 : length;
+  }
+  return out;
+}
+
+// RFC 5321 §4.1.1.1 ehlo-keyword, upper-cased and bounded: [A-Z0-9-]{1,32}. nullopt otherwise.
+std::optional<std::string> ExtensionKeyword(std::string_view keyword) {
+  if (keyword.empty() || keyword.size() > kMaxExtensionKeywordBytes) {
+    return std::nullopt;
+  }
+  std::string out;
+  out.reserve(keyword.size());
+  for (const char c : keyword) {
+    if (c >= 'a' && c <= 'z') {
+      out.push_back(static_cast<char>(c - 'a' + 'A'));
+    } else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') {
+      out.push_back(c);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+// Phase names are ours ("connect", "tls_ehlo", ...); anything else is skipped.
+bool IsPhaseName(std::string_view phase) {
+  if (phase.empty() || phase.size() > kMaxPhaseNameBytes) {
+    return false;
+  }
+  return std::all_of(phase.begin(), phase.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+double SeverityValue(Severity severity) { return static_cast<double>(static_cast<int>(severity)); }
+
+double Bool(bool value) { return value ? 1.0 : 0.0; }
+
+// 1 accepted, 0 rejected; nullopt for outcomes that are no verdict.
+std::optional<double> OutcomeValue(ProbeOutcome outcome) {
+  switch (outcome) {
+    case ProbeOutcome::kAccepted:
+      return 1.0;
+    case ProbeOutcome::kRejected:
+      return 0.0;
+    case ProbeOutcome::kNotTested:
+    case ProbeOutcome::kTemporary:
+    case ProbeOutcome::kError:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The MX lookup gave an answer (records, NODATA or NXDOMAIN).
+// Families under construction, keyed by name (so they come out sorted by name).
+class FamilySet {
+ public:
+  void Add(const FamilySpec& spec, Labels labels, double value) {
+    auto it = families_.find(spec.name);
+    if (it == families_.end()) {
+      MetricFamily family;
+      family.name = std::string(spec.name);
+      family.help = std::string(spec.help);
+      family.type = spec.type;
+      it = families_.emplace(family.name, std::move(family)).first;
+    }
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    if (spec.type == MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
+    }
+    it->second.metric.push_back(std::move(metric));
+  }
+
+  void Add(const FamilySpec& spec, Labels labels, std::optional<double> value) {
+    if (value.has_value()) {
+      Add(spec, std::move(labels), *value);
+    }
+  }
+
+  // Families sorted by name, samples by labels; a repeated label set keeps its first sample.
+  std::vector<MetricFamily> Take() {
+    std::vector<MetricFamily> out;
+    out.reserve(families_.size());
+    for (auto& [name, family] : families_) {
+      auto& metrics = family.metric;
+      std::stable_sort(
+          metrics.begin(), metrics.end(),
+          [](const ClientMetric& a, const ClientMetric& b) { return a.label < b.label; });
+      metrics.erase(std::unique(metrics.begin(), metrics.end(),
+                                [](const ClientMetric& a, const ClientMetric& b) {
+                                  return a.label == b.label;
+                                }),
+                    metrics.end());
+      if (!metrics.empty()) {
+        out.push_back(std::move(family));
+      }
+    }
+    families_.clear();
+    return out;
+  }
+
+ private:
+  std::map<std::string, MetricFamily, std::less<>> families_;
+};
+
+Labels With(Labels labels, std::string name, std::string value) {
+  labels.push_back({std::move(name), std::move(value)});
+  return labels;
+}
+
+void AddEndpoint(const DnsObservation& dns, const std::string& domain,
+                 const EndpointObservation& endpoint, FamilySet* set) {
+  const Labels labels = {{"domain", domain},
+                         {"mx", LabelValue(endpoint.mx_name)},
+                         {"ip", endpoint.ip.ToString()},
+                         {"family", std::string(IpFamilyName(endpoint.family()))}};
+
+  const bool up = Works(endpoint);
+  set->Add(kEndpointUp, labels, Bool(up));
+  if (up) {
+    set->Add(kEsmtp, labels, Bool(endpoint.esmtp));
+  }
+  if (endpoint.esmtp) {
+    set->Add(kAuthPlaintext, labels, Bool(endpoint.auth_before_tls));
+  }
+  if (endpoint.esmtp || endpoint.helo_fallback) {
+    set->Add(kStartTlsOk, labels, Bool(endpoint.starttls.ok));
+  }
+  if (endpoint.starttls.ok) {
+    const TlsDetails& tls = endpoint.starttls.tls;
+    set->Add(
+        kTlsVersionInfo,
+        With(With(labels, "version", LabelValue(tls.version)), "cipher", LabelValue(tls.cipher)),
+        1.0);
+    if (tls.peer_not_after_unix.has_value()) {
+      set->Add(kTlsCertNotAfter, labels, static_cast<double>(*tls.peer_not_after_unix));
+    }
+  }
+
+  const auto add_extensions = [&](const ExtensionSet& extensions, const char* stage) {
+    std::set<std::string> keywords;
+    for (const Extension& extension : extensions.items()) {
+      if (keywords.size() >= kMaxExtensionsPerStage) {
+        break;
+      }
+      if (std::optional<std::string> keyword = ExtensionKeyword(extension.keyword)) {
+        keywords.insert(std::move(*keyword));
+      }
+    }
+    for (const std::string& keyword : keywords) {
+      set->Add(kExtension, With(With(labels, "extension", keyword), "stage", stage), 1.0);
+    }
+  };
+  add_extensions(endpoint.extensions_plain, "plain");
+  add_extensions(endpoint.extensions_tls, "tls");
+
+  const ReverseDns* reverse = dns.FindReverse(endpoint.ip);
+  if (reverse != nullptr) {
+    const DnsStatus status = reverse->ptr.status;
+    if (status == DnsStatus::kOk) {
+      set->Add(kPtrPresent, labels, Bool(!reverse->ptr_names.empty()));
+    } else if (status == DnsStatus::kNoData || status == DnsStatus::kNxDomain) {
+      set->Add(kPtrPresent, labels, 0.0);
+    }
+    if (reverse->fcrdns_ok.has_value()) {
+      set->Add(kFcrdnsOk, labels, Bool(*reverse->fcrdns_ok));
+    }
+  }
+
+  set->Add(kNullSenderAccepted, labels, OutcomeValue(endpoint.null_sender.outcome));
+  set->Add(kPostmasterAccepted, labels, OutcomeValue(endpoint.postmaster.outcome));
+  set->Add(kOpenRelay, labels, OutcomeValue(endpoint.open_relay.outcome));
+
+  for (const PhaseDuration& phase : endpoint.phases) {
+    if (IsPhaseName(phase.phase)) {
+      set->Add(kPhaseDuration, With(labels, "phase", phase.phase), phase.seconds);
+    }
+  }
+}
+
+void AddDomain(const CheckResult& snapshot, FamilySet* set) {
+  const DomainObservation& obs = snapshot.observation;
+  const std::string domain = LabelValue(obs.domain);
+  const Labels labels = {{"domain", domain}};
+
+  set->Add(kDomainStatus, labels, SeverityValue(snapshot.status));
+  set->Add(kCheckSuccess, labels, Bool(snapshot.status != Severity::kError));
+  set->Add(kCheckDuration, labels, obs.duration_seconds);
+  set->Add(kCheckTimestamp, labels, obs.started_at_unix);
+
+  std::array<double, kSeverities.size()> counts{};
+  for (const Finding& finding : snapshot.findings) {
+    counts.at(static_cast<std::size_t>(finding.severity)) += 1;
+    if (finding.severity != Severity::kOk) {
+      set->Add(kFinding,
+               {{"domain", domain},
+                {"rule", LabelValue(finding.rule)},
+                {"code", LabelValue(finding.code)},
+                {"severity", std::string(SeverityName(finding.severity))},
+                {"subject", LabelValue(finding.subject.Text())},
+                {"mx", LabelValue(finding.subject.mx)},
+                {"ip", finding.subject.ip ? finding.subject.ip->ToString() : std::string()}},
+               1.0);
+    }
+  }
+  for (const Severity severity : kSeverities) {
+    set->Add(kFindings, With(labels, "severity", std::string(SeverityName(severity))),
+             counts.at(static_cast<std::size_t>(severity)));
+  }
+
+  const DnsObservation& dns = obs.dns;
+  const bool mx_decided = Answered(dns.mx);
+  if (mx_decided) {
+    set->Add(kMxRecords, labels, static_cast<double>(dns.mx_targets.size()));
+    set->Add(kNullMx, labels, Bool(dns.null_mx));
+  }
+  // The plan is known when the MX lookup answered, or when a fixed endpoint replaced it.
+  if (mx_decided || (dns.mx.status == DnsStatus::kNotQueried && !obs.plan.endpoints.empty())) {
+    double v4 = 0;
+    double v6 = 0;
+    for (const PlannedEndpoint& planned : obs.plan.endpoints) {
+      (planned.ip.family() == IpFamily::kV4 ? v4 : v6) += 1;
+    }
+    set->Add(kEndpoints, With(labels, "family", std::string(IpFamilyName(IpFamily::kV4))), v4);
+    set->Add(kEndpoints, With(labels, "family", std::string(IpFamilyName(IpFamily::kV6))), v6);
+  }
+
+  for (const EndpointObservation& endpoint : obs.endpoints) {
+    AddEndpoint(dns, domain, endpoint, set);
+  }
+}
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> DomainMetricFamilies(
+    const std::vector<std::shared_ptr<const CheckResult>>& snapshots) {
+  FamilySet set;
+  for (const auto& snapshot : snapshots) {
+    if (snapshot != nullptr) {
+      AddDomain(*snapshot, &set);
+    }
+  }
+  return set.Take();
+}
+
+std::vector<prometheus::MetricFamily> ExporterMetricFamilies(const ExporterHealth& health) {
+  FamilySet set;
+  set.Add(kBuildInfo,
+          {{"version", LabelValue(health.version)}, {"revision", LabelValue(health.revision)}},
+          1.0);
+  set.Add(kReloadSuccessful, {}, Bool(health.config_last_reload_successful));
+  set.Add(kReloadTimestamp, {}, health.config_last_reload_success_timestamp_seconds);
+  std::map<std::string, std::uint64_t> checks = health.checks_total;
+  for (const Severity severity : kSeverities) {
+    checks.try_emplace(std::string(SeverityName(severity)), 0);
+  }
+  for (const auto& [result, count] : checks) {
+    set.Add(kChecksTotal, {{"result", LabelValue(result)}}, static_cast<double>(count));
+  }
+  set.Add(kChecksInFlight, {}, static_cast<double>(health.checks_in_flight));
+  set.Add(kDomains, {}, static_cast<double>(health.domains));
+  return set.Take();
+}
+
+MetricsCollector::MetricsCollector(LatestResults results,
+                                   std::function<ExporterHealth()> health)
+    : results_(std::move(results)), health_(std::move(health)) {}
+
+std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
+  std::vector<prometheus::MetricFamily> families = DomainMetricFamilies(results_());
+  if (health_) {
+    std::vector<prometheus::MetricFamily> exporter = ExporterMetricFamilies(health_());
+    families.insert(families.end(), std::make_move_iterator(exporter.begin()),
+                    std::make_move_iterator(exporter.end()));
+    std::stable_sort(families.begin(), families.end(),
+                     [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
+  }
+  return families;
+}
+
+std::string SerializeMetrics(const std::vector<prometheus::MetricFamily>& families) {
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+std::string RenderProbeMetrics(const CheckResult& snapshot, bool success, double duration_seconds) {
+  FamilySet set;
+  AddDomain(snapshot, &set);
+  set.Add(kProbeSuccess, {}, Bool(success));
+  set.Add(kProbeDuration, {}, duration_seconds);
+  return SerializeMetrics(set.Take());
+}
+
+}  // namespace smtp_exporter
