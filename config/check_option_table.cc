@@ -23,33 +23,54 @@ constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
 constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or integer seconds";
 
 constexpr std::array<CheckOptionSpec, 7> kSpecs = {{
-    {"timeout", "timeout", CheckOptionType::kDuration, "12s",
+    {"timeout", "timeout", CheckOptionType::kDuration, &CheckOptions::timeout, "12s",
      "Budget for each endpoint probe: connect, greeting, EHLO, STARTTLS and the transaction "
      "probes together (1s to 5m).",
      true, true},
-    {"helo_name", "helo-name", CheckOptionType::kHostName, "this machine's host name",
+    {"helo_name", "helo-name", CheckOptionType::kHostName, &CheckOptions::helo_name,
+     "this machine's host name",
      "Name sent in EHLO/HELO. Use a name with valid A/AAAA and PTR records: strict receivers "
      "greylist or reject probes from names that do not resolve back.",
      true, true},
-    {"test_null_sender", "test-null-sender", CheckOptionType::kBool, "true",
+    {"test_null_sender", "test-null-sender", CheckOptionType::kBool,
+     &CheckOptions::test_null_sender, "true",
      "Probe `MAIL FROM:<>`: bounces must be accepted (RFC 5321 §4.5.5).", true, true},
-    {"test_postmaster", "test-postmaster", CheckOptionType::kBool, "true",
-     "Probe `RCPT TO:<postmaster@DOMAIN>`: postmaster must be accepted (RFC 5321 §4.5.1).", true,
-     true},
-    {"test_open_relay", "test-open-relay", CheckOptionType::kBool, "true",
+    {"test_postmaster", "test-postmaster", CheckOptionType::kBool, &CheckOptions::test_postmaster,
+     "true", "Probe `RCPT TO:<postmaster@DOMAIN>`: postmaster must be accepted (RFC 5321 §4.5.1).",
+     true, true},
+    {"test_open_relay", "test-open-relay", CheckOptionType::kBool, &CheckOptions::test_open_relay,
+     "true",
      "Probe relaying to `test_probe_address` (RFC 5321 §3.6). The probe stops at RCPT: DATA is "
      "never sent.",
      true, true},
     {"test_probe_address", "test-probe-address", CheckOptionType::kMailAddress,
-     "postmaster@example.com",
+     &CheckOptions::test_probe_address, "postmaster@example.com",
      "Recipient of the open-relay probe; replaced by one at example.com (or example.net) when "
      "it lies inside the checked domain.",
      true, true},
-    {"port", "port", CheckOptionType::kPort, "25",
+    {"port", "port", CheckOptionType::kPort, &CheckOptions::port, "25",
      "TCP port of the SMTP service; other values are for labs and relays. Not a /probe "
      "parameter.",
      false, false},
 }};
+
+// The member pointer's alternative must match the option's type: SetCheckOption relies on it.
+constexpr bool FieldMatchesType(const CheckOptionSpec& spec) {
+  switch (spec.type) {
+    case CheckOptionType::kDuration:
+      return std::holds_alternative<milliseconds CheckOptions::*>(spec.field);
+    case CheckOptionType::kBool:
+      return std::holds_alternative<bool CheckOptions::*>(spec.field);
+    case CheckOptionType::kHostName:
+    case CheckOptionType::kMailAddress:
+      return std::holds_alternative<std::string CheckOptions::*>(spec.field);
+    case CheckOptionType::kPort:
+      return std::holds_alternative<std::uint16_t CheckOptions::*>(spec.field);
+  }
+  return false;
+}
+static_assert(std::all_of(kSpecs.begin(), kSpecs.end(), FieldMatchesType),
+              "an option's field does not match its type");
 
 // `text` is `word` in lower, upper or title case ("true", "TRUE", "True"), as YAML 1.1 and
 // yaml-cpp spell booleans; mixed case ("tRue") is not a spelling anyone means.
@@ -109,48 +130,43 @@ std::optional<bool> ParseBoolText(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<std::string> SetCheckOption(const CheckOptionSpec& spec, std::string_view text,
-                                          CheckOptions& options) {
-  const std::string key(spec.key);
+Status SetCheckOption(const CheckOptionSpec& spec, std::string_view text, CheckOptions& options) {
   switch (spec.type) {
     case CheckOptionType::kDuration: {
       const std::optional<milliseconds> parsed = ParseDuration(text);
       if (!parsed) {
-        return "must be a duration " + std::string(kDurationForms) + ", got " + Quote(text);
+        return Error::InvalidArgument("must be a duration " + std::string(kDurationForms) +
+                                      ", got " + Quote(text));
       }
       if (*parsed < kMinTimeout || *parsed > kMaxTimeout) {
-        return "must be between " + FormatDuration(kMinTimeout) + " and " +
-               FormatDuration(kMaxTimeout) + ", got " + FormatDuration(*parsed);
+        return Error::InvalidArgument("must be between " + FormatDuration(kMinTimeout) + " and " +
+                                      FormatDuration(kMaxTimeout) + ", got " +
+                                      FormatDuration(*parsed));
       }
-      options.timeout = *parsed;  // the one duration option
-      return std::nullopt;
+      options.*std::get<milliseconds CheckOptions::*>(spec.field) = *parsed;
+      return Status::Ok();
     }
     case CheckOptionType::kBool: {
       const std::optional<bool> parsed = ParseBoolText(text);
       if (!parsed) {
-        return "must be true or false, got " + Quote(text);
+        return Error::InvalidArgument("must be true or false, got " + Quote(text));
       }
-      if (key == "test_null_sender") {
-        options.test_null_sender = *parsed;
-      } else if (key == "test_postmaster") {
-        options.test_postmaster = *parsed;
-      } else {
-        options.test_open_relay = *parsed;
-      }
-      return std::nullopt;
+      options.*std::get<bool CheckOptions::*>(spec.field) = *parsed;
+      return Status::Ok();
     }
     case CheckOptionType::kHostName:
-      if (const auto problem = HostNameProblem(text)) {
-        return Quote(text) + " is not a valid host name: " + *problem;
+      if (Status valid = ValidateHostName(text); !valid.ok()) {
+        return Error::InvalidArgument(Quote(text) +
+                                      " is not a valid host name: " + valid.message());
       }
-      options.helo_name = NormaliseHostName(text);
-      return std::nullopt;
+      options.*std::get<std::string CheckOptions::*>(spec.field) = NormaliseHostName(text);
+      return Status::Ok();
     case CheckOptionType::kMailAddress:
-      if (const auto problem = ProbeAddressProblem(text)) {
-        return Quote(text) + " is invalid: " + *problem;
+      if (Status valid = ValidateProbeAddress(text); !valid.ok()) {
+        return Error::InvalidArgument(Quote(text) + " is invalid: " + valid.message());
       }
-      options.test_probe_address = std::string(text);
-      return std::nullopt;
+      options.*std::get<std::string CheckOptions::*>(spec.field) = std::string(text);
+      return Status::Ok();
     case CheckOptionType::kPort: {
       int port = 0;
       const bool digits =
@@ -160,16 +176,18 @@ std::optional<std::string> SetCheckOption(const CheckOptionSpec& spec, std::stri
         std::from_chars(text.data(), text.data() + text.size(), port);
       }
       if (!digits) {
-        return "must be an integer from 1 to 65535, got " + Quote(text);
+        return Error::InvalidArgument("must be an integer from 1 to 65535, got " + Quote(text));
       }
       if (port < 1 || port > 65535) {
-        return "must be an integer from 1 to 65535, got " + std::to_string(port);
+        return Error::InvalidArgument("must be an integer from 1 to 65535, got " +
+                                      std::to_string(port));
       }
-      options.port = static_cast<std::uint16_t>(port);
-      return std::nullopt;
+      options.*std::get<std::uint16_t CheckOptions::*>(spec.field) =
+          static_cast<std::uint16_t>(port);
+      return Status::Ok();
     }
   }
-  return "has an unknown type";
+  return Error::Internal("option " + std::string(spec.key) + " has an unknown type");
 }
 
 std::string RenderOptionsMarkdown() {

@@ -5,11 +5,15 @@
 // Immutable data and pure functions; thread-safe.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 
+#include "config/base/result.h"
 #include "config/check_options.h"
 
 namespace smtp_exporter {
@@ -22,10 +26,17 @@ enum class CheckOptionType {
   kPort,         // 1-65535
 };
 
+// The CheckOptions member an option sets; its alternative matches the option's type (duration:
+// milliseconds; bool; host name and mail address: string; port: uint16_t).
+using CheckOptionField =
+    std::variant<std::chrono::milliseconds CheckOptions::*, bool CheckOptions::*,
+                 std::string CheckOptions::*, std::uint16_t CheckOptions::*>;
+
 struct CheckOptionSpec {
   std::string_view key;   // YAML key, /probe parameter, happyDomain option id
   std::string_view flag;  // the `check` command's flag, without "--"
   CheckOptionType type;
+  CheckOptionField field;
   std::string_view default_text;  // as the docs show it
   std::string_view doc;           // one sentence, for docs and help
   // Accepted as a /probe query parameter. The port is not: a scrape must not point the
@@ -41,11 +52,10 @@ std::span<const CheckOptionSpec> CheckOptionSpecs();
 // The option whose key (or, with `by_flag`, flag) is `name`, or nullptr.
 const CheckOptionSpec* FindCheckOption(std::string_view name, bool by_flag = false);
 
-// Parses `text` as `spec` says and stores it in `options`. On a bad value returns what is wrong,
-// phrased to follow the option's name: "must be between 1s and 5m, got 500ms"; `options` is
-// then unchanged.
-std::optional<std::string> SetCheckOption(const CheckOptionSpec& spec, std::string_view text,
-                                          CheckOptions& options);
+// Parses `text` as `spec` says and stores it in `options`. A bad value is kInvalidArgument,
+// its message phrased to follow the option's name ("must be between 1s and 5m, got 500ms");
+// `options` is then unchanged.
+Status SetCheckOption(const CheckOptionSpec& spec, std::string_view text, CheckOptions& options);
 
 // The one boolean reader: true/yes/on/y and false/no/off/n in lower, upper or title case
 // (what yaml-cpp accepts), for the YAML config, the CLI and /probe alike.

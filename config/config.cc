@@ -1,6 +1,5 @@
 #include "config/config.h"
 
-#include <arpa/inet.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -71,7 +70,6 @@ std::string Join(std::span<const std::string_view> keys) {
   }
   return out;
 }
-
 
 // How a value that could not be used is shown after "got".
 // How a value of `spec`'s type is written, for "must be ..." messages.
@@ -198,63 +196,6 @@ std::string UnknownKeyMessage(Section section, const std::string& key) {
   return "unknown key " + quoted;
 }
 
-bool IsIpLiteral(std::string_view text, int family) {
-  std::array<char, 64> buffer{};
-  if (text.empty() || text.size() >= buffer.size()) {
-    return false;
-  }
-  std::copy(text.begin(), text.end(), buffer.begin());
-  std::array<unsigned char, 16> bytes{};
-  return inet_pton(family, buffer.data(), bytes.data()) == 1;
-}
-
-// Why `server` is not "IPv4", "IPv4:PORT", "IPv6", "[IPv6]" or "[IPv6]:PORT", or nullopt.
-std::optional<std::string> DnsServerProblem(std::string_view server) {
-  constexpr std::string_view kForms =
-      "it must be an IP address literal: IP, IP:PORT, IPv6 or [IPv6]:PORT (host names are not "
-      "resolved)";
-  std::string_view host = server;
-  std::string_view port;
-  bool has_port = false;
-  int family = AF_INET;
-  if (server.starts_with('[')) {
-    const std::size_t close = server.find(']');
-    if (close == std::string_view::npos) {
-      return std::string(kForms);
-    }
-    host = server.substr(1, close - 1);
-    family = AF_INET6;
-    const std::string_view rest = server.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') {
-        return std::string(kForms);
-      }
-      port = rest.substr(1);
-      has_port = true;
-    }
-  } else if (const std::size_t colon = server.find(':'); colon != std::string_view::npos) {
-    if (server.find(':', colon + 1) == std::string_view::npos) {
-      host = server.substr(0, colon);
-      port = server.substr(colon + 1);
-      has_port = true;
-    } else {
-      family = AF_INET6;  // several colons without brackets: a bare IPv6 address
-    }
-  }
-  if (!IsIpLiteral(host, family)) {
-    return std::string(kForms);
-  }
-  if (has_port) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
-        value > 65535) {
-      return "port " + Quote(port) + " is not a number from 1 to 65535";
-    }
-  }
-  return std::nullopt;
-}
-
 // A decimal integer (digits, optionally after a minus sign), or nullopt.
 std::optional<std::int64_t> ParseInteger(std::string_view text) {
   const bool negative = text.starts_with('-');
@@ -280,7 +221,7 @@ struct Overrides {
   // Check options as written (already validated), applied in order through the option table.
   std::vector<std::pair<const CheckOptionSpec*, std::string>> options;
   std::optional<Located<milliseconds>> interval;
-  std::optional<std::vector<std::string>> dns_servers;
+  std::optional<std::vector<HostPort>> dns_servers;
 };
 
 void ApplyOverrides(const Overrides& overrides, CheckOptions& options) {
@@ -346,7 +287,7 @@ class Parser {
  public:
   explicit Parser(const std::string& source) : source_(source) {}
 
-  std::variant<Config, ConfigError> Parse(const std::string& text);
+  Result<Config> Parse(const std::string& text);
 
  private:
   using KeyHandler = std::function<bool(const std::string& key, const YAML::Node& key_node,
@@ -379,12 +320,12 @@ class Parser {
                                     const YAML::Node& value, std::int64_t max);
   std::optional<std::string> String(const std::string& key, const YAML::Node& key_node,
                                     const YAML::Node& value);
-  std::optional<std::vector<std::string>> DnsServers(const std::string& key,
-                                                     const YAML::Node& key_node,
-                                                     const YAML::Node& value);
+  std::optional<std::vector<HostPort>> DnsServers(const std::string& key,
+                                                  const YAML::Node& key_node,
+                                                  const YAML::Node& value);
 
   std::string source_;
-  std::optional<ConfigError> error_;
+  std::optional<Error> error_;
   std::optional<Located<milliseconds>> jitter_;                  // set explicitly under global
   std::vector<Located<milliseconds>> domain_intervals_;          // set explicitly per domain
   std::map<std::string, YAML::Mark, std::less<>> domain_names_;  // normalised name -> mark
@@ -394,13 +335,13 @@ bool Parser::Fail(const YAML::Mark& mark, const std::string& message) {
   if (!error_) {
     const int line = mark.line < 0 ? 1 : mark.line + 1;
     const int column = mark.column < 0 ? 1 : mark.column + 1;
-    error_ = ConfigError{source_ + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                         ": " + message};
+    error_ = Error::InvalidArgument(source_ + ":" + std::to_string(line) + ":" +
+                                    std::to_string(column) + ": " + message);
   }
   return false;
 }
 
-std::variant<Config, ConfigError> Parser::Parse(const std::string& text) {
+Result<Config> Parser::Parse(const std::string& text) {
   YAML::Node root;
   DocumentScanner::Result documents;
   try {
@@ -586,9 +527,9 @@ bool Parser::ParseDomain(const YAML::Node& entry, const Config& config, DomainCo
         if (!text) {
           return false;
         }
-        if (const auto problem = HostNameProblem(*text)) {
+        if (Status valid = ValidateHostName(*text); !valid.ok()) {
           return Fail(ValueMark(key_node, value),
-                      "domain name " + Quote(*text) + " is invalid: " + *problem);
+                      "domain name " + Quote(*text) + " is invalid: " + valid.message());
         }
         name = Located<std::string>{NormaliseHostName(*text), ValueMark(key_node, value)};
         return true;
@@ -621,13 +562,12 @@ bool Parser::ParseCheckKey(const std::string& key, const YAML::Node& key_node,
   // The per-check options come from the option table, as for the CLI and /probe.
   if (const CheckOptionSpec* spec = FindCheckOption(key)) {
     if (!value.IsScalar()) {
-      return Fail(ValueMark(key_node, value),
-                  key + " must be " + std::string(ExpectedForm(*spec)) + ", got " +
-                      Describe(value));
+      return Fail(ValueMark(key_node, value), key + " must be " + std::string(ExpectedForm(*spec)) +
+                                                  ", got " + Describe(value));
     }
     CheckOptions scratch;
-    if (const auto problem = SetCheckOption(*spec, value.Scalar(), scratch)) {
-      return Fail(ValueMark(key_node, value), key + " " + *problem);
+    if (Status set = SetCheckOption(*spec, value.Scalar(), scratch); !set.ok()) {
+      return Fail(ValueMark(key_node, value), key + " " + set.message());
     }
     out.options.emplace_back(spec, value.Scalar());
     return true;
@@ -725,9 +665,9 @@ std::optional<std::string> Parser::String(const std::string& key, const YAML::No
   return value.Scalar();
 }
 
-std::optional<std::vector<std::string>> Parser::DnsServers(const std::string& key,
-                                                           const YAML::Node& key_node,
-                                                           const YAML::Node& value) {
+std::optional<std::vector<HostPort>> Parser::DnsServers(const std::string& key,
+                                                        const YAML::Node& key_node,
+                                                        const YAML::Node& value) {
   if (!value.IsSequence()) {
     Fail(ValueMark(key_node, value),
          key +
@@ -736,25 +676,28 @@ std::optional<std::vector<std::string>> Parser::DnsServers(const std::string& ke
              Describe(value));
     return std::nullopt;
   }
-  std::vector<std::string> servers;
+  std::vector<HostPort> servers;
   for (const YAML::Node& item : value) {
     if (!item.IsScalar()) {
       Fail(item.Mark(), key + " entries must be strings, got " + Describe(item));
       return std::nullopt;
     }
-    if (const auto problem = DnsServerProblem(item.Scalar())) {
-      Fail(item.Mark(), key + " entry " + Quote(item.Scalar()) + " is invalid: " + *problem);
+    Result<HostPort> server = ParseHostPort(item.Scalar(), kDnsPort);
+    if (!server.ok()) {
+      Fail(item.Mark(), key + " entry " + Quote(item.Scalar()) +
+                            " is invalid: " + server.error().message +
+                            " (the forms are IP, IP:PORT, IPv6 and [IPv6]:PORT; host names are "
+                            "not resolved)");
       return std::nullopt;
     }
-    servers.push_back(item.Scalar());
+    servers.push_back(server.value());
   }
   return servers;
 }
 
 }  // namespace
 
-std::variant<Config, ConfigError> ParseConfig(const std::string& yaml_text,
-                                              const std::string& source_name) {
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name) {
   // yaml-cpp reports problems by throwing; none of its exceptions may leave config/.
   try {
     Parser parser(source_name);
@@ -762,22 +705,23 @@ std::variant<Config, ConfigError> ParseConfig(const std::string& yaml_text,
   } catch (const YAML::Exception& e) {
     const int line = e.mark.line < 0 ? 1 : e.mark.line + 1;
     const int column = e.mark.column < 0 ? 1 : e.mark.column + 1;
-    return ConfigError{source_name + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                       ": " + Printable(e.msg, /*quoted=*/false)};
+    return Error::InvalidArgument(source_name + ":" + std::to_string(line) + ":" +
+                                  std::to_string(column) + ": " +
+                                  Printable(e.msg, /*quoted=*/false));
   } catch (const std::exception& e) {
-    return ConfigError{source_name + ":1:1: " + Printable(e.what(), /*quoted=*/false)};
+    return Error::InvalidArgument(source_name + ":1:1: " + Printable(e.what(), /*quoted=*/false));
   }
 }
 
-std::variant<Config, ConfigError> LoadConfigFile(const std::string& path) {
+Result<Config> LoadConfigFile(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    return ConfigError{path + ": cannot read: it is a directory"};
+    return Error::Io(path + ": cannot read: it is a directory");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int error = errno;
-    return ConfigError{path + ": cannot open: " + std::generic_category().message(error)};
+    return Error::Io(path + ": cannot open: " + std::generic_category().message(error));
   }
   std::string text;
   std::array<char, 8192> buffer{};
@@ -785,12 +729,12 @@ std::variant<Config, ConfigError> LoadConfigFile(const std::string& path) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
     if (text.size() > kMaxConfigBytes) {
-      return ConfigError{path + ": cannot read: larger than " +
-                         std::to_string(kMaxConfigBytes / (1024 * 1024)) + " MiB"};
+      return Error::Io(path + ": cannot read: larger than " +
+                       std::to_string(kMaxConfigBytes / (1024 * 1024)) + " MiB");
     }
   }
   if (in.bad()) {
-    return ConfigError{path + ": cannot read: I/O error"};
+    return Error::Io(path + ": cannot read: I/O error");
   }
   return ParseConfig(text, path);
 }

@@ -1,19 +1,21 @@
 // Config: the daemon's configuration, read from a YAML file (see examples/smtp_exporter.yml).
 // Loading starts from the defaults documented below, validates every value strictly and
 // returns either a complete Config, in which every domain already has the global defaults
-// merged under its own overrides, or the first problem found as a one-line ConfigError
-// ("file:line:column: what is wrong"). No exception leaves this module.
+// merged under its own overrides, or the first problem found as a one-line Error
+// (kInvalidArgument "file:line:column: what is wrong", or kIo "file: cannot read: why").
+// No exception leaves this module.
 //
-// Thread safety: Config, DomainConfig and ConfigError are plain values. LoadConfigFile() and
+// Thread safety: Config and DomainConfig are plain values. LoadConfigFile() and
 // ParseConfig() keep no shared state, so any number of threads may call them at once.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <string>
-#include <variant>
 #include <vector>
 
+#include "config/base/ip_address.h"
+#include "config/base/result.h"
 #include "config/check_options.h"
 
 namespace smtp_exporter {
@@ -26,8 +28,8 @@ struct DomainConfig {
   // Per-check options: the global ones, overridden by the domain's own keys.
   CheckOptions options;
 
-  // "IP[:PORT]" literals; empty: the system resolver. Default: the global dns_servers.
-  std::vector<std::string> dns_servers;
+  // Empty: the system resolver. Default: the global dns_servers.
+  std::vector<HostPort> dns_servers;
 
   // How often the domain is checked. Default: the global interval.
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
@@ -54,7 +56,7 @@ struct Config {
 
   // DNS servers as "IP", "IP:PORT", "IPv6" or "[IPv6]:PORT" literals. Default: empty, i.e. the
   // system resolver (/etc/resolv.conf).
-  std::vector<std::string> dns_servers;
+  std::vector<HostPort> dns_servers;
 
   // Per-try timeout of one DNS query. Default: 2s.
   std::chrono::milliseconds dns_timeout{std::chrono::seconds(2)};
@@ -68,16 +70,10 @@ struct Config {
   std::vector<DomainConfig> domains;
 };
 
-// What is wrong with a config, as "file:line:column: what is wrong" (1-based line and column).
-struct ConfigError {
-  std::string message;
-};
-
 // Reads and parses the file at `path`; the path is the error messages' source name.
-std::variant<Config, ConfigError> LoadConfigFile(const std::string& path);
+Result<Config> LoadConfigFile(const std::string& path);
 
 // Parses `yaml_text`; `source_name` (a file name, "<flag>", ...) prefixes error messages.
-std::variant<Config, ConfigError> ParseConfig(const std::string& yaml_text,
-                                              const std::string& source_name);
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name);
 
 }  // namespace smtp_exporter

@@ -6,10 +6,8 @@
 namespace smtp_exporter {
 namespace {
 
-
 bool IsLdh(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
 
 std::string ToLower(std::string_view text) {
@@ -21,22 +19,22 @@ std::string ToLower(std::string_view text) {
 
 }  // namespace
 
-// Why `name` is not a host name made of LDH labels (RFC 1035 §2.3.1, RFC 1123 §2.1), or
-// nullopt if it is one. One trailing dot is allowed.
-std::optional<std::string> HostNameProblem(std::string_view name) {
+// Whether `name` is a host name made of LDH labels (RFC 1035 §2.3.1, RFC 1123 §2.1). One
+// trailing dot is allowed.
+Status ValidateHostName(std::string_view name) {
   if (name.ends_with('.')) {
     name.remove_suffix(1);
   }
   if (name.empty()) {
-    return "it is empty";
+    return Error::InvalidArgument("it is empty");
   }
   if (name.size() > 253) {
-    return "it is longer than 253 characters";
+    return Error::InvalidArgument("it is longer than 253 characters");
   }
   for (char c : name) {
     if (c != '.' && !IsLdh(c)) {
-      return Quote(std::string_view(&c, 1)) +
-             " is not allowed (only letters, digits, hyphens and dots)";
+      return Error::InvalidArgument(Quote(std::string_view(&c, 1)) +
+                                    " is not allowed (only letters, digits, hyphens and dots)");
     }
   }
   std::string_view last_label;
@@ -46,13 +44,13 @@ std::optional<std::string> HostNameProblem(std::string_view name) {
     const std::string_view label =
         name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (label.empty()) {
-      return std::string("it has an empty label");
+      return Error::InvalidArgument("it has an empty label");
     }
     if (label.size() > 63) {
-      return "label " + Quote(label) + " is longer than 63 characters";
+      return Error::InvalidArgument("label " + Quote(label) + " is longer than 63 characters");
     }
     if (label.front() == '-' || label.back() == '-') {
-      return "label " + Quote(label) + " starts or ends with a hyphen";
+      return Error::InvalidArgument("label " + Quote(label) + " starts or ends with a hyphen");
     }
     last_label = label;
     if (dot == std::string_view::npos) {
@@ -62,9 +60,9 @@ std::optional<std::string> HostNameProblem(std::string_view name) {
   }
   if (std::all_of(last_label.begin(), last_label.end(),
                   [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::string("the last label is all digits (IP addresses are not host names)");
+    return Error::InvalidArgument("the last label is all digits (IP addresses are not host names)");
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 // Lower case, without the trailing dot.
@@ -77,25 +75,27 @@ std::string StripTrailingDots(std::string_view name) {
 
 std::string NormaliseHostName(std::string_view name) { return ToLower(StripTrailingDots(name)); }
 
-// Why `address` cannot be the open-relay probe's RCPT TO, or nullopt.
-std::optional<std::string> ProbeAddressProblem(std::string_view address) {
+// Whether `address` can be the open-relay probe's RCPT TO.
+Status ValidateProbeAddress(std::string_view address) {
   for (char c : address) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte <= 0x20 || byte >= 0x7f || c == '<' || c == '>') {
-      return std::string("spaces, \"<\", \">\", control and non-ASCII characters are not allowed");
+      return Error::InvalidArgument(
+          "spaces, \"<\", \">\", control and non-ASCII characters are not allowed");
     }
   }
   const std::size_t at = address.find('@');
-  if (at == std::string_view::npos || at == 0 || address.find('@', at + 1) != std::string_view::npos) {
-    return std::string("it must be local@domain");
+  if (at == std::string_view::npos || at == 0 ||
+      address.find('@', at + 1) != std::string_view::npos) {
+    return Error::InvalidArgument("it must be local@domain");
   }
   if (at > 64) {
-    return std::string("the local part is longer than 64 characters");
+    return Error::InvalidArgument("the local part is longer than 64 characters");
   }
-  if (auto problem = HostNameProblem(address.substr(at + 1))) {
-    return "its domain is not a host name: " + *problem;
+  if (Status valid = ValidateHostName(address.substr(at + 1)); !valid.ok()) {
+    return Error::InvalidArgument("its domain is not a host name: " + valid.message());
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 // `text` made safe for a one-line message: control and non-ASCII bytes escaped as \xNN; for a

@@ -1,17 +1,19 @@
 // Validation of the names and addresses operators put in the config, on the command line and
-// in /probe?domain=, and the quoting their error messages use: host names (LDH labels, RFC 1035 §2.3.1 / RFC 1123 §2.1) and the
-// open-relay probe address. Pure; thread-safe.
+// in /probe?domain=, and the quoting their error messages use: host names (LDH labels, RFC 1035
+// §2.3.1 / RFC 1123 §2.1) and the open-relay probe address. Pure; thread-safe.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "config/base/result.h"
+
 namespace smtp_exporter {
 
-// Why `name` is not a host name made of LDH labels, or nullopt if it is one. One trailing dot
-// is allowed; a name whose last label is all digits (an IP address) is not a host name.
-std::optional<std::string> HostNameProblem(std::string_view name);
+// OK if `name` is a host name made of LDH labels, else kInvalidArgument saying why ("label
+// \"-a\" starts or ends with a hyphen"). One trailing dot is allowed; a name whose last label is
+// all digits (an IP address) is not a host name.
+Status ValidateHostName(std::string_view name);
 
 // Lower case, without trailing dots: the form DNS names are compared and stored in
 // (RFC 4343: case-insensitive; the root dot carries no meaning here).
@@ -20,9 +22,9 @@ std::string NormaliseHostName(std::string_view name);
 // `name` without trailing dots, case kept (for text sent on the wire, e.g. SNI, RCPT TO).
 std::string StripTrailingDots(std::string_view name);
 
-// Why `address` cannot be the open-relay probe's RCPT TO (local@domain, no spaces, "<", ">",
-// control or non-ASCII characters), or nullopt.
-std::optional<std::string> ProbeAddressProblem(std::string_view address);
+// OK if `address` can be the open-relay probe's RCPT TO (local@domain, no spaces, "<", ">",
+// control or non-ASCII characters), else kInvalidArgument saying why.
+Status ValidateProbeAddress(std::string_view address);
 
 // `text` made safe for a one-line error message: control and non-ASCII bytes escaped as \xNN;
 // when `quoted`, also quotes and backslashes, and cut after 80 bytes.

@@ -27,25 +27,24 @@ bool ParseNumber(std::string_view text, std::uint32_t* value) {
 
 }  // namespace
 
-std::variant<Shard, std::string> ParseShard(std::string_view text) {
-  const std::string example =
-      " (0-based index/count: --shard=0/3, 1/3 and 2/3 for three replicas)";
+Result<Shard> ParseShard(std::string_view text) {
+  const std::string example = " (0-based index/count: --shard=0/3, 1/3 and 2/3 for three replicas)";
   const auto slash = text.find('/');
   if (slash == std::string_view::npos) {
-    return "--shard " + Quote(text) + " is not i/n" + example;
+    return Error::InvalidArgument("--shard " + Quote(text) + " is not i/n" + example);
   }
   Shard shard;
   if (!ParseNumber(text.substr(0, slash), &shard.index) ||
       !ParseNumber(text.substr(slash + 1), &shard.count)) {
-    return "--shard " + Quote(text) + ": i and n must be decimal numbers" +
-           example;
+    return Error::InvalidArgument("--shard " + Quote(text) + ": i and n must be decimal numbers" +
+                                  example);
   }
   if (shard.count < 1 || shard.count > kMaxShards) {
-    return "--shard " + Quote(text) + ": n must be between 1 and " +
-           std::to_string(kMaxShards) + example;
+    return Error::InvalidArgument("--shard " + Quote(text) + ": n must be between 1 and " +
+                                  std::to_string(kMaxShards) + example);
   }
   if (shard.index >= shard.count) {
-    return "--shard " + Quote(text) + ": i must be below n" + example;
+    return Error::InvalidArgument("--shard " + Quote(text) + ": i must be below n" + example);
   }
   return shard;
 }

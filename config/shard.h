@@ -9,7 +9,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <variant>
+
+#include "config/base/result.h"
 
 namespace smtp_exporter {
 
@@ -28,7 +29,7 @@ inline constexpr std::uint32_t kMaxShards = 4096;
 
 // Parses "i/n" (decimal digits only, 0 <= i < n <= kMaxShards). On failure, the message says
 // what is wrong and shows a valid example.
-std::variant<Shard, std::string> ParseShard(std::string_view text);
+Result<Shard> ParseShard(std::string_view text);
 
 // FNV-1a 64 over the bytes of NormaliseHostName(domain).
 std::uint64_t ShardHash(std::string_view domain);

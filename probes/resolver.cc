@@ -64,9 +64,9 @@ void ParseAddresses(const DnsQuery& query, const unsigned char* buffer, int leng
     if (host->h_addrtype != family) {
       continue;
     }
-    const IpAddress ip = IpAddress::FromBytes(
-        query.type == DnsType::kA ? IpFamily::kV4 : IpFamily::kV6,
-        reinterpret_cast<const std::uint8_t*>(*entry));
+    const IpAddress ip =
+        IpAddress::FromBytes(query.type == DnsType::kA ? IpFamily::kV4 : IpFamily::kV6,
+                             reinterpret_cast<const std::uint8_t*>(*entry));
     if (std::find(answer->addresses.begin(), answer->addresses.end(), ip) ==
         answer->addresses.end()) {
       answer->addresses.push_back(ip);
@@ -98,14 +98,13 @@ void ParseMx(const unsigned char* buffer, int length, DnsAnswer* answer) {
   answer->status = answer->mx.empty() ? DnsStatus::kNoData : DnsStatus::kOk;
 }
 
-void ParsePtr(const DnsQuery& query, const unsigned char* buffer, int length,
-              DnsAnswer* answer) {
+void ParsePtr(const DnsQuery& query, const unsigned char* buffer, int length, DnsAnswer* answer) {
   const auto ip = IpAddress::Parse(query.name);
   const int family = ip && ip->family() == IpFamily::kV6 ? AF_INET6 : AF_INET;
   const int size = family == AF_INET6 ? 16 : 4;
   hostent* host = nullptr;
-  const int rc = ares_parse_ptr_reply(buffer, length, ip ? ip->bytes().data() : nullptr, size,
-                                      family, &host);
+  const int rc =
+      ares_parse_ptr_reply(buffer, length, ip ? ip->bytes().data() : nullptr, size, family, &host);
   if (rc != ARES_SUCCESS) {
     answer->status = StatusFromAres(rc);
     answer->error = ares_strerror(rc);
@@ -130,8 +129,8 @@ void OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* buffer, in
   --*pending->outstanding;
   if (status != ARES_SUCCESS || buffer == nullptr) {
     answer->status = StatusFromAres(status);
-    answer->error = status == ARES_ECANCELLED ? "no answer before the deadline"
-                                              : ares_strerror(status);
+    answer->error =
+        status == ARES_ECANCELLED ? "no answer before the deadline" : ares_strerror(status);
     return;
   }
   switch (pending->query->type) {
@@ -209,6 +208,14 @@ std::string ReverseName(const IpAddress& ip) {
   return out + "ip6.arpa";
 }
 
+Result<std::unique_ptr<Resolver>> MakeAresResolver(const ResolverOptions& options) {
+  auto resolver = AresResolver::Create(options);
+  if (!resolver.ok()) {
+    return resolver.error();
+  }
+  return std::unique_ptr<Resolver>(std::move(resolver).value());
+}
+
 Result<std::unique_ptr<AresResolver>> AresResolver::Create(const ResolverOptions& options) {
   static std::once_flag once;
   static int init_status = ARES_SUCCESS;
@@ -221,18 +228,11 @@ Result<std::unique_ptr<AresResolver>> AresResolver::Create(const ResolverOptions
     return Error{ErrorCode::kInvalidArgument, "DNS tries and timeout must be positive"};
   }
   std::string csv;
-  for (const auto& server : options.servers) {
-    Result<HostPort> parsed = ParseHostPort(server, 53);
-    if (!parsed.ok()) {
-      return Error{ErrorCode::kInvalidArgument,
-                   "DNS server \"" + server + "\": " + parsed.error().message};
-    }
+  for (const HostPort& server : options.servers) {
     if (!csv.empty()) {
       csv += ',';
     }
-    const std::string ip = parsed.value().ip.ToString();
-    csv += parsed.value().ip.family() == IpFamily::kV6 ? "[" + ip + "]" : ip;
-    csv += ':' + std::to_string(parsed.value().port);
+    csv += server.ToString();  // ares_set_servers_ports_csv's "IP:PORT" / "[IPv6]:PORT"
   }
   return std::unique_ptr<AresResolver>(new AresResolver(options, std::move(csv)));
 }

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "config/base/clock.h"
-#include "probes/dns_observation.h"
 #include "config/base/ip_address.h"
 #include "config/base/result.h"
+#include "probes/dns_observation.h"
 
 namespace smtp_exporter {
 
@@ -53,8 +53,8 @@ class Resolver {
 };
 
 struct ResolverOptions {
-  // "IP", "IP:PORT", "[IPv6]:PORT". Empty: the system's resolvers from /etc/resolv.conf.
-  std::vector<std::string> servers;
+  // The servers to ask, in order. Empty: the system's resolvers from /etc/resolv.conf.
+  std::vector<HostPort> servers;
   // Per-try timeout of one query. Default: 2 s.
   std::chrono::milliseconds query_timeout{2000};
   // Tries per server before a query fails. Default: 2.
@@ -64,9 +64,13 @@ struct ResolverOptions {
   const std::atomic<bool>* cancelled = nullptr;
 };
 
+// The production resolver factory (AresResolver::Create as a Resolver), the default of every
+// front-end's make_resolver dependency.
+Result<std::unique_ptr<Resolver>> MakeAresResolver(const ResolverOptions& options);
+
 class AresResolver final : public Resolver {
  public:
-  // Validates the options (server addresses) and initialises c-ares once per process.
+  // Validates the options (tries, timeout) and initialises c-ares once per process.
   static Result<std::unique_ptr<AresResolver>> Create(const ResolverOptions& options);
 
   std::vector<DnsAnswer> Resolve(const std::vector<DnsQuery>& queries,

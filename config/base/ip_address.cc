@@ -7,13 +7,14 @@
 
 namespace smtp_exporter {
 
-std::string_view IpFamilyName(IpFamily family) {
-  return family == IpFamily::kV4 ? "ipv4" : "ipv6";
-}
+std::string_view IpFamilyName(IpFamily family) { return family == IpFamily::kV4 ? "ipv4" : "ipv6"; }
 
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
+  // Brackets enclose an IPv6 literal only (RFC 3986 §3.2.2 IP-literal; RFC 5321 §4.1.3).
+  bool bracketed = false;
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
     text = text.substr(1, text.size() - 2);
+    bracketed = true;
   }
   // inet_pton needs a NUL-terminated string; anything longer than an IPv6 literal is not one.
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {
@@ -22,7 +23,7 @@ std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   char buffer[INET6_ADDRSTRLEN] = {};
   std::memcpy(buffer, text.data(), text.size());
   IpAddress address;
-  if (inet_pton(AF_INET, buffer, address.bytes_.data()) == 1) {
+  if (!bracketed && inet_pton(AF_INET, buffer, address.bytes_.data()) == 1) {
     address.family_ = IpFamily::kV4;
     return address;
   }
@@ -49,25 +50,30 @@ std::string IpAddress::ToString() const {
   return buffer;
 }
 
+std::string HostPort::ToString() const {
+  const std::string host = ip.ToString();
+  return (ip.family() == IpFamily::kV6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port) {
   std::string_view host = text;
   std::string_view port_text;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
     if (close == std::string_view::npos) {
-      return Error{ErrorCode::kInvalidArgument, "missing ']' in \"" + std::string(text) + "\""};
+      return Error::InvalidArgument("missing ']' in \"" + std::string(text) + "\"");
     }
     host = text.substr(0, close + 1);
     const std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':') {
-        return Error{ErrorCode::kInvalidArgument,
-                     "unexpected text after ']' in \"" + std::string(text) + "\""};
+        return Error::InvalidArgument("unexpected text after ']' in \"" + std::string(text) + "\"");
       }
       port_text = rest.substr(1);
     }
   } else if (const auto colon = text.find(':');
-             colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+             colon != std::string_view::npos &&
+             text.find(':', colon + 1) == std::string_view::npos) {
     // Exactly one colon: IPv4 with a port. Several colons without brackets: a bare IPv6.
     host = text.substr(0, colon);
     port_text = text.substr(colon + 1);
@@ -75,8 +81,7 @@ Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port
   HostPort result;
   const auto ip = IpAddress::Parse(host);
   if (!ip) {
-    return Error{ErrorCode::kInvalidArgument,
-                 "\"" + std::string(host) + "\" is not an IPv4 or IPv6 address"};
+    return Error::InvalidArgument("\"" + std::string(host) + "\" is not an IPv4 or IPv6 address");
   }
   result.ip = *ip;
   result.port = default_port;
@@ -86,8 +91,8 @@ Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port
         std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (ec != std::errc() || end != port_text.data() + port_text.size() || value == 0 ||
         value > 65535) {
-      return Error{ErrorCode::kInvalidArgument,
-                   "\"" + std::string(port_text) + "\" is not a port number (1-65535)"};
+      return Error::InvalidArgument("\"" + std::string(port_text) +
+                                    "\" is not a port number (1-65535)");
     }
     result.port = static_cast<std::uint16_t>(value);
   }

@@ -19,7 +19,8 @@ std::string_view IpFamilyName(IpFamily family);
 
 class IpAddress {
  public:
-  // Parses "192.0.2.1", "2001:db8::1" or the bracketed "[2001:db8::1]". Rejects names.
+  // Parses "192.0.2.1", "2001:db8::1" or the bracketed "[2001:db8::1]". Rejects names and a
+  // bracketed IPv4 address.
   static std::optional<IpAddress> Parse(std::string_view text);
   // From network-order bytes: 4 for IPv4, 16 for IPv6.
   static IpAddress FromBytes(IpFamily family, const std::uint8_t* data);
@@ -37,9 +38,18 @@ class IpAddress {
   std::array<std::uint8_t, 16> bytes_{};
 };
 
+// The DNS port (RFC 1035 §4.2), the default of a DNS server given without one.
+inline constexpr std::uint16_t kDnsPort = 53;
+
+// An IP address and a port: a DNS server to ask, or an SMTP endpoint to probe.
 struct HostPort {
   IpAddress ip;
   std::uint16_t port = 25;
+
+  // "192.0.2.53:53", "[2001:db8::53]:53": the form ParseHostPort reads back.
+  std::string ToString() const;
+
+  friend bool operator==(const HostPort&, const HostPort&) = default;
 };
 
 // Parses "IP", "IP:PORT", "[IPv6]" or "[IPv6]:PORT"; `default_port` fills a missing port.

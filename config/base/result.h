@@ -1,5 +1,9 @@
-// Error, Status and Result<T>: how our APIs report failure without exceptions (g++ 12 has no
-// std::expected). Plain value types; thread-compatible (no shared state).
+// Error, Status and Result<T>: the one way our APIs report failure, from the network edge
+// (a refused connection) to start-up (a bad config key) and the HTTP routes (a bad /probe
+// parameter). No exceptions cross an API (g++ 12 has no std::expected). A check of a value
+// that has no result but may be wrong returns Status; a parse returns Result<T>. The message
+// is for people: one line, saying what is wrong and, where it helps, what would be right.
+// Plain value types; thread-compatible (no shared state).
 #pragma once
 
 #include <cassert>
@@ -34,6 +38,16 @@ struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
 
+  // Factories for the codes raised outside the network edge (leveldb's Status::InvalidArgument
+  // style), so call sites say what happened rather than build the struct.
+  static Error InvalidArgument(std::string message) {
+    return Error{ErrorCode::kInvalidArgument, std::move(message)};
+  }
+  static Error Io(std::string message) { return Error{ErrorCode::kIo, std::move(message)}; }
+  static Error Internal(std::string message) {
+    return Error{ErrorCode::kInternal, std::move(message)};
+  }
+
   // "timeout: no reply within 12s"
   std::string ToString() const;
 };
@@ -49,6 +63,11 @@ class [[nodiscard]] Status {
   const Error& error() const {
     assert(error_.has_value());
     return *error_;
+  }
+  // The message of a failure; "" for success. For callers that only report.
+  const std::string& message() const {
+    static const std::string kNone;
+    return error_ ? error_->message : kNone;
   }
 
  private:
@@ -81,6 +100,11 @@ class [[nodiscard]] Result {
     return std::get<Error>(state_);
   }
   Status status() const { return ok() ? Status::Ok() : Status(error()); }
+  // The message of a failure; "" for success.
+  const std::string& message() const {
+    static const std::string kNone;
+    return ok() ? kNone : error().message;
+  }
 
  private:
   std::variant<T, Error> state_;

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <mutex>
 
-#include "config/check_options.h"
 #include "config/check_option_table.h"
+#include "config/check_options.h"
 #include "config/domain_name.h"
 #include "config/duration.h"
 #include "exporter/check/check.h"
@@ -21,19 +21,16 @@
 namespace smtp_exporter {
 namespace {
 
-bool IsValidDomain(const std::string& name) { return !HostNameProblem(name).has_value(); }
-
-// Fills options from the option table's flags; returns an error message for the first bad
-// value, or "".
-std::string ApplyFlags(const ParsedFlags& flags, CheckOptions* options) {
+// Fills options from the option table's flags; fails on the first bad value.
+Status ApplyFlags(const ParsedFlags& flags, CheckOptions* options) {
   for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
     if (auto v = flags.Get(std::string(spec.flag))) {
-      if (auto problem = SetCheckOption(spec, *v, *options)) {
-        return "--" + std::string(spec.flag) + " " + *problem;
+      if (Status set = SetCheckOption(spec, *v, *options); !set.ok()) {
+        return Error::InvalidArgument("--" + std::string(spec.flag) + " " + set.message());
       }
     }
   }
-  return "";
+  return Status::Ok();
 }
 
 }  // namespace
@@ -96,13 +93,13 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
     return kExitUnknown;
   }
   const std::string& domain = flags.positional.front();
-  if (!IsValidDomain(domain)) {
-    err << "check: \"" << domain << "\" is not a valid domain name\n";
+  if (Status valid = ValidateHostName(domain); !valid.ok()) {
+    err << "check: " << Quote(domain) << " is not a valid domain name: " << valid.message() << '\n';
     return kExitUnknown;
   }
   CheckOptions options;
-  if (const std::string problem = ApplyFlags(flags, &options); !problem.empty()) {
-    err << "check: " << problem << '\n';
+  if (Status applied = ApplyFlags(flags, &options); !applied.ok()) {
+    err << "check: " << applied.message() << '\n';
     return kExitUnknown;
   }
   const std::string format = flags.Get("format").value_or("text");
@@ -147,7 +144,12 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
     std::string_view rest = *v;
     while (!rest.empty()) {
       const auto comma = rest.find(',');
-      resolver_options.servers.emplace_back(rest.substr(0, comma));
+      Result<HostPort> server = ParseHostPort(rest.substr(0, comma), kDnsPort);
+      if (!server.ok()) {
+        err << "check: --dns-servers: " << server.error().message << '\n';
+        return kExitUnknown;
+      }
+      resolver_options.servers.push_back(server.value());
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }
@@ -183,8 +185,8 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
   std::mutex progress_mutex;  // on_endpoint_done runs on several worker threads at once
   if (progress) {
     settings.on_endpoint_done = [&err, &progress_mutex](const EndpointObservation& e) {
-      std::string line = "probed " + (e.mx_name.empty() ? "" : e.mx_name + " ") + "[" + e.ip.ToString() +
-                         "]: " + std::string(ConnectStatusName(e.connect_status));
+      std::string line = "probed " + (e.mx_name.empty() ? "" : e.mx_name + " ") + "[" +
+                         e.ip.ToString() + "]: " + std::string(ConnectStatusName(e.connect_status));
       if (e.greeting) {
         line += ", greeting " + std::to_string(e.greeting->code);
       }

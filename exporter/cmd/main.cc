@@ -59,13 +59,7 @@ int RunCheck(const std::vector<std::string>& args) {
   TcpTransportFactory transports;
   const CheckDependencies deps{
       transports, SystemClock::Instance(),
-      [](const ResolverOptions& options) -> Result<std::unique_ptr<Resolver>> {
-        auto resolver = AresResolver::Create(options);
-        if (!resolver.ok()) {
-          return resolver.error();
-        }
-        return std::unique_ptr<Resolver>(std::move(resolver).value());
-      },
+      MakeAresResolver,
       CheckTerminal()};
   return RunCheckCommand(args, deps, std::cout, std::cerr);
 }
@@ -127,21 +121,21 @@ int RunDaemon(const std::vector<std::string>& args) {
   options.config_path = flags.Get("config.file").value_or("smtp_exporter.yml");
   options.listen_address = flags.Get("web.listen-address").value_or(kDefaultListenAddress);
   if (const auto shard_flag = flags.Get("shard")) {
-    auto shard = ParseShard(*shard_flag);
-    if (auto* error = std::get_if<std::string>(&shard)) {
-      std::cerr << "smtp_exporter: " << *error << '\n';
+    Result<Shard> shard = ParseShard(*shard_flag);
+    if (!shard.ok()) {
+      std::cerr << "smtp_exporter: " << shard.error().message << '\n';
       return 2;
     }
-    options.shard = std::get<Shard>(shard);
+    options.shard = shard.value();
   }
-  auto created = ExporterApp::Create(options);
-  if (auto* error = std::get_if<std::string>(&created)) {
-    spdlog::critical("cannot load config {}: {}", options.config_path, *error);
+  Result<std::unique_ptr<ExporterApp>> created = ExporterApp::Create(options);
+  if (!created.ok()) {
+    spdlog::critical("cannot load config {}: {}", options.config_path, created.error().message);
     return 1;
   }
-  auto& app = std::get<std::unique_ptr<ExporterApp>>(created);
-  if (auto error = app->Bind()) {
-    spdlog::critical("{}", *error);
+  std::unique_ptr<ExporterApp>& app = created.value();
+  if (Status bound = app->Bind(); !bound.ok()) {
+    spdlog::critical("{}", bound.error().message);
     return 1;
   }
   spdlog::info("smtp_exporter {} listening on {} (port {}), config {}, shard {}", kVersion,

@@ -25,6 +25,19 @@ namespace smtp_exporter {
 
 // Everything built from one config: swapped whole on reload, so a check in flight keeps the
 // resolver and limiter it started with.
+namespace {
+
+// The key of a resolver in Runtime::resolvers: domains that ask the same servers share one.
+std::string ServersKey(const std::vector<HostPort>& servers) {
+  std::string key;
+  for (const HostPort& server : servers) {
+    key += server.ToString() + ",";
+  }
+  return key;
+}
+
+}  // namespace
+
 struct ExporterApp::Runtime {
   Config config;
   std::map<std::string, std::shared_ptr<const Resolver>> resolvers;  // by joined server list
@@ -52,10 +65,8 @@ struct ExporterApp::Runtime {
     }
     return nullptr;
   }
-  std::shared_ptr<const Resolver> ResolverFor(const std::vector<std::string>& servers) const {
-    std::string key;
-    for (const auto& s : servers) key += s + ",";
-    const auto it = resolvers.find(key);
+  std::shared_ptr<const Resolver> ResolverFor(const std::vector<HostPort>& servers) const {
+    const auto it = resolvers.find(ServersKey(servers));
     return it == resolvers.end() ? nullptr : it->second;
   }
 };
@@ -65,8 +76,7 @@ namespace {
 constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void SetText(httplib::Response& res, int status, const std::string& body) {
@@ -87,27 +97,28 @@ HtmlPageContext PageContext() {
   HtmlPageContext context;
   context.now_unix = UnixNow();
   context.index_href = "/";
-  context.generator = std::string("smtp_exporter ") + kVersion +
-                      (std::string_view(kRevision).empty() ? "" : std::string(" (") + kRevision + ")");
+  context.generator =
+      std::string("smtp_exporter ") + kVersion +
+      (std::string_view(kRevision).empty() ? "" : std::string(" (") + kRevision + ")");
   return context;
 }
 
 // Check options accepted as /probe query parameters (blackbox's module-less style), from the
 // option table: the same names, spellings and ranges as the YAML keys.
-std::optional<std::string> ApplyProbeParams(const httplib::Request& req, CheckOptions* options) {
+Status ApplyProbeParams(const httplib::Request& req, CheckOptions* options) {
   for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
     const std::string key(spec.key);
     if (!req.has_param(key)) {
       continue;
     }
     if (!spec.probe_parameter) {
-      return key + " cannot be set by /probe";
+      return Error::InvalidArgument(key + " cannot be set by /probe");
     }
-    if (auto problem = SetCheckOption(spec, req.get_param_value(key), *options)) {
-      return key + " " + *problem;
+    if (Status set = SetCheckOption(spec, req.get_param_value(key), *options); !set.ok()) {
+      return Error::InvalidArgument(key + " " + set.error().message);
     }
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -122,8 +133,7 @@ std::optional<std::pair<std::string, int>> ParseListenAddress(const std::string&
   int port = -1;
   const auto [end, ec] =
       std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 ||
-      port > 65535) {
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535) {
     return std::nullopt;
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -147,61 +157,49 @@ ExporterApp::~ExporterApp() {
   Wait();
 }
 
-std::variant<std::unique_ptr<ExporterApp>, std::string> ExporterApp::Create(
-    const AppOptions& options, AppDependencies dependencies) {
-  auto loaded = LoadConfigFile(options.config_path);
-  if (auto* error = std::get_if<ConfigError>(&loaded)) {
-    return error->message;
+Result<std::unique_ptr<ExporterApp>> ExporterApp::Create(const AppOptions& options,
+                                                         AppDependencies dependencies) {
+  Result<Config> loaded = LoadConfigFile(options.config_path);
+  if (!loaded.ok()) {
+    return loaded.error();
   }
   std::unique_ptr<ExporterApp> app(new ExporterApp(options, std::move(dependencies)));
-  app->limiter_ =
-      std::make_shared<IpConnectionLimiter>(std::get<Config>(loaded).per_ip_connections);
-  std::string error;
-  auto runtime = app->BuildRuntime(std::get<Config>(std::move(loaded)), &error);
-  if (!runtime) {
-    return error;
+  app->limiter_ = std::make_shared<IpConnectionLimiter>(loaded.value().per_ip_connections);
+  auto runtime = app->BuildRuntime(std::move(loaded).value());
+  if (!runtime.ok()) {
+    return runtime.error();
   }
-  app->runtime_ = std::move(runtime);
+  app->runtime_ = std::move(runtime).value();
   app->last_reload_success_unix_ = UnixNow();
   return app;
 }
 
-std::shared_ptr<const ExporterApp::Runtime> ExporterApp::BuildRuntime(Config config,
-                                                                      std::string* error) const {
+Result<std::shared_ptr<const ExporterApp::Runtime>> ExporterApp::BuildRuntime(Config config) const {
   auto runtime = std::make_shared<Runtime>();
-  auto add_resolver = [&](const std::vector<std::string>& servers) -> bool {
-    std::string key;
-    for (const auto& s : servers) key += s + ",";
+  auto add_resolver = [&](const std::vector<HostPort>& servers) -> Status {
+    const std::string key = ServersKey(servers);
     if (runtime->resolvers.contains(key)) {
-      return true;
+      return Status::Ok();
     }
     ResolverOptions resolver_options;
     resolver_options.servers = servers;
     resolver_options.query_timeout = config.dns_timeout;
     resolver_options.cancelled = &cancelled_;
-    if (dependencies_.make_resolver) {
-      auto resolver = dependencies_.make_resolver(resolver_options);
-      if (!resolver.ok()) {
-        *error = resolver.error().message;
-        return false;
-      }
-      runtime->resolvers[key] = std::shared_ptr<const Resolver>(std::move(resolver).value());
-      return true;
-    }
-    auto resolver = AresResolver::Create(resolver_options);
+    Result<std::unique_ptr<Resolver>> resolver = dependencies_.make_resolver
+                                                     ? dependencies_.make_resolver(resolver_options)
+                                                     : MakeAresResolver(resolver_options);
     if (!resolver.ok()) {
-      *error = resolver.error().message;
-      return false;
+      return resolver.error();
     }
     runtime->resolvers[key] = std::shared_ptr<const Resolver>(std::move(resolver).value());
-    return true;
+    return Status::Ok();
   };
-  if (!add_resolver(config.dns_servers)) {
-    return nullptr;
+  if (Status added = add_resolver(config.dns_servers); !added.ok()) {
+    return added.error();
   }
   for (const auto& domain : config.domains) {
-    if (!add_resolver(domain.dns_servers)) {
-      return nullptr;
+    if (Status added = add_resolver(domain.dns_servers); !added.ok()) {
+      return added.error();
     }
   }
   // One limiter for the exporter's life: a fresh one per reload would let checks started
@@ -218,7 +216,7 @@ std::shared_ptr<const ExporterApp::Runtime> ExporterApp::BuildRuntime(Config con
     config.domains = std::move(mine);
   }
   runtime->config = std::move(config);
-  return runtime;
+  return std::shared_ptr<const Runtime>(std::move(runtime));
 }
 
 std::shared_ptr<const ExporterApp::Runtime> ExporterApp::runtime() const {
@@ -289,8 +287,7 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
   // under the reload lock, so no reload slips in between.
   std::lock_guard<std::mutex> reload_lock(reload_mutex_);
   if (runtime()->Find(name) != nullptr) {
-    history_.Add(name,
-                 MakeCheckRecord(*snapshot));
+    history_.Add(name, MakeCheckRecord(*snapshot));
     store_.Put(name, std::move(snapshot));
   }
 }
@@ -316,30 +313,26 @@ ExporterHealth ExporterApp::Health() const {
   health.config_last_reload_successful = last_reload_ok_;
   health.config_last_reload_success_timestamp_seconds = last_reload_success_unix_;
   health.checks_total = checks_total_;
-  health.checks_in_flight = static_cast<std::int64_t>(
-      (scheduler_ ? scheduler_->in_flight() : 0) + probes_in_flight_.load());
+  health.checks_in_flight = static_cast<std::int64_t>((scheduler_ ? scheduler_->in_flight() : 0) +
+                                                      probes_in_flight_.load());
   health.domains = runtime_->config.domains.size();
   return health;
 }
 
-std::optional<std::string> ExporterApp::Reload() {
+Status ExporterApp::Reload() {
   // One reload at a time (SIGHUP and POST /-/reload may race), covering the swap, the store
   // and the schedule together so they never disagree.
   std::lock_guard<std::mutex> reload_lock(reload_mutex_);
-  auto loaded = LoadConfigFile(options_.config_path);
-  std::string error;
-  std::shared_ptr<const Runtime> next;
-  if (auto* config_error = std::get_if<ConfigError>(&loaded)) {
-    error = config_error->message;
-  } else {
-    next = BuildRuntime(std::get<Config>(std::move(loaded)), &error);
-  }
-  if (!next) {
+  Result<Config> loaded = LoadConfigFile(options_.config_path);
+  Result<std::shared_ptr<const Runtime>> built =
+      loaded.ok() ? BuildRuntime(std::move(loaded).value()) : loaded.error();
+  if (!built.ok()) {
     std::lock_guard<std::mutex> lock(mutex_);
     last_reload_ok_ = false;
-    spdlog::error("reload failed, keeping the running config: {}", error);
-    return error;
+    spdlog::error("reload failed, keeping the running config: {}", built.error().message);
+    return built.error();
   }
+  std::shared_ptr<const Runtime> next = std::move(built).value();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (next->config.concurrency != runtime_->config.concurrency) {
@@ -358,29 +351,30 @@ std::optional<std::string> ExporterApp::Reload() {
     scheduler_->SetDomains(Schedule(*next));
   }
   spdlog::info("config reloaded: {} domains", keep.size());
-  return std::nullopt;
+  return Status::Ok();
 }
 
-std::optional<std::string> ExporterApp::Bind() {
+Status ExporterApp::Bind() {
   const auto listen = ParseListenAddress(options_.listen_address);
   if (!listen) {
-    return "--web.listen-address \"" + options_.listen_address +
-           "\" is not host:port, :port or [ipv6]:port";
+    return Error::InvalidArgument("--web.listen-address \"" + options_.listen_address +
+                                  "\" is not host:port, :port or [ipv6]:port");
   }
   server_ = std::make_unique<httplib::Server>();
   RegisterRoutes();
   if (listen->second == 0) {
     port_ = server_->bind_to_any_port(listen->first);
     if (port_ < 0) {
-      return "cannot listen on " + options_.listen_address;
+      return Error::Io("cannot listen on " + options_.listen_address);
     }
   } else {
     if (!server_->bind_to_port(listen->first, listen->second)) {
-      return "cannot listen on " + options_.listen_address + " (in use, or not an address here)";
+      return Error::Io("cannot listen on " + options_.listen_address +
+                       " (in use, or not an address here)");
     }
     port_ = listen->second;
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 void ExporterApp::Start() {
@@ -423,20 +417,20 @@ void ExporterApp::RegisterRoutes() {
   server.set_read_timeout(std::chrono::seconds(10));
   server.set_write_timeout(std::chrono::seconds(10));
   // Last line of defence (DESIGN.md §5): nothing thrown in a handler takes the process down.
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                  std::exception_ptr ep) {
-    std::string what = "unknown error";
-    try {
-      if (ep) {
-        std::rethrow_exception(ep);
-      }
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("HTTP handler failed: {}", what);
-    SetText(res, 500, "internal error\n");
-  });
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+          if (ep) {
+            std::rethrow_exception(ep);
+          }
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("HTTP handler failed: {}", what);
+        SetText(res, 500, "internal error\n");
+      });
 
   server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     // ?domain=D: only that domain's series (the report links here); no exporter families.
@@ -470,8 +464,8 @@ void ExporterApp::RegisterRoutes() {
     res.set_header("Connection", "close");
     if (req.method != "POST" && req.method != "PUT") {
       SetText(res, 405, "use POST to reload the config\n");
-    } else if (auto error = Reload()) {
-      SetText(res, 500, "failed to reload config: " + *error + "\n");
+    } else if (Status reloaded = Reload(); !reloaded.ok()) {
+      SetText(res, 500, "failed to reload config: " + reloaded.message() + "\n");
     } else {
       SetText(res, 200, "OK\n");
     }
@@ -485,9 +479,10 @@ void ExporterApp::RegisterRoutes() {
       SetText(res, 400, "domain parameter is missing\n");
       return;
     }
-    if (auto problem = HostNameProblem(raw)) {
-      SetText(res, 400, "domain \"" + EscapeHtml(raw.substr(0, 256)) + "\" is invalid: " +
-                            *problem + "\n");
+    if (Status valid = ValidateHostName(raw); !valid.ok()) {
+      SetText(res, 400,
+              "domain \"" + EscapeHtml(raw.substr(0, 256)) + "\" is invalid: " + valid.message() +
+                  "\n");
       return;
     }
     const std::string name = NormaliseHostName(raw);
@@ -500,18 +495,18 @@ void ExporterApp::RegisterRoutes() {
       domain.options = current->config.defaults;
       domain.dns_servers = current->config.dns_servers;
     }
-    if (auto problem = ApplyProbeParams(req, &domain.options)) {
-      SetText(res, 400, *problem + "\n");
+    if (Status applied = ApplyProbeParams(req, &domain.options); !applied.ok()) {
+      SetText(res, 400, applied.message() + "\n");
       return;
     }
     // Honour Prometheus' scrape timeout, keeping half a second to answer in.
     std::optional<std::chrono::milliseconds> timeout;
     if (req.has_header("X-Prometheus-Scrape-Timeout-Seconds")) {
+      // from_chars: no exceptions, no locale; garbage or a partial number reads as no budget.
       double seconds = 0;
       const std::string header = req.get_header_value("X-Prometheus-Scrape-Timeout-Seconds");
-      try {
-        seconds = std::stod(header);
-      } catch (const std::exception&) {
+      const auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), seconds);
+      if (ec != std::errc() || end != header.data() + header.size()) {
         seconds = 0;
       }
       // Clamped before converting: a header such as 1e300 must not overflow.
@@ -574,16 +569,16 @@ void ExporterApp::RegisterRoutes() {
     context.json_href = "/report?domain=" + UrlEncodeQueryValue(name) + "&format=json";
     context.metrics_href = "/metrics?domain=" + UrlEncodeQueryValue(name);
     context.history = history_.Get(name);
-    SetHtml(res, RenderReportHtml(snapshot->observation, snapshot->findings, snapshot->status,
-                                  context));
+    SetHtml(res,
+            RenderReportHtml(snapshot->observation, snapshot->findings, snapshot->status, context));
   });
 
   server.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
     // ?status=, ?code=, ?q=: the overview filtered server-side (the CSP allows no script).
     auto parsed = ParseOverviewFilter(req.get_param_value("status"), req.get_param_value("code"),
                                       req.get_param_value("q"));
-    if (const auto* problem = std::get_if<std::string>(&parsed)) {
-      SetText(res, 400, *problem + "\n");
+    if (!parsed.ok()) {
+      SetText(res, 400, parsed.error().message + "\n");
       return;
     }
     const auto current = runtime();
@@ -601,7 +596,7 @@ void ExporterApp::RegisterRoutes() {
     }
     HtmlPageContext context = PageContext();
     context.metrics_href = "/metrics";
-    SetHtml(res, RenderIndexHtml(rows, std::get<OverviewFilter>(parsed), context));
+    SetHtml(res, RenderIndexHtml(rows, parsed.value(), context));
   });
 }
 

@@ -18,14 +18,13 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <variant>
 
 #include "config/config.h"
 #include "config/shard.h"
 #include "exporter/daemon/check_history.h"
-#include "exporter/report/metrics.h"
 #include "exporter/daemon/scheduler.h"
 #include "exporter/daemon/snapshot_store.h"
+#include "exporter/report/metrics.h"
 #include "probes/ip_limiter.h"
 #include "probes/resolver.h"
 #include "probes/transport.h"
@@ -44,7 +43,7 @@ inline constexpr const char* kDefaultListenAddress = ":10125";
 struct AppOptions {
   std::string config_path = "smtp_exporter.yml";
   std::string listen_address = kDefaultListenAddress;  // "host:port", ":port", "[v6]:port"
-  std::size_t max_concurrent_probes = 4;  // /probe requests at once; 503 beyond
+  std::size_t max_concurrent_probes = 4;               // /probe requests at once; 503 beyond
   // The part of the config's domains this replica schedules (--shard=i/n); kept across
   // reloads. /probe still checks any domain. Default: 0/1, every domain.
   Shard shard;
@@ -64,14 +63,14 @@ struct AppDependencies {
 class ExporterApp {
  public:
   // Loads and validates the config: a bad file is an error here (the caller exits non-zero).
-  static std::variant<std::unique_ptr<ExporterApp>, std::string> Create(
-      const AppOptions& options, AppDependencies dependencies = {});
+  static Result<std::unique_ptr<ExporterApp>> Create(const AppOptions& options,
+                                                     AppDependencies dependencies = {});
   ~ExporterApp();
   ExporterApp(const ExporterApp&) = delete;
   ExporterApp& operator=(const ExporterApp&) = delete;
 
-  // Binds the listen address; returns the error text on failure. port() is then known.
-  std::optional<std::string> Bind();
+  // Binds the listen address. port() is then known.
+  Status Bind();
   int port() const { return port_; }
 
   // Starts the scheduler and serves HTTP on a background thread.
@@ -82,17 +81,17 @@ class ExporterApp {
   void Wait();
 
   // Re-reads the config file. A bad file keeps the running config (and is reported through
-  // smtp_exporter_config_last_reload_successful 0). Returns the error text on failure.
-  std::optional<std::string> Reload();
+  // smtp_exporter_config_last_reload_successful 0), and the failure is returned.
+  Status Reload();
 
  private:
   ExporterApp(AppOptions options, AppDependencies dependencies);
   struct Runtime;  // config + what is built from it, swapped whole on reload
 
   std::shared_ptr<const Runtime> runtime() const;
-  std::shared_ptr<const Runtime> BuildRuntime(Config config, std::string* error) const;
+  Result<std::shared_ptr<const Runtime>> BuildRuntime(Config config) const;
   std::shared_ptr<const CheckResult> RunCheck(const Runtime& runtime, const DomainConfig& domain,
-                                           std::optional<std::chrono::milliseconds> timeout);
+                                              std::optional<std::chrono::milliseconds> timeout);
   void RunScheduled(const std::string& domain);
   void RunScheduledOnce(const std::string& domain);
   ExporterHealth Health() const;

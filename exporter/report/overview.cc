@@ -103,9 +103,9 @@ std::vector<ProblemLine> SummariseProblems(std::string_view domain,
         EqualsIgnoringCase(line.subjects[0].domain, domain)) {
       line.subjects.clear();
     }
-    line.grouped_endpoints = line.subjects.size() >= 2 &&
-                             std::all_of(line.subjects.begin(), line.subjects.end(),
-                                         [](const Subject& s) { return s.ip.has_value(); });
+    line.grouped_endpoints =
+        line.subjects.size() >= 2 && std::all_of(line.subjects.begin(), line.subjects.end(),
+                                                 [](const Subject& s) { return s.ip.has_value(); });
   }
   return lines;
 }
@@ -178,23 +178,24 @@ std::vector<CodeSummary> SummariseCodes(const std::vector<IndexRow>& rows) {
   return out;
 }
 
-std::variant<OverviewFilter, std::string> ParseOverviewFilter(std::string_view status,
-                                                              std::string_view code,
-                                                              std::string_view q) {
+Result<OverviewFilter> ParseOverviewFilter(std::string_view status, std::string_view code,
+                                           std::string_view q) {
   OverviewFilter filter;
   if (!status.empty()) {
     filter.status = LowerAscii(status);
     if (std::find(kStatusWords.begin(), kStatusWords.end(), filter.status) == kStatusWords.end()) {
-      return std::string("status must be one of ok, info, warn, crit, error, pending");
+      return Error::InvalidArgument("status must be one of ok, info, warn, crit, error, pending");
     }
   }
   if (code.size() > kMaxOverviewCodeLength) {
-    return "code must be at most " + std::to_string(kMaxOverviewCodeLength) + " characters";
+    return Error::InvalidArgument("code must be at most " + std::to_string(kMaxOverviewCodeLength) +
+                                  " characters");
   }
   filter.code = LowerAscii(code);
   const std::string_view trimmed = Trim(q);
   if (trimmed.size() > kMaxOverviewQueryLength) {
-    return "q must be at most " + std::to_string(kMaxOverviewQueryLength) + " characters";
+    return Error::InvalidArgument("q must be at most " + std::to_string(kMaxOverviewQueryLength) +
+                                  " characters");
   }
   filter.query = LowerAscii(trimmed);
   return filter;

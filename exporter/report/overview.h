@@ -17,9 +17,9 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
+#include "config/base/result.h"
 #include "exporter/check/check.h"
 #include "exporter/check/findings.h"
 #include "probes/dns_observation.h"
@@ -109,9 +109,8 @@ struct OverviewFilter {
 // any case; code is at most kMaxOverviewCodeLength bytes and may name no catalog code (it then
 // matches nothing); q is at most kMaxOverviewQueryLength bytes, trimmed and matched without
 // regard to case. Returns the filter, or the reason for a 400.
-std::variant<OverviewFilter, std::string> ParseOverviewFilter(std::string_view status,
-                                                              std::string_view code,
-                                                              std::string_view q);
+Result<OverviewFilter> ParseOverviewFilter(std::string_view status, std::string_view code,
+                                           std::string_view q);
 
 bool MatchesFilter(const IndexRow& row, const OverviewFilter& filter);
 

@@ -1,13 +1,14 @@
 // ProbeDns / PlanEndpoints / ProbeReverseDns through the real c-ares resolver against the real
 // Knot lab (tests/lab/dns/zones/lab.test.zone says what each name models). Only the lab server
 // on loopback is ever queried; the system resolver is never used.
+#include "probes/dns_probe.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "probes/dns_probe.h"
 #include "tests/integration/lab_environment.h"
 
 namespace smtp_exporter {
@@ -19,11 +20,13 @@ using testing::LabEnvironment;
 
 IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 
+HostPort Server(const std::string& text) { return ParseHostPort(text, kDnsPort).value(); }
+
 class DnsProbeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ResolverOptions options;
-    options.servers = {LabEnvironment::DnsServer()};
+    options.servers = {Server(LabEnvironment::DnsServer())};
     options.query_timeout = std::chrono::milliseconds(1000);
     auto created = AresResolver::Create(options);
     ASSERT_TRUE(created.ok()) << created.error().ToString();
@@ -183,7 +186,7 @@ TEST_F(DnsProbeTest, ServfailIsAFailureNotMissingMx) {
 
 TEST_F(DnsProbeTest, LabServerOverIpv6) {
   ResolverOptions options;
-  options.servers = {"[::1]:" + std::to_string(testing::kDnsPort)};
+  options.servers = {Server("[::1]:" + std::to_string(testing::kDnsPort))};
   auto resolver = AresResolver::Create(options);
   ASSERT_TRUE(resolver.ok());
   const auto answers = resolver.value()->Resolve({{"good.lab.test", DnsType::kMx}}, Soon());
@@ -202,15 +205,15 @@ TEST(DnsTimeoutTest, SilentServerTimesOutWithinTheDeadline) {
   socklen_t length = sizeof(addr);
   ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length), 0);
   ResolverOptions options;
-  options.servers = {"127.0.0.1:" + std::to_string(ntohs(addr.sin_port))};
+  options.servers = {Server("127.0.0.1:" + std::to_string(ntohs(addr.sin_port)))};
   options.query_timeout = std::chrono::milliseconds(200);
   options.tries = 1;
   auto resolver = AresResolver::Create(options);
   ASSERT_TRUE(resolver.ok());
   const auto started = std::chrono::steady_clock::now();
-  const auto answers = resolver.value()->Resolve(
-      {{"good.lab.test", DnsType::kMx}, {"good.lab.test", DnsType::kA}},
-      started + std::chrono::seconds(5));
+  const auto answers =
+      resolver.value()->Resolve({{"good.lab.test", DnsType::kMx}, {"good.lab.test", DnsType::kA}},
+                                started + std::chrono::seconds(5));
   EXPECT_EQ(answers[0].status, DnsStatus::kTimeout);
   EXPECT_EQ(answers[1].status, DnsStatus::kTimeout);
   // c-ares' own per-try timeout fired well before our 5 s deadline (generous bound: noisy CI).
@@ -218,9 +221,13 @@ TEST(DnsTimeoutTest, SilentServerTimesOutWithinTheDeadline) {
   close(fd);
 }
 
-TEST(ResolverOptionsTest, RejectsBadServers) {
+TEST(ResolverOptionsTest, RejectsNonPositiveTriesAndTimeout) {
   ResolverOptions options;
-  options.servers = {"ns1.example.org"};
+  options.servers = {Server("127.0.0.1:1")};
+  options.tries = 0;
+  EXPECT_FALSE(AresResolver::Create(options).ok());
+  options.tries = 1;
+  options.query_timeout = std::chrono::milliseconds(0);
   EXPECT_FALSE(AresResolver::Create(options).ok());
 }
 

@@ -10,14 +10,16 @@ namespace smtp_exporter::testing {
 
 std::unique_ptr<ExporterApp> StartInProcessExporter(const AppOptions& options,
                                                     AppDependencies dependencies) {
-  auto created = ExporterApp::Create(options, std::move(dependencies));
-  if (auto* error = std::get_if<std::string>(&created)) {
-    ADD_FAILURE() << "config " << options.config_path << " did not load: " << *error;
+  Result<std::unique_ptr<ExporterApp>> created =
+      ExporterApp::Create(options, std::move(dependencies));
+  if (!created.ok()) {
+    ADD_FAILURE() << "config " << options.config_path
+                  << " did not load: " << created.error().message;
     return nullptr;
   }
-  auto app = std::move(std::get<std::unique_ptr<ExporterApp>>(created));
-  if (auto error = app->Bind()) {
-    ADD_FAILURE() << "cannot listen on " << options.listen_address << ": " << *error;
+  std::unique_ptr<ExporterApp> app = std::move(created).value();
+  if (Status bound = app->Bind(); !bound.ok()) {
+    ADD_FAILURE() << "cannot listen on " << options.listen_address << ": " << bound.message();
     return nullptr;
   }
   app->Start();

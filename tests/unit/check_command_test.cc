@@ -12,10 +12,10 @@
 namespace smtp_exporter {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::FakeClock;
 using testing::FakeResolver;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::Script;
 using testing::ScriptedTransportFactory;
 
@@ -50,8 +50,8 @@ class CheckCommandTest : public ::testing::Test {
                            .Reply({"221 Bye"}));
   }
   static std::vector<std::string> NoTransactions() {
-    return {"--helo-name", "probe.lab.test", "--test-null-sender=false",
-            "--test-postmaster", "false", "--test-open-relay=false"};
+    return {"--helo-name",       "probe.lab.test", "--test-null-sender=false",
+            "--test-postmaster", "false",          "--test-open-relay=false"};
   }
   std::vector<std::string> Args(std::vector<std::string> head) {
     for (auto& extra : NoTransactions()) head.push_back(extra);
@@ -81,6 +81,10 @@ TEST_F(CheckCommandTest, UsageErrorsExitUnknown) {
   EXPECT_EQ(Run({"example.org", "--endpoint-concurrency", "0"}), kExitUnknown);
   EXPECT_EQ(Run({"example.org", "--dns-timeout", "x"}), kExitUnknown);
   EXPECT_EQ(Run({"example.org", "--dns-tries", "0"}), kExitUnknown);
+  EXPECT_EQ(Run({"example.org", "--dns-servers", "127.0.0.1,ns1.example.org"}), kExitUnknown);
+  EXPECT_THAT(err_.str(), HasSubstr("--dns-servers: \"ns1.example.org\" is not an IPv4"));
+  EXPECT_EQ(Run({"a-.example.org"}), kExitUnknown);
+  EXPECT_THAT(err_.str(), HasSubstr("starts or ends with a hyphen"));
   EXPECT_EQ(factory_.connects(), 0);
 }
 
@@ -88,8 +92,9 @@ TEST_F(CheckCommandTest, DnsServersAreHandedToTheResolver) {
   AddQuietServer();
   Run(Args({"lab.test", "--dns-servers", "127.0.0.1:5353,[::1]:5353", "--dns-timeout", "500ms",
             "--dns-tries", "3"}));
-  EXPECT_EQ(resolver_options_.servers,
-            (std::vector<std::string>{"127.0.0.1:5353", "[::1]:5353"}));
+  ASSERT_EQ(resolver_options_.servers.size(), 2u);
+  EXPECT_EQ(resolver_options_.servers[0].ToString(), "127.0.0.1:5353");
+  EXPECT_EQ(resolver_options_.servers[1].ToString(), "[::1]:5353");
   EXPECT_EQ(resolver_options_.query_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(resolver_options_.tries, 3);
 }
@@ -144,13 +149,13 @@ TEST_F(CheckCommandTest, HtmlIsAStandaloneReport) {
   EXPECT_THAT(html, HasSubstr("data-code=\"smtp.all_no_starttls\" data-severity=\"crit\""));
   EXPECT_THAT(html, HasSubstr("<pre class=\"banner\">220 mx.lab.test ESMTP</pre>"));
   EXPECT_THAT(html, Not(HasSubstr("href=")));  // nothing to link to outside a daemon
-  EXPECT_THAT(html, Not(HasSubstr("\x1b[")));   // colour is for text only
+  EXPECT_THAT(html, Not(HasSubstr("\x1b[")));  // colour is for text only
 }
 
 TEST_F(CheckCommandTest, SingleEndpointSkipsMxButChecksPtr) {
   AddQuietServer();
-  Run(Args({"lab.test", "--endpoint", "192.0.2.25:2525", "--mx-name", "mx.lab.test",
-            "--format", "json"}));
+  Run(Args({"lab.test", "--endpoint", "192.0.2.25:2525", "--mx-name", "mx.lab.test", "--format",
+            "json"}));
   const auto doc = nlohmann::json::parse(out_.str());
   EXPECT_EQ(doc["dns"]["mx"]["status"], "not_queried");
   EXPECT_EQ(doc["endpoints"][0]["port"], 2525);

@@ -18,22 +18,22 @@
 #include <variant>
 #include <vector>
 
-#include "exporter/report/html.h"
-#include "exporter/report/overview.h"
 #include "exporter/check/evaluate.h"
 #include "exporter/daemon/snapshot_store.h"
+#include "exporter/report/html.h"
+#include "exporter/report/overview.h"
 #include "tests/support/golden.h"
 #include "tests/support/observations.h"
 
 namespace smtp_exporter {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::ExpectGolden;
+using ::testing::HasSubstr;
 using testing::HealthyEndpoint;
 using testing::Ip;
 using testing::Mx;
+using ::testing::Not;
 using testing::Plan;
 using testing::Reverse;
 
@@ -301,20 +301,20 @@ TEST(HtmlReportTest, IndexListsWorstFirstThenPending) {
   rows[1] = Row("good.example", Severity::kOk, 0, 0, 0, "/report?domain=good.example", "");
   rows[2] = Row("relay.example", Severity::kCrit, 2, 1, 1, "/report?domain=relay.example",
                 "/report?domain=relay.example&format=json");
-  rows[2].problems = SummariseProblems(
-      "relay.example",
-      {Finding{"smtp.open_relay", "smtp.open_relay", Severity::kCrit,
-               Subject::Endpoint("relay.example", "mx.relay.example",
-                                 IpAddress::Parse("192.0.2.1").value(), 25),
-               "", "", ""}},
-      1);
+  rows[2].problems =
+      SummariseProblems("relay.example",
+                        {Finding{"smtp.open_relay", "smtp.open_relay", Severity::kCrit,
+                                 Subject::Endpoint("relay.example", "mx.relay.example",
+                                                   IpAddress::Parse("192.0.2.1").value(), 25),
+                                 "", "", ""}},
+                        1);
   rows[3] = Row("<b>odd</b>.example", Severity::kWarn, 0, 1, 0, "", "");
   rows[3].next_check_unix = 0;
   const std::string html = RenderIndexHtml(rows, OverviewFilter{}, Context());
-  EXPECT_EQ(Attributes(html, "<table id=\"domains\">", "</table>", "<tr class=\"domain\"",
-                       "data-domain"),
-            (std::vector<std::string>{"relay.example", "&lt;b&gt;odd&lt;/b&gt;.example",
-                                      "good.example", "pending.example"}));
+  EXPECT_EQ(
+      Attributes(html, "<table id=\"domains\">", "</table>", "<tr class=\"domain\"", "data-domain"),
+      (std::vector<std::string>{"relay.example", "&lt;b&gt;odd&lt;/b&gt;.example", "good.example",
+                                "pending.example"}));
   EXPECT_THAT(html, HasSubstr("/report?domain=relay.example&amp;format=json"));
   EXPECT_THAT(html, Not(HasSubstr("<b>")));
   ExpectGolden("html/index.html", html, "HtmlReport*");
@@ -322,8 +322,8 @@ TEST(HtmlReportTest, IndexListsWorstFirstThenPending) {
 
 TEST(HtmlReportTest, RelativeTimesFollowTheClock) {
   HtmlPageContext context = Context();
-  const std::string html = RenderReportHtml(Healthy().observation, Healthy().findings,
-                                            Severity::kOk, context);
+  const std::string html =
+      RenderReportHtml(Healthy().observation, Healthy().findings, Severity::kOk, context);
   EXPECT_THAT(html, HasSubstr("checked 2023-11-14 22:13:20 UTC (5 min ago)"));
   EXPECT_THAT(html, HasSubstr("next check 2023-11-14 22:19:20 UTC (in 60 s)"));
   context.now_unix = 0;
@@ -419,22 +419,22 @@ std::vector<IndexRow> OverviewRows() {
   };
   const std::vector<Domain> domains = {
       // OK for 48 hourly checks: the strip reaches back two days.
-      {"good.example", SnapshotOf(Healthy()),
-       History(std::string(48, 'o'), 1700000000, 3600), 1700003600},
+      {"good.example", SnapshotOf(Healthy()), History(std::string(48, 'o'), 1700000000, 3600),
+       1700003600},
       // Turned crit four checks ago.
-      {"broken.example", SnapshotOf(Broken()),
-       History("oooooooooocccc", 1700000100, 300), 1700000400},
-      {"starttls.example", SnapshotOf(NoStartTlsOnTwoOfThree()),
-       History("wwwwww", 1700000050, 300), 1700000350},
+      {"broken.example", SnapshotOf(Broken()), History("oooooooooocccc", 1700000100, 300),
+       1700000400},
+      {"starttls.example", SnapshotOf(NoStartTlsOnTwoOfThree()), History("wwwwww", 1700000050, 300),
+       1700000350},
       // Flapped, then the resolver failed.
-      {"servfail.example", SnapshotOf(DnsFailure()),
-       History("ooowwcoee", 1700000200, 300), 1700000500},
+      {"servfail.example", SnapshotOf(DnsFailure()), History("ooowwcoee", 1700000200, 300),
+       1700000500},
       {"pending.example", nullptr, {}},
   };
   std::vector<IndexRow> rows;
   for (const auto& domain : domains) {
-    IndexRow row = MakeIndexRow(domain.name, domain.snapshot.get(), domain.history,
-                                domain.next_check_unix);
+    IndexRow row =
+        MakeIndexRow(domain.name, domain.snapshot.get(), domain.history, domain.next_check_unix);
     if (domain.snapshot) {
       row.report_href = "/report?domain=" + UrlEncodeQueryValue(domain.name);
       row.json_href = row.report_href + "&format=json";
@@ -446,8 +446,8 @@ std::vector<IndexRow> OverviewRows() {
 
 OverviewFilter Filter(std::string_view status, std::string_view code, std::string_view q) {
   auto parsed = ParseOverviewFilter(status, code, q);
-  EXPECT_TRUE(std::holds_alternative<OverviewFilter>(parsed)) << std::get<std::string>(parsed);
-  return std::get<OverviewFilter>(parsed);
+  EXPECT_TRUE(parsed.ok()) << parsed.message();
+  return parsed.ok() ? parsed.value() : OverviewFilter{};
 }
 
 // The part of `html` that is the row of `domain`.

@@ -63,7 +63,7 @@ TEST(SummariseProblemsTest, OneEndpointIsNamedSeveralAreCounted) {
   EXPECT_FALSE(lines[0].grouped_endpoints);
   EXPECT_TRUE(lines[1].grouped_endpoints);
   EXPECT_THAT(lines[1].subjects, ElementsAre(SubjectOf("mx1.example.org [192.0.2.1]"),
-                                            SubjectOf("mx2.example.org [192.0.2.2]")));
+                                             SubjectOf("mx2.example.org [192.0.2.2]")));
   EXPECT_TRUE(lines[2].subjects.empty());  // about the domain: its row names it
 }
 
@@ -111,9 +111,9 @@ TEST(SummariseProblemsTest, LongListsAreCut) {
 }
 
 TEST(SummariseProblemsTest, NothingActiveNoLine) {
-  EXPECT_TRUE(SummariseProblems("example.org",
-                                {F("smtp.open_relay", Severity::kOk, "x [192.0.2.1]")}, 1)
-                  .empty());
+  EXPECT_TRUE(
+      SummariseProblems("example.org", {F("smtp.open_relay", Severity::kOk, "x [192.0.2.1]")}, 1)
+          .empty());
 }
 
 TEST(EndpointsJudgedTest, LeavesOutNoRouteAndNotAttempted) {
@@ -201,20 +201,17 @@ TEST(SummariseCodesTest, WorstFirstThenMostDomains) {
 }
 
 OverviewFilter Parsed(std::string_view status, std::string_view code, std::string_view q) {
-  auto parsed = ParseOverviewFilter(status, code, q);
-  if (auto* error = std::get_if<std::string>(&parsed)) {
-    ADD_FAILURE() << *error;
+  Result<OverviewFilter> parsed = ParseOverviewFilter(status, code, q);
+  if (!parsed.ok()) {
+    ADD_FAILURE() << parsed.error().message;
     return {};
   }
-  return std::get<OverviewFilter>(parsed);
+  return parsed.value();
 }
 
 std::string ParseError(std::string_view status, std::string_view code, std::string_view q) {
-  auto parsed = ParseOverviewFilter(status, code, q);
-  if (auto* error = std::get_if<std::string>(&parsed)) {
-    return *error;
-  }
-  return "(accepted)";
+  Result<OverviewFilter> parsed = ParseOverviewFilter(status, code, q);
+  return parsed.ok() ? "(accepted)" : parsed.error().message;
 }
 
 TEST(OverviewFilterTest, ParsesAndBoundsTheQuery) {
