@@ -10,14 +10,16 @@ bool IsLdh(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-std::string ToLower(std::string_view text) {
+}  // namespace
+
+// ASCII only, byte by byte: no locale can change how a name or a filter compares.
+std::string LowerAscii(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  });
   return out;
 }
-
-}  // namespace
 
 // Whether `name` is a host name made of LDH labels (RFC 1035 §2.3.1, RFC 1123 §2.1). One
 // trailing dot is allowed.
@@ -73,7 +75,7 @@ std::string StripTrailingDots(std::string_view name) {
   return std::string(name);
 }
 
-std::string NormaliseHostName(std::string_view name) { return ToLower(StripTrailingDots(name)); }
+std::string NormaliseHostName(std::string_view name) { return LowerAscii(StripTrailingDots(name)); }
 
 // Whether `address` can be the open-relay probe's RCPT TO.
 Status ValidateProbeAddress(std::string_view address) {

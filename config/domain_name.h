@@ -15,6 +15,9 @@ namespace smtp_exporter {
 // all digits (an IP address) is not a host name.
 Status ValidateHostName(std::string_view name);
 
+// `text` with A-Z lowered; other bytes (UTF-8 included) unchanged.
+std::string LowerAscii(std::string_view text);
+
 // Lower case, without trailing dots: the form DNS names are compared and stored in
 // (RFC 4343: case-insensitive; the root dot carries no meaning here).
 std::string NormaliseHostName(std::string_view name);

@@ -39,12 +39,20 @@ struct DnsLookup {
 // One MX record's target and what it resolves to.
 struct MxTarget {
   std::uint16_t preference = 0;
-  std::string host;             // as published, without the trailing dot
-  bool is_ip_literal = false;   // RFC 5321 §5.1: must be a host name
+  std::string host;                      // as published, without the trailing dot
+  bool is_ip_literal = false;            // RFC 5321 §5.1: must be a host name
   std::vector<std::string> cname_chain;  // names the target aliases through (empty: not a CNAME)
   DnsLookup a;
   DnsLookup aaaa;
   std::vector<IpAddress> addresses;  // A then AAAA, in answer order, deduplicated
+};
+
+// A forward lookup (A or AAAA) of a PTR name that failed, leaving FCrDNS undecided.
+struct FailedForwardLookup {
+  std::string name;  // the PTR name, without the trailing dot
+  DnsLookup lookup;  // its status and the resolver's text
+
+  friend bool operator==(const FailedForwardLookup&, const FailedForwardLookup&) = default;
 };
 
 // Reverse DNS of one endpoint address.
@@ -56,21 +64,21 @@ struct ReverseDns {
   // or a lookup failure).
   std::optional<bool> fcrdns_ok;
   std::string fcrdns_name;  // the PTR name that confirmed it
-  std::vector<std::string> fcrdns_errors;  // lookups of PTR names that failed
+  std::vector<FailedForwardLookup> fcrdns_failures;
 };
 
 struct DnsObservation {
   std::string domain;
-  DnsLookup mx;  // the MX query of the domain
+  DnsLookup mx;                      // the MX query of the domain
   std::vector<MxTarget> mx_targets;  // sorted by preference, then host
-  bool null_mx = false;        // RFC 7505: a single "0 ." record
-  bool null_mx_mixed = false;  // "0 ." next to other MX records (RFC 7505 §3: MUST NOT)
+  bool null_mx = false;              // RFC 7505: a single "0 ." record
+  bool null_mx_mixed = false;        // "0 ." next to other MX records (RFC 7505 §3: MUST NOT)
   // No MX RRset: RFC 5321 §5.1 falls back to the domain's own A/AAAA (the implicit MX).
   bool implicit_mx = false;
   DnsLookup implicit_a;
   DnsLookup implicit_aaaa;
   std::vector<IpAddress> implicit_addresses;  // the domain's own A then AAAA
-  std::vector<ReverseDns> reverse;  // one per distinct endpoint address
+  std::vector<ReverseDns> reverse;            // one per distinct endpoint address
   double duration_seconds = 0;
   // The DNS phase ran out of time before every lookup finished.
   bool timed_out = false;

@@ -163,7 +163,7 @@ void ProbeReverseDns(const Resolver& resolver, const EndpointPlan& plan, Deadlin
       const DnsAnswer& answer = forward_answers[forward_index[key]];
       if (IsDnsFailure(answer.status)) {
         undecided = true;
-        reverse.fcrdns_errors.push_back(name + ": " + std::string(DnsStatusName(answer.status)));
+        reverse.fcrdns_failures.push_back({name, DnsLookup{answer.status, answer.error}});
         continue;
       }
       if (std::find(answer.addresses.begin(), answer.addresses.end(), reverse.ip) !=

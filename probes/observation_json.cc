@@ -32,9 +32,8 @@ std::string_view DirectionName(TranscriptEntry::Direction direction) {
 nlohmann::json ToJson(const TransactionProbe& probe) {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& step : probe.steps) {
-    steps.push_back({{"command", step.command},
-                     {"reply", OptionalReply(step.reply)},
-                     {"error", step.error}});
+    steps.push_back(
+        {{"command", step.command}, {"reply", OptionalReply(step.reply)}, {"error", step.error}});
   }
   return {{"outcome", ProbeOutcomeName(probe.outcome)},
           {"detail", probe.detail},
@@ -52,9 +51,7 @@ nlohmann::json ToJson(const TlsDetails& tls) {
 
 }  // namespace
 
-nlohmann::json ToJson(const Reply& reply) {
-  return {{"code", reply.code}, {"lines", reply.lines}};
-}
+nlohmann::json ToJson(const Reply& reply) { return {{"code", reply.code}, {"lines", reply.lines}}; }
 
 nlohmann::json ToJson(const ExtensionSet& extensions) {
   nlohmann::json out = nlohmann::json::array();
@@ -131,6 +128,16 @@ nlohmann::json ToJson(const DnsLookup& lookup) {
   return {{"status", DnsStatusName(lookup.status)}, {"error", lookup.error}};
 }
 
+nlohmann::json FailedLookups(const std::vector<FailedForwardLookup>& failures) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& failure : failures) {
+    nlohmann::json item = ToJson(failure.lookup);
+    item["name"] = failure.name;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 nlohmann::json Addresses(const std::vector<IpAddress>& addresses) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& ip : addresses) out.push_back(ip.ToString());
@@ -157,7 +164,7 @@ nlohmann::json ToJson(const DnsObservation& dns) {
                        {"ptr_names", r.ptr_names},
                        {"fcrdns_ok", r.fcrdns_ok ? nlohmann::json(*r.fcrdns_ok) : nullptr},
                        {"fcrdns_name", r.fcrdns_name},
-                       {"fcrdns_errors", r.fcrdns_errors}});
+                       {"fcrdns_failures", FailedLookups(r.fcrdns_failures)}});
   }
   return {{"domain", dns.domain},
           {"mx", ToJson(dns.mx)},
@@ -188,8 +195,8 @@ nlohmann::json ToJson(const DomainObservation& domain) {
           {"started_at", domain.started_at_unix},
           {"duration_seconds", domain.duration_seconds},
           {"dns", ToJson(domain.dns)},
-          {"plan", {{"endpoints", std::move(plan)},
-                    {"dropped_over_cap", domain.plan.dropped_over_cap}}},
+          {"plan",
+           {{"endpoints", std::move(plan)}, {"dropped_over_cap", domain.plan.dropped_over_cap}}},
           {"endpoints", std::move(endpoints)}};
 }
 
@@ -345,14 +352,13 @@ TransactionProbe ProbeFrom(const Reader& r) {
                                                ProbeOutcome::kRejected, ProbeOutcome::kTemporary,
                                                ProbeOutcome::kError};
   TransactionProbe probe;
-  probe.outcome =
-      EnumFromName(r.String("outcome"), kOutcomes, ProbeOutcomeName, r.Path("outcome"));
+  probe.outcome = EnumFromName(r.String("outcome"), kOutcomes, ProbeOutcomeName, r.Path("outcome"));
   probe.detail = r.String("detail");
   for (const auto& item : r.Array("steps")) {
     const Reader step(item, r.Path("steps[]"));
-    probe.steps.push_back(
-        {step.String("command"), ReplyFrom(step.Field("reply"), step.Path("reply")),
-         step.String("error")});
+    probe.steps.push_back({step.String("command"),
+                           ReplyFrom(step.Field("reply"), step.Path("reply")),
+                           step.String("error")});
   }
   return probe;
 }
@@ -378,9 +384,9 @@ EndpointObservation EndpointFrom(const Reader& r) {
   static constexpr TransactionChannel kChannels[] = {
       TransactionChannel::kNone, TransactionChannel::kTls, TransactionChannel::kPlain,
       TransactionChannel::kPlainReconnect};
-  static constexpr TranscriptEntry::Direction kDirections[] = {
-      TranscriptEntry::Direction::kClient, TranscriptEntry::Direction::kServer,
-      TranscriptEntry::Direction::kNote};
+  static constexpr TranscriptEntry::Direction kDirections[] = {TranscriptEntry::Direction::kClient,
+                                                               TranscriptEntry::Direction::kServer,
+                                                               TranscriptEntry::Direction::kNote};
   EndpointObservation e;
   e.domain = r.String("domain");
   e.mx_name = r.String("mx");
@@ -420,8 +426,7 @@ EndpointObservation EndpointFrom(const Reader& r) {
     }
   }
   e.starttls.error = starttls.String("error");
-  e.starttls.plaintext_bytes_discarded =
-      starttls.Integer<std::size_t>("plaintext_bytes_discarded");
+  e.starttls.plaintext_bytes_discarded = starttls.Integer<std::size_t>("plaintext_bytes_discarded");
   e.tls_ehlo = ReplyFrom(r.Field("tls_ehlo_reply"), r.Path("tls_ehlo_reply"));
   const Reader transactions = r.Object("transactions");
   e.transactions_channel = EnumFromName(transactions.String("channel"), kChannels,
@@ -436,17 +441,24 @@ EndpointObservation EndpointFrom(const Reader& r) {
   e.session_error = r.String("session_error");
   // Added after schema version 1 first shipped: absent in older documents.
   if (const auto it = r.Find("session_error_code"); it != nullptr && !it->is_null()) {
-    static constexpr ErrorCode kCodes[] = {
-        ErrorCode::kInvalidArgument,  ErrorCode::kTimeout, ErrorCode::kConnectionRefused,
-        ErrorCode::kUnreachable,      ErrorCode::kNoRoute, ErrorCode::kConnectionClosed,
-        ErrorCode::kIo,               ErrorCode::kTls,     ErrorCode::kProtocol,
-        ErrorCode::kLimitExceeded,    ErrorCode::kDns,     ErrorCode::kCancelled,
-        ErrorCode::kInternal};
+    static constexpr ErrorCode kCodes[] = {ErrorCode::kInvalidArgument,
+                                           ErrorCode::kTimeout,
+                                           ErrorCode::kConnectionRefused,
+                                           ErrorCode::kUnreachable,
+                                           ErrorCode::kNoRoute,
+                                           ErrorCode::kConnectionClosed,
+                                           ErrorCode::kIo,
+                                           ErrorCode::kTls,
+                                           ErrorCode::kProtocol,
+                                           ErrorCode::kLimitExceeded,
+                                           ErrorCode::kDns,
+                                           ErrorCode::kCancelled,
+                                           ErrorCode::kInternal};
     if (!it->is_string()) {
       throw ReadError{r.Path("session_error_code"), "is not a string"};
     }
-    e.session_error_code = EnumFromName(it->get<std::string>(), kCodes, ErrorCodeName,
-                                        r.Path("session_error_code"));
+    e.session_error_code =
+        EnumFromName(it->get<std::string>(), kCodes, ErrorCodeName, r.Path("session_error_code"));
   }
   const nlohmann::json& phases = r.Field("phases");
   if (!phases.is_object()) {
@@ -464,10 +476,10 @@ EndpointObservation EndpointFrom(const Reader& r) {
                    });
   for (const auto& item : r.Array("transcript")) {
     const Reader entry(item, r.Path("transcript[]"));
-    e.transcript.push_back({entry.Number("at"),
-                            EnumFromName(entry.String("dir"), kDirections, DirectionName,
-                                         entry.Path("dir")),
-                            entry.String("text")});
+    e.transcript.push_back(
+        {entry.Number("at"),
+         EnumFromName(entry.String("dir"), kDirections, DirectionName, entry.Path("dir")),
+         entry.String("text")});
   }
   return e;
 }
@@ -520,7 +532,10 @@ DnsObservation DnsFrom(const Reader& r) {
       reverse.fcrdns_ok = v.Bool("fcrdns_ok");
     }
     reverse.fcrdns_name = v.String("fcrdns_name");
-    reverse.fcrdns_errors = v.Strings("fcrdns_errors");
+    for (const auto& failure : v.Array("fcrdns_failures")) {
+      const Reader f(failure, v.Path("fcrdns_failures[]"));
+      reverse.fcrdns_failures.push_back({f.String("name"), LookupFrom(f)});
+    }
     dns.reverse.push_back(std::move(reverse));
   }
   dns.timed_out = r.Bool("timed_out");
@@ -557,7 +572,8 @@ Result<DomainObservation> DomainObservationFromJson(const nlohmann::json& json) 
     }
     return obs;
   } catch (const ReadError& error) {
-    return Error{ErrorCode::kInvalidArgument, "observation JSON: " + error.path + " " + error.problem};
+    return Error{ErrorCode::kInvalidArgument,
+                 "observation JSON: " + error.path + " " + error.problem};
   } catch (const nlohmann::json::exception& error) {
     return Error{ErrorCode::kInvalidArgument, std::string("observation JSON: ") + error.what()};
   }

@@ -14,7 +14,7 @@
 namespace smtp_exporter {
 
 // Bumped whenever a field is renamed or removed (adding fields keeps the version).
-inline constexpr int kObservationSchemaVersion = 1;
+inline constexpr int kObservationSchemaVersion = 2;
 
 nlohmann::json ToJson(const Reply& reply);
 nlohmann::json ToJson(const ExtensionSet& extensions);

@@ -58,9 +58,10 @@ void EvaluateLookupFailures(const RuleContext& context, FindingSink& out) {
   for (const auto& reverse : dns.reverse) {
     const Subject subject = ReverseSubject(obs, domain, reverse.ip, context.options.port);
     check(reverse.ptr, subject, "PTR " + reverse.ip.ToString());
-    for (const auto& error : reverse.fcrdns_errors) {
+    for (const auto& failure : reverse.fcrdns_failures) {
       failures.emplace_back(subject, "forward lookup of the PTR name failed, so FCrDNS of " +
-                                         reverse.ip.ToString() + " is undecided: " + error);
+                                         reverse.ip.ToString() + " is undecided: " + failure.name +
+                                         ": " + std::string(DnsStatusName(failure.lookup.status)));
     }
   }
   if (dns.timed_out) {

@@ -476,8 +476,9 @@ void WriteDns(std::ostringstream& out, const DnsObservation& dns) {
       } else {
         out << "<span class=\"sev sev-warn\">MISMATCH</span>";
       }
-      for (const auto& error : reverse.fcrdns_errors) {
-        out << "<br><span class=\"muted\">" << Esc(error) << "</span>";
+      for (const auto& failure : reverse.fcrdns_failures) {
+        out << "<br><span class=\"muted\">" << Esc(failure.name) << ": "
+            << DnsStatusName(failure.lookup.status) << "</span>";
       }
       out << "</td></tr>\n";
     }

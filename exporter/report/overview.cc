@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <map>
 
+#include "config/domain_name.h"
 #include "exporter/report/html.h"
 
 namespace smtp_exporter {
@@ -16,19 +16,6 @@ constexpr std::size_t kMaxSubjectsShown = 3;
 
 constexpr std::array<std::string_view, 6> kStatusWords = {"ok",   "info",  "warn",
                                                           "crit", "error", "pending"};
-
-char Lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string LowerAscii(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), Lower);
-  return out;
-}
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return Lower(x) == Lower(y); });
-}
 
 std::string_view Trim(std::string_view text) {
   constexpr std::string_view kSpace = " \t\r\n\f\v";
@@ -100,7 +87,7 @@ std::vector<ProblemLine> SummariseProblems(std::string_view domain,
   for (auto& line : lines) {
     // About the domain itself (no MX host, no address): its row already names it.
     if (line.subjects.size() == 1 && line.subjects[0].mx.empty() && !line.subjects[0].ip &&
-        EqualsIgnoringCase(line.subjects[0].domain, domain)) {
+        NormaliseHostName(line.subjects[0].domain) == NormaliseHostName(domain)) {
       line.subjects.clear();
     }
     line.grouped_endpoints =
@@ -214,10 +201,8 @@ bool MatchesFilter(const IndexRow& row, const OverviewFilter& filter) {
     return false;
   }
   if (!filter.query.empty()) {
-    const auto found =
-        std::search(row.domain.begin(), row.domain.end(), filter.query.begin(), filter.query.end(),
-                    [](char a, char b) { return Lower(a) == b; });
-    if (found == row.domain.end()) {
+    // The query is lower-cased by ParseOverviewFilter; row domains are normalised names.
+    if (LowerAscii(row.domain).find(filter.query) == std::string::npos) {
       return false;
     }
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "probes/observation_json.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/scripted_transport.h"
 
@@ -103,7 +104,7 @@ TEST_F(CheckCommandTest, WholeDomainJson) {
   AddQuietServer();
   const int code = Run(Args({"lab.test", "--format", "json"}));
   const auto doc = nlohmann::json::parse(out_.str());
-  EXPECT_EQ(doc["schema_version"], 1);
+  EXPECT_EQ(doc["schema_version"], kObservationSchemaVersion);
   EXPECT_EQ(doc["domain"], "lab.test");
   EXPECT_EQ(doc["dns"]["mx_targets"][0]["host"], "mx.lab.test");
   EXPECT_EQ(doc["dns"]["reverse"][0]["fcrdns_ok"], true);

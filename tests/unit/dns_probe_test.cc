@@ -129,7 +129,9 @@ TEST_F(DnsProbeUnitTest, FcrdnsConfirmedMismatchedAndUndecided) {
   EXPECT_EQ(dns.reverse[0].fcrdns_name, "good.example");
   EXPECT_EQ(dns.reverse[1].fcrdns_ok, false);
   EXPECT_FALSE(dns.reverse[2].fcrdns_ok.has_value());
-  EXPECT_THAT(dns.reverse[2].fcrdns_errors, ElementsAre("flaky.example: timeout"));
+  ASSERT_EQ(dns.reverse[2].fcrdns_failures.size(), 1u);
+  EXPECT_EQ(dns.reverse[2].fcrdns_failures[0].name, "flaky.example");
+  EXPECT_EQ(dns.reverse[2].fcrdns_failures[0].lookup.status, DnsStatus::kTimeout);
   EXPECT_EQ(dns.reverse[3].fcrdns_ok, true);
 }
 

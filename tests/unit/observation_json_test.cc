@@ -67,7 +67,7 @@ DomainObservation RichObservation() {
   obs.dns.implicit_addresses = {Ip("192.0.2.9")};
   obs.dns.reverse = {Reverse("192.0.2.1", DnsStatus::kOk, {"mx1.example.org"}, true),
                      Reverse("192.0.2.2", DnsStatus::kNxDomain, {}, std::nullopt)};
-  obs.dns.reverse[1].fcrdns_errors = {"mx2.example.org/A: timeout"};
+  obs.dns.reverse[1].fcrdns_failures = {{"mx2.example.org", {DnsStatus::kTimeout, "no answer"}}};
   obs.dns.timed_out = true;
   obs.dns.duration_seconds = 0.25;
   obs.plan.endpoints = {{"mx1.example.org", 10, Ip("192.0.2.1"), {"mx3.example.org"}},

@@ -371,7 +371,7 @@ TEST(RulesTest, DnsErrorOnPtrLeavesPtrUndecided) {
 TEST(RulesTest, DnsErrorOnFcrdnsForwardLookup) {
   DomainObservation obs = Healthy();
   obs.dns.reverse[1].fcrdns_ok.reset();
-  obs.dns.reverse[1].fcrdns_errors = {"mx1.example.org: servfail"};
+  obs.dns.reverse[1].fcrdns_failures = {{"mx1.example.org", {DnsStatus::kServFail, ""}}};
   const Finding f = ExpectFlagged(obs, "smtp.dns.error", Severity::kError, kV6Subject);
   EXPECT_THAT(f.message, HasSubstr("mx1.example.org: servfail"));
   EXPECT_FALSE(HasOk(Judge(obs), "smtp.fcrdns.mismatch", kV6Subject));
