@@ -70,7 +70,11 @@ class EndpointProber {
   std::optional<Reply> Send(const std::string& command, TransactionProbe* first = nullptr,
                             TransactionProbe* second = nullptr);
   void Reset();
+  // The connection broke (or the server closed it): record why; nothing more can be sent.
   void EndSession(const Error& error);
+  // We stop on a refusal while the connection still works: record why, then QUIT, which the
+  // server is waiting for (RFC 5321 §4.1.1.10: the session ends with QUIT).
+  void GiveUp(const Error& error);
   void AddPhase(const char* name, SteadyTime since);
   void CollectViolations();
   void FailUntested(const std::string& why);
@@ -118,6 +122,15 @@ void EndpointProber::EndSession(const Error& error) {
   if (client_ != nullptr) {
     client_->Note("session ended: " + error.ToString());
   }
+}
+
+void EndpointProber::GiveUp(const Error& error) {
+  if (obs_.session_error.empty()) {
+    obs_.session_error = error.ToString();
+    obs_.session_error_code = error.code;
+  }
+  client_->Note("giving up: " + error.ToString());
+  Quit();
 }
 
 std::optional<Reply> EndpointProber::Send(const std::string& command, TransactionProbe* first,
@@ -253,7 +266,7 @@ bool EndpointProber::SayHello(bool primary) {
     obs_.helo_fallback = helo->IsPositive();
   }
   if (!helo->IsPositive()) {
-    EndSession(Error{ErrorCode::kProtocol, "both EHLO and HELO were refused"});
+    GiveUp(Error{ErrorCode::kProtocol, "both EHLO and HELO were refused"});
     return false;
   }
   return true;
@@ -316,7 +329,7 @@ void EndpointProber::TryStartTls() {
       obs_.extensions_tls = ExtensionSet::FromEhloReply(*ehlo);
     } else if (const std::optional<Reply> helo = Send("HELO " + helo_name_);
                helo && !helo->IsPositive()) {
-      EndSession(Error{ErrorCode::kProtocol, "EHLO and HELO refused after STARTTLS"});
+      GiveUp(Error{ErrorCode::kProtocol, "EHLO and HELO refused after STARTTLS"});
     }
   }
   AddPhase("tls_ehlo", started);

@@ -132,6 +132,41 @@ TEST_F(SmtpProbeTest, EhloRejectedFallsBackToHelo) {
   EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kAccepted);
 }
 
+// RFC 5321 §4.1.1.10 (and our README): every session ends with QUIT, also when the server
+// refuses both greetings (Exim's helo_verify_hosts answers 451 to EHLO and to HELO).
+TEST_F(SmtpProbeTest, EhloAndHeloRefusedStillEndWithQuit) {
+  Script s;
+  Greet(s);
+  s.Expect("EHLO probe.test").Reply({"451 Temporary local problem - please try later"});
+  s.Expect("HELO probe.test").Reply({"451 Temporary local problem - please try later"});
+  Quit(s);
+  factory_.AddScript(s);
+
+  const EndpointObservation obs = Probe();
+  ExpectScriptsFollowed();
+  EXPECT_EQ(obs.helo->code, 451);
+  EXPECT_EQ(obs.session_error_code, ErrorCode::kProtocol);
+  EXPECT_THAT(obs.session_error, HasSubstr("both EHLO and HELO were refused"));
+  EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kError);
+}
+
+TEST_F(SmtpProbeTest, EhloAndHeloRefusedAfterStartTlsStillEndWithQuit) {
+  Script s;
+  Greet(s);
+  EhloWith(s, {"250-mx.example.org", "250 STARTTLS"});
+  s.Expect("STARTTLS").Reply({"220 2.0.0 Ready to start TLS"}).TlsOk(kTls);
+  s.Expect("EHLO probe.test").Reply({"550 5.7.1 go away"});
+  s.Expect("HELO probe.test").Reply({"550 5.7.1 go away"});
+  Quit(s);
+  factory_.AddScript(s);
+
+  const EndpointObservation obs = Probe();
+  ExpectScriptsFollowed();
+  EXPECT_TRUE(obs.starttls.ok);
+  EXPECT_THAT(obs.session_error, HasSubstr("EHLO and HELO refused after STARTTLS"));
+  EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kError);
+}
+
 TEST_F(SmtpProbeTest, StartTlsRefusedContinuesInPlaintext) {
   Script s;
   Greet(s);
