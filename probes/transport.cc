@@ -141,8 +141,8 @@ void ReadPeerCertificate(SSL* ssl, TlsDetails* details) {
     return;
   }
   details->peer_subject = NameToString(X509_get_subject_name(cert));
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names != nullptr) {
     const int count = sk_GENERAL_NAME_num(names);
     // Bounded: a certificate with thousands of SANs is recorded only in part.
@@ -175,8 +175,8 @@ struct ReadGuard {
   bool tripped = false;
 };
 
-long GuardedBioCallback(BIO* bio, int oper, const char* /*argp*/, std::size_t /*len*/,
-                        int /*argi*/, long /*argl*/, int ret, std::size_t* /*processed*/) {
+long GuardedBioCallback(BIO* bio, int oper, const char* /*argp*/, std::size_t /*len*/, int /*argi*/,
+                        long /*argl*/, int ret, std::size_t* /*processed*/) {
   if (oper == BIO_CB_READ) {
     auto* guard = reinterpret_cast<ReadGuard*>(BIO_get_callback_arg(bio));
     if (guard != nullptr && (std::chrono::steady_clock::now() >= guard->deadline ||
@@ -200,6 +200,50 @@ class TcpTransport final : public Transport {
   }
   TcpTransport(const TcpTransport&) = delete;
   TcpTransport& operator=(const TcpTransport&) = delete;
+
+  void Close(Deadline deadline) override {
+    if (closed_) {
+      return;
+    }
+    closed_ = true;
+    Arm(deadline);
+    if (ssl_ != nullptr) {
+      // SSL_shutdown: 0 after sending our close_notify, 1 once the peer's has arrived.
+      for (int round = 0; round < 64; ++round) {
+        ERR_clear_error();
+        const int rc = SSL_shutdown(ssl_);
+        if (rc == 1) {
+          break;
+        }
+        if (rc == 0) {
+          continue;  // sent; call again to read the peer's
+        }
+        const int err = SSL_get_error(ssl_, rc);
+        if ((err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) ||
+            !WaitFor(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline, "closing",
+                     cancelled_)
+                 .ok()) {
+          break;
+        }
+      }
+      ERR_clear_error();
+    }
+    // Our FIN, then drain what the server still sends until its FIN (bounded in bytes and by
+    // the deadline): close() with unread input would reset the connection.
+    shutdown(fd_, SHUT_WR);
+    char sink[4096];
+    for (int i = 0; i < 64; ++i) {
+      const ssize_t n = recv(fd_, sink, sizeof(sink), 0);
+      if (n > 0 || (n < 0 && errno == EINTR)) {
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+          WaitFor(fd_, POLLIN, deadline, "closing", cancelled_).ok()) {
+        continue;
+      }
+      break;
+    }
+  }
 
   Result<std::string> Read(std::size_t max_bytes, Deadline deadline) override {
     if (max_bytes == 0) {
@@ -254,7 +298,8 @@ class TcpTransport final : public Transport {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         return ErrnoError(errno, "recv");
       }
-      if (Status s = WaitFor(fd_, POLLIN, deadline, "waiting for the server", cancelled_); !s.ok()) {
+      if (Status s = WaitFor(fd_, POLLIN, deadline, "waiting for the server", cancelled_);
+          !s.ok()) {
         return s.error();
       }
     }
@@ -383,7 +428,8 @@ class TcpTransport final : public Transport {
   SSL_CTX* ctx_;
   const std::atomic<bool>* cancelled_;
   SSL* ssl_ = nullptr;
-  ReadGuard guard_;  // armed with the current call's deadline; read by the BIO callback
+  bool closed_ = false;  // Close() ran: the stream is shut down
+  ReadGuard guard_;      // armed with the current call's deadline; read by the BIO callback
 };
 
 }  // namespace
@@ -414,8 +460,8 @@ TcpTransportFactory::TcpTransportFactory(const std::atomic<bool>* cancelled)
 TcpTransportFactory::~TcpTransportFactory() = default;
 
 Result<std::unique_ptr<Transport>> TcpTransportFactory::Connect(const IpAddress& ip,
-                                                                 std::uint16_t port,
-                                                                 Deadline deadline) {
+                                                                std::uint16_t port,
+                                                                Deadline deadline) {
   sockaddr_storage storage{};
   socklen_t length = 0;
   if (ip.family() == IpFamily::kV4) {

@@ -24,11 +24,11 @@ namespace smtp_exporter {
 // What the TLS handshake negotiated. The certificate is recorded for context only: the seed
 // leaves certificate posture to a dedicated TLS checker, so it is never verified here.
 struct TlsDetails {
-  std::string version;       // "TLSv1.3"
-  std::string cipher;        // "TLS_AES_256_GCM_SHA384"
-  std::string peer_subject;  // RFC 2253 form, e.g. "CN=mx1.example.org"
-  std::vector<std::string> peer_dns_names;             // subjectAltName dNSName entries
-  std::optional<std::int64_t> peer_not_after_unix;     // certificate notAfter, Unix seconds
+  std::string version;                              // "TLSv1.3"
+  std::string cipher;                               // "TLS_AES_256_GCM_SHA384"
+  std::string peer_subject;                         // RFC 2253 form, e.g. "CN=mx1.example.org"
+  std::vector<std::string> peer_dns_names;          // subjectAltName dNSName entries
+  std::optional<std::int64_t> peer_not_after_unix;  // certificate notAfter, Unix seconds
 };
 
 class Transport {
@@ -45,6 +45,12 @@ class Transport {
   // Runs a TLS client handshake on the same connection. `server_name` is sent as SNI unless it
   // is empty or an IP literal. The certificate is not verified.
   virtual Result<TlsDetails> StartTls(const std::string& server_name, Deadline deadline) = 0;
+
+  // Ends the connection politely, after QUIT: on a TLS session sends close_notify and waits
+  // (until `deadline`) for the server's (RFC 8446 §6.1), then reads to end of stream before
+  // closing, so the kernel sends a FIN rather than a RST for unread bytes (servers log a
+  // reset as an error). Best effort: errors end it quietly. Nothing may be sent afterwards.
+  virtual void Close(Deadline deadline) = 0;
 };
 
 class TransportFactory {

@@ -332,7 +332,7 @@ std::optional<std::string> LoopbackConnection::ReadSome(std::size_t max_bytes,
   return out;
 }
 
-bool LoopbackConnection::WaitForPeerClose(milliseconds timeout) {
+bool LoopbackConnection::WaitForPeerClose(milliseconds timeout, bool* clean) {
   const TimePoint deadline = DeadlineAfter(timeout);
   buffer_.clear();
   while (true) {
@@ -341,10 +341,16 @@ bool LoopbackConnection::WaitForPeerClose(milliseconds timeout) {
       case Io::kOk:
         continue;
       case Io::kEof:
+        if (clean != nullptr) {
+          *clean = true;
+        }
         return true;
       case Io::kTimeout:
         return false;
       case Io::kError:
+        if (clean != nullptr) {
+          *clean = false;
+        }
         // A reset, or a TLS session ended without close_notify, is a close too; an abort is
         // not, but then the test is over anyway.
         return true;

@@ -59,8 +59,10 @@ class LoopbackConnection {
                                       std::chrono::milliseconds timeout = kLoopbackMaxWait);
 
   // Blocks until the client closes the connection (true) or `timeout` passes (false),
-  // discarding anything it sends meanwhile.
-  bool WaitForPeerClose(std::chrono::milliseconds timeout = kLoopbackMaxWait);
+  // discarding anything it sends meanwhile. `clean` (optional) tells an orderly end (a TLS
+  // close_notify, or a FIN in plaintext) from a TLS session cut without close_notify or a reset.
+  bool WaitForPeerClose(std::chrono::milliseconds timeout = kLoopbackMaxWait,
+                        bool* clean = nullptr);
 
   // Runs a TLS server handshake on this connection's socket. On success SendAll/ReadLine/
   // ReadSome go over TLS; on failure (or timeout) the connection is closed. Any unread

@@ -108,8 +108,8 @@ Result<TlsDetails> ScriptedTransport::StartTls(const std::string& server_name,
                                                Deadline /*deadline*/) {
   sni_ = server_name;
   const Script::Step* step = Peek();
-  if (step == nullptr || (step->kind != Script::Step::Kind::kTlsOk &&
-                          step->kind != Script::Step::Kind::kTlsFail)) {
+  if (step == nullptr ||
+      (step->kind != Script::Step::Kind::kTlsOk && step->kind != Script::Step::Kind::kTlsFail)) {
     failures_.push_back("unexpected TLS handshake");
     return Error{ErrorCode::kTls, "script: no handshake expected"};
   }
@@ -136,6 +136,7 @@ class SharedTransport final : public Transport {
   Result<TlsDetails> StartTls(const std::string& server_name, Deadline deadline) override {
     return inner_->StartTls(server_name, deadline);
   }
+  void Close(Deadline deadline) override { inner_->Close(deadline); }
 
  private:
   std::shared_ptr<ScriptedTransport> inner_;
@@ -160,5 +161,7 @@ Result<std::unique_ptr<Transport>> ScriptedTransportFactory::Connect(const IpAdd
   made_.push_back(transport);
   return std::unique_ptr<Transport>(std::make_unique<SharedTransport>(transport));
 }
+
+void ScriptedTransport::Close(Deadline /*deadline*/) { closed_by_client_ = true; }
 
 }  // namespace smtp_exporter::testing

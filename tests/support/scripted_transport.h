@@ -8,8 +8,8 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +55,8 @@ class ScriptedTransport final : public Transport {
   Result<std::string> Read(std::size_t max_bytes, Deadline deadline) override;
   Status Write(std::string_view data, Deadline deadline) override;
   Result<TlsDetails> StartTls(const std::string& server_name, Deadline deadline) override;
+  // Records that the client ended the connection; anything sent afterwards is a failure.
+  void Close(Deadline deadline) override;
 
   // Lines the client sent, in order.
   const std::vector<std::string>& client_lines() const { return client_lines_; }
@@ -63,6 +65,8 @@ class ScriptedTransport final : public Transport {
   // True once every step was played.
   bool finished() const { return next_ == script_.steps().size(); }
   const std::string& sni() const { return sni_; }
+  // The client called Close() (after QUIT) rather than just dropping the transport.
+  bool closed_by_client() const { return closed_by_client_; }
 
  private:
   const Script::Step* Peek() const;
@@ -74,6 +78,7 @@ class ScriptedTransport final : public Transport {
   std::vector<std::string> failures_;
   std::string sni_;
   bool closed_ = false;
+  bool closed_by_client_ = false;
 };
 
 class ScriptedTransportFactory final : public TransportFactory {

@@ -11,14 +11,14 @@ namespace smtp_exporter {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::FakeClock;
+using ::testing::HasSubstr;
 using testing::Script;
 using testing::ScriptedTransportFactory;
 
 constexpr const char* kHelo = "probe.test";
-const TlsDetails kTls{"TLSv1.3", "TLS_AES_256_GCM_SHA384", "CN=mx.example.org",
-                      {"mx.example.org"}, 1'900'000'000};
+const TlsDetails kTls{
+    "TLSv1.3", "TLS_AES_256_GCM_SHA384", "CN=mx.example.org", {"mx.example.org"}, 1'900'000'000};
 
 Script& Greet(Script& s) { return s.Reply({"220 mx.example.org ESMTP Postfix"}); }
 
@@ -75,8 +75,8 @@ TEST_F(SmtpProbeTest, HealthyServerWithStartTls) {
   EhloWith(s, {"250-mx.example.org", "250-PIPELINING", "250-SIZE 10240000", "250-STARTTLS",
                "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 DSN"});
   s.Expect("STARTTLS").Reply({"220 2.0.0 Ready to start TLS"}).TlsOk(kTls);
-  EhloWith(s, {"250-mx.example.org", "250-PIPELINING", "250-SIZE 10240000",
-               "250-AUTH PLAIN LOGIN", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 DSN"});
+  EhloWith(s, {"250-mx.example.org", "250-PIPELINING", "250-SIZE 10240000", "250-AUTH PLAIN LOGIN",
+               "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 DSN"});
   GoodTransactions(s);
   Quit(s);
   factory_.AddScript(s);
@@ -144,6 +144,7 @@ TEST_F(SmtpProbeTest, EhloAndHeloRefusedStillEndWithQuit) {
 
   const EndpointObservation obs = Probe();
   ExpectScriptsFollowed();
+  EXPECT_TRUE(factory_.transports()[0]->closed_by_client());
   EXPECT_EQ(obs.helo->code, 451);
   EXPECT_EQ(obs.session_error_code, ErrorCode::kProtocol);
   EXPECT_THAT(obs.session_error, HasSubstr("both EHLO and HELO were refused"));
@@ -390,6 +391,7 @@ TEST_F(SmtpProbeTest, Greeting421ClosesWithoutQuit) {
   const EndpointObservation obs = Probe();
   ExpectScriptsFollowed();
   EXPECT_TRUE(factory_.transports()[0]->client_lines().empty());
+  EXPECT_FALSE(factory_.transports()[0]->closed_by_client());  // the server hung up first
   EXPECT_EQ(obs.greeting->code, 421);
 }
 

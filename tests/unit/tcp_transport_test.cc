@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -361,6 +362,47 @@ TEST_F(TcpTransportTest, StartTlsRecordsTheSessionAndCertificate) {
   EXPECT_EQ(log.sni, "mx.lab.test");
   EXPECT_EQ(log.after_tls, "EHLO probe.lab.test\r\n");
 }
+
+// After QUIT the client ends a TLS session with close_notify, not by dropping the socket: a
+// server reads an orderly end, where before it read "unexpected eof" (nodemailer's smtp-server
+// logs ECONNRESET at ERROR). Plaintext ends with a FIN the same way.
+class PoliteCloseTest : public TcpTransportTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(PoliteCloseTest, ServerSeesAnOrderlyEnd) {
+  const bool tls = GetParam();
+  std::atomic<int> clean{-1};  // -1: the server saw no close at all
+  auto server = StartServer([tls, &clean](LoopbackConnection& connection) {
+    if (tls && !connection.StartTlsServer()) {
+      return;
+    }
+    connection.SendAll(kGreeting);
+    connection.ReadLine();  // The client's QUIT.
+    connection.SendAll("221 2.0.0 Bye\r\n");
+    bool orderly = false;
+    if (connection.WaitForPeerClose(::smtp_exporter::testing::kLoopbackMaxWait, &orderly)) {
+      clean = orderly ? 1 : 0;
+    }
+    connection.Close();
+  });
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<Transport> transport = Connect(*server);
+  ASSERT_NE(transport, nullptr);
+  if (tls) {
+    ASSERT_TRUE(transport->StartTls("mx.lab.test", In(kLongWait)).ok());
+  }
+  ASSERT_TRUE(ReadUntil(*transport, "\r\n", In(kLongWait)).ok());
+  ASSERT_TRUE(transport->Write("QUIT\r\n", In(kLongWait)).ok());
+  ASSERT_TRUE(ReadUntil(*transport, "\r\n", In(kLongWait)).ok());
+  transport->Close(In(kLongWait));
+  transport.reset();
+  server->Join();
+  EXPECT_EQ(clean.load(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, PoliteCloseTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param_info) {
+                           return param_info.param ? "Tls" : "Plain";
+                         });
 
 // The peer ending a TLS session without close_notify (or with a RST) has closed the connection,
 // as Transport::Read documents, just like in plaintext.
