@@ -26,29 +26,30 @@ constexpr std::array<CheckOptionSpec, 7> kSpecs = {{
     {"timeout", "timeout", CheckOptionType::kDuration, "12s",
      "Budget for each endpoint probe: connect, greeting, EHLO, STARTTLS and the transaction "
      "probes together (1s to 5m).",
-     true, true},
+     true, true, "Per-endpoint timeout (seconds)"},
     {"helo_name", "helo-name", CheckOptionType::kHostName, "this machine's host name",
      "Name sent in EHLO/HELO. Use a name with valid A/AAAA and PTR records: strict receivers "
      "greylist or reject probes from names that do not resolve back.",
-     true, true},
+     true, true, "EHLO hostname"},
     {"test_null_sender", "test-null-sender", CheckOptionType::kBool, "true",
-     "Probe `MAIL FROM:<>`: bounces must be accepted (RFC 5321 §4.5.5).", true, true},
+     "Probe `MAIL FROM:<>`: bounces must be accepted (RFC 5321 §4.5.5).", true, true,
+     "Probe null sender"},
     {"test_postmaster", "test-postmaster", CheckOptionType::kBool, "true",
      "Probe `RCPT TO:<postmaster@DOMAIN>`: postmaster must be accepted (RFC 5321 §4.5.1).", true,
-     true},
+     true, "Probe postmaster"},
     {"test_open_relay", "test-open-relay", CheckOptionType::kBool, "true",
      "Probe relaying to `test_probe_address` (RFC 5321 §3.6). The probe stops at RCPT: DATA is "
      "never sent.",
-     true, true},
+     true, true, "Probe open-relay posture"},
     {"test_probe_address", "test-probe-address", CheckOptionType::kMailAddress,
      "postmaster@example.com",
      "Recipient of the open-relay probe; replaced by one at example.com (or example.net) when "
      "it lies inside the checked domain.",
-     true, true},
+     true, true, "Open-relay probe recipient"},
     {"port", "port", CheckOptionType::kPort, "25",
      "TCP port of the SMTP service; other values are for labs and relays. Not a /probe "
      "parameter.",
-     false, false},
+     false, false, "SMTP port"},
 }};
 
 // `text` is `word` in lower, upper or title case ("true", "TRUE", "True"), as YAML 1.1 and
