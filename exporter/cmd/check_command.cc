@@ -144,12 +144,7 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
   }
   ResolverOptions resolver_options;
   if (auto v = flags.Get("dns-servers")) {
-    std::string_view rest = *v;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      resolver_options.servers.emplace_back(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
+    resolver_options.servers = SplitCommaList(*v);
   }
   if (auto v = flags.Get("dns-timeout")) {
     const auto timeout = ParseDuration(*v);

@@ -11,6 +11,7 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const FlagS
     const std::string& arg = args[i];
     if (only_positional || arg.size() < 2 || !arg.starts_with("-") || arg == "-") {
       parsed.positional.push_back(arg);
+      only_positional = only_positional || spec.stop_at_first_positional;
       continue;
     }
     if (arg == "--") {
@@ -43,6 +44,18 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const FlagS
     }
   }
   return parsed;
+}
+
+std::vector<std::string> SplitCommaList(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    if (comma != 0) {
+      items.emplace_back(text.substr(0, comma));
+    }
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return items;
 }
 
 }  // namespace smtp_exporter
