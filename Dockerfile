@@ -25,8 +25,19 @@ RUN apt-get update \
 COPY --from=build /src/build/exporter/smtp_exporter /usr/local/bin/smtp_exporter
 COPY examples/smtp_exporter.yml /etc/smtp_exporter/smtp_exporter.yml
 USER smtp_exporter
-EXPOSE 10125
+# 10125: the exporter (default mode); 8080: the happyDomain checker mode (docs/happydomain.md).
+EXPOSE 10125 8080
 # No curl in the slim image: the binary asks its own /-/healthy (exit 0 when it answers 200).
+# The image runs either mode; this HEALTHCHECK is the exporter's. For the happyDomain checker
+# mode (`docker run IMAGE -listen :8080`) replace it at run time, as the SDK's images do with
+# the binary's own -healthcheck (GET /health within 2 s):
+#   docker run --health-cmd '/usr/local/bin/smtp_exporter -healthcheck -listen=:8080' \
+#     --health-interval 30s --health-timeout 3s --health-start-period 5s --health-retries 3 \
+#     IMAGE -listen :8080
+# or, in a derived image:
+#   HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
+#     CMD ["/usr/local/bin/smtp_exporter", "-healthcheck", "-listen=:8080"]
+#   CMD ["-listen", ":8080"]
 HEALTHCHECK --interval=30s --timeout=10s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/smtp_exporter", "healthcheck", "--web.listen-address=:10125", "--timeout=5s"]
 ENTRYPOINT ["/usr/local/bin/smtp_exporter"]

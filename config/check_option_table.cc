@@ -26,32 +26,33 @@ constexpr std::array<CheckOptionSpec, 7> kSpecs = {{
     {"timeout", "timeout", CheckOptionType::kDuration, &CheckOptions::timeout, "12s",
      "Budget for each endpoint probe: connect, greeting, EHLO, STARTTLS and the transaction "
      "probes together (1s to 5m).",
-     true, true},
+     true, true, "Per-endpoint timeout (seconds)"},
     {"helo_name", "helo-name", CheckOptionType::kHostName, &CheckOptions::helo_name,
      "this machine's host name",
      "Name sent in EHLO/HELO. Use a name with valid A/AAAA and PTR records: strict receivers "
      "greylist or reject probes from names that do not resolve back.",
-     true, true},
+     true, true, "EHLO hostname"},
     {"test_null_sender", "test-null-sender", CheckOptionType::kBool,
      &CheckOptions::test_null_sender, "true",
-     "Probe `MAIL FROM:<>`: bounces must be accepted (RFC 5321 §4.5.5).", true, true},
+     "Probe `MAIL FROM:<>`: bounces must be accepted (RFC 5321 §4.5.5).", true, true,
+     "Probe null sender"},
     {"test_postmaster", "test-postmaster", CheckOptionType::kBool, &CheckOptions::test_postmaster,
      "true", "Probe `RCPT TO:<postmaster@DOMAIN>`: postmaster must be accepted (RFC 5321 §4.5.1).",
-     true, true},
+     true, true, "Probe postmaster"},
     {"test_open_relay", "test-open-relay", CheckOptionType::kBool, &CheckOptions::test_open_relay,
      "true",
      "Probe relaying to `test_probe_address` (RFC 5321 §3.6). The probe stops at RCPT: DATA is "
      "never sent.",
-     true, true},
+     true, true, "Probe open-relay posture"},
     {"test_probe_address", "test-probe-address", CheckOptionType::kMailAddress,
      &CheckOptions::test_probe_address, "postmaster@example.com",
      "Recipient of the open-relay probe; replaced by one at example.com (or example.net) when "
      "it lies inside the checked domain.",
-     true, true},
+     true, true, "Open-relay probe recipient"},
     {"port", "port", CheckOptionType::kPort, &CheckOptions::port, "25",
      "TCP port of the SMTP service; other values are for labs and relays. Not a /probe "
      "parameter.",
-     false, false},
+     false, false, "SMTP port"},
 }};
 
 // The member pointer's alternative must match the option's type: SetCheckOption relies on it.

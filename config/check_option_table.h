@@ -44,6 +44,9 @@ struct CheckOptionSpec {
   bool probe_parameter = true;
   // One of the seed's (happyDomain checker-smtp) run options.
   bool seed_option = true;
+  // A few words naming the option in a form: happyDomain's option label (its help page,
+  // checkers/smtp "Options") in the checker mode's /definition, and the /check form.
+  std::string_view label = "";
 };
 
 // Every option, in documentation order.

@@ -99,4 +99,20 @@ Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port
   return result;
 }
 
+Result<std::vector<HostPort>> ParseHostPortList(std::string_view text, std::uint16_t default_port) {
+  std::vector<HostPort> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    if (comma != 0) {
+      Result<HostPort> item = ParseHostPort(text.substr(0, comma), default_port);
+      if (!item.ok()) {
+        return item.error();
+      }
+      out.push_back(item.value());
+    }
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return out;
+}
+
 }  // namespace smtp_exporter

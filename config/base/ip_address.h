@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/base/result.h"
 
@@ -54,5 +55,9 @@ struct HostPort {
 
 // Parses "IP", "IP:PORT", "[IPv6]" or "[IPv6]:PORT"; `default_port` fills a missing port.
 Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port);
+
+// A comma-separated list of ParseHostPort forms ("127.0.0.1:15353,[::1]"); empty items are
+// skipped. Fails on the first bad item.
+Result<std::vector<HostPort>> ParseHostPortList(std::string_view text, std::uint16_t default_port);
 
 }  // namespace smtp_exporter

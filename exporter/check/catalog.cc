@@ -259,6 +259,14 @@ std::vector<CatalogEntry> BuildCatalog() {
        "TLS checker's job: in happyDomain, enable a TLS checker on the endpoints this checker "
        "publishes (tls.endpoint.v1), or disable the rule smtp.tls_quality.",
        "RFC 3207 §4.1; RFC 7672 §3", ""},
+      {"smtp.tls.probe_issue", "TLS checker issue", Severity::kWarn,
+       "A TLS checker reported a problem with this MX host's certificate or TLS setup",
+       "Follow the TLS checker's message: renew or replace the certificate (its names must "
+       "include the MX host name), serve the whole chain, and drop protocol versions and "
+       "ciphers it flags.",
+       "RFC 3207 §4.1; RFC 7672 §3",
+       "Severity is the TLS checker's own (info, warn or crit); WARN when it gives none. "
+       "Only the happyDomain checker mode receives these (related tls_probes observations)."},
   };
 }
 

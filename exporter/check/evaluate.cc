@@ -121,9 +121,13 @@ std::vector<Finding> Evaluate(const DomainObservation& obs, const CheckOptions& 
     std::vector<Finding> emitted = sink.Take();
     std::move(emitted.begin(), emitted.end(), std::back_inserter(findings));
   }
+  SortFindings(findings);
+  return findings;
+}
+
+void SortFindings(std::vector<Finding>& findings) {
   std::sort(findings.begin(), findings.end(), WorseFirst);
   findings.erase(std::unique(findings.begin(), findings.end()), findings.end());
-  return findings;
 }
 
 Severity WorstSeverity(const std::vector<Finding>& findings) {

@@ -34,6 +34,10 @@ std::vector<Finding> Evaluate(const DomainObservation& obs, const CheckOptions& 
 // requested. The collector uses it too, so a disabled probe is never sent.
 CheckOptions EffectiveOptions(const CheckOptions& options, const RuleSelection& rules);
 
+// Evaluate's order: worst severity first, then code, subject and message; exact repeats
+// removed. For callers that add findings of their own (the checker mode's TLS fold).
+void SortFindings(std::vector<Finding>& findings);
+
 // The worst severity of `findings`; kOk when empty.
 Severity WorstSeverity(const std::vector<Finding>& findings);
 

@@ -34,7 +34,7 @@ constexpr std::array kPostmasterCodes = {"smtp.postmaster.rejected"sv};
 constexpr std::array kOpenRelayCodes = {"smtp.open_relay"sv};
 constexpr std::array kExtensionPostureCodes = {"smtp.extension.missing"sv};
 constexpr std::array kIpv6ReachableCodes = {"smtp.ipv6.missing"sv, "smtp.ipv6.unreachable"sv};
-constexpr std::array kTlsQualityCodes = {"smtp.tls.unavailable"sv};
+constexpr std::array kTlsQualityCodes = {"smtp.tls.unavailable"sv, "smtp.tls.probe_issue"sv};
 
 std::vector<Rule> BuildRules() {
   return {

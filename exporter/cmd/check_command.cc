@@ -141,17 +141,12 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
   }
   ResolverOptions resolver_options;
   if (auto v = flags.Get("dns-servers")) {
-    std::string_view rest = *v;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      Result<HostPort> server = ParseHostPort(rest.substr(0, comma), kDnsPort);
-      if (!server.ok()) {
-        err << "check: --dns-servers: " << server.error().message << '\n';
-        return kExitUnknown;
-      }
-      resolver_options.servers.push_back(server.value());
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    Result<std::vector<HostPort>> servers = ParseHostPortList(*v, kDnsPort);
+    if (!servers.ok()) {
+      err << "check: --dns-servers: " << servers.error().message << '\n';
+      return kExitUnknown;
     }
+    resolver_options.servers = std::move(servers).value();
   }
   if (auto v = flags.Get("dns-timeout")) {
     const auto timeout = ParseDuration(*v);

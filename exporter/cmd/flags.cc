@@ -11,6 +11,7 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const FlagS
     const std::string& arg = args[i];
     if (only_positional || arg.size() < 2 || !arg.starts_with("-") || arg == "-") {
       parsed.positional.push_back(arg);
+      only_positional = only_positional || spec.stop_at_first_positional;
       continue;
     }
     if (arg == "--") {
@@ -44,5 +45,6 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const FlagS
   }
   return parsed;
 }
+
 
 }  // namespace smtp_exporter

@@ -1,11 +1,14 @@
 // A small command-line parser: "--name value", "--name=value", boolean "--name" / "--name=false",
-// positional arguments, and an error for any unknown flag. Pure; thread-safe.
+// positional arguments, and an error for any unknown flag. One or two leading dashes mean the
+// same, as in Go's `flag` package; with FlagSpec::stop_at_first_positional it also stops where Go
+// does (the happyDomain checker mode's command line). Pure; thread-safe.
 #pragma once
 
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/base/result.h"
@@ -15,6 +18,10 @@ namespace smtp_exporter {
 struct FlagSpec {
   std::set<std::string> with_value;  // names without the leading "--"
   std::set<std::string> boolean;
+  // Go's `flag` rule: the first non-flag argument ends the flags, so it and everything after it
+  // are positional ("-healthcheck true" sets the flag and leaves "true" positional). Default:
+  // false, flags may follow positional arguments ("check DOMAIN --format json").
+  bool stop_at_first_positional = false;
 };
 
 struct ParsedFlags {
@@ -28,5 +35,6 @@ struct ParsedFlags {
 };
 
 Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args, const FlagSpec& spec);
+
 
 }  // namespace smtp_exporter

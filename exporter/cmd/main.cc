@@ -1,6 +1,6 @@
-// smtp_exporter entry point: the daemon (default) or a sub-command, wiring the real clock,
-// sockets, resolver, logging and signals. Everything else lives in the libraries so that tests
-// can drive it.
+// smtp_exporter entry point: the daemon (default), a sub-command, or the happyDomain checker mode
+// (-listen / -healthcheck), wiring the real clock, sockets, resolver, logging and signals.
+// Everything else lives in the libraries so that tests can drive it.
 #include <signal.h>
 #include <unistd.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -14,7 +14,9 @@
 
 #include "config/shard.h"
 #include "exporter/daemon/app.h"
+#include "exporter/checker/checker_server.h"
 #include "exporter/cmd/check_command.h"
+#include "exporter/cmd/checker_command.h"
 #include "exporter/cmd/flags.h"
 #include "exporter/cmd/healthcheck_command.h"
 #include "exporter/cmd/log_format.h"
@@ -29,6 +31,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: smtp_exporter [flags]          run the exporter
        smtp_exporter check DOMAIN [flags]   check one domain now and print what to fix
        smtp_exporter healthcheck [flags]    exit 0 if the local exporter's /-/healthy is 200
+       smtp_exporter -listen ADDR           the happyDomain checker mode (smtp_exporter -help
+                                            after -listen for its flags)
 
 exporter flags:
   --config.file PATH            YAML config (default smtp_exporter.yml)
@@ -81,6 +85,20 @@ bool SetUpLogging(const std::string& level, const std::string& format) {
   return true;
 }
 
+// Blocks SIGTERM and SIGINT (and SIGHUP when `with_hangup`) in every thread started after this
+// call, so one thread can take them with sigwait.
+sigset_t BlockStopSignals(bool with_hangup) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  if (with_hangup) {
+    sigaddset(&signals, SIGHUP);
+  }
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
 int RunDaemon(const std::vector<std::string>& args) {
   const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format", "shard"},
                       {"help", "version"}};
@@ -110,12 +128,7 @@ int RunDaemon(const std::vector<std::string>& args) {
     return 2;
   }
   // Signals are taken by one thread with sigwait: block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = BlockStopSignals(/*with_hangup=*/true);
 
   AppOptions options;
   options.config_path = flags.Get("config.file").value_or("smtp_exporter.yml");
@@ -161,6 +174,58 @@ int RunDaemon(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The happyDomain checker mode (checker_command.h): serve until SIGTERM/SIGINT, then give
+// in-flight requests 10 s (the SDK's shutdownTimeout).
+int RunChecker(const std::vector<std::string>& args) {
+  Result<CheckerCommandLine> parsed = ParseCheckerCommandLine(args);
+  if (!parsed.ok()) {
+    std::cerr << "smtp_exporter: " << parsed.error().message << "\n\n" << kCheckerUsage;
+    return 2;
+  }
+  const CheckerCommandLine& line = parsed.value();
+  if (line.help) {
+    std::cout << kCheckerUsage;
+    return 0;
+  }
+  if (line.version) {
+    std::cout << "smtp_exporter " << kVersion << '\n';
+    return 0;
+  }
+  if (line.healthcheck) {
+    return RunCheckerHealthcheck(line.listen, std::cerr);
+  }
+  if (!SetUpLogging("info", "logfmt")) {
+    return 2;
+  }
+  sigset_t signals = BlockStopSignals(/*with_hangup=*/false);
+  CheckerServerOptions options;
+  options.listen_address = line.listen;
+  options.dns_servers = line.dns_servers;
+  options.smtp_port = line.smtp_port;
+  options.version = std::string(kVersion);
+  if (!std::string_view(kRevision).empty()) {
+    options.version += std::string(" (") + kRevision + ")";
+  }
+  options.log_request = [](const std::string& line_text) { spdlog::info("{}", line_text); };
+  CheckerServer server(options);
+  if (Status bound = server.Bind(); !bound.ok()) {
+    spdlog::critical("{}", bound.message());
+    return 1;
+  }
+  spdlog::info("smtp_exporter {} happyDomain checker listening on {} (port {})", kVersion,
+               options.listen_address, server.port());
+  server.Start();
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) != 0) {
+    // only EINVAL, which our own sigset cannot cause; wait again
+  }
+  spdlog::info("signal {}: shutting down, in-flight requests get up to 10 s", signal_number);
+  server.Shutdown(std::chrono::seconds(10));
+  server.Wait();
+  spdlog::info("stopped");
+  return 0;
+}
+
 }  // namespace
 }  // namespace smtp_exporter
 
@@ -172,6 +237,9 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "healthcheck") {
     return smtp_exporter::RunHealthcheckCommand({args.begin() + 1, args.end()}, std::cout,
                                                 std::cerr);
+  }
+  if (smtp_exporter::IsCheckerCommandLine(args)) {
+    return smtp_exporter::RunChecker(args);
   }
   return smtp_exporter::RunDaemon(args);
 }

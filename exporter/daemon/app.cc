@@ -12,6 +12,7 @@
 #include "config/domain_name.h"
 #include "config/duration.h"
 #include "exporter/check/check.h"
+#include "exporter/checker/http_listener.h"
 #include "exporter/report/findings_text.h"
 #include "exporter/report/html.h"
 #include "exporter/report/html_report.h"
@@ -122,28 +123,6 @@ Status ApplyProbeParams(const httplib::Request& req, CheckOptions* options) {
 }
 
 }  // namespace
-
-std::optional<std::pair<std::string, int>> ParseListenAddress(const std::string& address) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    return std::nullopt;
-  }
-  std::string host = address.substr(0, colon);
-  const std::string port_text = address.substr(colon + 1);
-  int port = -1;
-  const auto [end, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535) {
-    return std::nullopt;
-  }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) {
-    host = "0.0.0.0";
-  }
-  return std::make_pair(host, port);
-}
 
 ExporterApp::ExporterApp(AppOptions options, AppDependencies dependencies)
     : options_(std::move(options)),
@@ -355,25 +334,13 @@ Status ExporterApp::Reload() {
 }
 
 Status ExporterApp::Bind() {
-  const auto listen = ParseListenAddress(options_.listen_address);
-  if (!listen) {
-    return Error::InvalidArgument("--web.listen-address \"" + options_.listen_address +
-                                  "\" is not host:port, :port or [ipv6]:port");
-  }
   server_ = std::make_unique<httplib::Server>();
   RegisterRoutes();
-  if (listen->second == 0) {
-    port_ = server_->bind_to_any_port(listen->first);
-    if (port_ < 0) {
-      return Error::Io("cannot listen on " + options_.listen_address);
-    }
-  } else {
-    if (!server_->bind_to_port(listen->first, listen->second)) {
-      return Error::Io("cannot listen on " + options_.listen_address +
-                       " (in use, or not an address here)");
-    }
-    port_ = listen->second;
+  Result<int> bound = BindHttpServer(*server_, options_.listen_address, "--web.listen-address");
+  if (!bound.ok()) {
+    return bound.error();
   }
+  port_ = bound.value();
   return Status::Ok();
 }
 
@@ -384,12 +351,7 @@ void ExporterApp::Start() {
       [this](const std::string& d) { RunScheduled(d); }, options_.startup_stagger);
   scheduler_->SetDomains(Schedule(*current));
   scheduler_->Start();
-  server_thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // httplib's stop() does nothing until the listener runs; wait for it (bounded) so that a
-  // Shutdown() right after Start() cannot leave the server listening forever.
-  for (int i = 0; i < 500 && !server_->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  server_thread_ = ServeInBackground(*server_);
 }
 
 void ExporterApp::Shutdown() {

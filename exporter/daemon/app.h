@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "config/base/listen_address.h"
 #include "config/config.h"
 #include "config/shard.h"
 #include "exporter/daemon/check_history.h"
@@ -123,8 +124,5 @@ class ExporterApp {
   std::atomic<std::size_t> probes_in_flight_{0};
   std::atomic<bool> shut_down_{false};
 };
-
-// Splits "host:port", ":port" or "[v6]:port"; an empty host means every address.
-std::optional<std::pair<std::string, int>> ParseListenAddress(const std::string& address);
 
 }  // namespace smtp_exporter

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "config/domain_name.h"
 #include "exporter/check/facts.h"
 #include "exporter/report/html.h"
 
@@ -684,8 +685,17 @@ void WriteTranscript(std::ostringstream& out, const EndpointObservation& e) {
   out << Esc(text) << "</pre>\n";
 }
 
+void WriteHostNotes(std::ostringstream& out, const HostNotes& notes) {
+  out << "<section class=\"mx-notes\" data-source=\"" << Esc(notes.source) << "\">\n<h3>"
+      << Esc(notes.title) << "</h3>\n<dl class=\"kv\">\n";
+  for (const auto& [label, value] : notes.rows) {
+    out << "<dt>" << Esc(label) << "</dt><dd>" << Esc(value) << "</dd>\n";
+  }
+  out << "</dl>\n</section>\n";
+}
+
 void WriteEndpoint(std::ostringstream& out, const EndpointObservation& e,
-                   const std::vector<Finding>& findings) {
+                   const std::vector<Finding>& findings, const HostNotes* notes) {
   std::vector<const Finding*> own;
   Severity worst = Severity::kOk;
   for (const auto& f : findings) {
@@ -766,6 +776,9 @@ void WriteEndpoint(std::ostringstream& out, const EndpointObservation& e,
     WriteExtensions(out, e);
   }
   WriteTransactionProbes(out, e);
+  if (notes != nullptr) {
+    WriteHostNotes(out, *notes);
+  }
   if (!own.empty()) {
     out << "<h3>Findings for this endpoint</h3>\n<ul class=\"findings\">\n";
     for (const Finding* f : own) WriteFinding(out, *f, false);
@@ -777,7 +790,8 @@ void WriteEndpoint(std::ostringstream& out, const EndpointObservation& e,
 }
 
 void WriteEndpoints(std::ostringstream& out, const DomainObservation& domain,
-                    const std::vector<Finding>& findings) {
+                    const std::vector<Finding>& findings,
+                    const std::map<std::string, HostNotes>& mx_notes) {
   out << "<section id=\"endpoints\">\n<h2>Endpoints (" << domain.endpoints.size() << ")</h2>\n";
   if (domain.endpoints.empty()) {
     out << "<p class=\"muted\">No endpoint was probed.</p>\n";
@@ -787,7 +801,8 @@ void WriteEndpoints(std::ostringstream& out, const DomainObservation& domain,
         << " more addresses were left out: the plan is capped.</p>\n";
   }
   for (const auto& endpoint : domain.endpoints) {
-    WriteEndpoint(out, endpoint, findings);
+    const auto notes = mx_notes.find(NormaliseHostName(endpoint.mx_name));
+    WriteEndpoint(out, endpoint, findings, notes == mx_notes.end() ? nullptr : &notes->second);
   }
   out << "</section>\n";
 }
@@ -862,7 +877,7 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
   WriteHistorySection(out, context.history, context.now_unix);
   WriteWhatToFix(out, findings, context.index_href);
   WriteDns(out, domain.dns);
-  WriteEndpoints(out, domain, findings);
+  WriteEndpoints(out, domain, findings, context.mx_notes);
   WritePassed(out, findings);
   WriteFooter(out, context);
   out << "</main>\n</body>\n</html>\n";

@@ -24,6 +24,7 @@
 //   section#endpoints > details.endpoint[data-ip][data-mx][data-status][open when >= warn]
 //       summary .badge[data-badge]  (data-badge="open-relay" is the red OPEN RELAY badge)
 //       pre.banner, pre.transcript
+//       section.mx-notes[data-source] > h3, dl.kv   (HtmlPageContext::mx_notes, when given)
 //   details#passed-checks li.finding[data-severity=ok]
 // Index (/, the overview):
 //   main#index[data-shown][data-total]   (rows shown after filtering, rows configured)
@@ -42,8 +43,10 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "exporter/check/findings.h"
@@ -58,6 +61,15 @@ inline constexpr std::string_view kReportContentSecurityPolicy =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'";
 
+// Facts about one MX host from elsewhere, shown in each endpoint panel of that host: the
+// happyDomain checker mode's TLS checker results (related tls_probes). Rows are label/value
+// pairs of plain text (escaped on output).
+struct HostNotes {
+  std::string title;   // e.g. "TLS checker (checker-tls)"
+  std::string source;  // data-source attribute, e.g. "tls_probes"
+  std::vector<std::pair<std::string, std::string>> rows;
+};
+
 // What a page shows besides the check itself.
 struct HtmlPageContext {
   double now_unix = 0;         // for "in 42 s" / "3 min ago"; 0 leaves relative times out
@@ -71,6 +83,9 @@ struct HtmlPageContext {
   // The report's domain's recent checks, oldest first (CheckHistory): drawn as a strip above
   // "What to fix". Empty leaves the strip out (a CLI run has no history).
   std::vector<CheckRecord> history;
+  // Notes per MX host name (lower case, no trailing dot), shown in that host's endpoint
+  // panels. Empty: none (the daemon and the CLI).
+  std::map<std::string, HostNotes> mx_notes;
 };
 
 // The report of one check of one domain.

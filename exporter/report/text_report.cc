@@ -17,14 +17,6 @@ std::string Seconds(double value) {
   return buffer;
 }
 
-std::string UnixToUtc(std::int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 
 void WriteReply(std::ostringstream& out, const char* indent, const Reply& reply) {
@@ -116,7 +108,7 @@ std::string RenderEndpointText(const EndpointObservation& e) {
         for (const auto& name : tls.peer_dns_names) out << ' ' << EscapeForTerminal(name);
       }
       if (tls.peer_not_after_unix) {
-        out << ", notAfter " << UnixToUtc(*tls.peer_not_after_unix);
+        out << ", notAfter " << FormatUnixRfc3339(*tls.peer_not_after_unix);
       }
       out << '\n';
     } else {
@@ -238,6 +230,15 @@ std::string RenderDomainText(const DomainObservation& domain, const std::vector<
   }
   out << RenderPassedChecksText(findings, color);
   return out.str();
+}
+
+std::string FormatUnixRfc3339(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
 }
 
 }  // namespace smtp_exporter

@@ -22,6 +22,7 @@ LAYERS = [
     "probes",
     "exporter/check",
     "exporter/report",
+    "exporter/checker",
     "exporter/daemon",
     "exporter/cmd",
 ]

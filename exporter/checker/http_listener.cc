@@ -1,0 +1,37 @@
+#include "exporter/checker/http_listener.h"
+
+#include <chrono>
+
+#include "config/base/listen_address.h"
+
+namespace smtp_exporter {
+
+Result<int> BindHttpServer(httplib::Server& server, const std::string& listen_address,
+                           std::string_view flag) {
+  const auto listen = ParseListenAddress(listen_address);
+  if (!listen) {
+    return Error::InvalidArgument(std::string(flag) + " \"" + listen_address +
+                                  "\" is not host:port, :port or [ipv6]:port");
+  }
+  if (listen->second == 0) {
+    const int port = server.bind_to_any_port(listen->first);
+    if (port < 0) {
+      return Error::Io("cannot listen on " + listen_address);
+    }
+    return port;
+  }
+  if (!server.bind_to_port(listen->first, listen->second)) {
+    return Error::Io("cannot listen on " + listen_address + " (in use, or not an address here)");
+  }
+  return listen->second;
+}
+
+std::thread ServeInBackground(httplib::Server& server) {
+  std::thread thread([&server] { server.listen_after_bind(); });
+  for (int i = 0; i < 500 && !server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return thread;
+}
+
+}  // namespace smtp_exporter

@@ -1,0 +1,27 @@
+// Binding and starting a cpp-httplib server the way both of our HTTP front-ends do: the
+// happyDomain checker mode (CheckerServer) and the exporter daemon (ExporterApp, one layer
+// above, which uses it too). Free functions over a server the caller owns; a server is used by
+// one owner thread here, as httplib requires for bind and listen.
+#pragma once
+
+#include <httplib.h>
+
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "config/base/result.h"
+
+namespace smtp_exporter {
+
+// Binds `server` to `listen_address` ("host:port", ":port" or "[v6]:port"; port 0 lets the
+// kernel pick): the bound port, or why not (naming `flag`, e.g. "-listen").
+Result<int> BindHttpServer(httplib::Server& server, const std::string& listen_address,
+                           std::string_view flag);
+
+// Starts serving a bound `server` on a new thread and waits (at most 5 s) until it listens:
+// httplib's stop() does nothing before that, so a shutdown right after start would otherwise
+// leave it listening forever. The caller joins the thread after stop().
+std::thread ServeInBackground(httplib::Server& server);
+
+}  // namespace smtp_exporter
