@@ -199,16 +199,7 @@ void CheckerServer::RegisterRoutes() {
   // Last line of defence (DESIGN.md §5): nothing thrown in a handler takes the process down.
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown error";
-        try {
-          if (ep) {
-            std::rethrow_exception(ep);
-          }
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        SetJsonError(res, 500, "internal error: " + what);
+        SetJsonError(res, 500, "internal error: " + DescribeException(ep));
       });
   server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     request_started = std::chrono::steady_clock::now();

@@ -26,6 +26,18 @@ Result<int> BindHttpServer(httplib::Server& server, const std::string& listen_ad
   return listen->second;
 }
 
+std::string DescribeException(std::exception_ptr exception) {
+  try {
+    if (exception) {
+      std::rethrow_exception(exception);
+    }
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+  }
+  return "unknown error";
+}
+
 std::thread ServeInBackground(httplib::Server& server) {
   std::thread thread([&server] { server.listen_after_bind(); });
   for (int i = 0; i < 500 && !server.is_running(); ++i) {

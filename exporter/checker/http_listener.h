@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include <exception>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -18,6 +19,11 @@ namespace smtp_exporter {
 // kernel pick): the bound port, or why not (naming `flag`, e.g. "-listen").
 Result<int> BindHttpServer(httplib::Server& server, const std::string& listen_address,
                            std::string_view flag);
+
+// What an exception that escaped an HTTP handler says (its what(), or "unknown error"), for
+// the server's exception handler: the last line of defence, so nothing thrown in a handler
+// takes the process down (DESIGN.md §5).
+std::string DescribeException(std::exception_ptr exception);
 
 // Starts serving a bound `server` on a new thread and waits (at most 5 s) until it listens:
 // httplib's stop() does nothing before that, so a shutdown right after start would otherwise

@@ -381,16 +381,7 @@ void ExporterApp::RegisterRoutes() {
   // Last line of defence (DESIGN.md §5): nothing thrown in a handler takes the process down.
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown error";
-        try {
-          if (ep) {
-            std::rethrow_exception(ep);
-          }
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::error("HTTP handler failed: {}", what);
+        spdlog::error("HTTP handler failed: {}", DescribeException(ep));
         SetText(res, 500, "internal error\n");
       });
 
