@@ -177,9 +177,7 @@ Severity IssueSeverity(const json& issue) {
         return Severity::kWarn;
     }
   }
-  std::string word = it->is_string() ? it->get<std::string>() : "";
-  std::transform(word.begin(), word.end(), word.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string word = LowerAscii(it->is_string() ? it->get<std::string>() : "");
   if (word == "info" || word == "notice") {
     return Severity::kInfo;
   }
