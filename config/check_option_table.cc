@@ -22,11 +22,17 @@ constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
 
 constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or integer seconds";
 
-constexpr std::array<CheckOptionSpec, 7> kSpecs = {{
+constexpr std::array<CheckOptionSpec, 8> kSpecs = {{
     {"timeout", "timeout", CheckOptionType::kDuration, &CheckOptions::timeout, "12s",
-     "Budget for each endpoint probe: connect, greeting, EHLO, STARTTLS and the transaction "
-     "probes together (1s to 5m).",
+     "Budget for each endpoint probe: connect, EHLO, STARTTLS and the transaction probes "
+     "together, not counting the wait for the greeting (1s to 5m).",
      true, true, "Per-endpoint timeout (seconds)"},
+    {"greeting_timeout", "greeting-timeout", CheckOptionType::kDuration,
+     &CheckOptions::greeting_timeout, "30s",
+     "How long to wait for the 220 greeting after connecting (1s to 5m). Tarpits and "
+     "pre-greeting pauses (postscreen) are deliberate; senders wait up to 5 minutes "
+     "(RFC 5321 §4.5.3.2.1). No greeting in time is the WARN smtp.banner.delayed.",
+     true, false, "Greeting wait (seconds)"},
     {"helo_name", "helo-name", CheckOptionType::kHostName, &CheckOptions::helo_name,
      "this machine's host name",
      "Name sent in EHLO/HELO. Use a name with valid A/AAAA and PTR records: strict receivers "

@@ -9,9 +9,16 @@
 namespace smtp_exporter {
 
 struct CheckOptions {
-  // Whole-endpoint probe budget: connect, greeting, EHLO, STARTTLS and the transaction probes
-  // together. Default: 12 s (the seed's `timeout`).
+  // Endpoint probe budget: connect, EHLO, STARTTLS and the transaction probes together; the
+  // wait for the greeting is not counted (greeting_timeout). Default: 12 s (the seed's
+  // `timeout`).
   std::chrono::milliseconds timeout{std::chrono::seconds(12)};
+
+  // How long to wait for the 220 greeting after connecting. RFC 5321 §4.5.3.2.1 has senders
+  // wait 5 minutes; tarpits and pre-greeting pauses (Postfix postscreen, Exim `delay` in
+  // acl_smtp_connect) are deliberate, so this wait is separate and longer than a reply's.
+  // Default: 30 s.
+  std::chrono::milliseconds greeting_timeout{std::chrono::seconds(30)};
 
   // Name announced in EHLO/HELO. It should have valid A/AAAA and PTR records, or strict
   // receivers may greylist or reject the probe. Default: this machine's host name (see
@@ -33,6 +40,8 @@ struct CheckOptions {
 
   // TCP port of the SMTP service. Default: 25; other values are for labs and relays.
   std::uint16_t port = 25;
+
+  friend bool operator==(const CheckOptions&, const CheckOptions&) = default;
 };
 
 // This machine's host name from gethostname(2) (no DNS lookup), or "localhost" if unknown.

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "config/check_option_table.h"
 #include "config/domain_name.h"
@@ -42,17 +43,31 @@ constexpr milliseconds kDefaultJitter = std::chrono::seconds(30);
 
 constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or integer seconds";
 
-// Keys of each section, in the order the documentation lists them.
-// clang-format off
+// Keys of each section. Both "global:" and "domains:" entries also take every per-check
+// option of the option table (CheckOptionSpecs), listed after these: one home for them.
 constexpr std::array<std::string_view, 2> kTopKeys = {"global", "domains"};
-constexpr std::array<std::string_view, 14> kGlobalKeys = {
-    "interval", "jitter", "concurrency", "endpoint_concurrency", "per_ip_connections",
-    "timeout", "helo_name", "dns_servers", "dns_timeout", "port", "test_null_sender",
-    "test_postmaster", "test_open_relay", "test_probe_address"};
-constexpr std::array<std::string_view, 10> kDomainKeys = {
-    "name", "timeout", "helo_name", "port", "test_null_sender", "test_postmaster",
-    "test_open_relay", "test_probe_address", "interval", "dns_servers"};
-// clang-format on
+constexpr std::array<std::string_view, 7> kGlobalOwnKeys = {
+    "interval", "jitter",      "concurrency", "endpoint_concurrency", "per_ip_connections",
+    "dns_servers", "dns_timeout"};
+constexpr std::array<std::string_view, 3> kDomainOwnKeys = {"name", "interval", "dns_servers"};
+
+std::vector<std::string_view> WithCheckOptionKeys(std::span<const std::string_view> own) {
+  std::vector<std::string_view> keys(own.begin(), own.end());
+  for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
+    keys.push_back(spec.key);
+  }
+  return keys;
+}
+
+// The allowed keys of "global:" and of a "domains:" entry; built once, never freed.
+const std::vector<std::string_view>& GlobalKeys() {
+  static const auto* const keys = new std::vector<std::string_view>(WithCheckOptionKeys(kGlobalOwnKeys));
+  return *keys;
+}
+const std::vector<std::string_view>& DomainKeys() {
+  static const auto* const keys = new std::vector<std::string_view>(WithCheckOptionKeys(kDomainOwnKeys));
+  return *keys;
+}
 
 enum class Section { kTop, kGlobal, kDomain };
 
@@ -153,10 +168,10 @@ std::string UnknownKeyMessage(Section section, const std::string& key) {
   const std::string quoted = Quote(key);
   switch (section) {
     case Section::kTop:
-      if (Contains(kGlobalKeys, key)) {
+      if (Contains(GlobalKeys(), key)) {
         return "key " + quoted + " is not allowed at the top level; set it under \"global:\"";
       }
-      if (Contains(kDomainKeys, key)) {
+      if (Contains(DomainKeys(), key)) {
         return "key " + quoted + " is not allowed at the top level; it belongs in a " +
                "\"domains:\" entry";
       }
@@ -169,29 +184,29 @@ std::string UnknownKeyMessage(Section section, const std::string& key) {
       if (Contains(kTopKeys, key)) {
         return "key " + quoted + " is not allowed under \"global:\"; it is a top-level key";
       }
-      if (Contains(kDomainKeys, key)) {
+      if (Contains(DomainKeys(), key)) {
         return "key " + quoted + " is not allowed under \"global:\"; it belongs in a " +
                "\"domains:\" entry";
       }
-      if (auto suggestion = Suggest(kGlobalKeys, key)) {
+      if (auto suggestion = Suggest(GlobalKeys(), key)) {
         return "unknown key " + quoted + " under \"global:\"; did you mean \"" +
                std::string(*suggestion) + "\"?";
       }
-      return "unknown key " + quoted + " under \"global:\"; allowed keys: " + Join(kGlobalKeys);
+      return "unknown key " + quoted + " under \"global:\"; allowed keys: " + Join(GlobalKeys());
     case Section::kDomain:
-      if (Contains(kGlobalKeys, key)) {
+      if (Contains(GlobalKeys(), key)) {
         return "key " + quoted + " is not allowed in a \"domains:\" entry; set it under " +
                "\"global:\"";
       }
       if (Contains(kTopKeys, key)) {
         return "key " + quoted + " is not allowed in a \"domains:\" entry; it is a top-level key";
       }
-      if (auto suggestion = Suggest(kDomainKeys, key)) {
+      if (auto suggestion = Suggest(DomainKeys(), key)) {
         return "unknown key " + quoted + " in a \"domains:\" entry; did you mean \"" +
                std::string(*suggestion) + "\"?";
       }
       return "unknown key " + quoted +
-             " in a \"domains:\" entry; allowed keys: " + Join(kDomainKeys);
+             " in a \"domains:\" entry; allowed keys: " + Join(DomainKeys());
   }
   return "unknown key " + quoted;
 }
@@ -458,7 +473,7 @@ bool Parser::ParseTop(const YAML::Node& root, Config& config) {
 bool Parser::ParseGlobal(const YAML::Node& global, Config& config) {
   Overrides overrides;
   const bool ok = ForEachKey(
-      global, Section::kGlobal, kGlobalKeys,
+      global, Section::kGlobal, GlobalKeys(),
       [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
         if (key == "jitter") {
           const auto parsed = Duration(key, key_node, value, milliseconds(0), std::nullopt);
@@ -518,7 +533,7 @@ bool Parser::ParseDomain(const YAML::Node& entry, const Config& config, DomainCo
   Overrides overrides;
   std::optional<Located<std::string>> name;
   const bool ok = ForEachKey(
-      entry, Section::kDomain, kDomainKeys,
+      entry, Section::kDomain, DomainKeys(),
       [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
         if (key != "name") {
           return ParseCheckKey(key, key_node, value, overrides);

@@ -100,7 +100,9 @@ class EndpointProber {
   const SmtpLimits& limits_;
   const std::string helo_name_;
   const SteadyTime origin_;
-  const Deadline deadline_;
+  // The conversation's deadline: `timeout` after the start, moved later by the time spent
+  // waiting for greetings, which have their own wait (greeting_timeout).
+  Deadline deadline_;
 
   EndpointObservation obs_;
   std::unique_ptr<Transport> transport_;
@@ -238,7 +240,12 @@ bool EndpointProber::OpenSession() {
 }
 
 bool EndpointProber::ReadGreeting() {
-  Result<Reply> greeting = client_->ReadGreeting(deadline_);
+  // RFC 5321 §4.5.3.2.1: senders wait 5 minutes for the greeting, and tarpits and pre-greeting
+  // pauses (postscreen) rely on it. The greeting gets its own, longer wait, and that wait does
+  // not eat into the budget of the commands after it.
+  const SteadyTime waiting_since = clock_.Now();
+  Result<Reply> greeting = client_->ReadGreeting(waiting_since + options_.greeting_timeout);
+  deadline_ += clock_.Now() - waiting_since;
   if (!greeting.ok()) {
     EndSession(greeting.error());
     return false;

@@ -79,21 +79,30 @@ std::vector<CatalogEntry> BuildCatalog() {
        "queue and retry for a few days, then bounce the mail.",
        "RFC 5321 §5.1; RFC 5321 §4.5.4.2", ""},
       {"smtp.banner.rejected", "no 220 greeting", Severity::kCrit,
-       "The server does not greet with 220 (554 refuses the session, 421 is unavailable)",
+       "The server does not greet with 220 (554 refuses the session, 421 is unavailable), or "
+       "closes the connection without a greeting",
        "A 554 greeting refuses every transaction from the client: check whether the refusal "
        "targets this exporter's address only (postscreen or DNSBL checks, Postfix "
        "`smtpd_client_restrictions`, Exim `acl_smtp_connect`). A 421 greeting means the server "
        "is overloaded or shutting down: check process and connection limits (Postfix "
-       "`default_process_limit`, Exim `smtp_accept_max`). No greeting within the timeout: a "
-       "tarpit or a pre-greeting pause (Postfix `postscreen_greet_wait`, a `delay` in Exim's "
-       "`acl_smtp_connect`) longer than this check's `timeout`, or a firewall or load "
-       "balancer that accepts TCP with no mail server behind it.",
+       "`default_process_limit`, Exim `smtp_accept_max`). A connection closed without a "
+       "greeting: a crashed MTA process, or a firewall or load balancer that accepts TCP with "
+       "no mail server behind it.",
        "RFC 5321 §3.1; RFC 5321 §4.2; RFC 5321 §4.2.1",
        "WARN instead of CRIT for a temporary refusal (a 4xx greeting, normally 421): RFC 5321 "
        "§4.2.1 makes 4yz replies transient, senders queue the mail, try the next MX and retry, "
        "and one probe cannot tell a busy moment from an outage. The message says whether "
-       "another endpoint of the domain works meanwhile. A 554 greeting and a missing greeting "
-       "stay CRIT."},
+       "another endpoint of the domain works meanwhile. A 554 greeting and a connection closed "
+       "without one stay CRIT; no greeting in time is smtp.banner.delayed."},
+      {"smtp.banner.delayed", "no greeting in time", Severity::kWarn,
+       "The server accepted the connection but did not greet within the greeting wait",
+       "A tarpit or a pre-greeting pause (Postfix `postscreen_greet_wait`, a `delay` in Exim's "
+       "`acl_smtp_connect`) longer than this check's `greeting_timeout`. Senders wait up to 5 "
+       "minutes for the greeting, so mail is delayed, not lost, unless the pause is longer. If "
+       "the pause is deliberate, raise `greeting_timeout` above it; if not, look for an "
+       "overloaded MTA (all smtpd processes busy: Postfix `default_process_limit`, Exim "
+       "`smtp_accept_max`) or a middlebox that holds the connection.",
+       "RFC 5321 §4.5.3.2.1; RFC 5321 §3.1", ""},
       {"smtp.banner.hostname_mismatch", "greeting names another host", Severity::kInfo,
        "The greeting announces a host name that is neither the MX name nor a PTR name of the "
        "address",

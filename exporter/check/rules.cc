@@ -22,7 +22,7 @@ constexpr std::array kEndpointReachableCodes = {
     "smtp.tcp.unreachable"sv,   "smtp.all_unreachable"sv,    "smtp.session.aborted"sv,
     "smtp.limits.exceeded"sv,   "smtp.protocol.violation"sv, "smtp.probe.temporary"sv,
     "smtp.probe.inconclusive"sv};
-constexpr std::array kBannerSanityCodes = {"smtp.banner.rejected"sv,
+constexpr std::array kBannerSanityCodes = {"smtp.banner.rejected"sv, "smtp.banner.delayed"sv,
                                            "smtp.banner.hostname_mismatch"sv};
 constexpr std::array kEhloSupportedCodes = {"smtp.ehlo.rejected"sv, "smtp.ehlo.deferred"sv,
                                             "smtp.ehlo.helo_fallback"sv};

@@ -5,6 +5,8 @@
 // reachability finding and nothing else (no cascade): TCP first, then the 220 greeting, then
 // EHLO/HELO (facts.h: Works, ReachedHello).
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,6 +20,11 @@ namespace smtp_exporter {
 namespace {
 
 bool Judged(const RuleContext& context) { return !context.facts.dns.null_mx; }
+
+// A measured phase, rounded to 0.1 s for messages (0 when it did not run).
+std::chrono::milliseconds TenthsOfSeconds(std::optional<double> seconds) {
+  return std::chrono::milliseconds(100 * std::llround(seconds.value_or(0) * 10));
+}
 
 // The session-level findings of one connected endpoint: our safety bounds and the protocol
 // deviations seen on the way.
@@ -268,13 +275,21 @@ void EvaluateBannerSanity(const RuleContext& context, FindingSink& out) {
       continue;  // smtp.endpoint_reachable says why
     }
     const Subject subject = EndpointSubject(e);
+    if (!e.greeting && e.session_error_code == ErrorCode::kTimeout) {
+      // Not yet greeted is not refused: RFC 5321 §4.5.3.2.1 has senders wait 5 minutes, so
+      // a tarpit or a long pre-greeting pause delays mail without losing it.
+      const std::chrono::milliseconds waited = TenthsOfSeconds(e.PhaseSeconds("greeting"));
+      out.Fail("smtp.banner.delayed", subject,
+               "no greeting within " + SecondsText(context.options.greeting_timeout) +
+                   " (waited " + SecondsText(waited) +
+                   "): the server accepted the TCP connection but had not sent its 220 when "
+                   "this check stopped waiting. A tarpit or a pre-greeting pause longer than "
+                   "that; senders wait up to 5 minutes, so mail arrives late at best");
+      continue;
+    }
     if (!e.greeting) {
       std::string text;
-      if (e.session_error_code == ErrorCode::kTimeout) {
-        text = "no greeting within " + SecondsText(context.options.timeout) +
-               ": the server accepted the TCP connection but sent no 220 before this check's "
-               "timeout";
-      } else if (e.session_error_code == ErrorCode::kConnectionClosed) {
+      if (e.session_error_code == ErrorCode::kConnectionClosed) {
         text = "the server closed the connection without a greeting";
       } else {
         text = "no greeting was received";
@@ -304,6 +319,8 @@ void EvaluateBannerSanity(const RuleContext& context, FindingSink& out) {
       continue;
     }
     out.Pass("smtp.banner.rejected", subject, "the greeting is " + QuoteReply(*e.greeting));
+    out.Pass("smtp.banner.delayed", subject,
+             "greeted after " + SecondsText(TenthsOfSeconds(e.PhaseSeconds("greeting"))));
     EvaluateBannerName(context.obs, e, subject, out);
   }
 }

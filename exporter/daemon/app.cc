@@ -214,14 +214,17 @@ std::vector<ScheduledDomain> ExporterApp::Schedule(const Runtime& runtime) const
 
 std::shared_ptr<const CheckResult> ExporterApp::RunCheck(
     const Runtime& runtime, const DomainConfig& domain,
-    std::optional<std::chrono::milliseconds> timeout) {
+    std::optional<std::chrono::milliseconds> budget) {
   auto resolver = runtime.ResolverFor(domain.dns_servers);
   if (!resolver) {
     resolver = runtime.ResolverFor(runtime.config.dns_servers);
   }
   CheckOptions options = domain.options;
-  if (timeout) {
-    options.timeout = *timeout;
+  if (budget) {
+    // The greeting's wait does not count in `timeout`, so the two share the budget: the
+    // greeting gets at most half, the commands after it the rest.
+    options.greeting_timeout = std::min(options.greeting_timeout, *budget / 2);
+    options.timeout = std::min(options.timeout, *budget - options.greeting_timeout);
   }
   CheckRequest request;
   request.domain = domain.name;
@@ -453,7 +456,7 @@ void ExporterApp::RegisterRoutes() {
       return;
     }
     // Honour Prometheus' scrape timeout, keeping half a second to answer in.
-    std::optional<std::chrono::milliseconds> timeout;
+    std::optional<std::chrono::milliseconds> budget;
     if (req.has_header("X-Prometheus-Scrape-Timeout-Seconds")) {
       // from_chars: no exceptions, no locale; garbage or a partial number reads as no budget.
       double seconds = 0;
@@ -465,9 +468,7 @@ void ExporterApp::RegisterRoutes() {
       // Clamped before converting: a header such as 1e300 must not overflow.
       if (std::isfinite(seconds) && seconds > 1.5) {
         seconds = std::min(seconds, 600.0);
-        const auto budget =
-            std::chrono::milliseconds(static_cast<long long>((seconds - 0.5) * 1000));
-        timeout = std::min(domain.options.timeout, budget);
+        budget = std::chrono::milliseconds(static_cast<long long>((seconds - 0.5) * 1000));
       }
     }
     struct InFlight {  // released however the handler ends
@@ -478,7 +479,7 @@ void ExporterApp::RegisterRoutes() {
       SetText(res, 503, "too many concurrent /probe requests; try again later\n");
       return;
     }
-    const auto snapshot = RunCheck(*current, domain, timeout);
+    const auto snapshot = RunCheck(*current, domain, budget);
     const double duration =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (req.get_param_value("debug") == "true") {

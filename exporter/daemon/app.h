@@ -91,8 +91,10 @@ class ExporterApp {
 
   std::shared_ptr<const Runtime> runtime() const;
   Result<std::shared_ptr<const Runtime>> BuildRuntime(Config config) const;
+  // `budget`: a /probe's time limit (Prometheus' scrape timeout), shared by the greeting wait
+  // and the commands after it; nullopt for scheduled checks.
   std::shared_ptr<const CheckResult> RunCheck(const Runtime& runtime, const DomainConfig& domain,
-                                              std::optional<std::chrono::milliseconds> timeout);
+                                              std::optional<std::chrono::milliseconds> budget);
   void RunScheduled(const std::string& domain);
   void RunScheduledOnce(const std::string& domain);
   ExporterHealth Health() const;

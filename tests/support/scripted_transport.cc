@@ -33,6 +33,14 @@ Script& Script::Silence() {
   return *this;
 }
 
+Script& Script::Elapse(std::chrono::milliseconds duration, FakeClock* clock) {
+  Step step{Step::Kind::kElapse, "", {}};
+  step.elapse = duration;
+  step.clock = clock;
+  steps_.push_back(std::move(step));
+  return *this;
+}
+
 Script& Script::TlsOk(TlsDetails details) {
   steps_.push_back({Step::Kind::kTlsOk, "", std::move(details)});
   return *this;
@@ -49,9 +57,15 @@ const Script::Step* ScriptedTransport::Peek() const {
   return next_ < script_.steps().size() ? &script_.steps()[next_] : nullptr;
 }
 
-Result<std::string> ScriptedTransport::Read(std::size_t max_bytes, Deadline /*deadline*/) {
+Result<std::string> ScriptedTransport::Read(std::size_t max_bytes, Deadline deadline) {
+  read_deadlines_.push_back(deadline);
   if (pending_send_.empty()) {
     const Script::Step* step = Peek();
+    while (step != nullptr && step->kind == Script::Step::Kind::kElapse) {
+      step->clock->Advance(step->elapse);
+      ++next_;
+      step = Peek();
+    }
     if (closed_ || step == nullptr) {
       return Error{ErrorCode::kConnectionClosed, "script: connection closed"};
     }
@@ -74,6 +88,8 @@ Result<std::string> ScriptedTransport::Read(std::size_t max_bytes, Deadline /*de
       case Script::Step::Kind::kTlsFail:
         failures_.push_back("client read while the server expected a TLS handshake");
         return Error{ErrorCode::kTimeout, "script: server waits for a TLS handshake"};
+      case Script::Step::Kind::kElapse:
+        break;  // consumed above
     }
   }
   std::string chunk = pending_send_.substr(0, max_bytes);

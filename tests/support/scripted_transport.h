@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -18,6 +19,8 @@
 #include "probes/transport.h"
 
 namespace smtp_exporter::testing {
+
+class FakeClock;
 
 class Script {
  public:
@@ -32,15 +35,19 @@ class Script {
   Script& Close();
   // The server stays silent: the next Read() times out.
   Script& Silence();
+  // Time passes on `clock` before the server's next move (a slow greeting, a pause).
+  Script& Elapse(std::chrono::milliseconds duration, FakeClock* clock);
   // The next StartTls() succeeds with `details` / fails with a kTls error.
   Script& TlsOk(TlsDetails details);
   Script& TlsFail(std::string message);
 
   struct Step {
-    enum class Kind { kSend, kExpect, kClose, kSilence, kTlsOk, kTlsFail };
+    enum class Kind { kSend, kExpect, kClose, kSilence, kTlsOk, kTlsFail, kElapse };
     Kind kind;
     std::string data;
     TlsDetails tls;
+    std::chrono::milliseconds elapse{0};  // kElapse
+    FakeClock* clock = nullptr;           // kElapse
   };
   const std::vector<Step>& steps() const { return steps_; }
 
@@ -58,6 +65,8 @@ class ScriptedTransport final : public Transport {
   // Records that the client ended the connection; anything sent afterwards is a failure.
   void Close(Deadline deadline) override;
 
+  // The deadline of every Read(), in order.
+  const std::vector<Deadline>& read_deadlines() const { return read_deadlines_; }
   // Lines the client sent, in order.
   const std::vector<std::string>& client_lines() const { return client_lines_; }
   // Every deviation from the script (unexpected line, read while a command was expected...).
@@ -75,6 +84,7 @@ class ScriptedTransport final : public Transport {
   std::string pending_send_;  // rest of a chunk larger than max_bytes
   std::string partial_write_;
   std::vector<std::string> client_lines_;
+  std::vector<Deadline> read_deadlines_;
   std::vector<std::string> failures_;
   std::string sni_;
   bool closed_ = false;

@@ -487,8 +487,9 @@ TEST_F(CheckerServerTest, OneLogLinePerRequest) {
   ASSERT_TRUE(client_->Get("/health"));
   PostJson("/definition", json::object());
   ASSERT_TRUE(client_->Get("/nonexistent"));
-  // The logger runs after the reply is written: wait (bounded) for the third line.
-  for (int i = 0; i < 100 && Log().size() < 3; ++i) {
+  // The logger runs after the reply is written: wait (bounded, 5 s: a loaded 2-core CI machine
+  // took more than 1 s here) for the third line.
+  for (int i = 0; i < 500 && Log().size() < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   const std::vector<std::string> log = Log();

@@ -533,20 +533,29 @@ TEST(RulesTest, BannerMissingIsRejected) {
   EXPECT_THAT(f.message, HasSubstr("no greeting was received (io: read failed)"));
 }
 
-// A greeting that never came within the budget reads as a timeout (a tarpit or a postscreen-like
-// pause), not as a refusal; still CRIT: the server accepted TCP and then said nothing.
-TEST(RulesTest, BannerTimeoutSaysSo) {
+// #15 item 4: a greeting that never came within the greeting wait is a tarpit or a long
+// pre-greeting pause, not a refusal: WARN smtp.banner.delayed, with the measured wait, and no
+// smtp.banner.rejected (RFC 5321 §4.5.3.2.1: senders wait 5 minutes).
+TEST(RulesTest, NoGreetingInTimeIsDelayedNotRejected) {
   DomainObservation obs = Healthy();
-  obs.endpoints[0].greeting.reset();
-  obs.endpoints[0].session_error = "timeout: deadline passed while reading";
-  obs.endpoints[0].session_error_code = ErrorCode::kTimeout;
+  EndpointObservation& e = obs.endpoints[0];
+  e.greeting.reset();
+  e.ehlo.reset();
+  e.esmtp = false;
+  e.starttls = {};
+  e.session_error = "timeout: deadline passed while reading";
+  e.session_error_code = ErrorCode::kTimeout;
+  e.phases = {{"connect", 0.01}, {"greeting", 1.5049}, {"total", 1.52}};
   CheckOptions options;
-  options.timeout = std::chrono::milliseconds(1500);
-  const Finding f = Problem(Judge(obs, options), "smtp.banner.rejected", kV4Subject);
-  EXPECT_EQ(f.severity, Severity::kCrit);
-  EXPECT_THAT(f.message, HasSubstr("no greeting within 1.5 s: the server accepted the TCP "
-                                   "connection but sent no 220"));
-  EXPECT_THAT(f.message, HasSubstr("(timeout: deadline passed while reading)"));
+  options.greeting_timeout = std::chrono::milliseconds(1500);
+  const std::vector<Finding> findings = Judge(obs, options);
+  const Finding f = Problem(findings, "smtp.banner.delayed", kV4Subject);
+  EXPECT_EQ(f.severity, Severity::kWarn);
+  EXPECT_THAT(f.message, HasSubstr("no greeting within 1.5 s (waited 1.5 s): the server "
+                                   "accepted the TCP connection but had not sent its 220"));
+  EXPECT_THAT(f.fix, HasSubstr("postscreen_greet_wait"));
+  EXPECT_FALSE(HasProblem(findings, "smtp.banner.rejected"));
+  EXPECT_TRUE(HasOk(Judge(Healthy()), "smtp.banner.delayed", kV4Subject));
 }
 
 TEST(RulesTest, BannerClosedWithoutGreeting) {

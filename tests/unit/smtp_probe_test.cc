@@ -477,6 +477,34 @@ TEST_F(SmtpProbeTest, SilentServerTimesOut) {
   EXPECT_EQ(obs.failure->reason, FailureReason::kTimeout);
 }
 
+// #15 item 4: the greeting has its own wait (greeting_timeout, RFC 5321 §4.5.3.2.1), and the
+// time spent in it does not eat into `timeout`, the budget of the commands after it.
+TEST_F(SmtpProbeTest, SlowGreetingHasItsOwnWaitAndLeavesTheCommandsTheirBudget) {
+  options_.timeout = std::chrono::seconds(5);
+  options_.greeting_timeout = std::chrono::seconds(30);
+  options_.test_null_sender = false;
+  options_.test_postmaster = false;
+  options_.test_open_relay = false;
+  const SteadyTime start = clock_.Now();
+  Script s;
+  s.Elapse(std::chrono::seconds(20), &clock_);  // a 20 s greet pause, longer than `timeout`
+  Greet(s);
+  EhloWith(s, {"250 mx.example.org"});
+  Quit(s);
+  factory_.AddScript(s);
+
+  const EndpointObservation obs = Probe();
+  ExpectScriptsFollowed();
+  ASSERT_TRUE(obs.greeting.has_value());
+  EXPECT_TRUE(obs.esmtp);
+  EXPECT_FALSE(obs.failure.has_value());
+  EXPECT_EQ(obs.PhaseSeconds("greeting"), 20.0);
+  const std::vector<Deadline>& deadlines = factory_.transports()[0]->read_deadlines();
+  ASSERT_GE(deadlines.size(), 2u);
+  EXPECT_EQ(deadlines[0], start + std::chrono::seconds(30));  // the greeting's own wait
+  EXPECT_EQ(deadlines[1], start + std::chrono::seconds(25));  // 5 s, counted after the greeting
+}
+
 TEST_F(SmtpProbeTest, DisabledProbesSendNoTransaction) {
   options_.test_null_sender = false;
   options_.test_postmaster = false;
