@@ -1,0 +1,321 @@
+// End to end against real MTAs other than Postfix (#15 "widen the lab"): Exim 4.96
+// (tests/lab/exim.sh, unpacked from Debian's package, in a private mount namespace) and aiosmtpd
+// (tests/lab/aiosmtpd.sh). Each listens on its own loopback addresses, one failure mode per
+// address, and each lab domain ex-*.lab.test / aio-*.lab.test has its MX there. The
+// smtp_exporter binary runs `check DOMAIN` through the lab's Knot; each row asserts the exact
+// set of non-OK findings, and then reads the server's own log of that session: it ended with
+// QUIT (RFC 5321 §4.1.1.10), saw no DATA, no synchronisation error and no early talk (RFC 5321
+// §4.3.1, RFC 2920 §3.1). The servers are started by the suites and stopped by PID; a server
+// that cannot start fails every row of its suite (never a skip).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/integration/lab_environment.h"
+#include "tests/support/lab.h"
+
+namespace smtp_exporter {
+namespace {
+
+using testing::Eventually;
+using testing::kSmtpPort;
+using testing::LabEnvironment;
+using testing::ReadFile;
+using testing::RunCommand;
+
+struct MtaScenario {
+  const char* domain;
+  const char* address;  // where the scenario's server listens (its MX host's only address)
+  const char* status;
+  int exit_code;
+  std::set<std::string> findings;  // "code:severity" of every non-OK finding
+  // Exim only: the session's command list as Exim logs it ("C=..." of "no MAIL in SMTP
+  // connection"), for sessions that never reach MAIL; "" when not checked.
+  const char* exim_commands = "";
+};
+
+// Test names and failure messages show the domain, not the struct's bytes.
+void PrintTo(const MtaScenario& scenario, std::ostream* os) { *os << scenario.domain; }
+
+// Rows marked PENDING #15 state the issue's intended verdicts, which the lead is changing on
+// main; they fail on this branch until that work is merged:
+//  - item 5: smtp.extension.missing judges only PIPELINING and 8BITMIME (Exim advertises
+//    both, but no ENHANCEDSTATUSCODES, which today is reported);
+//  - item 3: a 4xx to EHLO is not CRIT smtp.ehlo.rejected on its own, and HELO is tried only
+//    after 500/502/504 (today: CRIT, and HELO is sent after the 451).
+// Every lab MX host has an A record only, hence smtp.ipv6.missing on every row.
+const MtaScenario kEximScenarios[] = {
+    // PENDING #15 item 5 (today also smtp.extension.missing:info for ENHANCEDSTATUSCODES).
+    {"ex-good.lab.test", "127.0.0.40", "info", 0, {"smtp.ipv6.missing:info"}},
+    // PENDING #15 item 5.
+    {"ex-notls.lab.test",
+     "127.0.0.41",
+     "crit",
+     2,
+     {"smtp.all_no_starttls:crit", "smtp.starttls.missing:warn", "smtp.ipv6.missing:info"}},
+    // PENDING #15 item 5.
+    {"ex-auth.lab.test",
+     "127.0.0.42",
+     "crit",
+     2,
+     {"smtp.auth.plaintext:crit", "smtp.ipv6.missing:info"}},
+    // PENDING #15 item 5.
+    {"ex-relay.lab.test",
+     "127.0.0.43",
+     "crit",
+     2,
+     {"smtp.open_relay:crit", "smtp.ipv6.missing:info"}},
+    // PENDING #15 item 5.
+    {"ex-nopm.lab.test",
+     "127.0.0.44",
+     "crit",
+     2,
+     {"smtp.postmaster.rejected:crit", "smtp.ipv6.missing:info"}},
+    // PENDING #15 item 5.
+    {"ex-nonull.lab.test",
+     "127.0.0.45",
+     "crit",
+     2,
+     {"smtp.null_sender.rejected:crit", "smtp.ipv6.missing:info"}},
+    // Greylisting: 451 to every local RCPT is temporary, not judged. PENDING #15 item 5.
+    {"ex-greylist.lab.test",
+     "127.0.0.46",
+     "info",
+     0,
+     {"smtp.probe.temporary:info", "smtp.ipv6.missing:info"}},
+    // A 2 s pause before the banner (acl_smtp_connect delay), inside the 5 s timeout: waited
+    // for, and Exim (smtp_enforce_sync) logs no early talk. PENDING #15 item 5.
+    {"ex-greetdelay.lab.test", "127.0.0.47", "info", 0, {"smtp.ipv6.missing:info"}},
+    // helo_verify_hosts with a resolver that cannot answer: 451 to EHLO (and to HELO). PENDING
+    // #15 item 3: expected WARN, not CRIT, and the session EHLO then QUIT, without a HELO
+    // fallback (today: smtp.ehlo.rejected:crit, C=EHLO,HELO,QUIT). The exact code and
+    // severity follow the lead's change on main; align this row when merging it.
+    {"ex-heloverify.lab.test",
+     "127.0.0.48",
+     "warn",
+     1,
+     {"smtp.ehlo.rejected:warn", "smtp.ipv6.missing:info"},
+     "C=EHLO,QUIT"},
+    // No PIPELINING advertised, smtp_enforce_sync: any command sent before the previous reply
+    // would be logged as a synchronisation error. PIPELINING is one of the two judged
+    // extensions (#15 item 5), so it stays reported after that change.
+    {"ex-sync.lab.test",
+     "127.0.0.49",
+     "info",
+     0,
+     {"smtp.extension.missing:info", "smtp.ipv6.missing:info"}},
+};
+
+// aiosmtpd 1.4 never advertises PIPELINING (it accepts pipelined commands all the same), so
+// smtp.extension.missing stays on every row, before and after #15 item 5.
+const MtaScenario kAiosmtpdScenarios[] = {
+    {"aio-good.lab.test",
+     "127.0.0.60",
+     "info",
+     0,
+     {"smtp.extension.missing:info", "smtp.ipv6.missing:info"}},
+    {"aio-notls.lab.test",
+     "127.0.0.61",
+     "crit",
+     2,
+     {"smtp.all_no_starttls:crit", "smtp.starttls.missing:warn", "smtp.extension.missing:info",
+      "smtp.ipv6.missing:info"}},
+    {"aio-auth.lab.test",
+     "127.0.0.62",
+     "crit",
+     2,
+     {"smtp.auth.plaintext:crit", "smtp.extension.missing:info", "smtp.ipv6.missing:info"}},
+    {"aio-nopm.lab.test",
+     "127.0.0.63",
+     "crit",
+     2,
+     {"smtp.postmaster.rejected:crit", "smtp.extension.missing:info", "smtp.ipv6.missing:info"}},
+};
+
+testing::CommandResult RunCheck(const std::string& domain) {
+  return RunCommand(std::string(SMTP_EXPORTER_BINARY) + " check " + domain + " --dns-servers " +
+                    LabEnvironment::DnsServer() + " --port " + std::to_string(kSmtpPort) +
+                    " --helo-name probe.lab.test --timeout 5s --format json 2>/dev/null");
+}
+
+std::set<std::string> NonOkFindings(const nlohmann::json& doc) {
+  std::set<std::string> seen;
+  for (const auto& finding : doc["findings"]) {
+    if (finding["severity"] != "ok") {
+      seen.insert(finding["code"].get<std::string>() + ":" +
+                  finding["severity"].get<std::string>());
+    }
+  }
+  return seen;
+}
+
+// The lines of `path` after byte `offset` that contain `needle`.
+std::vector<std::string> LinesAfter(const std::string& path, std::size_t offset,
+                                    const std::string& needle) {
+  const std::string text = ReadFile(path);
+  std::vector<std::string> lines;
+  if (offset >= text.size()) {
+    return lines;
+  }
+  std::istringstream in(text.substr(offset));
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(needle) != std::string::npos) {
+      lines.push_back(line);
+    }
+  }
+  return lines;
+}
+
+std::size_t CountContaining(const std::vector<std::string>& lines, const std::string& part) {
+  std::size_t n = 0;
+  for (const auto& line : lines) {
+    if (line.find(part) != std::string::npos) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+std::string Joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) {
+    text += line + "\n";
+  }
+  return text;
+}
+
+// Runs the check of one row and compares its findings; returns after the check process ended.
+void ExpectFindings(const MtaScenario& scenario) {
+  const auto run = RunCheck(scenario.domain);
+  EXPECT_EQ(run.exit_code, scenario.exit_code) << run.output;
+  ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
+  const auto doc = nlohmann::json::parse(run.output);
+  EXPECT_EQ(doc["status"], scenario.status);
+  EXPECT_EQ(NonOkFindings(doc), scenario.findings);
+}
+
+std::string TestName(const ::testing::TestParamInfo<MtaScenario>& info) {
+  std::string name = info.param.domain;
+  for (char& c : name) {
+    if (c == '.' || c == '-') c = '_';
+  }
+  return name;
+}
+
+// ---- Exim --------------------------------------------------------------------------------------
+
+class EximLab : public ::testing::TestWithParam<MtaScenario> {
+ public:
+  static void SetUpTestSuite() {
+    const auto start = RunCommand(LabEnvironment::SourceDir() + "/tests/lab/exim.sh start " +
+                                  LabEnvironment::state_dir() + " " + std::to_string(kSmtpPort));
+    started_ = start.exit_code == 0;
+    start_output_ = start.output;
+  }
+  static void TearDownTestSuite() {
+    const auto stop = RunCommand(LabEnvironment::SourceDir() + "/tests/lab/exim.sh stop " +
+                                 LabEnvironment::state_dir());
+    EXPECT_EQ(stop.exit_code, 0) << stop.output;
+  }
+
+ protected:
+  static std::string MainLog() { return LabEnvironment::state_dir() + "/exim/log/mainlog"; }
+  static inline bool started_ = false;
+  static inline std::string start_output_;
+};
+
+TEST_P(EximLab, ExactFindingsAndAPoliteSession) {
+  const MtaScenario& scenario = GetParam();
+  ASSERT_TRUE(started_) << "could not start Exim (tests/lab/exim.sh; scripts/dev.sh deps fetches "
+                           "it):\n"
+                        << start_output_;
+  const std::size_t offset = ReadFile(MainLog()).size();
+  ExpectFindings(scenario);
+
+  // Exim logs with I=[interface]:port; each session opens with "(TCP/IP connection count = N)"
+  // and, when the client said QUIT, ends with "closed by QUIT". The session process may log its
+  // end a moment after the client has gone: wait for it, bounded.
+  const std::string iface = std::string("I=[") + scenario.address + "]:";
+  std::vector<std::string> lines;
+  const bool all_quit = Eventually(
+      [&] {
+        lines = LinesAfter(MainLog(), offset, iface);
+        const std::size_t opened = CountContaining(lines, "TCP/IP connection count");
+        return opened > 0 && CountContaining(lines, "closed by QUIT") == opened;
+      },
+      std::chrono::seconds(10));
+  EXPECT_TRUE(all_quit) << "every session must end with QUIT; Exim logged:\n" << Joined(lines);
+  const std::string log = Joined(lines);
+  // Early talk and pipelining without PIPELINING both show as "SMTP protocol synchronization
+  // error"; a dropped session as "closed by EOF", "lost" or "unexpected disconnection".
+  for (const char* bad : {"synchronization error", "unexpected disconnection", "closed by EOF",
+                          " lost", "LAB-DATA-SEEN", " <= ", "TLS error"}) {
+    EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr(bad))) << bad;
+  }
+  if (*scenario.exim_commands != '\0') {
+    EXPECT_THAT(log, ::testing::HasSubstr(scenario.exim_commands));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Exim, EximLab, ::testing::ValuesIn(kEximScenarios), TestName);
+
+// ---- aiosmtpd ----------------------------------------------------------------------------------
+
+class AiosmtpdLab : public ::testing::TestWithParam<MtaScenario> {
+ public:
+  static void SetUpTestSuite() {
+    const auto start = RunCommand(LabEnvironment::SourceDir() + "/tests/lab/aiosmtpd.sh start " +
+                                  LabEnvironment::state_dir() + " " + std::to_string(kSmtpPort));
+    started_ = start.exit_code == 0;
+    start_output_ = start.output;
+  }
+  static void TearDownTestSuite() {
+    const auto stop = RunCommand(LabEnvironment::SourceDir() + "/tests/lab/aiosmtpd.sh stop " +
+                                 LabEnvironment::state_dir());
+    EXPECT_EQ(stop.exit_code, 0) << stop.output;
+  }
+
+ protected:
+  static std::string SessionLog() { return LabEnvironment::state_dir() + "/aiosmtpd/sessions.log"; }
+  static inline bool started_ = false;
+  static inline std::string start_output_;
+};
+
+TEST_P(AiosmtpdLab, ExactFindingsAndAPoliteSession) {
+  const MtaScenario& scenario = GetParam();
+  ASSERT_TRUE(started_) << "could not start aiosmtpd (tests/lab/aiosmtpd.sh; Debian's "
+                           "python3-aiosmtpd):\n"
+                        << start_output_;
+  const std::size_t offset = ReadFile(SessionLog()).size();
+  ExpectFindings(scenario);
+
+  // tests/lab/aiosmtpd_lab.py logs "<scenario> <peer> open", "QUIT" and "close quit=yes|no
+  // [(error)]"; an error there is a reset or an unclean TLS end.
+  const std::string scenario_name =
+      std::string(" ") +
+      std::string(scenario.domain).substr(0, std::string(scenario.domain).find('.')) + " ";
+  std::vector<std::string> lines;
+  const bool all_quit = Eventually(
+      [&] {
+        lines = LinesAfter(SessionLog(), offset, scenario_name);
+        const std::size_t opened = CountContaining(lines, " open");
+        return opened > 0 && CountContaining(lines, " close quit=yes") == opened;
+      },
+      std::chrono::seconds(10));
+  EXPECT_TRUE(all_quit) << "every session must end with QUIT; aiosmtpd logged:\n" << Joined(lines);
+  const std::string log = Joined(lines);
+  for (const char* bad : {"quit=no", "quit=yes (", "EARLY-TALKER", "DATA-SEEN"}) {
+    EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr(bad))) << bad;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Aiosmtpd, AiosmtpdLab, ::testing::ValuesIn(kAiosmtpdScenarios), TestName);
+
+}  // namespace
+}  // namespace smtp_exporter
