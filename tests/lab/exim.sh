@@ -119,6 +119,7 @@ fail_start() {
 
 cmd_fetch() {
   if [[ -x "$EXIM_BIN" ]]; then
+    check_libraries
     log "already unpacked: $EXIM_BIN"
     return 0
   fi
@@ -131,12 +132,21 @@ cmd_fetch() {
   dpkg-deb -x "$dl"/exim4-daemon-light_*.deb "$EXIM_ROOT" || { rm -rf "$dl"; die "dpkg-deb -x failed"; }
   rm -rf "$dl"
   [[ -x "$EXIM_BIN" ]] || die "no $EXIM_BIN in the package"
+  check_libraries
   log "unpacked into $EXIM_ROOT"
+}
+
+# The package's Depends are not installed by dpkg-deb -x: name any library the binary misses.
+check_libraries() {
+  local missing
+  missing=$(ldd "$EXIM_BIN" 2>&1 | grep 'not found' || true)
+  [[ -z "$missing" ]] || die "$EXIM_BIN misses libraries (scripts/dev.sh installs them): $missing"
 }
 
 cmd_start() {
   [[ $(id -u) == 0 ]] || die "needs root (mount namespace, port $PORT)"
   [[ -x "$EXIM_BIN" ]] || die "no Exim at $EXIM_BIN: run 'tests/lab/exim.sh fetch' (scripts/dev.sh deps does)"
+  check_libraries
   if getent passwd "$EXIM_UID" >/dev/null || getent group "$EXIM_UID" >/dev/null; then
     die "uid/gid $EXIM_UID is taken on this host; set LAB_EXIM_UID to a free one"
   fi
