@@ -51,7 +51,7 @@ instance_pids() {
 any_alive() { local p; for p in "$@"; do proc_alive "$p" && return 0; done; return 1; }
 
 do_stop() {
-  [[ -d "$AD" ]] || return 0
+  # No early return for a missing $AD: a crashed run's server is found by its command line.
   local i
   local -a pids=()
   mapfile -t pids < <(instance_pids)
