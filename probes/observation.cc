@@ -52,4 +52,57 @@ std::string_view TransactionChannelName(TransactionChannel channel) {
   return "none";
 }
 
+std::string_view FailureReasonName(FailureReason reason) {
+  switch (reason) {
+    case FailureReason::kTimeout:
+      return "timeout";
+    case FailureReason::kRefused:
+      return "refused";
+    case FailureReason::kUnreachable:
+      return "unreachable";
+    case FailureReason::kClosed:
+      return "closed";
+    case FailureReason::kReply4xx:
+      return "reply_4xx";
+    case FailureReason::kReply5xx:
+      return "reply_5xx";
+    case FailureReason::kTlsHandshake:
+      return "tls_handshake";
+    case FailureReason::kLimitExceeded:
+      return "limit_exceeded";
+    case FailureReason::kProtocol:
+      return "protocol";
+    case FailureReason::kError:
+      return "error";
+  }
+  return "error";
+}
+
+FailureReason FailureReasonFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kTimeout:
+      return FailureReason::kTimeout;
+    case ErrorCode::kConnectionRefused:
+      return FailureReason::kRefused;
+    case ErrorCode::kUnreachable:
+    case ErrorCode::kNoRoute:
+      return FailureReason::kUnreachable;
+    case ErrorCode::kConnectionClosed:
+      return FailureReason::kClosed;
+    case ErrorCode::kTls:
+      return FailureReason::kTlsHandshake;
+    case ErrorCode::kLimitExceeded:
+      return FailureReason::kLimitExceeded;
+    case ErrorCode::kProtocol:
+      return FailureReason::kProtocol;
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kIo:
+    case ErrorCode::kDns:
+    case ErrorCode::kCancelled:
+    case ErrorCode::kInternal:
+      return FailureReason::kError;
+  }
+  return FailureReason::kError;
+}
+
 }  // namespace smtp_exporter

@@ -78,6 +78,29 @@ enum class TransactionChannel {
   kPlainReconnect,  // a fresh plaintext connection after a failed TLS handshake
 };
 
+// Why an endpoint probe stopped short, in a bounded vocabulary (the reason label of
+// smtp_probe_failed_phase). A verdict, such as a refused RCPT, is not a failure.
+enum class FailureReason {
+  kTimeout,         // a deadline passed
+  kRefused,         // TCP connection refused
+  kUnreachable,     // no route to the address (ICMP, or none on this host)
+  kClosed,          // the server closed the connection
+  kReply4xx,        // a temporary refusal (RFC 5321 §4.2.1: 4yz), 421 included
+  kReply5xx,        // a permanent refusal (5yz)
+  kTlsHandshake,    // the STARTTLS upgrade failed
+  kLimitExceeded,   // the server broke one of our safety bounds
+  kProtocol,        // a malformed or unexpected reply
+  kError,           // anything else (a local socket error)
+};
+
+// The first failure of an endpoint probe: the phase it happened in (one of the phase names of
+// PhaseDuration, e.g. "greeting", "starttls") and why. A STARTTLS failure is recorded even when
+// the probe goes on in plaintext, since senders that insist on TLS stop there.
+struct ProbeFailure {
+  std::string phase;
+  FailureReason reason = FailureReason::kError;
+};
+
 struct PhaseDuration {
   std::string phase;  // connect, greeting, ehlo, starttls, tls_ehlo, reconnect, transactions, total
   double seconds = 0;
@@ -123,6 +146,7 @@ struct EndpointObservation {
   // The error behind session_error when one ended the session (kTimeout, kConnectionClosed,
   // ...): rules branch on this, never on the text.
   std::optional<ErrorCode> session_error_code;
+  std::optional<ProbeFailure> failure;  // unset when every phase that ran completed
 
   std::vector<PhaseDuration> phases;
   std::vector<TranscriptEntry> transcript;
@@ -149,5 +173,10 @@ struct EndpointObservation {
 std::string_view ConnectStatusName(ConnectStatus status);
 std::string_view ProbeOutcomeName(ProbeOutcome outcome);
 std::string_view TransactionChannelName(TransactionChannel channel);
+// "timeout", "refused", "unreachable", "closed", "reply_4xx", "reply_5xx", "tls_handshake",
+// "limit_exceeded", "protocol", "error".
+std::string_view FailureReasonName(FailureReason reason);
+// The failure reason a transport or protocol error stands for.
+FailureReason FailureReasonFor(ErrorCode code);
 
 }  // namespace smtp_exporter

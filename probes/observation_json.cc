@@ -117,6 +117,9 @@ nlohmann::json ToJson(const EndpointObservation& e) {
       {"session_error", e.session_error},
       {"session_error_code",
        e.session_error_code ? nlohmann::json(ErrorCodeName(*e.session_error_code)) : nullptr},
+      {"failure", e.failure ? nlohmann::json{{"phase", e.failure->phase},
+                                              {"reason", FailureReasonName(e.failure->reason)}}
+                            : nlohmann::json(nullptr)},
       {"phases", std::move(phases)},
       {"transcript", std::move(transcript)},
   };
@@ -459,6 +462,18 @@ EndpointObservation EndpointFrom(const Reader& r) {
     }
     e.session_error_code =
         EnumFromName(it->get<std::string>(), kCodes, ErrorCodeName, r.Path("session_error_code"));
+  }
+  // Added within schema version 2: absent in older documents.
+  if (const auto it = r.Find("failure"); it != nullptr && !it->is_null()) {
+    static constexpr FailureReason kReasons[] = {
+        FailureReason::kTimeout,      FailureReason::kRefused,       FailureReason::kUnreachable,
+        FailureReason::kClosed,       FailureReason::kReply4xx,      FailureReason::kReply5xx,
+        FailureReason::kTlsHandshake, FailureReason::kLimitExceeded, FailureReason::kProtocol,
+        FailureReason::kError};
+    const Reader failure = r.Object("failure");
+    e.failure = ProbeFailure{failure.String("phase"),
+                             EnumFromName(failure.String("reason"), kReasons, FailureReasonName,
+                                          failure.Path("reason"))};
   }
   const nlohmann::json& phases = r.Field("phases");
   if (!phases.is_object()) {

@@ -42,6 +42,14 @@ std::string Answer(const Reply& reply) {
   return Refusal(reply) + " (" + std::to_string(reply.code) + ")";
 }
 
+// The failure a refusal stands for: RFC 5321 §4.2.1, 4yz transient and 5yz permanent.
+FailureReason ReplyFailure(const Reply& reply) {
+  if (reply.IsTransient()) {
+    return FailureReason::kReply4xx;
+  }
+  return reply.IsPermanent() ? FailureReason::kReply5xx : FailureReason::kProtocol;
+}
+
 // One endpoint probe: owns the connection(s) and fills the observation as it goes.
 class EndpointProber {
  public:
@@ -80,6 +88,8 @@ class EndpointProber {
   // server is waiting for (RFC 5321 §4.1.1.10: the session ends with QUIT).
   void GiveUp(const Error& error);
   void AddPhase(const char* name, SteadyTime since);
+  // Records the session's first failure, in the phase running now (phase_).
+  void NoteFailure(FailureReason reason);
   void CollectViolations();
   void FailUntested(const std::string& why);
 
@@ -96,10 +106,17 @@ class EndpointProber {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<SmtpClient> client_;
   bool alive_ = false;
+  const char* phase_ = "connect";  // the PhaseDuration name of the phase running now
 };
 
 void EndpointProber::AddPhase(const char* name, SteadyTime since) {
   obs_.phases.push_back({name, SecondsBetween(since, clock_.Now())});
+}
+
+void EndpointProber::NoteFailure(FailureReason reason) {
+  if (!obs_.failure.has_value()) {
+    obs_.failure = ProbeFailure{phase_, reason};
+  }
 }
 
 void EndpointProber::CollectViolations() {
@@ -116,6 +133,7 @@ void EndpointProber::CollectViolations() {
 
 void EndpointProber::EndSession(const Error& error) {
   alive_ = false;
+  NoteFailure(FailureReasonFor(error.code));
   if (error.code == ErrorCode::kLimitExceeded && obs_.limit_exceeded.empty()) {
     obs_.limit_exceeded = error.message;
   }
@@ -161,6 +179,7 @@ std::optional<Reply> EndpointProber::Send(const std::string& command, Transactio
   if (reply.value().code == 421) {
     // RFC 5321 §3.8: 421 means the server is closing the transmission channel. The reply is
     // kept in the step, but no verdict rests on it: probes in flight end as errors.
+    NoteFailure(FailureReason::kReply4xx);
     EndSession(Error{ErrorCode::kConnectionClosed,
                      "server closed the session: " + reply.value().lines.front()});
     return std::nullopt;
@@ -178,6 +197,7 @@ bool EndpointProber::OpenSession() {
       transports_.Connect(target_.ip, target_.port, deadline_);
   if (!connected.ok()) {
     const Error& error = connected.error();
+    NoteFailure(FailureReasonFor(error.code));
     if (obs_.connect_status == ConnectStatus::kNotAttempted) {
       switch (error.code) {
         case ErrorCode::kConnectionRefused:
@@ -232,6 +252,7 @@ bool EndpointProber::ReadGreeting() {
   if (reply.code == 220) {
     return true;
   }
+  NoteFailure(ReplyFailure(reply));
   if (reply.code == 421) {
     EndSession(Error{ErrorCode::kConnectionClosed, "server refused the session with 421"});
     return false;
@@ -260,7 +281,16 @@ bool EndpointProber::SayHello(bool primary) {
     }
     return true;
   }
-  // RFC 5321 §3.2: a client whose EHLO is refused falls back to HELO.
+  if (ehlo->IsTransient()) {
+    // RFC 5321 §4.2.1: 4yz is "try again later" (typically a check of our HELO name that could
+    // not finish), not the "command not recognized" after which §3.2 has clients fall back to
+    // HELO. Nothing more is learnt this time: stop, with QUIT.
+    NoteFailure(FailureReason::kReply4xx);
+    GiveUp(Error{ErrorCode::kProtocol, "EHLO was deferred with " + std::to_string(ehlo->code)});
+    return false;
+  }
+  // RFC 5321 §3.2: a client whose EHLO is refused falls back to HELO. Any 5yz, not only 500:
+  // Postfix and Exim fall back on every refusal, so a server that takes HELO gets their mail.
   const std::optional<Reply> helo = Send("HELO " + helo_name_);
   if (!helo) {
     return false;
@@ -270,6 +300,7 @@ bool EndpointProber::SayHello(bool primary) {
     obs_.helo_fallback = helo->IsPositive();
   }
   if (!helo->IsPositive()) {
+    NoteFailure(ReplyFailure(*helo));
     GiveUp(Error{ErrorCode::kProtocol, "both EHLO and HELO were refused"});
     return false;
   }
@@ -283,6 +314,7 @@ void EndpointProber::TryStartTls() {
     return;
   }
   obs_.starttls.attempted = true;
+  phase_ = "starttls";
   SteadyTime started = clock_.Now();
   const std::optional<Reply> reply = Send("STARTTLS");
   if (!reply) {
@@ -294,6 +326,7 @@ void EndpointProber::TryStartTls() {
   if (reply->code != 220) {
     // RFC 3207 §4: after a refusal the session stays in plaintext; carry on there.
     obs_.starttls.error = "STARTTLS refused: " + reply->lines.front();
+    NoteFailure(ReplyFailure(*reply));
     AddPhase("starttls", started);
     return;
   }
@@ -305,6 +338,8 @@ void EndpointProber::TryStartTls() {
   if (!tls.ok()) {
     // The message alone: the rules and reports say "TLS handshake failed" themselves.
     obs_.starttls.error = tls.error().message;
+    NoteFailure(tls.error().code == ErrorCode::kTimeout ? FailureReason::kTimeout
+                                                         : FailureReason::kTlsHandshake);
     // The connection is unusable mid-handshake. A real sending MTA would retry in plaintext
     // (opportunistic TLS, RFC 7435 §4), so the transaction probes run on a fresh connection.
     CollectViolations();
@@ -314,6 +349,7 @@ void EndpointProber::TryStartTls() {
     if (!options_.test_null_sender && !options_.test_postmaster && !options_.test_open_relay) {
       return;
     }
+    phase_ = "reconnect";
     started = clock_.Now();
     const bool reopened = OpenSession() && ReadGreeting() && SayHello(false);
     AddPhase("reconnect", started);
@@ -325,14 +361,19 @@ void EndpointProber::TryStartTls() {
   obs_.starttls.tls = std::move(tls).value();
   obs_.transactions_channel = TransactionChannel::kTls;
   // RFC 3207 §4.2: the client must discard what it knew and issue EHLO again.
+  phase_ = "tls_ehlo";
   started = clock_.Now();
   const std::optional<Reply> ehlo = Send("EHLO " + helo_name_);
   if (ehlo) {
     obs_.tls_ehlo = *ehlo;
     if (ehlo->IsPositive()) {
       obs_.extensions_tls = ExtensionSet::FromEhloReply(*ehlo);
+    } else if (ehlo->IsTransient()) {
+      NoteFailure(FailureReason::kReply4xx);  // as in SayHello: no HELO after a 4yz
+      GiveUp(Error{ErrorCode::kProtocol, "EHLO deferred after STARTTLS"});
     } else if (const std::optional<Reply> helo = Send("HELO " + helo_name_);
                helo && !helo->IsPositive()) {
+      NoteFailure(ReplyFailure(*helo));
       GiveUp(Error{ErrorCode::kProtocol, "EHLO and HELO refused after STARTTLS"});
     }
   }
@@ -459,6 +500,7 @@ void EndpointProber::RunTransactions() {
   if (!options_.test_null_sender && !options_.test_postmaster && !options_.test_open_relay) {
     return;
   }
+  phase_ = "transactions";
   const SteadyTime started = clock_.Now();
   if (options_.test_null_sender) {
     ProbeNullSenderAndPostmaster();
@@ -510,10 +552,12 @@ EndpointObservation EndpointProber::Run() {
   const bool connected = OpenSession();
   AddPhase("connect", started);
   if (connected) {
+    phase_ = "greeting";
     started = clock_.Now();
     bool usable = ReadGreeting();
     AddPhase("greeting", started);
     if (usable) {
+      phase_ = "ehlo";
       started = clock_.Now();
       usable = SayHello(true);
       AddPhase("ehlo", started);

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "config/domain_name.h"
+
 namespace smtp_exporter {
 namespace {
 
@@ -252,8 +254,27 @@ std::string AnnouncedHostname(const Reply& greeting) {
   if (!parsed) {
     return "";
   }
-  const std::string_view text = TrimSpaces(parsed->text);
-  return std::string(text.substr(0, text.find_first_of(" \t")));
+  std::string_view text = TrimSpaces(parsed->text);
+  // RFC 3463 §2 / RFC 2034 §3: an enhanced status code ("554 5.7.1 ...") precedes the text; it
+  // is not the server's name.
+  const std::string enhanced = greeting.EnhancedStatus();
+  if (!enhanced.empty()) {
+    text = TrimSpaces(text.substr(enhanced.size()));
+  }
+  std::string_view word = text.substr(0, text.find_first_of(" \t"));
+  if (greeting.code == 220) {
+    return std::string(word);  // RFC 5321 §4.3.1: "220 " Domain / address-literal
+  }
+  // Other greetings (554, 421) carry free text ("554 5.7.1 Your address is blocked"): a word is
+  // a name only when it looks like one, a dotted host name or an address literal, perhaps
+  // followed by a colon ("554 5.7.1 mx.example.org: no SMTP service here").
+  if (!word.empty() && word.back() == ':') {
+    word.remove_suffix(1);
+  }
+  const bool literal = word.size() > 2 && word.front() == '[' && word.back() == ']';
+  const bool dotted_name =
+      word.find('.') != std::string_view::npos && ValidateHostName(word).ok();
+  return literal || dotted_name ? std::string(word) : std::string();
 }
 
 bool GreetingMentionsEsmtp(const Reply& greeting) {

@@ -60,12 +60,12 @@ std::vector<CatalogEntry> BuildCatalog() {
        "RFC 1035 §4.1.1; RFC 2308 §2", ""},
 
       // Per endpoint: connection, greeting, EHLO.
-      {"smtp.tcp.unreachable", "port 25 unreachable", Severity::kCrit,
-       "An MX endpoint does not accept TCP connections on port 25",
-       "Make the MTA listen on port 25 on this address (Postfix: `inet_interfaces = all` and "
-       "the `smtp inet` service in master.cf; Exim: `local_interfaces` and "
-       "`daemon_smtp_ports = 25`) and allow inbound TCP 25 from anywhere in every firewall and "
-       "security group on the path. If the address should not receive mail, remove its A/AAAA "
+      {"smtp.tcp.unreachable", "SMTP port unreachable", Severity::kCrit,
+       "An MX endpoint does not accept TCP connections on the SMTP port (25 by default)",
+       "Make the MTA listen on port 25 (or the port probed) on this address (Postfix: "
+       "`inet_interfaces = all` and the `smtp inet` service in master.cf; Exim: "
+       "`local_interfaces` and `daemon_smtp_ports = 25`) and allow inbound TCP 25 from anywhere "
+       "in every firewall and security group on the path. If the address should not receive mail, remove its A/AAAA "
        "record from the MX host.",
        "RFC 5321 §4.5.4.2",
        "WARN instead of CRIT when another endpoint of the domain's MX set works (connects and "
@@ -75,7 +75,7 @@ std::vector<CatalogEntry> BuildCatalog() {
        "leave that endpoint out."},
       {"smtp.all_unreachable", "no MX reachable", Severity::kCrit,
        "No MX endpoint accepts connections: mail to the domain cannot be delivered",
-       "Bring at least one MX endpoint back on port 25 (see smtp.tcp.unreachable). Senders "
+       "Bring at least one MX endpoint back on the SMTP port (see smtp.tcp.unreachable). Senders "
        "queue and retry for a few days, then bounce the mail.",
        "RFC 5321 §5.1; RFC 5321 §4.5.4.2", ""},
       {"smtp.banner.rejected", "no 220 greeting", Severity::kCrit,
@@ -89,10 +89,11 @@ std::vector<CatalogEntry> BuildCatalog() {
        "`acl_smtp_connect`) longer than this check's `timeout`, or a firewall or load "
        "balancer that accepts TCP with no mail server behind it.",
        "RFC 5321 §3.1; RFC 5321 §4.2; RFC 5321 §4.2.1",
-       "WARN instead of CRIT for a temporary refusal (a 4xx greeting, normally 421) when "
-       "another endpoint of the domain's MX set works: RFC 5321 §4.2.1 makes 4yz replies "
-       "transient, senders queue the mail and try the next MX, as they do for an unreachable "
-       "endpoint (smtp.tcp.unreachable). A 554 greeting and a missing greeting stay CRIT."},
+       "WARN instead of CRIT for a temporary refusal (a 4xx greeting, normally 421): RFC 5321 "
+       "§4.2.1 makes 4yz replies transient, senders queue the mail, try the next MX and retry, "
+       "and one probe cannot tell a busy moment from an outage. The message says whether "
+       "another endpoint of the domain works meanwhile. A 554 greeting and a missing greeting "
+       "stay CRIT."},
       {"smtp.banner.hostname_mismatch", "greeting names another host", Severity::kInfo,
        "The greeting announces a host name that is neither the MX name nor a PTR name of the "
        "address",
@@ -107,6 +108,16 @@ std::vector<CatalogEntry> BuildCatalog() {
        "a firewall's SMTP inspection rewriting EHLO (Cisco ASA/PIX `inspect esmtp` or "
        "`fixup smtp`): disable it. Otherwise upgrade the MTA.",
        "RFC 5321 §2.2.1; RFC 5321 §3.2", ""},
+      {"smtp.ehlo.deferred", "EHLO deferred (4xx)", Severity::kWarn,
+       "EHLO got a temporary refusal (4xx): the session stopped before STARTTLS, AUTH and the "
+       "transaction probes",
+       "Usually the server could not finish a check of this exporter's HELO name or address in "
+       "time (Exim `verify = helo` or `helo_verify_hosts` with a DNS lookup that deferred; "
+       "Postfix `reject_unknown_helo_hostname` answering 450 on a temporary DNS failure) or it "
+       "rate-limits the exporter. Give the exporter a `helo_name` with valid A/AAAA and PTR "
+       "records, and check the server's own DNS resolver. Real senders retry later; if this "
+       "persists, they are deferred too.",
+       "RFC 5321 §4.2.1; RFC 5321 §3.2", ""},
       {"smtp.ehlo.rejected", "EHLO and HELO refused", Severity::kCrit,
        "Both EHLO and HELO are refused: no mail transaction can start",
        "Check the HELO/EHLO restrictions (Postfix `smtpd_helo_restrictions`, Exim "
@@ -147,15 +158,15 @@ std::vector<CatalogEntry> BuildCatalog() {
        "or 465 (master.cf `-o smtpd_sasl_auth_enable=yes`). Exim: "
        "`auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}`.",
        "RFC 4954 §4; RFC 8314 §3", ""},
-      {"smtp.extension.missing", "ESMTP extension missing", Severity::kInfo,
-       "A widely expected ESMTP extension is not advertised (PIPELINING, 8BITMIME, SIZE, "
-       "ENHANCEDSTATUSCODES, SMTPUTF8)",
-       "Postfix advertises all of them by default: check `smtpd_discard_ehlo_keywords`, "
-       "`smtpd_discard_ehlo_keyword_address_maps` and `smtputf8_enable = yes`. Exim: check "
-       "`pipelining_advertise_hosts = *`, `accept_8bitmime = true`, `message_size_limit` (SIZE) "
-       "and `smtputf8_advertise_hosts = *` (needs Exim built with SUPPORT_I18N). A firewall's "
-       "SMTP inspection (Cisco `inspect esmtp`) also hides extensions.",
-       "RFC 2920; RFC 6152; RFC 1870; RFC 2034; RFC 6531", ""},
+      {"smtp.extension.missing", "PIPELINING or 8BITMIME missing", Severity::kInfo,
+       "PIPELINING or 8BITMIME is not advertised (other extensions are listed, not judged)",
+       "PIPELINING lets senders batch commands (fewer round trips); 8BITMIME lets 8-bit bodies "
+       "through without conversion to 7-bit. Postfix advertises both by default: check "
+       "`smtpd_discard_ehlo_keywords` and `smtpd_discard_ehlo_keyword_address_maps`. Exim: "
+       "`pipelining_advertise_hosts = *` (the default) and `accept_8bitmime = true`. OpenSMTPD "
+       "does not implement PIPELINING: nothing to configure there. A firewall's SMTP inspection "
+       "(Cisco `inspect esmtp`) also hides extensions.",
+       "RFC 2920; RFC 6152", ""},
 
       // Per endpoint: reverse DNS.
       {"smtp.ptr.missing", "no PTR", Severity::kWarn,

@@ -85,6 +85,17 @@ bool NotJudged(const EndpointObservation& e) { return e.connect_status == Connec
 
 bool ReachedHello(const EndpointObservation& e) { return Works(e) && (e.esmtp || e.helo_fallback); }
 
+bool EhloDeferred(const EndpointObservation& e) {
+  // Older observations also tried HELO after a 4yz: a 4yz to it too is still only deferred.
+  return Works(e) && e.ehlo && e.ehlo->IsTransient() &&
+         !(e.helo && (e.helo->IsPositive() || e.helo->IsPermanent()));
+}
+
+bool HelloRefused(const EndpointObservation& e) {
+  return Works(e) && e.ehlo && !e.ehlo->IsPositive() && !EhloDeferred(e) && e.helo &&
+         !e.helo->IsPositive();
+}
+
 DomainFacts DeriveFacts(const DomainObservation& obs) {
   DomainFacts facts;
   facts.domain = obs.domain.empty() ? obs.dns.domain : obs.domain;

@@ -60,6 +60,13 @@ bool NotJudged(const EndpointObservation& e);
 // Got past the greeting and the EHLO/HELO exchange, so STARTTLS and AUTH can be judged.
 bool ReachedHello(const EndpointObservation& e);
 
+// EHLO got a temporary refusal (4yz, RFC 5321 §4.2.1) and nothing accepted or permanently
+// refused it: the probe stopped there, and the server's posture is unknown, not bad.
+bool EhloDeferred(const EndpointObservation& e);
+
+// EHLO was refused and HELO after it too: no mail transaction can start.
+bool HelloRefused(const EndpointObservation& e);
+
 // ---- The whole domain ---------------------------------------------------------------------
 
 struct DomainFacts {

@@ -24,7 +24,8 @@ constexpr std::array kEndpointReachableCodes = {
     "smtp.probe.inconclusive"sv};
 constexpr std::array kBannerSanityCodes = {"smtp.banner.rejected"sv,
                                            "smtp.banner.hostname_mismatch"sv};
-constexpr std::array kEhloSupportedCodes = {"smtp.ehlo.rejected"sv, "smtp.ehlo.helo_fallback"sv};
+constexpr std::array kEhloSupportedCodes = {"smtp.ehlo.rejected"sv, "smtp.ehlo.deferred"sv,
+                                            "smtp.ehlo.helo_fallback"sv};
 constexpr std::array kStartTlsOfferedCodes = {"smtp.starttls.missing"sv, "smtp.all_no_starttls"sv};
 constexpr std::array kStartTlsHandshakeCodes = {"smtp.starttls.failed"sv};
 constexpr std::array kAuthPostureCodes = {"smtp.auth.plaintext"sv};
@@ -48,8 +49,8 @@ std::vector<Rule> BuildRules() {
       {"smtp.mx_sanity", "MX targets are host names, not aliases (CNAME), and resolve",
        kMxSanityCodes, true, EvaluateMxSanity},
       {"smtp.endpoint_reachable",
-       "Every MX endpoint accepts TCP on port 25 and holds an SMTP session to QUIT within the "
-       "protocol bounds",
+       "Every MX endpoint accepts TCP on the SMTP port and holds an SMTP session to QUIT within "
+       "the protocol bounds",
        kEndpointReachableCodes, true, EvaluateEndpointReachable},
       {"smtp.banner_sanity", "Every endpoint greets with 220, announcing its MX or PTR name",
        kBannerSanityCodes, true, EvaluateBannerSanity},
@@ -72,7 +73,7 @@ std::vector<Rule> BuildRules() {
       {"smtp.open_relay", "Relaying to a recipient outside the domain is refused", kOpenRelayCodes,
        true, EvaluateOpenRelay},
       {"smtp.extension_posture",
-       "Widely expected ESMTP extensions (PIPELINING, 8BITMIME, ...) are advertised",
+       "PIPELINING and 8BITMIME are advertised (other extensions are listed, not judged)",
        kExtensionPostureCodes, true, EvaluateExtensionPosture},
       {"smtp.ipv6_reachable", "The MX set publishes IPv6 addresses, and they accept connections",
        kIpv6ReachableCodes, true, EvaluateIpv6Reachable},

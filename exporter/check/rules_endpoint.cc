@@ -126,9 +126,8 @@ void EvaluateEndpointSession(const RuleContext& context, std::size_t index, Find
     return;  // smtp.banner_sanity judges the greeting
   }
   if (!ReachedHello(e)) {
-    const bool both_refused = e.ehlo && !e.ehlo->IsPositive() && e.helo && !e.helo->IsPositive();
-    // Both refused is smtp.ehlo.rejected; a broken bound is smtp.limits.exceeded.
-    if (!both_refused && e.limit_exceeded.empty()) {
+    // Refused or deferred is smtp.ehlo_supported's; a broken bound is smtp.limits.exceeded.
+    if (!HelloRefused(e) && !EhloDeferred(e) && e.limit_exceeded.empty()) {
       const std::string why = e.session_error.empty()
                                   ? std::string("no usable reply to EHLO or HELO")
                                   : Truncate(e.session_error);
@@ -290,17 +289,15 @@ void EvaluateBannerSanity(const RuleContext& context, FindingSink& out) {
       std::string text = "the server greeted with " + QuoteReply(*e.greeting) + " instead of 220";
       if (e.greeting->IsTransient()) {
         // RFC 5321 §4.2.1: a 4yz greeting (421, §3.8) is a temporary refusal; senders queue the
-        // mail and try the next MX (§5.1). Like a refused TCP connection (smtp.tcp.unreachable)
-        // it is CRIT only when no other endpoint takes the mail meanwhile. A 5yz greeting is a
-        // deliberate, lasting refusal and stays CRIT.
-        const bool other_works = context.facts.another_endpoint_works[i];
-        text += other_works
+        // mail, try the next MX (§5.1) and retry. One probe cannot tell a busy moment or a
+        // refusal aimed at this exporter from an outage, so it is WARN, never CRIT on its own;
+        // a 5yz greeting is a deliberate, lasting refusal and stays CRIT.
+        text += context.facts.another_endpoint_works[i]
                     ? "; a temporary refusal, and other endpoints of the domain work, so "
                       "senders fall back to them"
-                    : "; a temporary refusal, but no other endpoint of the domain works, so "
-                      "mail is delayed until this one accepts it";
-        out.Fail("smtp.banner.rejected", other_works ? Severity::kWarn : Severity::kCrit, subject,
-                 std::move(text));
+                    : "; a temporary refusal, and no other endpoint of the domain works, so "
+                      "mail waits in senders' queues until this one accepts it";
+        out.Fail("smtp.banner.rejected", Severity::kWarn, subject, std::move(text));
         continue;
       }
       out.Fail("smtp.banner.rejected", subject, std::move(text));
@@ -322,7 +319,13 @@ void EvaluateEhloSupported(const RuleContext& context, FindingSink& out) {
     }
     const Subject subject = EndpointSubject(e);
     if (!ReachedHello(e)) {
-      if (e.ehlo && !e.ehlo->IsPositive() && e.helo && !e.helo->IsPositive()) {
+      if (EhloDeferred(e)) {
+        out.Fail("smtp.ehlo.deferred", subject,
+                 "EHLO was answered " + QuoteReply(*e.ehlo) +
+                     (e.helo ? " and HELO " + QuoteReply(*e.helo) : std::string()) +
+                     ": a temporary refusal (senders retry later), so STARTTLS, AUTH and the "
+                     "transaction probes have no verdict this time");
+      } else if (HelloRefused(e)) {
         out.Fail("smtp.ehlo.rejected", subject,
                  "EHLO was answered " + QuoteReply(*e.ehlo) + " and HELO " + QuoteReply(*e.helo));
       }

@@ -109,6 +109,12 @@ constexpr FamilySpec kOpenRelay{"smtp_open_relay", MetricType::Gauge,
 constexpr FamilySpec kPhaseDuration{"smtp_phase_duration_seconds", MetricType::Gauge,
                                     "Duration of one phase of the endpoint probe; absent for "
                                     "phases that did not run."};
+constexpr FamilySpec kProbeFailedPhase{"smtp_probe_failed_phase", MetricType::Gauge,
+                                      "Where the endpoint probe first failed and why, always 1: "
+                                      "phase as in smtp_phase_duration_seconds, reason one of "
+                                      "timeout, refused, unreachable, closed, reply_4xx, "
+                                      "reply_5xx, tls_handshake, limit_exceeded, protocol, "
+                                      "error; absent when every phase that ran completed."};
 
 // The exporter itself.
 constexpr FamilySpec kBuildInfo{"smtp_exporter_build_info", MetricType::Gauge,
@@ -308,7 +314,7 @@ void AddEndpoint(const DnsObservation& dns, const std::string& domain,
 
   const bool up = Works(endpoint);
   set->Add(kEndpointUp, labels, Bool(up));
-  if (up) {
+  if (up && !EhloDeferred(endpoint)) {  // a 4yz to EHLO says neither yes nor no
     set->Add(kEsmtp, labels, Bool(endpoint.esmtp));
   }
   if (endpoint.esmtp) {
@@ -366,6 +372,12 @@ void AddEndpoint(const DnsObservation& dns, const std::string& domain,
     if (IsPhaseName(phase.phase)) {
       set->Add(kPhaseDuration, With(labels, "phase", phase.phase), phase.seconds);
     }
+  }
+  if (endpoint.failure && IsPhaseName(endpoint.failure->phase)) {
+    set->Add(kProbeFailedPhase,
+             With(With(labels, "phase", endpoint.failure->phase), "reason",
+                  std::string(FailureReasonName(endpoint.failure->reason))),
+             1.0);
   }
 }
 

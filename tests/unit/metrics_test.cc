@@ -122,6 +122,7 @@ std::shared_ptr<const CheckResult> RelaySnapshot() {
   refused.connect_status = ConnectStatus::kRefused;
   refused.connect_error = "Connection refused";
   refused.phases = {{"connect", 0.001}, {"total", 0.001}};
+  refused.failure = ProbeFailure{"connect", FailureReason::kRefused};
   obs.endpoints = {open, refused};
 
   snapshot->findings = {
@@ -211,6 +212,26 @@ bool HasFamily(const std::vector<prometheus::MetricFamily>& families, const std:
 
 std::vector<prometheus::MetricFamily> FamiliesOf(std::shared_ptr<const CheckResult> snapshot) {
   return DomainMetricFamilies({std::move(snapshot)});
+}
+
+// #15 item 7: where an endpoint probe failed and why, as blackbox users ask for
+// (blackbox_exporter#1528); and a 4yz to EHLO is neither "EHLO works" nor "EHLO refused".
+TEST(MetricsTest, FailedPhaseAndReasonPerEndpoint) {
+  auto snapshot = std::make_shared<CheckResult>(*HealthySnapshot());
+  ASSERT_FALSE(snapshot->observation.endpoints.empty());
+  EndpointObservation& e = snapshot->observation.endpoints[0];
+  const std::string ip = e.ip.ToString();
+  EXPECT_TRUE(Samples(FamiliesOf(snapshot), "smtp_probe_failed_phase", {{"ip", ip}}).empty());
+
+  e.ehlo = Reply{451, {"451 Temporary local problem - please try later"}};
+  e.esmtp = false;
+  e.failure = ProbeFailure{"ehlo", FailureReason::kReply4xx};
+  const auto families = FamiliesOf(snapshot);
+  EXPECT_THAT(Samples(families, "smtp_probe_failed_phase",
+                      {{"ip", ip}, {"phase", "ehlo"}, {"reason", "reply_4xx"}}),
+              ElementsAre(1.0));
+  EXPECT_EQ(Samples(families, "smtp_probe_failed_phase", {{"ip", ip}}).size(), 1u);
+  EXPECT_TRUE(Samples(families, "smtp_esmtp", {{"ip", ip}}).empty());
 }
 
 TEST(MetricsGoldenTest, FullMetricsMatchGolden) {

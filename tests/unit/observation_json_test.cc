@@ -101,6 +101,7 @@ DomainObservation RichObservation() {
   odd.limit_exceeded = "reply over 100 lines";
   odd.session_error = "timeout: no reply";
   odd.session_error_code = ErrorCode::kTimeout;
+  odd.failure = ProbeFailure{"transactions", FailureReason::kTimeout};
   EndpointObservation dead;
   dead.domain = "example.org";
   dead.mx_name = "mx2.example.org";
@@ -147,6 +148,12 @@ TEST(ObservationJsonTest, ReaderNamesWhatIsWrong) {
   j = good;
   j["dns"]["null_mx"] = "yes";
   EXPECT_THAT(error_of(j), ::testing::HasSubstr("$.dns.null_mx is not a boolean"));
+  j = good;
+  j["endpoints"][1]["failure"]["reason"] = "bad_luck";
+  EXPECT_THAT(error_of(j), ::testing::HasSubstr("failure.reason has the unknown value"));
+  j = good;
+  j["endpoints"][1].erase("failure");  // documents written before the field existed
+  EXPECT_TRUE(DomainObservationFromJson(j).ok());
   EXPECT_THAT(error_of(nlohmann::json::array()), ::testing::HasSubstr("$ is not an object"));
   EXPECT_THAT(error_of(nlohmann::json(nullptr)), ::testing::HasSubstr("is not an object"));
 }

@@ -78,7 +78,7 @@ TEST(SummariseProblemsTest, SeveritiesAreTheFindingsOwnNeverMerged) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].severity, Severity::kWarn);
   EXPECT_EQ(lines[1].severity, Severity::kInfo);
-  EXPECT_EQ(ProblemText(lines[1]), "port 25 unreachable · mx1.example.org [2001:db8::1]");
+  EXPECT_EQ(ProblemText(lines[1]), "SMTP port unreachable · mx1.example.org [2001:db8::1]");
 }
 
 TEST(SummariseProblemsTest, HostsAreListedNotCountedAsEndpoints) {

@@ -110,6 +110,7 @@ TEST_F(SmtpProbeTest, HealthyServerWithStartTls) {
   for (const auto& p : obs.phases) phases.push_back(p.phase);
   EXPECT_THAT(phases, ElementsAre("connect", "greeting", "ehlo", "starttls", "tls_ehlo",
                                   "transactions", "total"));
+  EXPECT_FALSE(obs.failure.has_value());
 }
 
 TEST_F(SmtpProbeTest, EhloRejectedFallsBackToHelo) {
@@ -134,21 +135,46 @@ TEST_F(SmtpProbeTest, EhloRejectedFallsBackToHelo) {
 
 // RFC 5321 §4.1.1.10 (and our README): every session ends with QUIT, also when the server
 // refuses both greetings (Exim's helo_verify_hosts answers 451 to EHLO and to HELO).
-TEST_F(SmtpProbeTest, EhloAndHeloRefusedStillEndWithQuit) {
+// #15 item 3: a 4yz to EHLO (Exim's helo_verify_hosts with a deferred DNS lookup) is "try
+// later", not "command not recognized": no HELO fallback, but still QUIT.
+TEST_F(SmtpProbeTest, EhloDeferredStopsWithoutHeloAndEndsWithQuit) {
   Script s;
   Greet(s);
   s.Expect("EHLO probe.test").Reply({"451 Temporary local problem - please try later"});
-  s.Expect("HELO probe.test").Reply({"451 Temporary local problem - please try later"});
   Quit(s);
   factory_.AddScript(s);
 
   const EndpointObservation obs = Probe();
   ExpectScriptsFollowed();
   EXPECT_TRUE(factory_.transports()[0]->closed_by_client());
-  EXPECT_EQ(obs.helo->code, 451);
+  EXPECT_EQ(obs.ehlo->code, 451);
+  EXPECT_FALSE(obs.helo.has_value());
+  EXPECT_FALSE(obs.esmtp);
+  EXPECT_THAT(obs.session_error, HasSubstr("EHLO was deferred with 451"));
+  EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kError);
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->phase, "ehlo");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kReply4xx);
+}
+
+TEST_F(SmtpProbeTest, EhloAndHeloRefusedStillEndWithQuit) {
+  Script s;
+  Greet(s);
+  s.Expect("EHLO probe.test").Reply({"550 5.7.1 Access denied"});
+  s.Expect("HELO probe.test").Reply({"550 5.7.1 Access denied"});
+  Quit(s);
+  factory_.AddScript(s);
+
+  const EndpointObservation obs = Probe();
+  ExpectScriptsFollowed();
+  EXPECT_TRUE(factory_.transports()[0]->closed_by_client());
+  EXPECT_EQ(obs.helo->code, 550);
   EXPECT_EQ(obs.session_error_code, ErrorCode::kProtocol);
   EXPECT_THAT(obs.session_error, HasSubstr("both EHLO and HELO were refused"));
   EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kError);
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->phase, "ehlo");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kReply5xx);
 }
 
 TEST_F(SmtpProbeTest, EhloAndHeloRefusedAfterStartTlsStillEndWithQuit) {
@@ -166,6 +192,9 @@ TEST_F(SmtpProbeTest, EhloAndHeloRefusedAfterStartTlsStillEndWithQuit) {
   EXPECT_TRUE(obs.starttls.ok);
   EXPECT_THAT(obs.session_error, HasSubstr("EHLO and HELO refused after STARTTLS"));
   EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kError);
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->phase, "tls_ehlo");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kReply5xx);
 }
 
 TEST_F(SmtpProbeTest, StartTlsRefusedContinuesInPlaintext) {
@@ -186,6 +215,10 @@ TEST_F(SmtpProbeTest, StartTlsRefusedContinuesInPlaintext) {
   EXPECT_THAT(obs.starttls.error, HasSubstr("454 4.7.0"));
   EXPECT_EQ(obs.transactions_channel, TransactionChannel::kPlain);
   EXPECT_EQ(factory_.connects(), 1);
+  // The probe went on in plaintext, but STARTTLS failed: smtp_probe_failed_phase says so.
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->phase, "starttls");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kReply4xx);
 }
 
 TEST_F(SmtpProbeTest, HandshakeFailureRetriesTransactionsOnAFreshPlainConnection) {
@@ -211,6 +244,9 @@ TEST_F(SmtpProbeTest, HandshakeFailureRetriesTransactionsOnAFreshPlainConnection
   EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kAccepted);
   EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kRejected);
   EXPECT_TRUE(obs.PhaseSeconds("reconnect").has_value());
+  ASSERT_TRUE(obs.failure.has_value());  // the first failure stays, the reconnect worked
+  EXPECT_EQ(obs.failure->phase, "starttls");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kTlsHandshake);
 }
 
 TEST_F(SmtpProbeTest, ServiceClosing421MidSession) {
@@ -230,6 +266,9 @@ TEST_F(SmtpProbeTest, ServiceClosing421MidSession) {
   EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kError);
   EXPECT_THAT(obs.open_relay.detail, HasSubstr("session ended"));
   EXPECT_NE(obs.null_sender.outcome, ProbeOutcome::kAccepted);
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->phase, "transactions");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kReply4xx);
 }
 
 TEST_F(SmtpProbeTest, GreylistingIsTemporaryNotRejected) {
@@ -381,6 +420,11 @@ TEST_F(SmtpProbeTest, RejectingGreetingGetsQuitAndNothingElse) {
   EXPECT_THAT(obs.session_error, HasSubstr("554"));
   EXPECT_FALSE(obs.ehlo.has_value());
   EXPECT_EQ(obs.null_sender.outcome, ProbeOutcome::kError);
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->phase, "greeting");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kReply5xx);
+  // #15 item 6: the enhanced status code is not the announced name.
+  EXPECT_EQ(obs.announced_hostname, "mx.example.org");
 }
 
 TEST_F(SmtpProbeTest, Greeting421ClosesWithoutQuit) {
@@ -393,6 +437,9 @@ TEST_F(SmtpProbeTest, Greeting421ClosesWithoutQuit) {
   EXPECT_TRUE(factory_.transports()[0]->client_lines().empty());
   EXPECT_FALSE(factory_.transports()[0]->closed_by_client());  // the server hung up first
   EXPECT_EQ(obs.greeting->code, 421);
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->phase, "greeting");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kReply4xx);
 }
 
 TEST_F(SmtpProbeTest, ConnectionRefusedIsData) {
@@ -403,6 +450,9 @@ TEST_F(SmtpProbeTest, ConnectionRefusedIsData) {
   EXPECT_FALSE(obs.greeting.has_value());
   EXPECT_EQ(obs.open_relay.outcome, ProbeOutcome::kError);
   EXPECT_TRUE(obs.PhaseSeconds("total").has_value());
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->phase, "connect");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kRefused);
 }
 
 TEST_F(SmtpProbeTest, NoRouteIsKeptApartFromUnreachable) {
@@ -422,6 +472,9 @@ TEST_F(SmtpProbeTest, SilentServerTimesOut) {
   const EndpointObservation obs = Probe();
   EXPECT_EQ(obs.connect_status, ConnectStatus::kConnected);
   EXPECT_THAT(obs.session_error, HasSubstr("timeout"));
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->phase, "greeting");
+  EXPECT_EQ(obs.failure->reason, FailureReason::kTimeout);
 }
 
 TEST_F(SmtpProbeTest, DisabledProbesSendNoTransaction) {
@@ -476,6 +529,8 @@ TEST_F(SmtpProbeTest, EndlessReplyIsRecordedAsLimitExceeded) {
   factory_.AddScript(s);
   const EndpointObservation obs = Probe();
   EXPECT_THAT(obs.limit_exceeded, HasSubstr("more than 100 lines"));
+  ASSERT_TRUE(obs.failure.has_value());
+  EXPECT_EQ(obs.failure->reason, FailureReason::kLimitExceeded);
 }
 
 }  // namespace

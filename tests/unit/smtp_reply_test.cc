@@ -178,5 +178,19 @@ TEST(GreetingTest, HostnameAndEsmtp) {
   EXPECT_EQ(AnnouncedHostname(Reply{220, {"220"}}), "");
 }
 
+// #15 item 6: the enhanced status code of a refusal is not the server's name, and free text
+// after it is not a name either.
+TEST(GreetingTest, AnnouncedHostnameSkipsEnhancedCodeAndFreeText) {
+  EXPECT_EQ(AnnouncedHostname(Reply{554, {"554 5.7.1 Your address is blocked"}}), "");
+  EXPECT_EQ(AnnouncedHostname(Reply{554, {"554 5.7.1 mx1.example.org access denied"}}),
+            "mx1.example.org");
+  EXPECT_EQ(AnnouncedHostname(Reply{421, {"421 4.3.2 Service shutting down"}}), "");
+  EXPECT_EQ(AnnouncedHostname(Reply{554, {"554 [192.0.2.25] no service"}}), "[192.0.2.25]");
+  EXPECT_EQ(AnnouncedHostname(Reply{554, {"554 No SMTP service here"}}), "");
+  EXPECT_EQ(AnnouncedHostname(Reply{220, {"220 2.0.0 mx2.example.org ready"}}),
+            "mx2.example.org");
+  EXPECT_EQ(AnnouncedHostname(Reply{220, {"220 mx3 ESMTP"}}), "mx3");
+}
+
 }  // namespace
 }  // namespace smtp_exporter
