@@ -46,68 +46,56 @@ struct MtaScenario {
 // Test names and failure messages show the domain, not the struct's bytes.
 void PrintTo(const MtaScenario& scenario, std::ostream* os) { *os << scenario.domain; }
 
-// Rows marked PENDING #15 state the intended verdicts, which the lead is changing on
-// main; they fail on this branch until that work is merged:
-//  - item 5: smtp.extension.missing judges only PIPELINING and 8BITMIME (Exim advertises
-//    both, but no ENHANCEDSTATUSCODES, which today is reported);
-//  - item 3: a 4xx to EHLO is not CRIT smtp.ehlo.rejected on its own, and HELO is tried only
-//    after 500/502/504 (today: CRIT, and HELO is sent after the 451).
+// Exim advertises PIPELINING and 8BITMIME but no ENHANCEDSTATUSCODES: since #15 item 5,
+// smtp.extension.missing judges only the first two, so only ex-sync (no PIPELINING) has it.
 // Every lab MX host has an A record only, hence smtp.ipv6.missing on every row.
 const MtaScenario kEximScenarios[] = {
-    // PENDING #15 item 5 (today also smtp.extension.missing:info for ENHANCEDSTATUSCODES).
     {"ex-good.lab.test", "127.0.0.40", "info", 0, {"smtp.ipv6.missing:info"}},
-    // PENDING #15 item 5.
     {"ex-notls.lab.test",
      "127.0.0.41",
      "crit",
      2,
      {"smtp.all_no_starttls:crit", "smtp.starttls.missing:warn", "smtp.ipv6.missing:info"}},
-    // PENDING #15 item 5.
     {"ex-auth.lab.test",
      "127.0.0.42",
      "crit",
      2,
      {"smtp.auth.plaintext:crit", "smtp.ipv6.missing:info"}},
-    // PENDING #15 item 5.
     {"ex-relay.lab.test",
      "127.0.0.43",
      "crit",
      2,
      {"smtp.open_relay:crit", "smtp.ipv6.missing:info"}},
-    // PENDING #15 item 5.
     {"ex-nopm.lab.test",
      "127.0.0.44",
      "crit",
      2,
      {"smtp.postmaster.rejected:crit", "smtp.ipv6.missing:info"}},
-    // PENDING #15 item 5.
     {"ex-nonull.lab.test",
      "127.0.0.45",
      "crit",
      2,
      {"smtp.null_sender.rejected:crit", "smtp.ipv6.missing:info"}},
-    // Greylisting: 451 to every local RCPT is temporary, not judged. PENDING #15 item 5.
+    // Greylisting: 451 to every local RCPT is temporary (RFC 5321 §4.2.1), not judged.
     {"ex-greylist.lab.test",
      "127.0.0.46",
      "info",
      0,
      {"smtp.probe.temporary:info", "smtp.ipv6.missing:info"}},
     // A 2 s pause before the banner (acl_smtp_connect delay), inside the 5 s timeout: waited
-    // for, and Exim (smtp_enforce_sync) logs no early talk. PENDING #15 item 5.
+    // for (the greeting phase took >= 1.9 s), and Exim (smtp_enforce_sync) logs no early talk.
     {"ex-greetdelay.lab.test", "127.0.0.47", "info", 0, {"smtp.ipv6.missing:info"}, "", 1.9},
-    // helo_verify_hosts with a resolver that cannot answer: 451 to EHLO (and to HELO). PENDING
-    // #15 item 3: expected WARN, not CRIT, and the session EHLO then QUIT, without a HELO
-    // fallback (today: smtp.ehlo.rejected:crit, C=EHLO,HELO,QUIT). The exact code and
-    // severity follow the lead's change on main; align this row when merging it.
+    // helo_verify_hosts with a resolver that cannot answer: 451 to EHLO. A 4yz is "try later",
+    // not "command not recognized" (RFC 5321 §3.2, §4.2.1): #15 item 3 makes it WARN
+    // smtp.ehlo.deferred, and the probe says QUIT without trying HELO (Exim's command list).
     {"ex-heloverify.lab.test",
      "127.0.0.48",
      "warn",
      1,
-     {"smtp.ehlo.rejected:warn", "smtp.ipv6.missing:info"},
+     {"smtp.ehlo.deferred:warn", "smtp.ipv6.missing:info"},
      "C=EHLO,QUIT"},
     // No PIPELINING advertised, smtp_enforce_sync: any command sent before the previous reply
-    // would be logged as a synchronisation error. PIPELINING is one of the two judged
-    // extensions (#15 item 5), so it stays reported after that change.
+    // would be logged as a synchronisation error (RFC 2920 §3.1).
     {"ex-sync.lab.test",
      "127.0.0.49",
      "info",
@@ -116,7 +104,7 @@ const MtaScenario kEximScenarios[] = {
 };
 
 // aiosmtpd 1.4 never advertises PIPELINING (it accepts pipelined commands all the same), so
-// smtp.extension.missing stays on every row, before and after #15 item 5.
+// smtp.extension.missing (PIPELINING) is on every row.
 const MtaScenario kAiosmtpdScenarios[] = {
     {"aio-good.lab.test",
      "127.0.0.60",
