@@ -41,6 +41,8 @@ struct MtaScenario {
   const char* exim_commands = "";
   // The greeting phase must have taken at least this long (a greet pause really happened).
   double min_greeting_seconds = 0;
+  // Where the probe first failed and why (#15 item 7), "phase/reason", or "" for no failure.
+  const char* failure = "";
 };
 
 // Test names and failure messages show the domain, not the struct's bytes.
@@ -93,7 +95,9 @@ const MtaScenario kEximScenarios[] = {
      "warn",
      1,
      {"smtp.ehlo.deferred:warn", "smtp.ipv6.missing:info"},
-     "C=EHLO,QUIT"},
+     "C=EHLO,QUIT",
+     0,
+     "ehlo/reply_4xx"},
     // No PIPELINING advertised, smtp_enforce_sync: any command sent before the previous reply
     // would be logged as a synchronisation error (RFC 2920 §3.1).
     {"ex-sync.lab.test",
@@ -189,8 +193,16 @@ void ExpectFindings(const MtaScenario& scenario) {
   const auto doc = nlohmann::json::parse(run.output);
   EXPECT_EQ(doc["status"], scenario.status);
   EXPECT_EQ(NonOkFindings(doc), scenario.findings);
+  ASSERT_EQ(doc["endpoints"].size(), 1u);
+  const auto& failure = doc["endpoints"][0]["failure"];
+  if (*scenario.failure == '\0') {
+    EXPECT_TRUE(failure.is_null()) << failure.dump();
+  } else {
+    ASSERT_TRUE(failure.is_object()) << failure.dump();
+    EXPECT_EQ(failure["phase"].get<std::string>() + "/" + failure["reason"].get<std::string>(),
+              scenario.failure);
+  }
   if (scenario.min_greeting_seconds > 0) {
-    ASSERT_EQ(doc["endpoints"].size(), 1u);
     EXPECT_GE(doc["endpoints"][0]["phases"]["greeting"].get<double>(),
               scenario.min_greeting_seconds);
   }
