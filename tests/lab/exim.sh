@@ -93,6 +93,7 @@ do_stop() {
 # The daemon sees private copies of passwd/group (with Exim's user) and resolv.conf; the
 # host's files are untouched because the bind mounts exist only in this mount namespace.
 in_namespace() {
+  # shellcheck disable=SC2016  # $1 and $@ belong to the inner sh
   unshare -m --propagation private sh -c '
     mount --bind "$1/etc/passwd" /etc/passwd &&
     mount --bind "$1/etc/group" /etc/group &&
@@ -169,8 +170,9 @@ cmd_start() {
       -keyout "$ED/tls/key.pem" -out "$ED/tls/cert.pem" -subj /CN=mx-ex-good.lab.test \
       -addext subjectAltName=DNS:mx-ex-good.lab.test >"$ED/tls/openssl.out" 2>&1 ) \
     || fail_start "openssl req failed: $(cat "$ED/tls/openssl.out")"
-  # The TLS key must be readable by Exim's user: Exim reads it in the session child, after
-  # dropping root ("454 TLS currently unavailable" otherwise; LAB-NOTES §3).
+  # The TLS key must be readable by Exim's user: given -C, the daemon drops root once its
+  # ports are bound, and reads the key as Debian-exim ("454 TLS currently unavailable"
+  # otherwise; LAB-NOTES §3).
   chmod 644 "$ED/tls/cert.pem"; chmod 640 "$ED/tls/key.pem"; chgrp "$EXIM_UID" "$ED/tls/key.pem"
   sed -e "s|@DIR@|$ED|g" -e "s|@PORT@|$PORT|g" "$SCRIPT_DIR/exim/exim.conf.in" > "$ED/exim.conf"
   cp "$SCRIPT_DIR/exim/names" "$ED/names"
@@ -184,6 +186,7 @@ cmd_start() {
   # A simple command in the background, so $! is the daemon itself: setsid (no fork, a
   # background job is no group leader: own session, it outlives the caller's process group)
   # execs unshare, which execs sh, which execs Exim. fd 9 (our lock) is not inherited.
+  # shellcheck disable=SC2016  # $1 and $@ belong to the inner sh
   setsid unshare -m --propagation private sh -c '
     mount --bind "$1/etc/passwd" /etc/passwd &&
     mount --bind "$1/etc/group" /etc/group &&
