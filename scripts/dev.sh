@@ -21,6 +21,10 @@ PACKAGES=(
   postfix libsasl2-modules knot knot-dnsutils dnsutils iproute2 python3 procps
   prometheus chromium fonts-dejavu-core
   python3-yaml systemd  # tests/dashboards, tests/deploy: YAML parsing, systemd-analyze verify
+  # Other real MTAs in the lab (tests/lab/README.md): aiosmtpd, and the libraries the unpacked
+  # Exim 4.96 links against (exim4-daemon-light itself conflicts with postfix: see deps()).
+  python3-aiosmtpd util-linux libidn12 libgnutls-dane0 libgnutls30 libidn2-0 libdb5.3 libnsl2
+  libpcre2-8-0 libcrypt1
 )
 
 as_root() {
@@ -40,6 +44,9 @@ deps() {
   # the lab runs its own instance from a private config directory.
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+  # Exim conflicts with Postfix as a Debian package: download its .deb and unpack it into
+  # .lab/pkgs/exim4 (never installed; the lab runs it in a private mount namespace).
+  "$ROOT/tests/lab/exim.sh" fetch
   node_tools
 }
 

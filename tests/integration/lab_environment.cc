@@ -12,6 +12,10 @@ void LabEnvironment::SetUp() {
   state_dir_ = "/tmp/smtpx-integration-lab";
   const std::string lab = SourceDir() + "/tests/lab/";
   RunCommand(lab + "responder.sh stop " + state_dir_);
+  // Exim and aiosmtpd are started by their own suites (other_mta_test.cc); a crashed run may
+  // have left them behind.
+  RunCommand(lab + "exim.sh stop " + state_dir_);
+  RunCommand(lab + "aiosmtpd.sh stop " + state_dir_);
   RunCommand(lab + "postfix.sh stop " + state_dir_);
   RunCommand(lab + "dns.sh stop " + state_dir_);
   RunCommand("rm -rf '" + state_dir_ + "' && mkdir -p '" + state_dir_ + "'");
