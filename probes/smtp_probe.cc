@@ -84,8 +84,9 @@ class EndpointProber {
   void Reset();
   // The connection broke (or the server closed it): record why; nothing more can be sent.
   void EndSession(const Error& error);
-  // We stop on a refusal while the connection still works: record why, then QUIT, which the
-  // server is waiting for (RFC 5321 §4.1.1.10: the session ends with QUIT).
+  // We stop on a refusal while the connection still works: record why; nothing but the QUIT
+  // that Run() sends at the end goes out any more (RFC 5321 §4.1.1.10: the session ends with
+  // QUIT), so the QUIT round trip is not timed as part of the phase that failed.
   void GiveUp(const Error& error);
   void AddPhase(const char* name, SteadyTime since);
   // Records the session's first failure, in the phase running now (phase_).
@@ -108,6 +109,7 @@ class EndpointProber {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<SmtpClient> client_;
   bool alive_ = false;
+  bool stopping_ = false;  // the session is alive but only QUIT may be sent (GiveUp)
   const char* phase_ = "connect";  // the PhaseDuration name of the phase running now
 };
 
@@ -154,12 +156,12 @@ void EndpointProber::GiveUp(const Error& error) {
     obs_.session_error_code = error.code;
   }
   client_->Note("giving up: " + error.ToString());
-  Quit();
+  stopping_ = true;
 }
 
 std::optional<Reply> EndpointProber::Send(const std::string& command, TransactionProbe* first,
                                           TransactionProbe* second) {
-  if (!alive_) {
+  if (!alive_ || stopping_) {
     return std::nullopt;
   }
   Result<Reply> reply = client_->Command(command, deadline_);
@@ -236,6 +238,7 @@ bool EndpointProber::OpenSession() {
   client_->Note("connected to " + obs_.ip.ToString() + " port " + std::to_string(target_.port));
   obs_.connect_status = ConnectStatus::kConnected;
   alive_ = true;
+  stopping_ = false;
   return true;
 }
 
@@ -268,7 +271,7 @@ bool EndpointProber::ReadGreeting() {
   if (obs_.session_error.empty()) {
     obs_.session_error = "server greeted with " + std::to_string(reply.code);
   }
-  Quit();
+  stopping_ = true;  // Run() sends the QUIT
   return false;
 }
 
@@ -575,11 +578,12 @@ EndpointObservation EndpointProber::Run() {
       } else {
         obs_.transactions_channel = TransactionChannel::kPlain;
       }
-      if (alive_) {
+      if (alive_ && !stopping_) {
         RunTransactions();
       }
-      Quit();
     }
+    // Every session still standing ends with QUIT, after the phases' timings.
+    Quit();
     CollectViolations();
   }
   FailUntested(obs_.session_error.empty()

@@ -141,12 +141,15 @@ TEST_F(SmtpProbeTest, EhloDeferredStopsWithoutHeloAndEndsWithQuit) {
   Script s;
   Greet(s);
   s.Expect("EHLO probe.test").Reply({"451 Temporary local problem - please try later"});
-  Quit(s);
+  // Exim answers QUIT ~200 ms late: that wait is the session's, not the EHLO phase's.
+  s.Expect("QUIT").Elapse(std::chrono::milliseconds(200), &clock_).Reply({"221 2.0.0 Bye"});
   factory_.AddScript(s);
 
   const EndpointObservation obs = Probe();
   ExpectScriptsFollowed();
   EXPECT_TRUE(factory_.transports()[0]->closed_by_client());
+  EXPECT_EQ(obs.PhaseSeconds("ehlo"), 0.0);
+  EXPECT_EQ(obs.PhaseSeconds("total"), 0.2);
   EXPECT_EQ(obs.ehlo->code, 451);
   EXPECT_FALSE(obs.helo.has_value());
   EXPECT_FALSE(obs.esmtp);
