@@ -124,7 +124,7 @@ void ProbeReverseDns(const Resolver& resolver, const EndpointPlan& plan, Deadlin
                      const DnsProbeLimits& limits, DnsObservation* dns) {
   std::vector<DnsQuery> ptr_queries;
   for (const auto& endpoint : plan.endpoints) {
-    ptr_queries.push_back({endpoint.ip.ToString(), DnsType::kPtr});
+    ptr_queries.push_back(DnsQuery::Ptr(endpoint.ip));
   }
   const auto ptr_answers = resolver.Resolve(ptr_queries, deadline);
 

@@ -99,7 +99,7 @@ void ParseMx(const unsigned char* buffer, int length, DnsAnswer* answer) {
 }
 
 void ParsePtr(const DnsQuery& query, const unsigned char* buffer, int length, DnsAnswer* answer) {
-  const auto ip = IpAddress::Parse(query.name);
+  const std::optional<IpAddress>& ip = query.address;
   const int family = ip && ip->family() == IpFamily::kV6 ? AF_INET6 : AF_INET;
   const int size = family == AF_INET6 ? 16 : 4;
   hostent* host = nullptr;
@@ -186,6 +186,8 @@ int MillisUntil(Deadline deadline) {
 }
 
 }  // namespace
+
+DnsQuery DnsQuery::Ptr(const IpAddress& ip) { return {ReverseName(ip), DnsType::kPtr, ip}; }
 
 std::string ReverseName(const IpAddress& ip) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -277,18 +279,13 @@ std::vector<DnsAnswer> AresResolver::Resolve(const std::vector<DnsQuery>& querie
   }
   for (std::size_t i = 0; i < queries.size(); ++i) {
     pending[i] = Pending{&queries[i], &answers[i], &outstanding};
-    if (queries[i].type == DnsType::kPtr) {
-      const auto ip = IpAddress::Parse(queries[i].name);
-      if (!ip) {
-        answers[i].status = DnsStatus::kError;
-        answers[i].error = "not an IP address";
-        --outstanding;
-        continue;
-      }
-      names[i] = ReverseName(*ip);
-    } else {
-      names[i] = StripTrailingDots(queries[i].name);
+    if (queries[i].type == DnsType::kPtr && !queries[i].address) {
+      answers[i].status = DnsStatus::kError;
+      answers[i].error = "PTR query without an address (use DnsQuery::Ptr)";
+      --outstanding;
+      continue;
     }
+    names[i] = StripTrailingDots(queries[i].name);
     ares_query(channel.get(), names[i].c_str(), ns_c_in, QueryType(queries[i].type), OnAnswer,
                &pending[i]);
   }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,14 @@ namespace smtp_exporter {
 enum class DnsType { kA, kAaaa, kMx, kPtr };
 
 struct DnsQuery {
-  std::string name;  // absolute, with or without the trailing dot; for kPtr the address
+  std::string name;  // absolute, with or without the trailing dot
   DnsType type = DnsType::kA;
+  // kPtr: the address asked about (name is its ReverseName); the reply parser needs its bytes.
+  std::optional<IpAddress> address = std::nullopt;
+
+  // The PTR query of `ip`: under in-addr.arpa or ip6.arpa.
+  static DnsQuery Ptr(const IpAddress& ip);
+
   friend bool operator==(const DnsQuery&, const DnsQuery&) = default;
 };
 

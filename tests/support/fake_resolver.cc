@@ -21,7 +21,7 @@ void FakeResolver::SetPtr(const std::string& ip, std::vector<std::string> names)
   DnsAnswer answer;
   answer.status = names.empty() ? DnsStatus::kNoData : DnsStatus::kOk;
   answer.names = std::move(names);
-  Set(ip, DnsType::kPtr, std::move(answer));
+  Set(DnsQuery::Ptr(*IpAddress::Parse(ip)).name, DnsType::kPtr, std::move(answer));
 }
 
 std::vector<DnsAnswer> FakeResolver::Resolve(const std::vector<DnsQuery>& queries,
