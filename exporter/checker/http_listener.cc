@@ -1,6 +1,7 @@
 #include "exporter/checker/http_listener.h"
 
 #include <chrono>
+#include <utility>
 
 #include "config/base/listen_address.h"
 
@@ -36,6 +37,15 @@ std::string DescribeException(std::exception_ptr exception) {
   } catch (...) {
   }
   return "unknown error";
+}
+
+void InstallCommonPolicies(httplib::Server& server,
+                           httplib::Server::HandlerWithResponse pre_routing) {
+  server.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
+  server.set_pre_routing_handler(
+      [pre_routing = std::move(pre_routing)](const httplib::Request& req, httplib::Response& res) {
+        return pre_routing ? pre_routing(req, res) : httplib::Server::HandlerResponse::Unhandled;
+      });
 }
 
 std::thread ServeInBackground(httplib::Server& server) {

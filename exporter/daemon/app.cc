@@ -86,11 +86,11 @@ void SetText(httplib::Response& res, int status, const std::string& body) {
 }
 
 // Report pages carry bytes from hostile servers: escaped by the renderer, and a CSP forbids any
-// script or fetch should escaping ever miss something.
+// script or fetch should escaping ever miss something. (nosniff is on every response:
+// InstallCommonPolicies.)
 void SetHtml(httplib::Response& res, const std::string& body) {
   res.status = 200;
   res.set_header("Content-Security-Policy", std::string(kReportContentSecurityPolicy));
-  res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(body, "text/html; charset=utf-8");
 }
 
@@ -410,7 +410,7 @@ void ExporterApp::RegisterRoutes() {
   // `curl -X POST /-/reload` sends no Content-Length; httplib 0.11 would then wait for a body
   // until its read timeout and answer 400. Reload needs no body, so it is answered before
   // httplib reads one (and the connection closed, in case a body does follow).
-  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+  InstallCommonPolicies(server, [this](const httplib::Request& req, httplib::Response& res) {
     if (req.path != "/-/reload") {
       return httplib::Server::HandlerResponse::Unhandled;
     }

@@ -475,6 +475,25 @@ TEST_F(CheckerServerTest, UnknownPathsAndMethods) {
   EXPECT_EQ(res->status, 405);
 }
 
+// Issue #18 item 6: every response says nosniff, exactly once (reports carry text from hostile
+// servers; a browser must never sniff a reply into HTML).
+TEST_F(CheckerServerTest, EveryResponseSaysNosniffOnce) {
+  std::vector<httplib::Result> replies;
+  replies.push_back(client_->Get("/health"));
+  replies.push_back(client_->Get("/definition"));
+  replies.push_back(client_->Get("/check"));
+  replies.push_back(client_->Get("/nonexistent"));
+  replies.push_back(client_->Get("/collect"));
+  replies.push_back(Post("/collect", "not json"));
+  replies.push_back(
+      Post("/report", json{{"data", {{"nothing", 1}}}}.dump(), {{"Accept", "text/html"}}));
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    ASSERT_TRUE(replies[i]) << i;
+    EXPECT_EQ(replies[i]->get_header_value_count("X-Content-Type-Options"), 1u) << i;
+    EXPECT_EQ(replies[i]->get_header_value("X-Content-Type-Options"), "nosniff") << i;
+  }
+}
+
 TEST_F(CheckerServerTest, BodiesOverOneMebibyteAreRefused) {
   const std::string big = "{\"pad\":\"" + std::string(std::size_t{1} << 20, 'x') + "\"}";
   const auto res = Post("/collect", big);

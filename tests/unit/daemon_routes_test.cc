@@ -150,5 +150,21 @@ TEST_F(DaemonRoutesTest, ReportInEveryFormatAndTheIndex) {
   EXPECT_THAT(index, HasSubstr("nullmx.example"));
 }
 
+// Issue #18 item 6: replies that carry text from hostile servers (reports, /probe?debug=true)
+// must never be sniffed into HTML, so every response says nosniff, exactly once.
+TEST_F(DaemonRoutesTest, EveryResponseSaysNosniffOnce) {
+  MetricsWhenChecked();
+  for (const std::string path :
+       {"/report?domain=refused.example&format=json", "/report?domain=refused.example&format=text",
+        "/report?domain=refused.example", "/probe?domain=refused.example&debug=true",
+        "/probe?domain=nullmx.example", "/metrics", "/", "/-/healthy", "/nonexistent",
+        "/report?domain=unknown.example", "/probe?domain=%3Cx%3E"}) {
+    const auto res = client_->Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->get_header_value_count("X-Content-Type-Options"), 1u) << path;
+    EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+  }
+}
+
 }  // namespace
 }  // namespace smtp_exporter
