@@ -32,6 +32,10 @@ struct DomainCheckSettings {
   std::string only_endpoint_mx_name;
   // Politeness across domains: at most N probes of one IP at a time. Optional.
   IpConnectionLimiter* ip_limiter = nullptr;
+  // The end of the whole check on `clock` (a /probe's scrape budget). An endpoint that gets no
+  // per-IP slot before then is not probed (a timeout, no connection), and no endpoint probe
+  // runs past it. Default: none; scheduled checks wait for their slot.
+  std::optional<SteadyTime> deadline;
   // Set to true to stop starting new endpoint probes (shutdown). Optional.
   const std::atomic<bool>* cancelled = nullptr;
   // Called (from worker threads) as each endpoint finishes, e.g. for progress output.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "exporter/daemon/app.h"
 #include "tests/support/fake_resolver.h"
@@ -164,6 +166,90 @@ TEST_F(DaemonRoutesTest, EveryResponseSaysNosniffOnce) {
     EXPECT_EQ(res->get_header_value_count("X-Content-Type-Options"), 1u) << path;
     EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff") << path;
   }
+}
+
+// Holds every connection attempt until its deadline, as a silent firewall does.
+class StallingTransportFactory final : public TransportFactory {
+ public:
+  Result<std::unique_ptr<Transport>> Connect(const IpAddress&, std::uint16_t,
+                                             Deadline deadline) override {
+    ++connects_;
+    std::this_thread::sleep_until(deadline);
+    return Error{ErrorCode::kTimeout, "deadline passed while connecting"};
+  }
+  int connects() const { return connects_.load(); }
+
+ private:
+  std::atomic<int> connects_{0};
+};
+
+// Issue #18 item 6: /probe's wait for a per-IP connection slot honours the request's deadline.
+// With one slot per address, held by a probe with timeout=3s, two more probes of the address
+// with timeout=1s took about 3 and 4 s; now each ends as a timeout after about 1 s, unconnected.
+TEST(DaemonProbeSlotTest, AProbeWithNoPerIpSlotBeforeItsDeadlineEndsAsATimeout) {
+  char dir_template[] = "/tmp/smtpx-slots-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  std::ofstream(dir + "/smtp_exporter.yml") << "global:\n"
+                                               "  interval: 1h\n"
+                                               "  per_ip_connections: 1\n"
+                                               "  helo_name: probe.example.net\n"
+                                               "  dns_servers: [\"127.0.0.1:1\"]\n"
+                                               "domains:\n"
+                                               "  - name: nullmx.example\n";
+  testing::FakeResolver resolver;
+  resolver.SetMx("nullmx.example", {{0, ""}});
+  resolver.SetMx("stalled.example", {{10, "mx.stalled.example"}});
+  resolver.SetAddresses("mx.stalled.example", DnsType::kA, {"192.0.2.7"});
+  resolver.SetAddresses("mx.stalled.example", DnsType::kAaaa, {});
+  StallingTransportFactory transports;
+  AppOptions options;
+  options.config_path = dir + "/smtp_exporter.yml";
+  options.listen_address = "127.0.0.1:0";
+  options.startup_stagger = std::chrono::milliseconds(0);
+  AppDependencies dependencies;
+  dependencies.make_resolver = [&](const ResolverOptions&) -> Result<std::unique_ptr<Resolver>> {
+    return std::unique_ptr<Resolver>(std::make_unique<testing::ResolverRef>(resolver));
+  };
+  dependencies.transports = &transports;
+  auto app = testing::StartInProcessExporter(options, dependencies);
+  ASSERT_NE(app, nullptr);
+  const auto probe = [&](const std::string& timeout, double* seconds, std::string* body) {
+    httplib::Client client("127.0.0.1", app->port());
+    client.set_read_timeout(20, 0);
+    const auto started = std::chrono::steady_clock::now();
+    const auto res = client.Get("/probe?domain=stalled.example&debug=true&timeout=" + timeout);
+    *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    *body = res ? res->body : "";
+  };
+  double holder_seconds = 0;
+  std::string holder_body;
+  std::thread holder(probe, "3s", &holder_seconds, &holder_body);
+  for (int i = 0; i < 500 && transports.connects() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(transports.connects(), 1);  // the holder has the address's only slot
+  constexpr std::size_t kWaiters = 2;
+  std::vector<double> seconds(kWaiters, -1);
+  std::vector<std::string> bodies(kWaiters);
+  std::vector<std::thread> waiters;
+  for (std::size_t i = 0; i < kWaiters; ++i) {
+    waiters.emplace_back(probe, "1s", &seconds[i], &bodies[i]);
+  }
+  for (auto& waiter : waiters) {
+    waiter.join();
+  }
+  holder.join();
+  testing::StopInProcessExporter(app);
+  std::system(("rm -rf '" + dir + "'").c_str());
+  for (std::size_t i = 0; i < kWaiters; ++i) {
+    EXPECT_GT(seconds[i], 0.5) << i;  // each waited for its deadline...
+    EXPECT_LT(seconds[i], 1.8) << i;  // ...and no longer
+    EXPECT_THAT(bodies[i], HasSubstr("192.0.2.7")) << i;
+    EXPECT_THAT(bodies[i], HasSubstr("no connection was made")) << i;
+  }
+  EXPECT_THAT(holder_body, Not(HasSubstr("no connection was made")));
+  EXPECT_EQ(transports.connects(), 1);
 }
 
 }  // namespace
