@@ -32,6 +32,10 @@ std::string DescribeException(std::exception_ptr exception);
 //   /probe?debug=true, the checker's reports), and a browser must never sniff it into HTML
 //   (WHATWG Fetch, "X-Content-Type-Options"). As a server-wide default header, so no route
 //   can forget it and none sets it twice.
+// - Range headers ignored (RFC 9110 §14.2 lets a server ignore Range): no route serves partial
+//   content, and cpp-httplib 0.11.4 answers N overlapping ranges with the body N times
+//   (yhirose/cpp-httplib#1766: 8 KB of "0-," turned a 9 KB /metrics into a 25 MB 206). Every
+//   reply is whole, status 200.
 // Then `pre_routing` (may be empty) runs, as httplib's pre-routing handler.
 void InstallCommonPolicies(httplib::Server& server,
                            httplib::Server::HandlerWithResponse pre_routing = nullptr);
