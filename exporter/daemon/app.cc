@@ -418,8 +418,11 @@ void ExporterApp::RegisterRoutes() {
     res.set_header("Connection", "close");
     if (req.method != "POST" && req.method != "PUT") {
       SetText(res, 405, "use POST to reload the config\n");
+    } else if (!options_.enable_lifecycle) {
+      SetText(res, 403, "Lifecycle API is not enabled.\n");  // Prometheus' words (web/web.go)
     } else if (Status reloaded = Reload(); !reloaded.ok()) {
-      SetText(res, 500, "failed to reload config: " + reloaded.message() + "\n");
+      // Reload() logged the file and the error; the caller, whoever it is, learns neither.
+      SetText(res, 500, "failed to reload config; see the exporter's log\n");
     } else {
       SetText(res, 200, "OK\n");
     }

@@ -51,6 +51,10 @@ struct AppOptions {
   // Start-up checks are spread evenly over min(interval, this), so a restart does not probe
   // every MX host at once. Default: 60 s; tests use 0.
   std::chrono::milliseconds startup_stagger{std::chrono::seconds(60)};
+  // POST/PUT /-/reload reloads the config (--web.enable-lifecycle). Off, it answers 403, as
+  // Prometheus does: anyone who can reach the port could otherwise make the exporter re-read
+  // its config at will. SIGHUP always reloads. Default: false.
+  bool enable_lifecycle = false;
 };
 
 // What the daemon reaches the network through. Left empty: c-ares resolvers and TCP/TLS

@@ -189,6 +189,43 @@ TEST_F(DaemonRoutesTest, RangeHeadersAreIgnoredSoNoReplyOutgrowsItsBody) {
   }
 }
 
+// Issue #18 item 5: like Prometheus, POST /-/reload is refused unless the lifecycle API is
+// enabled (--web.enable-lifecycle); SIGHUP (Reload()) still works.
+TEST_F(DaemonRoutesTest, ReloadOverHttpIsForbiddenByDefault) {
+  const auto res = client_->Post("/-/reload");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_EQ(res->body, "Lifecycle API is not enabled.\n");
+  EXPECT_TRUE(app_->Reload().ok());
+}
+
+// Issue #18 item 5: a failed reload tells the caller only that it failed; the config path and
+// the parse error go to the log.
+TEST_F(DaemonRoutesTest, AFailedReloadRevealsNeitherPathNorError) {
+  AppOptions options;
+  options.config_path = config_;
+  options.listen_address = "127.0.0.1:0";
+  options.enable_lifecycle = true;
+  AppDependencies dependencies;
+  dependencies.make_resolver = [this](const ResolverOptions&) -> Result<std::unique_ptr<Resolver>> {
+    return std::unique_ptr<Resolver>(std::make_unique<testing::ResolverRef>(resolver_));
+  };
+  dependencies.transports = &transports_;
+  const auto enabled = testing::StartInProcessExporter(options, dependencies);
+  ASSERT_NE(enabled, nullptr);
+  httplib::Client client("127.0.0.1", enabled->port());
+  client.set_read_timeout(10, 0);
+  std::ofstream(config_, std::ios::trunc) << "global:\n  interval: forever\n";
+  const auto res = client.Post("/-/reload");
+  testing::StopInProcessExporter(enabled);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+  EXPECT_THAT(res->body, Not(HasSubstr(dir_)));
+  EXPECT_THAT(res->body, Not(HasSubstr("forever")));
+  EXPECT_THAT(res->body, Not(HasSubstr("interval")));
+  EXPECT_THAT(res->body, HasSubstr("log"));
+}
+
 // Holds every connection attempt until its deadline, as a silent firewall does.
 class StallingTransportFactory final : public TransportFactory {
  public:
