@@ -40,6 +40,26 @@ EndpointObservation NoSlotEndpoint(const EndpointTarget& target) {
   return e;
 }
 
+// An endpoint whose address lies in a denied network: not probed, no connection. kError, so the
+// rules report it (smtp.tcp.unreachable) with this text, which names the address and why.
+EndpointObservation NotAllowedEndpoint(const EndpointTarget& target, const IpNetwork& network) {
+  EndpointObservation e = Unprobed(target, ConnectStatus::kError);
+  e.connect_error = "address not allowed: " + target.ip.ToString() + " is in " +
+                    network.ToString() +
+                    ", a network this exporter is configured not to probe (denied_networks); no "
+                    "connection was made";
+  return e;
+}
+
+const IpNetwork* DeniedBy(const std::vector<IpNetwork>& denied, const IpAddress& ip) {
+  for (const IpNetwork& network : denied) {
+    if (network.Contains(ip)) {
+      return &network;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 DomainObservation CheckDomain(const std::string& domain, const CheckOptions& options,
@@ -75,6 +95,10 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
       const PlannedEndpoint& planned = obs.plan.endpoints[i];
       const EndpointTarget target{obs.domain, planned.mx_name, planned.ip, endpoint_options.port};
       const std::string ip = planned.ip.ToString();
+      if (const IpNetwork* denied = DeniedBy(settings.denied_networks, planned.ip)) {
+        obs.endpoints[i] = NotAllowedEndpoint(target, *denied);
+        continue;
+      }
       // The limiter waits on the real steady clock; the deadline is on `clock`.
       std::optional<std::chrono::steady_clock::time_point> slot_deadline;
       if (settings.deadline) {

@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -106,7 +107,10 @@ HtmlPageContext PageContext() {
 
 // Check options accepted as /probe query parameters (blackbox's module-less style), from the
 // option table: the same names, spellings and ranges as the YAML keys.
-Status ApplyProbeParams(const httplib::Request& req, CheckOptions* options) {
+// Options the config pins (probe: pinned_options) keep the config's value: a request setting
+// one is refused.
+Status ApplyProbeParams(const httplib::Request& req, const ProbeConfig& probe,
+                        CheckOptions* options) {
   for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
     const std::string key(spec.key);
     if (!req.has_param(key)) {
@@ -114,6 +118,10 @@ Status ApplyProbeParams(const httplib::Request& req, CheckOptions* options) {
     }
     if (!spec.probe_parameter) {
       return Error::InvalidArgument(key + " cannot be set by /probe");
+    }
+    if (std::find(probe.pinned_options.begin(), probe.pinned_options.end(), key) !=
+        probe.pinned_options.end()) {
+      return Error::InvalidArgument(key + " is pinned by the config (probe: pinned_options)");
     }
     if (Status set = SetCheckOption(spec, req.get_param_value(key), *options); !set.ok()) {
       return Error::InvalidArgument(key + " " + set.error().message);
@@ -214,7 +222,8 @@ std::vector<ScheduledDomain> ExporterApp::Schedule(const Runtime& runtime) const
 
 std::shared_ptr<const CheckResult> ExporterApp::RunCheck(
     const Runtime& runtime, const DomainConfig& domain,
-    std::optional<std::chrono::milliseconds> timeout, std::optional<SteadyTime> deadline) {
+    std::optional<std::chrono::milliseconds> timeout, std::optional<SteadyTime> deadline,
+    const std::vector<IpNetwork>& denied) {
   auto resolver = runtime.ResolverFor(domain.dns_servers);
   if (!resolver) {
     resolver = runtime.ResolverFor(runtime.config.dns_servers);
@@ -230,6 +239,7 @@ std::shared_ptr<const CheckResult> ExporterApp::RunCheck(
   request.settings.ip_limiter = runtime.limiter.get();
   request.settings.cancelled = &cancelled_;
   request.settings.deadline = deadline;
+  request.settings.denied_networks = denied;
   auto snapshot = std::make_shared<const CheckResult>(
       Check(request, CheckDeps{*resolver, transports_, SystemClock::Instance()}));
   {
@@ -256,7 +266,8 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
     return;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto snapshot = RunCheck(*current, *domain, std::nullopt);
+  auto snapshot =
+      RunCheck(*current, *domain, std::nullopt, std::nullopt, current->config.denied_networks);
   if (cancelled_.load()) {
     return;  // a check cut short by shutdown says nothing about the domain
   }
@@ -452,7 +463,8 @@ void ExporterApp::RegisterRoutes() {
       domain.options = current->config.defaults;
       domain.dns_servers = current->config.dns_servers;
     }
-    if (Status applied = ApplyProbeParams(req, &domain.options); !applied.ok()) {
+    if (Status applied = ApplyProbeParams(req, current->config.probe, &domain.options);
+        !applied.ok()) {
       SetText(res, 400, applied.message() + "\n");
       return;
     }
@@ -486,7 +498,8 @@ void ExporterApp::RegisterRoutes() {
     // the budget it was given (issue #18: four probes of one address with timeout=3s took 3,
     // 3, 6 and 6 s). Those that get no slot in time end as timeouts.
     const SteadyTime deadline = started + timeout.value_or(domain.options.timeout);
-    const auto snapshot = RunCheck(*current, domain, timeout, deadline);
+    const auto snapshot =
+        RunCheck(*current, domain, timeout, deadline, current->config.probe.denied_networks);
     const double duration =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (req.get_param_value("debug") == "true") {

@@ -96,9 +96,11 @@ class ExporterApp {
   std::shared_ptr<const Runtime> runtime() const;
   Result<std::shared_ptr<const Runtime>> BuildRuntime(Config config) const;
   // `timeout` replaces the endpoint timeout; `deadline` (a /probe's) ends the whole check.
+  // `denied` networks are never connected to.
   std::shared_ptr<const CheckResult> RunCheck(const Runtime& runtime, const DomainConfig& domain,
                                               std::optional<std::chrono::milliseconds> timeout,
-                                              std::optional<SteadyTime> deadline = std::nullopt);
+                                              std::optional<SteadyTime> deadline,
+                                              const std::vector<IpNetwork>& denied);
   void RunScheduled(const std::string& domain);
   void RunScheduledOnce(const std::string& domain);
   ExporterHealth Health() const;

@@ -226,6 +226,44 @@ TEST_F(DaemonRoutesTest, AFailedReloadRevealsNeitherPathNorError) {
   EXPECT_THAT(res->body, HasSubstr("log"));
 }
 
+// Issue #18 item 4: by default /probe makes no connection to an internal address (here a
+// domain whose MX points at loopback); the endpoint says "address not allowed", naming it.
+TEST_F(DaemonRoutesTest, ProbeRefusesInternalAddressesByDefault) {
+  resolver_.SetMx("inside.example", {{10, "mx.inside.example"}});
+  resolver_.SetAddresses("mx.inside.example", DnsType::kA, {"127.0.0.9"});
+  resolver_.SetAddresses("mx.inside.example", DnsType::kAaaa, {"::ffff:10.1.2.3"});
+  MetricsWhenChecked();  // the scheduled checks' connections are done
+  const int connects = transports_.connects();
+  const std::string debug = Get("/probe?domain=inside.example&debug=true");
+  EXPECT_THAT(debug, HasSubstr("address not allowed: 127.0.0.9 is in 127.0.0.0/8"));
+  EXPECT_THAT(debug, HasSubstr("address not allowed: ::ffff:10.1.2.3 is in 10.0.0.0/8"));
+  EXPECT_THAT(Get("/probe?domain=inside.example"), HasSubstr("probe_success 0\n"));
+  EXPECT_EQ(transports_.connects(), connects);
+}
+
+// With `probe: denied_networks: []` (the lab's configs) the same probe connects; a pinned
+// option cannot be set by the caller.
+TEST_F(DaemonRoutesTest, ProbeConfigAllowsNetworksAndPinsOptions) {
+  std::ofstream(config_, std::ios::app) << "probe:\n"
+                                           "  denied_networks: []\n"
+                                           "  pinned_options: [helo_name, test_probe_address]\n";
+  ASSERT_TRUE(app_->Reload().ok());
+  resolver_.SetMx("inside.example", {{10, "mx.inside.example"}});
+  resolver_.SetAddresses("mx.inside.example", DnsType::kA, {"127.0.0.9"});
+  resolver_.SetAddresses("mx.inside.example", DnsType::kAaaa, {});
+  MetricsWhenChecked();
+  const int connects = transports_.connects();
+  const std::string debug = Get("/probe?domain=inside.example&debug=true");
+  EXPECT_THAT(debug, Not(HasSubstr("address not allowed")));
+  EXPECT_EQ(transports_.connects(), connects + 1);
+  EXPECT_THAT(Get("/probe?domain=inside.example&helo_name=evil.example", 400),
+              HasSubstr("helo_name is pinned by the config"));
+  EXPECT_THAT(Get("/probe?domain=inside.example&test_probe_address=a%40b.example", 400),
+              HasSubstr("test_probe_address is pinned by the config"));
+  EXPECT_THAT(Get("/probe?domain=nullmx.example&test_open_relay=false"),
+              HasSubstr("probe_success 1\n"));
+}
+
 // Holds every connection attempt until its deadline, as a silent firewall does.
 class StallingTransportFactory final : public TransportFactory {
  public:
