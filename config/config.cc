@@ -45,10 +45,11 @@ constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or in
 
 // Keys of each section. Both "global:" and "domains:" entries also take every per-check
 // option of the option table (CheckOptionSpecs), listed after these: one home for them.
-constexpr std::array<std::string_view, 2> kTopKeys = {"global", "domains"};
-constexpr std::array<std::string_view, 7> kGlobalOwnKeys = {
-    "interval", "jitter",      "concurrency", "endpoint_concurrency", "per_ip_connections",
-    "dns_servers", "dns_timeout"};
+constexpr std::array<std::string_view, 3> kTopKeys = {"global", "probe", "domains"};
+constexpr std::array<std::string_view, 8> kGlobalOwnKeys = {
+    "interval",    "jitter",      "concurrency",    "endpoint_concurrency", "per_ip_connections",
+    "dns_servers", "dns_timeout", "denied_networks"};
+constexpr std::array<std::string_view, 2> kProbeKeys = {"denied_networks", "pinned_options"};
 constexpr std::array<std::string_view, 3> kDomainOwnKeys = {"name", "interval", "dns_servers"};
 
 std::vector<std::string_view> WithCheckOptionKeys(std::span<const std::string_view> own) {
@@ -61,15 +62,17 @@ std::vector<std::string_view> WithCheckOptionKeys(std::span<const std::string_vi
 
 // The allowed keys of "global:" and of a "domains:" entry; built once, never freed.
 const std::vector<std::string_view>& GlobalKeys() {
-  static const auto* const keys = new std::vector<std::string_view>(WithCheckOptionKeys(kGlobalOwnKeys));
+  static const auto* const keys =
+      new std::vector<std::string_view>(WithCheckOptionKeys(kGlobalOwnKeys));
   return *keys;
 }
 const std::vector<std::string_view>& DomainKeys() {
-  static const auto* const keys = new std::vector<std::string_view>(WithCheckOptionKeys(kDomainOwnKeys));
+  static const auto* const keys =
+      new std::vector<std::string_view>(WithCheckOptionKeys(kDomainOwnKeys));
   return *keys;
 }
 
-enum class Section { kTop, kGlobal, kDomain };
+enum class Section { kTop, kGlobal, kProbe, kDomain };
 
 bool Contains(std::span<const std::string_view> keys, std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -193,6 +196,12 @@ std::string UnknownKeyMessage(Section section, const std::string& key) {
                std::string(*suggestion) + "\"?";
       }
       return "unknown key " + quoted + " under \"global:\"; allowed keys: " + Join(GlobalKeys());
+    case Section::kProbe:
+      if (auto suggestion = Suggest(kProbeKeys, key)) {
+        return "unknown key " + quoted + " under \"probe:\"; did you mean \"" +
+               std::string(*suggestion) + "\"?";
+      }
+      return "unknown key " + quoted + " under \"probe:\"; allowed keys: " + Join(kProbeKeys);
     case Section::kDomain:
       if (Contains(GlobalKeys(), key)) {
         return "key " + quoted + " is not allowed in a \"domains:\" entry; set it under " +
@@ -322,6 +331,7 @@ class Parser {
                   const KeyHandler& handler);
   bool ParseTop(const YAML::Node& root, Config& config);
   bool ParseGlobal(const YAML::Node& global, Config& config);
+  bool ParseProbe(const YAML::Node& probe, Config& config);
   bool ParseDomain(const YAML::Node& entry, const Config& config, DomainConfig& out);
   // The keys a domain entry may override, shared by "global:" and "domains:" entries.
   bool ParseCheckKey(const std::string& key, const YAML::Node& key_node, const YAML::Node& value,
@@ -338,6 +348,8 @@ class Parser {
   std::optional<std::vector<HostPort>> DnsServers(const std::string& key,
                                                   const YAML::Node& key_node,
                                                   const YAML::Node& value);
+  std::optional<std::vector<IpNetwork>> Networks(const std::string& key, const YAML::Node& key_node,
+                                                 const YAML::Node& value);
 
   std::string source_;
   std::optional<Error> error_;
@@ -425,6 +437,7 @@ bool Parser::ParseTop(const YAML::Node& root, Config& config) {
   }
   // A default-constructed YAML::Node counts as defined (a null), hence the optionals.
   std::optional<YAML::Node> global;
+  std::optional<YAML::Node> probe;
   std::optional<YAML::Node> domains;
   const bool ok = ForEachKey(
       root, Section::kTop, kTopKeys,
@@ -435,6 +448,14 @@ bool Parser::ParseTop(const YAML::Node& root, Config& config) {
                         "\"global:\" must be a mapping, got " + Describe(value));
           }
           global = value;
+          return true;
+        }
+        if (key == "probe") {
+          if (!value.IsMap()) {
+            return Fail(ValueMark(key_node, value),
+                        "\"probe:\" must be a mapping, got " + Describe(value));
+          }
+          probe = value;
           return true;
         }
         if (!value.IsSequence()) {
@@ -455,6 +476,9 @@ bool Parser::ParseTop(const YAML::Node& root, Config& config) {
                 "/probe only)");
   }
   if (global && !ParseGlobal(*global, config)) {
+    return false;
+  }
+  if (probe && !ParseProbe(*probe, config)) {
     return false;
   }
   if (config.defaults.helo_name.empty()) {
@@ -509,6 +533,14 @@ bool Parser::ParseGlobal(const YAML::Node& global, Config& config) {
           config.dns_timeout = *parsed;
           return true;
         }
+        if (key == "denied_networks") {
+          auto networks = Networks(key, key_node, value);
+          if (!networks) {
+            return false;
+          }
+          config.denied_networks = std::move(*networks);
+          return true;
+        }
         return ParseCheckKey(key, key_node, value, overrides);
       });
   if (!ok) {
@@ -522,6 +554,43 @@ bool Parser::ParseGlobal(const YAML::Node& global, Config& config) {
     config.dns_servers = *overrides.dns_servers;
   }
   return true;
+}
+
+bool Parser::ParseProbe(const YAML::Node& probe, Config& config) {
+  return ForEachKey(
+      probe, Section::kProbe, kProbeKeys,
+      [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
+        if (key == "denied_networks") {
+          auto networks = Networks(key, key_node, value);
+          if (!networks) {
+            return false;
+          }
+          config.probe.denied_networks = std::move(*networks);
+          return true;
+        }
+        // pinned_options: a list of check option keys that /probe may set.
+        if (!value.IsSequence()) {
+          return Fail(ValueMark(key_node, value),
+                      key +
+                          " must be a list of option names such as [helo_name, "
+                          "test_probe_address], got " +
+                          Describe(value));
+        }
+        std::vector<std::string> pinned;
+        for (const YAML::Node& item : value) {
+          if (!item.IsScalar()) {
+            return Fail(item.Mark(), key + " entries must be option names, got " + Describe(item));
+          }
+          const CheckOptionSpec* spec = FindCheckOption(item.Scalar());
+          if (spec == nullptr || !spec->probe_parameter) {
+            return Fail(item.Mark(), key + " entry " + Quote(item.Scalar()) +
+                                         " is not an option /probe can set");
+          }
+          pinned.push_back(item.Scalar());
+        }
+        config.probe.pinned_options = std::move(pinned);
+        return true;
+      });
 }
 
 bool Parser::ParseDomain(const YAML::Node& entry, const Config& config, DomainConfig& out) {
@@ -710,7 +779,61 @@ std::optional<std::vector<HostPort>> Parser::DnsServers(const std::string& key,
   return servers;
 }
 
+std::optional<std::vector<IpNetwork>> Parser::Networks(const std::string& key,
+                                                       const YAML::Node& key_node,
+                                                       const YAML::Node& value) {
+  if (!value.IsSequence()) {
+    Fail(ValueMark(key_node, value),
+         key +
+             " must be a list of networks such as [\"10.0.0.0/8\", \"fc00::/7\"] ([] for "
+             "none), got " +
+             Describe(value));
+    return std::nullopt;
+  }
+  std::vector<IpNetwork> networks;
+  for (const YAML::Node& item : value) {
+    if (!item.IsScalar()) {
+      Fail(item.Mark(), key + " entries must be strings, got " + Describe(item));
+      return std::nullopt;
+    }
+    Result<IpNetwork> network = IpNetwork::Parse(item.Scalar());
+    if (!network.ok()) {
+      Fail(item.Mark(), key + " entry " + network.error().message);
+      return std::nullopt;
+    }
+    networks.push_back(network.value());
+  }
+  return networks;
+}
+
 }  // namespace
+
+std::vector<IpNetwork> DefaultProbeDeniedNetworks() {
+  static constexpr std::array<std::string_view, 16> kNetworks = {
+      "0.0.0.0/8",       // "this network" (RFC 791, RFC 6890)
+      "10.0.0.0/8",      // private (RFC 1918)
+      "100.64.0.0/10",   // carrier-grade NAT (RFC 6598)
+      "127.0.0.0/8",     // loopback (RFC 1122)
+      "169.254.0.0/16",  // link-local (RFC 3927)
+      "172.16.0.0/12",   // private (RFC 1918)
+      "192.0.0.0/24",    // IETF protocol assignments (RFC 6890)
+      "192.168.0.0/16",  // private (RFC 1918)
+      "198.18.0.0/15",   // benchmarking (RFC 2544), often lab networks
+      "224.0.0.0/4",     // multicast (RFC 5771)
+      "240.0.0.0/4",     // reserved, and the limited broadcast address (RFC 1112, RFC 919)
+      "::/128",          // unspecified (RFC 4291)
+      "::1/128",         // loopback (RFC 4291)
+      "fc00::/7",        // unique-local (RFC 4193)
+      "fe80::/10",       // link-local (RFC 4291)
+      "ff00::/8",        // multicast (RFC 4291)
+  };
+  // IPv4-mapped IPv6 addresses (::ffff:0:0/96) match the IPv4 entries (IpNetwork::Contains).
+  std::vector<IpNetwork> networks;
+  for (std::string_view text : kNetworks) {
+    networks.push_back(IpNetwork::Parse(text).value());
+  }
+  return networks;
+}
 
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name) {
   // yaml-cpp reports problems by throwing; none of its exceptions may leave config/.

@@ -35,6 +35,29 @@ struct DomainConfig {
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
 };
 
+// The networks /probe never connects to unless the config says otherwise (probe:
+// denied_networks): anyone who can reach the exporter's port can name a domain whose MX points
+// into the exporter's own networks and make it talk SMTP there (issue #18). Loopback, "this
+// network", private (RFC 1918), carrier-grade NAT (RFC 6598), link-local (RFC 3927, RFC 4291),
+// unique-local (RFC 4193), multicast, the IPv4 reserved block and the unspecified address
+// (RFC 6890's registries). Documentation ranges (RFC 5737, RFC 3849) stay allowed: nothing
+// routes them.
+std::vector<IpNetwork> DefaultProbeDeniedNetworks();
+
+// What a /probe request may do (the "probe:" section).
+struct ProbeConfig {
+  // /probe never connects to an address in these networks: such an endpoint is reported as
+  // "address not allowed", naming the address and the network. [] allows every address.
+  // Default: DefaultProbeDeniedNetworks().
+  std::vector<IpNetwork> denied_networks = DefaultProbeDeniedNetworks();
+
+  // Check options (their YAML keys, e.g. helo_name, test_probe_address) a /probe request may
+  // not set: the config's values are used and a request naming one gets a 400, so a caller
+  // cannot choose the name announced in EHLO or the recipient of the relay probe.
+  // Default: none.
+  std::vector<std::string> pinned_options;
+};
+
 struct Config {
   // How often each domain is checked. Default: 5m.
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
@@ -58,12 +81,19 @@ struct Config {
   // system resolver (/etc/resolv.conf).
   std::vector<HostPort> dns_servers;
 
+  // Scheduled checks never connect to an address in these networks (an "address not allowed"
+  // endpoint instead). Default: none; the operator chose the domains.
+  std::vector<IpNetwork> denied_networks;
+
   // Per-try timeout of one DNS query. Default: 2s.
   std::chrono::milliseconds dns_timeout{std::chrono::seconds(2)};
 
   // Per-check defaults of every domain (timeout, helo_name, port, test_*). helo_name defaults
   // to DefaultHeloName() when the file does not set it.
   CheckOptions defaults;
+
+  // /probe's limits (the "probe:" section).
+  ProbeConfig probe;
 
   // The domains to check, in file order, names unique. May be empty: the daemon then serves
   // /probe only.

@@ -11,16 +11,53 @@
 namespace smtp_exporter {
 namespace {
 
-// An endpoint that was never probed because the exporter is shutting down.
-EndpointObservation CancelledEndpoint(const EndpointTarget& target) {
+// An endpoint that was never probed: what was to be probed, and `status`.
+EndpointObservation Unprobed(const EndpointTarget& target, ConnectStatus status) {
   EndpointObservation e;
   e.domain = target.domain;
   e.mx_name = target.mx_name;
   e.ip = target.ip;
   e.port = target.port;
-  e.connect_status = ConnectStatus::kNotAttempted;
+  e.connect_status = status;
+  return e;
+}
+
+// An endpoint that was never probed because the exporter is shutting down.
+EndpointObservation CancelledEndpoint(const EndpointTarget& target) {
+  EndpointObservation e = Unprobed(target, ConnectStatus::kNotAttempted);
   e.session_error = "not probed: the exporter is shutting down";
   return e;
+}
+
+// An endpoint not probed because every per-IP connection slot for its address stayed taken (by
+// other checks probing the same address) until the check's deadline: the check ran out of
+// time, so a timeout, but nothing was sent to the address.
+EndpointObservation NoSlotEndpoint(const EndpointTarget& target) {
+  EndpointObservation e = Unprobed(target, ConnectStatus::kTimeout);
+  e.connect_error = "deadline passed while waiting for a connection slot (other probes of " +
+                    target.ip.ToString() +
+                    " held every one of per_ip_connections); no connection was made";
+  return e;
+}
+
+// An endpoint whose address lies in a denied network: not probed, no connection. kError, so the
+// rules report it (smtp.tcp.unreachable) with this text, which names the address and why.
+EndpointObservation NotAllowedEndpoint(const EndpointTarget& target, const IpNetwork& network) {
+  EndpointObservation e = Unprobed(target, ConnectStatus::kError);
+  e.connect_error = "address not allowed: " + target.ip.ToString() + " is in " +
+                    network.ToString() +
+                    ", a network this exporter is configured not to probe (denied_networks); no "
+                    "connection was made";
+  return e;
+}
+
+const IpNetwork* DeniedBy(const std::vector<IpNetwork>& denied, const IpAddress& ip) {
+  for (const IpNetwork& network : denied) {
+    if (network.Contains(ip)) {
+      return &network;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -58,8 +95,19 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
       const PlannedEndpoint& planned = obs.plan.endpoints[i];
       const EndpointTarget target{obs.domain, planned.mx_name, planned.ip, endpoint_options.port};
       const std::string ip = planned.ip.ToString();
-      if (settings.ip_limiter != nullptr && !settings.ip_limiter->Acquire(ip, settings.cancelled)) {
-        obs.endpoints[i] = CancelledEndpoint(target);
+      if (const IpNetwork* denied = DeniedBy(settings.denied_networks, planned.ip)) {
+        obs.endpoints[i] = NotAllowedEndpoint(target, *denied);
+        continue;
+      }
+      // The limiter waits on the real steady clock; the deadline is on `clock`.
+      std::optional<std::chrono::steady_clock::time_point> slot_deadline;
+      if (settings.deadline) {
+        slot_deadline = std::chrono::steady_clock::now() + (*settings.deadline - clock.Now());
+      }
+      if (settings.ip_limiter != nullptr &&
+          !settings.ip_limiter->Acquire(ip, settings.cancelled, slot_deadline)) {
+        const bool shut_down = settings.cancelled != nullptr && settings.cancelled->load();
+        obs.endpoints[i] = shut_down ? CancelledEndpoint(target) : NoSlotEndpoint(target);
         continue;
       }
       IpConnectionLimiter::Slot slot(settings.ip_limiter, ip);
@@ -67,7 +115,20 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
         obs.endpoints[i] = CancelledEndpoint(target);
         continue;
       }
-      obs.endpoints[i] = ProbeEndpoint(transports, clock, target, endpoint_options);
+      CheckOptions options_now = endpoint_options;
+      if (settings.deadline) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(*settings.deadline - clock.Now());
+        if (left <= std::chrono::milliseconds(0)) {
+          obs.endpoints[i] = NoSlotEndpoint(target);
+          continue;
+        }
+        // The greeting's wait does not count in `timeout` (greeting_timeout), so the two share
+        // what is left: the greeting at most half, the commands after it the rest.
+        options_now.greeting_timeout = std::min(options_now.greeting_timeout, left / 2);
+        options_now.timeout = std::min(options_now.timeout, left - options_now.greeting_timeout);
+      }
+      obs.endpoints[i] = ProbeEndpoint(transports, clock, target, options_now);
       if (settings.on_endpoint_done) {
         settings.on_endpoint_done(obs.endpoints[i]);
       }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/check_options.h"
 #include "config/base/clock.h"
@@ -32,6 +33,13 @@ struct DomainCheckSettings {
   std::string only_endpoint_mx_name;
   // Politeness across domains: at most N probes of one IP at a time. Optional.
   IpConnectionLimiter* ip_limiter = nullptr;
+  // The end of the whole check on `clock` (a /probe's scrape budget). An endpoint that gets no
+  // per-IP slot before then is not probed (a timeout, no connection), and no endpoint probe
+  // runs past it. Default: none; scheduled checks wait for their slot.
+  std::optional<SteadyTime> deadline;
+  // Addresses never connected to: an endpoint in one of these networks is reported as "address
+  // not allowed", naming it, and nothing is sent to it. Default: none.
+  std::vector<IpNetwork> denied_networks;
   // Set to true to stop starting new endpoint probes (shutdown). Optional.
   const std::atomic<bool>* cancelled = nullptr;
   // Called (from worker threads) as each endpoint finishes, e.g. for progress output.

@@ -1,17 +1,31 @@
 #include "probes/ip_limiter.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace smtp_exporter {
 
-bool IpConnectionLimiter::Acquire(const std::string& ip, const std::atomic<bool>* cancelled) {
+bool IpConnectionLimiter::Acquire(const std::string& ip, const std::atomic<bool>* cancelled,
+                                  std::optional<std::chrono::steady_clock::time_point> deadline) {
   std::unique_lock<std::mutex> lock(mutex_);
-  while (in_use_[ip] >= per_ip_) {
+  while (true) {
+    const auto it = in_use_.find(ip);
+    if (it == in_use_.end() || it->second < per_ip_) {
+      break;
+    }
     if (cancelled != nullptr && cancelled->load()) {
       return false;
     }
     // Bounded waits so a cancellation is seen promptly even without a notification.
-    released_.wait_for(lock, std::chrono::milliseconds(100));
+    auto wait = std::chrono::steady_clock::duration(std::chrono::milliseconds(100));
+    if (deadline) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= *deadline) {
+        return false;
+      }
+      wait = std::min(wait, *deadline - now);
+    }
+    released_.wait_for(lock, wait);
   }
   ++in_use_[ip];
   return true;

@@ -8,10 +8,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace smtp_exporter {
@@ -20,8 +22,11 @@ class IpConnectionLimiter {
  public:
   explicit IpConnectionLimiter(std::size_t per_ip) : per_ip_(per_ip == 0 ? 1 : per_ip) {}
 
-  // Blocks until a slot for `ip` is free (or `cancelled` becomes true: then returns false).
-  bool Acquire(const std::string& ip, const std::atomic<bool>* cancelled = nullptr);
+  // Blocks until a slot for `ip` is free and takes it (true). Gives up without a slot (false)
+  // once `cancelled` becomes true, or once `deadline` passes when one is given (a /probe must
+  // answer within its scrape budget, however busy the address is).
+  bool Acquire(const std::string& ip, const std::atomic<bool>* cancelled = nullptr,
+               std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   void Release(const std::string& ip);
 
   // Holds a slot for its lifetime.

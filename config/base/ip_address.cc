@@ -50,6 +50,68 @@ std::string IpAddress::ToString() const {
   return buffer;
 }
 
+namespace {
+
+// Whether the first `bits` bits of `a` and `b` are equal.
+bool SamePrefix(const std::uint8_t* a, const std::uint8_t* b, int bits) {
+  for (int i = 0; bits > 0; ++i, bits -= 8) {
+    const auto mask = static_cast<std::uint8_t>(bits >= 8 ? 0xff : 0xff << (8 - bits));
+    if ((a[i] & mask) != (b[i] & mask)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<IpNetwork> IpNetwork::Parse(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  const std::optional<IpAddress> address = IpAddress::Parse(text.substr(0, slash));
+  if (!address) {
+    return Error::InvalidArgument("\"" + std::string(text) +
+                                  "\" is not a network (ADDRESS/PREFIX, such as 10.0.0.0/8)");
+  }
+  const int max = address->family() == IpFamily::kV4 ? 32 : 128;
+  int prefix = max;
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = text.substr(slash + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || prefix < 0 ||
+        prefix > max) {
+      return Error::InvalidArgument("\"" + std::string(text) +
+                                    "\": the prefix length must be 0 to " + std::to_string(max));
+    }
+  }
+  IpNetwork network;
+  network.address_ = *address;
+  network.prefix_length_ = prefix;
+  // The bits past the prefix must be zero.
+  for (int bit = prefix; bit < max; ++bit) {
+    if ((address->bytes()[static_cast<std::size_t>(bit / 8)] >> (7 - bit % 8)) & 1) {
+      return Error::InvalidArgument("\"" + std::string(text) +
+                                    "\" has bits set past its prefix length");
+    }
+  }
+  return network;
+}
+
+bool IpNetwork::Contains(const IpAddress& ip) const {
+  const std::uint8_t* bytes = ip.bytes().data();
+  IpFamily family = ip.family();
+  static constexpr std::uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (family == IpFamily::kV6 && address_.family() == IpFamily::kV4 &&
+      std::memcmp(bytes, kMappedPrefix, sizeof(kMappedPrefix)) == 0) {
+    bytes += sizeof(kMappedPrefix);
+    family = IpFamily::kV4;
+  }
+  return family == address_.family() && SamePrefix(bytes, address_.bytes().data(), prefix_length_);
+}
+
+std::string IpNetwork::ToString() const {
+  return address_.ToString() + "/" + std::to_string(prefix_length_);
+}
+
 std::string HostPort::ToString() const {
   const std::string host = ip.ToString();
   return (ip.family() == IpFamily::kV6 ? "[" + host + "]" : host) + ":" + std::to_string(port);

@@ -39,6 +39,30 @@ class IpAddress {
   std::array<std::uint8_t, 16> bytes_{};
 };
 
+// An IP network in CIDR notation ("10.0.0.0/8", "fc00::/7"), for the lists of networks a
+// probe may not connect to. A plain value type; thread-compatible.
+class IpNetwork {
+ public:
+  // Parses "ADDRESS/PREFIX", or a bare address (a /32 or /128). Bits past the prefix must be
+  // zero: "10.0.0.1/8" is refused as a likely typo.
+  static Result<IpNetwork> Parse(std::string_view text);
+
+  // Whether `ip` lies in the network. An IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291
+  // §2.5.5.2) is matched as the IPv4 address it carries, so it cannot slip past an IPv4 entry.
+  bool Contains(const IpAddress& ip) const;
+
+  const IpAddress& address() const { return address_; }
+  int prefix_length() const { return prefix_length_; }
+  // "10.0.0.0/8", "fc00::/7": the form Parse reads back.
+  std::string ToString() const;
+
+  friend bool operator==(const IpNetwork&, const IpNetwork&) = default;
+
+ private:
+  IpAddress address_;
+  int prefix_length_ = 0;
+};
+
 // The DNS port (RFC 1035 §4.2), the default of a DNS server given without one.
 inline constexpr std::uint16_t kDnsPort = 53;
 

@@ -45,17 +45,16 @@ void SetJsonError(httplib::Response& res, int status, const std::string& message
   SetJson(res, status, json{{"error", message}});
 }
 
-// Go's http.Error: plain text, nosniff, the message and a newline.
+// Go's http.Error: plain text, nosniff (on every response: InstallCommonPolicies), the message
+// and a newline.
 void SetPlainError(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
-  res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(message + "\n", "text/plain; charset=utf-8");
 }
 
 void SetHtml(httplib::Response& res, int status, const std::string& body, std::string_view policy) {
   res.status = status;
   res.set_header("Content-Security-Policy", std::string(policy));
-  res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(body, "text/html; charset=utf-8");
 }
 
@@ -201,7 +200,7 @@ void CheckerServer::RegisterRoutes() {
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         SetJsonError(res, 500, "internal error: " + DescribeException(ep));
       });
-  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  InstallCommonPolicies(server, [](const httplib::Request&, httplib::Response&) {
     request_started = std::chrono::steady_clock::now();
     return httplib::Server::HandlerResponse::Unhandled;
   });

@@ -1,6 +1,7 @@
 #include "exporter/checker/http_listener.h"
 
 #include <chrono>
+#include <utility>
 
 #include "config/base/listen_address.h"
 
@@ -36,6 +37,20 @@ std::string DescribeException(std::exception_ptr exception) {
   } catch (...) {
   }
   return "unknown error";
+}
+
+void InstallCommonPolicies(httplib::Server& server,
+                           httplib::Server::HandlerWithResponse pre_routing) {
+  server.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
+  server.set_pre_routing_handler(
+      [pre_routing = std::move(pre_routing)](const httplib::Request& req, httplib::Response& res) {
+        // httplib parses Range into req.ranges before routing and applies them to the reply
+        // after the handler; emptied here, they are never applied. httplib hands this hook its
+        // own non-const Request as const, so the cast is well-defined; 0.11 has no other hook
+        // between parsing and routing.
+        const_cast<httplib::Request&>(req).ranges.clear();
+        return pre_routing ? pre_routing(req, res) : httplib::Server::HandlerResponse::Unhandled;
+      });
 }
 
 std::thread ServeInBackground(httplib::Server& server) {

@@ -25,6 +25,21 @@ Result<int> BindHttpServer(httplib::Server& server, const std::string& listen_ad
 // takes the process down (DESIGN.md §5).
 std::string DescribeException(std::exception_ptr exception);
 
+// What both servers apply to every request and response, whatever the route; call it once,
+// before binding, instead of server.set_pre_routing_handler:
+// - `X-Content-Type-Options: nosniff` on every response, those httplib writes itself (400,
+//   404) included: replies carry text from hostile SMTP servers (/report?format=json|text,
+//   /probe?debug=true, the checker's reports), and a browser must never sniff it into HTML
+//   (WHATWG Fetch, "X-Content-Type-Options"). As a server-wide default header, so no route
+//   can forget it and none sets it twice.
+// - Range headers ignored (RFC 9110 §14.2 lets a server ignore Range): no route serves partial
+//   content, and cpp-httplib 0.11.4 answers N overlapping ranges with the body N times
+//   (yhirose/cpp-httplib#1766: 8 KB of "0-," turned a 9 KB /metrics into a 25 MB 206). Every
+//   reply is whole, status 200.
+// Then `pre_routing` (may be empty) runs, as httplib's pre-routing handler.
+void InstallCommonPolicies(httplib::Server& server,
+                           httplib::Server::HandlerWithResponse pre_routing = nullptr);
+
 // Starts serving a bound `server` on a new thread and waits (at most 5 s) until it listens:
 // httplib's stop() does nothing before that, so a shutdown right after start would otherwise
 // leave it listening forever. The caller joins the thread after stop().

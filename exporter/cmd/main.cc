@@ -39,6 +39,8 @@ exporter flags:
   --web.listen-address ADDR     where to serve /metrics, /probe, /report (default :10125)
   --log.level LEVEL             debug, info, warn or error (default info)
   --log.format FORMAT           logfmt or json (default logfmt)
+  --web.enable-lifecycle        let POST /-/reload reload the config (default off: 403;
+                                SIGHUP always reloads)
   --shard i/n                   check only the config's domains whose name hashes to i
                                 modulo n (0-based: 0/3, 1/3, 2/3); /probe serves any domain
   --version                     print the version
@@ -101,7 +103,7 @@ sigset_t BlockStopSignals(bool with_hangup) {
 
 int RunDaemon(const std::vector<std::string>& args) {
   const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format", "shard"},
-                      {"help", "version"}};
+                      {"help", "version", "web.enable-lifecycle"}};
   Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
     std::cerr << "smtp_exporter: " << parsed.error().message << "\n\n" << kUsage;
@@ -133,6 +135,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   AppOptions options;
   options.config_path = flags.Get("config.file").value_or("smtp_exporter.yml");
   options.listen_address = flags.Get("web.listen-address").value_or(kDefaultListenAddress);
+  options.enable_lifecycle = flags.Get("web.enable-lifecycle") == "true";
   if (const auto shard_flag = flags.Get("shard")) {
     Result<Shard> shard = ParseShard(*shard_flag);
     if (!shard.ok()) {

@@ -51,6 +51,10 @@ struct AppOptions {
   // Start-up checks are spread evenly over min(interval, this), so a restart does not probe
   // every MX host at once. Default: 60 s; tests use 0.
   std::chrono::milliseconds startup_stagger{std::chrono::seconds(60)};
+  // POST/PUT /-/reload reloads the config (--web.enable-lifecycle). Off, it answers 403, as
+  // Prometheus does: anyone who can reach the port could otherwise make the exporter re-read
+  // its config at will. SIGHUP always reloads. Default: false.
+  bool enable_lifecycle = false;
 };
 
 // What the daemon reaches the network through. Left empty: c-ares resolvers and TCP/TLS
@@ -91,10 +95,11 @@ class ExporterApp {
 
   std::shared_ptr<const Runtime> runtime() const;
   Result<std::shared_ptr<const Runtime>> BuildRuntime(Config config) const;
-  // `budget`: a /probe's time limit (Prometheus' scrape timeout), shared by the greeting wait
-  // and the commands after it; nullopt for scheduled checks.
+  // `deadline` (a /probe's) ends the whole check: what is left of it is shared by the greeting
+  // wait and the commands after it. `denied` networks are never connected to.
   std::shared_ptr<const CheckResult> RunCheck(const Runtime& runtime, const DomainConfig& domain,
-                                              std::optional<std::chrono::milliseconds> budget);
+                                              std::optional<SteadyTime> deadline,
+                                              const std::vector<IpNetwork>& denied);
   void RunScheduled(const std::string& domain);
   void RunScheduledOnce(const std::string& domain);
   ExporterHealth Health() const;

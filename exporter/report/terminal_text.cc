@@ -2,20 +2,42 @@
 
 #include <cstdio>
 
+#include "exporter/report/utf8.h"
+
 namespace smtp_exporter {
+namespace {
+
+void AppendEscaped(std::string& out, unsigned char byte) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof(buffer), "\\x%02x", byte);
+  out += buffer;
+}
+
+}  // namespace
 
 std::string EscapeForTerminal(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (const char raw : text) {
-    const auto c = static_cast<unsigned char>(raw);
-    if (c < 0x20 || c == 0x7f) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof(buffer), "\\x%02x", c);
-      out += buffer;
-    } else {
-      out += raw;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t length = Utf8SequenceLength(text, i);
+    // C0 and DEL; U+0080-U+009F (the C1 controls, 0xC2 0x80-0x9F in UTF-8); and any byte that
+    // is not part of well-formed UTF-8, since a terminal decodes those on its own terms (a
+    // lone 0x9B is CSI to a terminal in an 8-bit mode).
+    const bool control =
+        c < 0x20 || c == 0x7f ||
+        (c == 0xc2 && length == 2 && static_cast<unsigned char>(text[i + 1]) <= 0x9f);
+    if (length == 0 || control) {
+      const std::size_t bytes = length == 0 ? 1 : length;
+      for (std::size_t k = 0; k < bytes; ++k) {
+        AppendEscaped(out, static_cast<unsigned char>(text[i + k]));
+      }
+      i += bytes;
+      continue;
     }
+    out.append(text.substr(i, length));
+    i += length;
   }
   return out;
 }

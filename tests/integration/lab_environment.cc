@@ -65,6 +65,9 @@ std::string LabEnvironment::DaemonConfig(const std::vector<std::string>& domains
                      "  helo_name: probe.lab.test\n"
                      "  dns_servers: [\"" + DnsServer() + "\"]\n"
                      "  port: " + std::to_string(kSmtpPort) + "\n"
+                     // The lab is on loopback, which /probe refuses by default.
+                     "probe:\n"
+                     "  denied_networks: []\n"
                      "domains:\n";
   for (const auto& domain : domains) yaml += "  - name: " + domain + "\n";
   return yaml;

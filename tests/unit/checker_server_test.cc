@@ -475,6 +475,50 @@ TEST_F(CheckerServerTest, UnknownPathsAndMethods) {
   EXPECT_EQ(res->status, 405);
 }
 
+// Issue #18 item 6: every response says nosniff, exactly once (reports carry text from hostile
+// servers; a browser must never sniff a reply into HTML).
+TEST_F(CheckerServerTest, EveryResponseSaysNosniffOnce) {
+  std::vector<httplib::Result> replies;
+  replies.push_back(client_->Get("/health"));
+  replies.push_back(client_->Get("/definition"));
+  replies.push_back(client_->Get("/check"));
+  replies.push_back(client_->Get("/nonexistent"));
+  replies.push_back(client_->Get("/collect"));
+  replies.push_back(Post("/collect", "not json"));
+  replies.push_back(
+      Post("/report", json{{"data", {{"nothing", 1}}}}.dump(), {{"Accept", "text/html"}}));
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    ASSERT_TRUE(replies[i]) << i;
+    EXPECT_EQ(replies[i]->get_header_value_count("X-Content-Type-Options"), 1u) << i;
+    EXPECT_EQ(replies[i]->get_header_value("X-Content-Type-Options"), "nosniff") << i;
+  }
+}
+
+// Issue #18 item 1: thousands of overlapping ranges must not repeat a body thousands of times
+// (cpp-httplib 0.11.4, yhirose/cpp-httplib#1766): the header is ignored, the reply sent once.
+TEST_F(CheckerServerTest, RangeHeadersAreIgnoredSoNoReplyOutgrowsItsBody) {
+  std::string ranges = "bytes=0-";
+  for (int i = 1; i < 2600; ++i) {
+    ranges += ",0-";
+  }
+  for (const std::string path : {"/definition", "/check", "/health"}) {
+    const auto plain = client_->Get(path);
+    ASSERT_TRUE(plain) << path;
+    const auto ranged = client_->Get(path, {{"Range", ranges}});
+    ASSERT_TRUE(ranged) << path;
+    EXPECT_EQ(ranged->status, 200) << path;
+    EXPECT_LT(ranged->body.size(), 2 * plain->body.size() + 1024) << path;
+  }
+  const std::string body = json{{"data", nullptr}}.dump();
+  const auto plain = Post("/report", body);
+  const auto ranged = Post("/report", body, {{"Range", ranges}});
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE(ranged);
+  EXPECT_EQ(ranged->status, plain->status);
+  EXPECT_EQ(ranged->body.size(), plain->body.size());  // sizes: a failure must not print MBs
+  EXPECT_TRUE(ranged->body == plain->body);
+}
+
 TEST_F(CheckerServerTest, BodiesOverOneMebibyteAreRefused) {
   const std::string big = "{\"pad\":\"" + std::string(std::size_t{1} << 20, 'x') + "\"}";
   const auto res = Post("/collect", big);

@@ -84,7 +84,7 @@ constexpr InvalidCase kInvalidCases[] = {
      "it under \"global:\""},
     {"invalid-unknown-key-top-other.yml",
      "invalid-unknown-key-top-other.yml:4:1: unknown top-level key \"scrape_configs\"; allowed "
-     "keys: global, domains"},
+     "keys: global, probe, domains"},
     {"invalid-unknown-key-global.yml",
      "invalid-unknown-key-global.yml:2:3: unknown key \"intervall\" under \"global:\"; did you "
      "mean \"interval\"?"},
@@ -376,6 +376,37 @@ TEST(ConfigTest, DnsServerForms) {
         ParseConfig(std::string("global:\n  dns_servers: [\"") + bad + "\"]\ndomains: []\n", "d");
     EXPECT_FALSE(result.ok()) << bad;
   }
+}
+
+// Issue #18 item 4: /probe refuses internal networks unless the config allows them; scheduled
+// checks deny nothing unless told; pinned options are /probe-settable option names.
+TEST(ConfigTest, ProbeSectionAndDeniedNetworks) {
+  const Config defaults = MustLoad(ParseConfig("domains: []\n", "c"));
+  EXPECT_EQ(defaults.probe.denied_networks, DefaultProbeDeniedNetworks());
+  EXPECT_TRUE(defaults.denied_networks.empty());
+  EXPECT_TRUE(defaults.probe.pinned_options.empty());
+  const Config set =
+      MustLoad(ParseConfig("global:\n"
+                           "  denied_networks: [\"10.0.0.0/8\", \"fc00::/7\"]\n"
+                           "probe:\n"
+                           "  denied_networks: []\n"
+                           "  pinned_options: [helo_name, test_probe_address]\n"
+                           "domains: []\n",
+                           "c"));
+  EXPECT_TRUE(set.probe.denied_networks.empty());
+  ASSERT_EQ(set.denied_networks.size(), 2u);
+  EXPECT_EQ(set.denied_networks[1].ToString(), "fc00::/7");
+  EXPECT_EQ(set.probe.pinned_options,
+            (std::vector<std::string>{"helo_name", "test_probe_address"}));
+  EXPECT_EQ(ErrorOf(ParseConfig("probe:\n  denied_networks: [\"10.0.0.1/8\"]\ndomains: []\n", "c")),
+            "c:2:21: denied_networks entry \"10.0.0.1/8\" has bits set past its prefix length");
+  EXPECT_EQ(ErrorOf(ParseConfig("probe:\n  pinned_options: [port]\ndomains: []\n", "c")),
+            "c:2:20: pinned_options entry \"port\" is not an option /probe can set");
+  EXPECT_EQ(ErrorOf(ParseConfig("probe: []\ndomains: []\n", "c")),
+            "c:1:8: \"probe:\" must be a mapping, got a list");
+  EXPECT_EQ(ErrorOf(ParseConfig("probe:\n  denied_network: []\ndomains: []\n", "c")),
+            "c:2:3: unknown key \"denied_network\" under \"probe:\"; did you mean "
+            "\"denied_networks\"?");
 }
 
 TEST(ConfigTest, ExampleFileLoads) {

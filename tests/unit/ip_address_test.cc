@@ -60,5 +60,40 @@ TEST(HostPortTest, Errors) {
   }
 }
 
+TEST(IpNetworkTest, ParsesAndMatches) {
+  const IpNetwork ten = IpNetwork::Parse("10.0.0.0/8").value();
+  EXPECT_EQ(ten.ToString(), "10.0.0.0/8");
+  EXPECT_TRUE(ten.Contains(*IpAddress::Parse("10.255.0.1")));
+  EXPECT_FALSE(ten.Contains(*IpAddress::Parse("11.0.0.1")));
+  EXPECT_FALSE(ten.Contains(*IpAddress::Parse("2001:db8::1")));
+  const IpNetwork ula = IpNetwork::Parse("fc00::/7").value();
+  EXPECT_TRUE(ula.Contains(*IpAddress::Parse("fd12:3456::1")));
+  EXPECT_FALSE(ula.Contains(*IpAddress::Parse("fe80::1")));
+  EXPECT_FALSE(ula.Contains(*IpAddress::Parse("10.0.0.1")));
+  // A bare address is a /32 or /128; /0 holds its whole family.
+  EXPECT_EQ(IpNetwork::Parse("192.0.2.7").value().ToString(), "192.0.2.7/32");
+  EXPECT_TRUE(IpNetwork::Parse("::/0").value().Contains(*IpAddress::Parse("2001:db8::1")));
+  EXPECT_FALSE(IpNetwork::Parse("::/0").value().Contains(*IpAddress::Parse("192.0.2.1")));
+  EXPECT_TRUE(IpNetwork::Parse("172.16.0.0/12").value().Contains(*IpAddress::Parse("172.31.9.9")));
+  EXPECT_FALSE(IpNetwork::Parse("172.16.0.0/12").value().Contains(*IpAddress::Parse("172.32.0.1")));
+}
+
+// RFC 4291 §2.5.5.2: ::ffff:127.0.0.1 reaches 127.0.0.1 on a dual-stack socket.
+TEST(IpNetworkTest, Ipv4MappedAddressesMatchIpv4Networks) {
+  const IpNetwork loopback = IpNetwork::Parse("127.0.0.0/8").value();
+  EXPECT_TRUE(loopback.Contains(*IpAddress::Parse("::ffff:127.0.0.9")));
+  EXPECT_FALSE(loopback.Contains(*IpAddress::Parse("::ffff:192.0.2.1")));
+  EXPECT_FALSE(loopback.Contains(*IpAddress::Parse("::127.0.0.9")));  // not mapped
+}
+
+TEST(IpNetworkTest, Errors) {
+  for (const char* bad : {"", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0.0/-1", "10.0.0.0/8x",
+                          "mx.example.org/24", "10.0.0.1/8", "fc00::1/7", "[::1]/128/1"}) {
+    EXPECT_FALSE(IpNetwork::Parse(bad).ok()) << bad;
+  }
+  EXPECT_EQ(IpNetwork::Parse("10.0.0.1/8").error().message,
+            "\"10.0.0.1/8\" has bits set past its prefix length");
+}
+
 }  // namespace
 }  // namespace smtp_exporter

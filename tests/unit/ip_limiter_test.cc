@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -41,6 +42,23 @@ TEST(IpLimiterTest, OtherAddressesAreIndependentAndCancelStopsWaiting) {
   EXPECT_FALSE(limiter.Acquire("192.0.2.1", &cancelled));
   limiter.Release("192.0.2.1");
   limiter.Release("192.0.2.2");
+  EXPECT_EQ(limiter.InUse("192.0.2.1"), 0u);
+}
+
+// A /probe must answer within its budget: a wait for a busy address ends at the deadline,
+// without a slot; a free slot is still taken at once.
+TEST(IpLimiterTest, AWaitEndsAtItsDeadlineWithoutASlot) {
+  IpConnectionLimiter limiter(1);
+  ASSERT_TRUE(limiter.Acquire("192.0.2.1"));
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(limiter.Acquire("192.0.2.1", nullptr, started + std::chrono::milliseconds(200)));
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(waited, std::chrono::milliseconds(200));
+  EXPECT_LT(waited, std::chrono::seconds(2));
+  EXPECT_EQ(limiter.InUse("192.0.2.1"), 1u);
+  limiter.Release("192.0.2.1");
+  EXPECT_TRUE(limiter.Acquire("192.0.2.1", nullptr, std::chrono::steady_clock::now()));
+  limiter.Release("192.0.2.1");
   EXPECT_EQ(limiter.InUse("192.0.2.1"), 0u);
 }
 
