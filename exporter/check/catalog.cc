@@ -173,8 +173,8 @@ std::vector<CatalogEntry> BuildCatalog() {
        "through without conversion to 7-bit. Postfix advertises both by default: check "
        "`smtpd_discard_ehlo_keywords` and `smtpd_discard_ehlo_keyword_address_maps`. Exim: "
        "`pipelining_advertise_hosts = *` (the default) and `accept_8bitmime = true`. OpenSMTPD "
-       "does not implement PIPELINING: nothing to configure there. A firewall's SMTP inspection "
-       "(Cisco `inspect esmtp`) also hides extensions.",
+       "and aiosmtpd do not implement PIPELINING: nothing to configure there, hence INFO. A "
+       "firewall's SMTP inspection (Cisco `inspect esmtp`) also hides extensions.",
        "RFC 2920; RFC 6152", ""},
 
       // Per endpoint: reverse DNS.
