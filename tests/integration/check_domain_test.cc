@@ -24,6 +24,8 @@ namespace {
 
 using testing::kSmtpPort;
 using testing::LabEnvironment;
+using testing::NonOkFindings;
+using testing::RunLabCheck;
 using testing::RunCommand;
 
 struct Scenario {
@@ -114,32 +116,11 @@ const Scenario kScenarios[] = {
       "smtp.all_no_starttls:crit", "smtp.ipv6.missing:info"}},
 };
 
-// `check DOMAIN` against the lab with the table's usual flags, then `extra_flags` (later flags
-// win, so they can override --timeout).
-testing::CommandResult RunCheck(const std::string& domain, const std::string& extra_flags) {
-  return RunCommand(std::string(SMTP_EXPORTER_BINARY) + " check " + domain + " --dns-servers " +
-                    LabEnvironment::DnsServer() + " --port " + std::to_string(kSmtpPort) +
-                    " --helo-name probe.lab.test --timeout 5s --format json " + extra_flags +
-                    " 2>/dev/null");
-}
-
-// "code:severity" of every non-OK finding.
-std::set<std::string> NonOkFindings(const nlohmann::json& doc) {
-  std::set<std::string> seen;
-  for (const auto& finding : doc["findings"]) {
-    if (finding["severity"] != "ok") {
-      seen.insert(finding["code"].get<std::string>() + ":" +
-                  finding["severity"].get<std::string>());
-    }
-  }
-  return seen;
-}
-
 class CheckDomainEndToEnd : public ::testing::TestWithParam<Scenario> {};
 
 TEST_P(CheckDomainEndToEnd, ExactFindings) {
   const Scenario& scenario = GetParam();
-  const auto run = RunCheck(scenario.domain, "");
+  const auto run = RunLabCheck(scenario.domain);
   EXPECT_EQ(run.exit_code, scenario.exit_code) << run.output;
   ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
   const auto doc = nlohmann::json::parse(run.output);
@@ -207,7 +188,7 @@ class CheckDomainFlagged : public ::testing::TestWithParam<FlaggedScenario> {};
 
 TEST_P(CheckDomainFlagged, ExactFindingsAndMessage) {
   const FlaggedScenario& scenario = GetParam();
-  const auto run = RunCheck(scenario.domain, scenario.extra_flags);
+  const auto run = RunLabCheck(scenario.domain, scenario.extra_flags);
   EXPECT_EQ(run.exit_code, scenario.exit_code) << run.output;
   ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
   const auto doc = nlohmann::json::parse(run.output);

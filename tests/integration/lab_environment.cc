@@ -73,6 +73,24 @@ std::string LabEnvironment::DaemonConfig(const std::vector<std::string>& domains
   return yaml;
 }
 
+CommandResult RunLabCheck(const std::string& domain, const std::string& extra_flags) {
+  return RunCommand(std::string(SMTP_EXPORTER_BINARY) + " check " + domain + " --dns-servers " +
+                    LabEnvironment::DnsServer() + " --port " + std::to_string(kSmtpPort) +
+                    " --helo-name probe.lab.test --timeout 5s --format json " + extra_flags +
+                    " 2>/dev/null");
+}
+
+std::set<std::string> NonOkFindings(const nlohmann::json& doc) {
+  std::set<std::string> seen;
+  for (const auto& finding : doc["findings"]) {
+    if (finding["severity"] != "ok") {
+      seen.insert(finding["code"].get<std::string>() + ":" +
+                  finding["severity"].get<std::string>());
+    }
+  }
+  return seen;
+}
+
 }  // namespace smtp_exporter::testing
 
 int main(int argc, char** argv) {

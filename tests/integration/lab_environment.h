@@ -7,8 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "tests/support/lab.h"
 
 namespace smtp_exporter::testing {
 
@@ -34,5 +38,13 @@ class LabEnvironment : public ::testing::Environment {
  private:
   static inline std::string state_dir_;
 };
+
+// `smtp_exporter check DOMAIN --format json` against the lab (its DNS server and SMTP port,
+// helo_name probe.lab.test, 5 s timeout), then `extra_flags`: later flags win, so they can
+// override --timeout.
+CommandResult RunLabCheck(const std::string& domain, const std::string& extra_flags = "");
+
+// "code:severity" of every non-OK finding of a `check --format json` document.
+std::set<std::string> NonOkFindings(const nlohmann::json& doc);
 
 }  // namespace smtp_exporter::testing

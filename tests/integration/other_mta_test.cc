@@ -27,8 +27,10 @@ namespace {
 using testing::Eventually;
 using testing::kSmtpPort;
 using testing::LabEnvironment;
+using testing::NonOkFindings;
 using testing::ReadFile;
 using testing::RunCommand;
+using testing::RunLabCheck;
 
 struct MtaScenario {
   const char* domain;
@@ -133,23 +135,6 @@ const MtaScenario kAiosmtpdScenarios[] = {
      {"smtp.postmaster.rejected:crit", "smtp.extension.missing:info", "smtp.ipv6.missing:info"}},
 };
 
-testing::CommandResult RunCheck(const std::string& domain) {
-  return RunCommand(std::string(SMTP_EXPORTER_BINARY) + " check " + domain + " --dns-servers " +
-                    LabEnvironment::DnsServer() + " --port " + std::to_string(kSmtpPort) +
-                    " --helo-name probe.lab.test --timeout 5s --format json 2>/dev/null");
-}
-
-std::set<std::string> NonOkFindings(const nlohmann::json& doc) {
-  std::set<std::string> seen;
-  for (const auto& finding : doc["findings"]) {
-    if (finding["severity"] != "ok") {
-      seen.insert(finding["code"].get<std::string>() + ":" +
-                  finding["severity"].get<std::string>());
-    }
-  }
-  return seen;
-}
-
 // The lines of `path` after byte `offset` that contain `needle`.
 std::vector<std::string> LinesAfter(const std::string& path, std::size_t offset,
                                     const std::string& needle) {
@@ -187,7 +172,7 @@ std::string Joined(const std::vector<std::string>& lines) {
 
 // Runs the check of one row and compares its findings; returns after the check process ended.
 void ExpectFindings(const MtaScenario& scenario) {
-  const auto run = RunCheck(scenario.domain);
+  const auto run = RunLabCheck(scenario.domain);
   EXPECT_EQ(run.exit_code, scenario.exit_code) << run.output;
   ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
   const auto doc = nlohmann::json::parse(run.output);

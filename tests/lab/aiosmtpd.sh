@@ -20,6 +20,8 @@ readonly STOP_TRIES=100    # x 50 ms = 5 s after SIGTERM, then SIGKILL
 
 log() { printf 'aiosmtpd.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=tests/lab/proc_lib.sh
+source "$SCRIPT_DIR/proc_lib.sh"
 usage() { echo "usage: aiosmtpd.sh start STATE_DIR [PORT] | stop STATE_DIR | status STATE_DIR" >&2; exit 2; }
 
 set_paths() {
@@ -30,41 +32,15 @@ set_paths() {
   PIDFILE=$AD/server.pid
 }
 
-proc_alive() {
-  local stat=""
-  { IFS= read -r stat < "/proc/$1/stat"; } 2>/dev/null || return 1
-  stat=${stat##*) }
-  [[ -n "$stat" && "${stat:0:1}" != Z && "${stat:0:1}" != X ]]
-}
-
 # The server of this STATE_DIR: its command line names our script and our PID file.
-instance_pids() {
-  local f pid
-  while IFS= read -r f; do
-    pid=${f#/proc/}; pid=${pid%/cmdline}
-    [[ "$pid" =~ ^[0-9]+$ && "$pid" != "$$" ]] || continue
-    proc_alive "$pid" || continue
-    tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$SERVER_PY" && echo "$pid"
-  done < <(grep -lzxF -- "$PIDFILE" /proc/[0-9]*/cmdline 2>/dev/null || true)
-}
-
-any_alive() { local p; for p in "$@"; do proc_alive "$p" && return 0; done; return 1; }
+instance_pids() { pids_with_args "$PIDFILE" "$SERVER_PY"; }
 
 do_stop() {
-  # No early return for a missing $AD: a crashed run's server is found by its command line.
-  local i
+  # No early return for a missing state folder: a crashed run's server is found by its command
+  # line.
   local -a pids=()
   mapfile -t pids < <(instance_pids)
-  if ((${#pids[@]} > 0)); then
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    for ((i = 0; i < STOP_TRIES; i++)); do any_alive "${pids[@]}" || break; sleep 0.05; done
-    if any_alive "${pids[@]}"; then
-      log "aiosmtpd ${pids[*]} still alive 5 s after SIGTERM, sending SIGKILL"
-      kill -KILL "${pids[@]}" 2>/dev/null || true
-      for ((i = 0; i < 40; i++)); do any_alive "${pids[@]}" || break; sleep 0.05; done
-      ! any_alive "${pids[@]}" || die "aiosmtpd ${pids[*]} still alive after SIGKILL"
-    fi
-  fi
+  stop_pids aiosmtpd "${pids[@]}"
   rm -f -- "$PIDFILE" "$PIDFILE.tmp"
 }
 

@@ -33,6 +33,8 @@ readonly STOP_TRIES=100    # x 50 ms = 5 s after SIGTERM, then SIGKILL
 
 log() { printf 'exim.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=tests/lab/proc_lib.sh
+source "$SCRIPT_DIR/proc_lib.sh"
 usage() {
   cat >&2 <<'USAGE'
 usage: exim.sh fetch
@@ -51,42 +53,16 @@ set_paths() {
   PIDFILE=$ED/daemon.pid
 }
 
-proc_alive() {
-  local stat=""
-  { IFS= read -r stat < "/proc/$1/stat"; } 2>/dev/null || return 1
-  stat=${stat##*) }
-  [[ -n "$stat" && "${stat:0:1}" != Z && "${stat:0:1}" != X ]]
-}
-
 # PIDs of every Exim process of this STATE_DIR: the daemon and the per-session children it
 # forked, all started with "-C $ED/exim.conf".
-instance_pids() {
-  local f pid
-  while IFS= read -r f; do
-    pid=${f#/proc/}; pid=${pid%/cmdline}
-    [[ "$pid" =~ ^[0-9]+$ && "$pid" != "$$" ]] || continue
-    proc_alive "$pid" || continue
-    tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$EXIM_BIN" && echo "$pid"
-  done < <(grep -lzxF -- "$ED/exim.conf" /proc/[0-9]*/cmdline 2>/dev/null || true)
-}
-
-any_alive() { local p; for p in "$@"; do proc_alive "$p" && return 0; done; return 1; }
+instance_pids() { pids_with_args "$ED/exim.conf" "$EXIM_BIN"; }
 
 do_stop() {
-  # No early return for a missing $ED: a crashed run's daemon is found by its command line.
-  local i
+  # No early return for a missing state folder: a crashed run's server is found by its command
+  # line.
   local -a pids=()
   mapfile -t pids < <(instance_pids)
-  if ((${#pids[@]} > 0)); then
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    for ((i = 0; i < STOP_TRIES; i++)); do any_alive "${pids[@]}" || break; sleep 0.05; done
-    if any_alive "${pids[@]}"; then
-      log "exim ${pids[*]} still alive 5 s after SIGTERM, sending SIGKILL"
-      kill -KILL "${pids[@]}" 2>/dev/null || true
-      for ((i = 0; i < 40; i++)); do any_alive "${pids[@]}" || break; sleep 0.05; done
-      ! any_alive "${pids[@]}" || die "exim ${pids[*]} still alive after SIGKILL"
-    fi
-  fi
+  stop_pids exim "${pids[@]}"
   rm -f -- "$PIDFILE"
 }
 
