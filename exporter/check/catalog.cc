@@ -65,8 +65,8 @@ std::vector<CatalogEntry> BuildCatalog() {
        "Make the MTA listen on port 25 (or the port probed) on this address (Postfix: "
        "`inet_interfaces = all` and the `smtp inet` service in master.cf; Exim: "
        "`local_interfaces` and `daemon_smtp_ports = 25`) and allow inbound TCP 25 from anywhere "
-       "in every firewall and security group on the path. If the address should not receive mail, remove its A/AAAA "
-       "record from the MX host.",
+       "in every firewall and security group on the path. If the address should not receive "
+       "mail, remove its A/AAAA record from the MX host.",
        "RFC 5321 §4.5.4.2",
        "WARN instead of CRIT when another endpoint of the domain's MX set works (connects and "
        "greets with 220), since senders fall back to it. INFO, not judged, when the exporter's "

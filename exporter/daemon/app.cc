@@ -493,7 +493,8 @@ void ExporterApp::RegisterRoutes() {
     // the endpoint's own bounds: the greeting wait plus the commands' budget.
     const SteadyTime deadline =
         started + budget.value_or(domain.options.greeting_timeout + domain.options.timeout);
-    const auto snapshot = RunCheck(*current, domain, deadline, current->config.probe.denied_networks);
+    const auto snapshot =
+        RunCheck(*current, domain, deadline, current->config.probe.denied_networks);
     const double duration =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (req.get_param_value("debug") == "true") {
