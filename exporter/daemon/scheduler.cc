@@ -44,7 +44,13 @@ void Scheduler::Stop() {
   workers_.clear();
 }
 
-void Scheduler::Wake() { changed_.notify_all(); }
+void Scheduler::Wake() {
+  // Under the lock: a worker between reading the clock and waiting holds it, so the wake-up
+  // lands either before it reads the clock or while it waits, never in between (a lost
+  // wake-up left a fake-clock test waiting a whole kMaxSleep).
+  { const std::lock_guard<std::mutex> lock(mutex_); }
+  changed_.notify_all();
+}
 
 std::chrono::milliseconds Scheduler::Jittered(const ScheduledDomain& domain) {
   if (domain.jitter.count() <= 0) {

@@ -73,6 +73,19 @@ class Recorder {
   bool hold_ = false;
 };
 
+// Waits (bounded, 10 s) until the scheduler has put `domain` back in its queue after a run.
+// Its next due time is counted from the clock when that happens, so a test must not move the
+// fake clock before (under load the worker can lag well behind the recorded run).
+bool WaitUntilRequeued(const Scheduler& scheduler, const std::string& domain) {
+  for (int i = 0; i < 1000; ++i) {
+    if (scheduler.NextDue(domain).has_value()) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return false;
+}
+
 ScheduledDomain Domain(const std::string& name, milliseconds interval = seconds(300)) {
   return ScheduledDomain{name, interval, milliseconds(0)};
 }
@@ -86,6 +99,7 @@ TEST(SchedulerTest, ChecksEveryDomainAtStartupStaggeredThenEveryInterval) {
   // The first domain is due at once; the others are spread over the 60 s stagger window.
   EXPECT_TRUE(recorder.WaitFor([&] { return recorder.runs_["a.test"] == 1; }));
   EXPECT_EQ(recorder.runs("c.test"), 0);
+  EXPECT_TRUE(WaitUntilRequeued(scheduler, "a.test"));  // next due: 300 s from now
   clock.Advance(seconds(61));
   scheduler.Wake();
   EXPECT_TRUE(recorder.WaitFor(
