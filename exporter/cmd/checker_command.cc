@@ -90,17 +90,14 @@ int RunCheckerHealthcheck(const std::string& listen, std::ostream& err) {
         << "\" is not host:port, :port or [ipv6]:port with a non-zero port\n";
     return 1;
   }
-  httplib::Client client(target->first, target->second);
-  client.set_connection_timeout(kHealthcheckTimeout);
-  client.set_read_timeout(kHealthcheckTimeout);
-  client.set_write_timeout(kHealthcheckTimeout);
-  const auto res = client.Get("/health");
-  if (!res) {
-    err << "healthcheck failed: " << httplib::to_string(res.error()) << '\n';
+  const HealthProbeReply reply =
+      GetWithin(target->first, target->second, "/health", kHealthcheckTimeout);
+  if (!reply.status) {
+    err << "healthcheck failed: " << reply.error << '\n';
     return 1;
   }
-  if (res->status < 200 || res->status > 299) {
-    err << "healthcheck failed: unexpected status " << res->status << '\n';
+  if (*reply.status < 200 || *reply.status > 299) {
+    err << "healthcheck failed: unexpected status " << *reply.status << '\n';
     return 1;
   }
   return 0;

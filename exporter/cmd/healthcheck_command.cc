@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <future>
+#include <thread>
+
 #include "config/duration.h"
 #include "exporter/daemon/app.h"
 #include "exporter/cmd/flags.h"
@@ -36,6 +39,33 @@ std::optional<std::pair<std::string, int>> HealthcheckTarget(const std::string& 
   return target;
 }
 
+HealthProbeReply GetWithin(const std::string& host, int port, const std::string& path,
+                           std::chrono::milliseconds budget) {
+  httplib::Client client(host, port);
+  client.set_connection_timeout(budget);
+  client.set_read_timeout(budget);
+  client.set_write_timeout(budget);
+  std::packaged_task<HealthProbeReply()> request([&client, &path] {
+    const httplib::Result res = client.Get(path);
+    if (!res) {
+      return HealthProbeReply{std::nullopt, httplib::to_string(res.error())};
+    }
+    return HealthProbeReply{res->status, ""};
+  });
+  std::future<HealthProbeReply> reply = request.get_future();
+  std::thread worker(std::move(request));
+  if (reply.wait_for(budget) == std::future_status::ready) {
+    worker.join();
+    return reply.get();
+  }
+  // Shut the socket down under the request: its read fails at once. A connect still in
+  // progress ends by its own timeout, the same budget started at the same time.
+  client.stop();
+  worker.join();
+  return HealthProbeReply{std::nullopt, "no complete reply within " +
+                                            std::to_string(budget.count()) + " ms"};
+}
+
 int RunHealthcheckCommand(const std::vector<std::string>& args, std::ostream& out,
                           std::ostream& err) {
   const FlagSpec spec{{"web.listen-address", "timeout"}, {"help"}};
@@ -68,18 +98,13 @@ int RunHealthcheckCommand(const std::vector<std::string>& args, std::ostream& ou
     return 2;
   }
   // Plain HTTP to our own listener: the exporter serves no TLS itself.
-  httplib::Client client(target->first, target->second);
-  client.set_connection_timeout(*timeout);
-  client.set_read_timeout(*timeout);
-  client.set_write_timeout(*timeout);
-  const auto res = client.Get("/-/healthy");
-  if (!res) {
-    err << "unhealthy: cannot reach " << address << ": " << httplib::to_string(res.error())
-        << '\n';
+  const HealthProbeReply reply = GetWithin(target->first, target->second, "/-/healthy", *timeout);
+  if (!reply.status) {
+    err << "unhealthy: cannot reach " << address << ": " << reply.error << '\n';
     return 1;
   }
-  if (res->status != 200) {
-    err << "unhealthy: /-/healthy answered " << res->status << '\n';
+  if (*reply.status != 200) {
+    err << "unhealthy: /-/healthy answered " << *reply.status << '\n';
     return 1;
   }
   out << "healthy\n";

@@ -2,9 +2,11 @@
 // if it answers 200, 1 otherwise (2 for usage errors). It exists for container HEALTHCHECKs:
 // the slim runtime image has no curl or wget, and the binary already carries an HTTP client.
 // It only ever connects to this host (a wildcard listen address means loopback).
-// Runs on the calling thread; writes only to the streams it is given; no shared state.
+// The request runs on one short-lived helper thread (GetWithin); writes only to the streams it
+// is given; no shared state.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -21,5 +23,18 @@ int RunHealthcheckCommand(const std::vector<std::string>& args, std::ostream& ou
 // "[v6]:port"): the wildcard addresses become the loopback address of the same family.
 // nullopt if the address is not one of those forms or has port 0.
 std::optional<std::pair<std::string, int>> HealthcheckTarget(const std::string& listen_address);
+
+// What a health probe got: the HTTP status, or why there was none.
+struct HealthProbeReply {
+  std::optional<int> status;
+  std::string error;  // set when status is not
+};
+
+// GET `path` from host:port over plain HTTP, the whole exchange (connect, request, reply)
+// within `budget`. httplib's own timeouts apply to each read, so a server trickling its reply a
+// byte at a time would stretch them without bound; here the request runs on a second thread
+// and is stopped (its socket shut down) when the budget is spent. Both healthchecks use it.
+HealthProbeReply GetWithin(const std::string& host, int port, const std::string& path,
+                           std::chrono::milliseconds budget);
 
 }  // namespace smtp_exporter

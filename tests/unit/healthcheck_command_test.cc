@@ -5,12 +5,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "exporter/daemon/app.h"
 #include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
+#include "tests/support/loopback_server.h"
 
 namespace smtp_exporter {
 namespace {
@@ -63,6 +66,33 @@ TEST_F(HealthcheckCommandTest, StoppedExporterExitsOne) {
   app_->Wait();
   EXPECT_EQ(Run({"--web.listen-address", address, "--timeout", "2s"}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("unhealthy: cannot reach " + address));
+}
+
+// A listener that trickles a valid 200 reply, one byte per 100 ms (3.8 s in all): httplib's
+// timeouts apply per read, so before the whole-exchange budget the healthcheck waited for all
+// of it and said healthy; now it gives up when --timeout is spent (#16: the SDK's healthcheck
+// has one 2 s budget for the whole request).
+TEST_F(HealthcheckCommandTest, TricklingReplyIsUnhealthyWithinTheTimeout) {
+  auto server = testing::LoopbackServer::Start([](testing::LoopbackConnection& connection) {
+    if (!connection.ReadLine()) {
+      return;
+    }
+    const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    for (const char byte : reply) {
+      if (!connection.SendAll(std::string(1, byte))) {
+        return;  // the client gave up
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  ASSERT_TRUE(server.ok()) << server.error().message;
+  const std::string address = "127.0.0.1:" + std::to_string(server.value()->port());
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(Run({"--web.listen-address", address, "--timeout", "1s"}), 1) << out_.str();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_LT(seconds, 2.5);
+  EXPECT_THAT(err_.str(), HasSubstr("no complete reply within 1000 ms"));
 }
 
 TEST_F(HealthcheckCommandTest, BadFlagsExitTwo) {
