@@ -49,7 +49,20 @@ void InstallCommonPolicies(httplib::Server& server,
         // own non-const Request as const, so the cast is well-defined; 0.11 has no other hook
         // between parsing and routing.
         const_cast<httplib::Request&>(req).ranges.clear();
-        return pre_routing ? pre_routing(req, res) : httplib::Server::HandlerResponse::Unhandled;
+        if (pre_routing && pre_routing(req, res) == httplib::Server::HandlerResponse::Handled) {
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        const bool carries_body = req.method == "POST" || req.method == "PUT" ||
+                                  req.method == "PATCH";
+        if (carries_body && !req.has_header("Content-Length") &&
+            !req.has_header("Transfer-Encoding")) {
+          res.status = 411;
+          res.set_header("Connection", "close");
+          res.set_content("a request body needs Content-Length or Transfer-Encoding: chunked\n",
+                          "text/plain; charset=utf-8");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
       });
 }
 

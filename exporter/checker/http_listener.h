@@ -36,7 +36,13 @@ std::string DescribeException(std::exception_ptr exception);
 //   content, and cpp-httplib 0.11.4 answers N overlapping ranges with the body N times
 //   (yhirose/cpp-httplib#1766: 8 KB of "0-," turned a 9 KB /metrics into a 25 MB 206). Every
 //   reply is whole, status 200.
-// Then `pre_routing` (may be empty) runs, as httplib's pre-routing handler.
+// Then `pre_routing` (may be empty) runs, as httplib's pre-routing handler. If it leaves the
+// request unhandled:
+// - A POST, PUT or PATCH with neither Content-Length nor Transfer-Encoding is answered 411
+//   Length Required at once (RFC 9110 §15.5.12). RFC 9112 §6.3 gives such a request an empty
+//   body, but httplib 0.11 waits for one until its read timeout, holding a worker: a client
+//   could pin workers for free. (The daemon's /-/reload, whose curl sends no Content-Length,
+//   is answered in its own `pre_routing` before this.)
 void InstallCommonPolicies(httplib::Server& server,
                            httplib::Server::HandlerWithResponse pre_routing = nullptr);
 

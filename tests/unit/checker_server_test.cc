@@ -25,6 +25,7 @@
 #include "exporter/checker/check_form.h"
 #include "exporter/checker/checker_protocol.h"
 #include "probes/observation_json.h"
+#include "probes/transport.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/golden.h"
 #include "tests/support/observations.h"
@@ -524,6 +525,32 @@ TEST_F(CheckerServerTest, BodiesOverOneMebibyteAreRefused) {
   const auto res = Post("/collect", big);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
+  EXPECT_EQ(transports_.connects(), 0);
+}
+
+// #16: a POST without Content-Length (or chunked encoding) has no body (RFC 9112 §6.3), but
+// httplib 0.11 waited for one until its read timeout, holding a worker. Now 411 at once.
+TEST_F(CheckerServerTest, PostWithoutContentLengthIsAnsweredAtOnce) {
+  TcpTransportFactory tcp;
+  const auto started = std::chrono::steady_clock::now();
+  const Deadline deadline = started + std::chrono::seconds(10);
+  auto connected = tcp.Connect(*IpAddress::Parse("127.0.0.1"),
+                               static_cast<std::uint16_t>(server_->port()), deadline);
+  ASSERT_TRUE(connected.ok()) << connected.error().message;
+  Transport& connection = *connected.value();
+  ASSERT_TRUE(connection.Write("POST /collect HTTP/1.1\r\nHost: checker\r\n\r\n", deadline).ok());
+  std::string reply;
+  for (int i = 0; i < 100 && reply.find("\r\n") == std::string::npos; ++i) {
+    auto chunk = connection.Read(4096, deadline);
+    if (!chunk.ok()) {
+      break;
+    }
+    reply += chunk.value();
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 411 "));
+  EXPECT_LT(seconds, 2.0);  // httplib's read timeout is 5 s
   EXPECT_EQ(transports_.connects(), 0);
 }
 
