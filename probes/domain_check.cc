@@ -62,6 +62,13 @@ const IpNetwork* DeniedBy(const std::vector<IpNetwork>& denied, const IpAddress&
 
 }  // namespace
 
+CheckOptions FitIntoRemainingTime(CheckOptions options, std::chrono::milliseconds left) {
+  options.greeting_timeout =
+      std::min(options.greeting_timeout, std::max(left - options.timeout, left / 2));
+  options.timeout = std::min(options.timeout, left - options.greeting_timeout);
+  return options;
+}
+
 DomainObservation CheckDomain(const std::string& domain, const CheckOptions& options,
                               const DomainCheckSettings& settings, const Resolver& resolver,
                               TransportFactory& transports, const Clock& clock) {
@@ -123,10 +130,7 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
           obs.endpoints[i] = NoSlotEndpoint(target);
           continue;
         }
-        // The greeting's wait does not count in `timeout` (greeting_timeout), so the two share
-        // what is left: the greeting at most half, the commands after it the rest.
-        options_now.greeting_timeout = std::min(options_now.greeting_timeout, left / 2);
-        options_now.timeout = std::min(options_now.timeout, left - options_now.greeting_timeout);
+        options_now = FitIntoRemainingTime(options_now, left);
       }
       obs.endpoints[i] = ProbeEndpoint(transports, clock, target, options_now);
       if (settings.on_endpoint_done) {

@@ -4,6 +4,7 @@
 // Thread-safe: concurrent calls share nothing but the (thread-safe) resolver, factory and clock.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -49,5 +50,11 @@ struct DomainCheckSettings {
 DomainObservation CheckDomain(const std::string& domain, const CheckOptions& options,
                               const DomainCheckSettings& settings, const Resolver& resolver,
                               TransportFactory& transports, const Clock& clock);
+
+// The endpoint probe's bounds when only `left` (> 0) remains of the check's deadline. The
+// greeting's wait does not count in `timeout`, so the two share `left`: unchanged while both
+// fit; otherwise the commands keep `timeout` as long as the greeting still gets half, and below
+// that each gets at most half.
+CheckOptions FitIntoRemainingTime(CheckOptions options, std::chrono::milliseconds left);
 
 }  // namespace smtp_exporter

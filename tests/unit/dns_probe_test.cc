@@ -156,5 +156,24 @@ TEST(CheckDomainTest, ProbesEveryPlannedEndpointConcurrently) {
   EXPECT_EQ(obs.dns.reverse.size(), 3u);
 }
 
+// A /probe's deadline without a scrape timeout is greeting_timeout + timeout from its start:
+// what is left after DNS must not cut the greeting wait to half. Under a short scrape budget
+// both get half.
+TEST(CheckDomainTest, RemainingTimeIsSharedBetweenGreetingAndCommands) {
+  using std::chrono::milliseconds;
+  CheckOptions options;
+  options.greeting_timeout = milliseconds(30000);
+  options.timeout = milliseconds(12000);
+  CheckOptions fitted = FitIntoRemainingTime(options, milliseconds(60000));
+  EXPECT_EQ(fitted.greeting_timeout, milliseconds(30000));
+  EXPECT_EQ(fitted.timeout, milliseconds(12000));
+  fitted = FitIntoRemainingTime(options, milliseconds(41900));  // 100 ms went to DNS
+  EXPECT_EQ(fitted.greeting_timeout, milliseconds(29900));
+  EXPECT_EQ(fitted.timeout, milliseconds(12000));
+  fitted = FitIntoRemainingTime(options, milliseconds(9500));  // a 10 s scrape timeout
+  EXPECT_EQ(fitted.greeting_timeout, milliseconds(4750));
+  EXPECT_EQ(fitted.timeout, milliseconds(4750));
+}
+
 }  // namespace
 }  // namespace smtp_exporter
