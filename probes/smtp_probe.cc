@@ -88,7 +88,11 @@ class EndpointProber {
   // that Run() sends at the end goes out any more (RFC 5321 §4.1.1.10: the session ends with
   // QUIT), so the QUIT round trip is not timed as part of the phase that failed.
   void GiveUp(const Error& error);
-  void AddPhase(const char* name, SteadyTime since);
+  // A phase (its PhaseDuration name) starts now: failures from here on are noted in it.
+  // Returns its start, for EndPhase.
+  SteadyTime StartPhase(const char* name);
+  // Records the duration of the phase running now, started at `since`.
+  void EndPhase(SteadyTime since);
   // Records the session's first failure, in the phase running now (phase_).
   void NoteFailure(FailureReason reason);
   void CollectViolations();
@@ -113,8 +117,13 @@ class EndpointProber {
   const char* phase_ = "connect";  // the PhaseDuration name of the phase running now
 };
 
-void EndpointProber::AddPhase(const char* name, SteadyTime since) {
-  obs_.phases.push_back({name, SecondsBetween(since, clock_.Now())});
+SteadyTime EndpointProber::StartPhase(const char* name) {
+  phase_ = name;
+  return clock_.Now();
+}
+
+void EndpointProber::EndPhase(SteadyTime since) {
+  obs_.phases.push_back({phase_, SecondsBetween(since, clock_.Now())});
 }
 
 void EndpointProber::NoteFailure(FailureReason reason) {
@@ -324,12 +333,11 @@ void EndpointProber::TryStartTls() {
     return;
   }
   obs_.starttls.attempted = true;
-  phase_ = "starttls";
-  SteadyTime started = clock_.Now();
+  SteadyTime started = StartPhase("starttls");
   const std::optional<Reply> reply = Send("STARTTLS");
   if (!reply) {
     obs_.starttls.error = obs_.session_error;
-    AddPhase("starttls", started);
+    EndPhase(started);
     return;
   }
   obs_.starttls.reply = *reply;
@@ -337,14 +345,14 @@ void EndpointProber::TryStartTls() {
     // RFC 3207 §4: after a refusal the session stays in plaintext; carry on there.
     obs_.starttls.error = "STARTTLS refused: " + reply->lines.front();
     NoteFailure(ReplyFailure(*reply));
-    AddPhase("starttls", started);
+    EndPhase(started);
     return;
   }
   const std::string server_name =
       StripTrailingDots(target_.mx_name.empty() ? obs_.ip.ToString() : target_.mx_name);
   Result<TlsDetails> tls =
       client_->UpgradeToTls(server_name, deadline_, &obs_.starttls.plaintext_bytes_discarded);
-  AddPhase("starttls", started);
+  EndPhase(started);
   if (!tls.ok()) {
     // The message alone: the rules and reports say "TLS handshake failed" themselves.
     obs_.starttls.error = tls.error().message;
@@ -359,10 +367,9 @@ void EndpointProber::TryStartTls() {
     if (!options_.test_null_sender && !options_.test_postmaster && !options_.test_open_relay) {
       return;
     }
-    phase_ = "reconnect";
-    started = clock_.Now();
+    started = StartPhase("reconnect");
     const bool reopened = OpenSession() && ReadGreeting() && SayHello(false);
-    AddPhase("reconnect", started);
+    EndPhase(started);
     obs_.transactions_channel =
         reopened ? TransactionChannel::kPlainReconnect : TransactionChannel::kNone;
     return;
@@ -371,8 +378,7 @@ void EndpointProber::TryStartTls() {
   obs_.starttls.tls = std::move(tls).value();
   obs_.transactions_channel = TransactionChannel::kTls;
   // RFC 3207 §4.2: the client must discard what it knew and issue EHLO again.
-  phase_ = "tls_ehlo";
-  started = clock_.Now();
+  started = StartPhase("tls_ehlo");
   const std::optional<Reply> ehlo = Send("EHLO " + helo_name_);
   if (ehlo) {
     obs_.tls_ehlo = *ehlo;
@@ -387,7 +393,7 @@ void EndpointProber::TryStartTls() {
       GiveUp(Error{ErrorCode::kProtocol, "EHLO and HELO refused after STARTTLS"});
     }
   }
-  AddPhase("tls_ehlo", started);
+  EndPhase(started);
 }
 
 void EndpointProber::ProbeNullSenderAndPostmaster() {
@@ -510,8 +516,7 @@ void EndpointProber::RunTransactions() {
   if (!options_.test_null_sender && !options_.test_postmaster && !options_.test_open_relay) {
     return;
   }
-  phase_ = "transactions";
-  const SteadyTime started = clock_.Now();
+  const SteadyTime started = StartPhase("transactions");
   if (options_.test_null_sender) {
     ProbeNullSenderAndPostmaster();
   } else if (options_.test_postmaster) {
@@ -520,7 +525,7 @@ void EndpointProber::RunTransactions() {
   if (options_.test_open_relay) {
     ProbeOpenRelay();
   }
-  AddPhase("transactions", started);
+  EndPhase(started);
 }
 
 void EndpointProber::Quit() {
@@ -558,19 +563,17 @@ EndpointObservation EndpointProber::Run() {
   obs_.probe_sender = "checker@" + StripTrailingDots(helo_name_);
   obs_.probe_recipient = ProbeAddressFor(options_.test_probe_address, obs_.domain);
 
-  SteadyTime started = clock_.Now();
+  SteadyTime started = StartPhase("connect");
   const bool connected = OpenSession();
-  AddPhase("connect", started);
+  EndPhase(started);
   if (connected) {
-    phase_ = "greeting";
-    started = clock_.Now();
+    started = StartPhase("greeting");
     bool usable = ReadGreeting();
-    AddPhase("greeting", started);
+    EndPhase(started);
     if (usable) {
-      phase_ = "ehlo";
-      started = clock_.Now();
+      started = StartPhase("ehlo");
       usable = SayHello(true);
-      AddPhase("ehlo", started);
+      EndPhase(started);
     }
     if (usable) {
       if (obs_.esmtp) {
