@@ -16,7 +16,7 @@
 #include "exporter/check/evaluate.h"
 #include "exporter/checker/check_form.h"
 #include "exporter/checker/checker_protocol.h"
-#include "exporter/checker/http_listener.h"
+#include "exporter/http/http_listener.h"
 #include "exporter/report/html_report.h"
 #include "probes/observation_json.h"
 

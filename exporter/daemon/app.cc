@@ -13,7 +13,7 @@
 #include "config/domain_name.h"
 #include "config/duration.h"
 #include "exporter/check/check.h"
-#include "exporter/checker/http_listener.h"
+#include "exporter/http/http_listener.h"
 #include "exporter/report/findings_text.h"
 #include "exporter/report/html.h"
 #include "exporter/report/html_report.h"

@@ -2,7 +2,7 @@
 """Enforces the one-way include direction between the project's libraries.
 
     config/base/ <- config/ <- probes/ <- exporter/check/ <- exporter/report/
-        <- exporter/daemon/ <- exporter/cmd/
+        <- exporter/http/ <- exporter/checker/ <- exporter/daemon/ <- exporter/cmd/
 
 Each folder may include the project headers of the folders to its left and its own, never one
 to its right (exporter/version.h, generated at build time, is open to the daemon and the
@@ -22,6 +22,7 @@ LAYERS = [
     "probes",
     "exporter/check",
     "exporter/report",
+    "exporter/http",
     "exporter/checker",
     "exporter/daemon",
     "exporter/cmd",

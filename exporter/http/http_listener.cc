@@ -1,4 +1,4 @@
-#include "exporter/checker/http_listener.h"
+#include "exporter/http/http_listener.h"
 
 #include <chrono>
 #include <utility>

@@ -1,7 +1,7 @@
 // Binding and starting a cpp-httplib server the way both of our HTTP front-ends do: the
-// happyDomain checker mode (CheckerServer) and the exporter daemon (ExporterApp, one layer
-// above, which uses it too). Free functions over a server the caller owns; a server is used by
-// one owner thread here, as httplib requires for bind and listen.
+// happyDomain checker mode (CheckerServer) and the exporter daemon (ExporterApp). Free
+// functions over a server the caller owns; a server is used by one owner thread here, as
+// httplib requires for bind and listen.
 #pragma once
 
 #include <httplib.h>
