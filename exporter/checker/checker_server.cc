@@ -16,7 +16,8 @@
 #include "exporter/check/evaluate.h"
 #include "exporter/checker/check_form.h"
 #include "exporter/checker/checker_protocol.h"
-#include "exporter/http/http_listener.h"
+#include "exporter/http/http_front.h"
+#include "exporter/http/http_policies.h"
 #include "exporter/report/html_report.h"
 #include "probes/observation_json.h"
 
@@ -135,9 +136,10 @@ CheckerServer::~CheckerServer() {
 }
 
 Status CheckerServer::Bind() {
-  server_ = std::make_unique<httplib::Server>();
+  routes_ = std::make_unique<HttpRoutes>();
   RegisterRoutes();
-  Result<int> bound = BindHttpServer(*server_, options_.listen_address, "-listen");
+  front_ = std::make_unique<HttpFront>(*routes_, HttpFrontLimits{});
+  Result<int> bound = front_->Bind(options_.listen_address, "-listen");
   if (!bound.ok()) {
     return bound.error();
   }
@@ -147,15 +149,15 @@ Status CheckerServer::Bind() {
 
 void CheckerServer::Start() {
   sampler_thread_ = std::thread([this] { SampleLoadUntilStopped(); });
-  server_thread_ = ServeInBackground(*server_);
+  front_->Start();
 }
 
 void CheckerServer::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_.exchange(true)) {
     return;
   }
-  if (server_) {
-    server_->stop();  // no new connections; workers finish the request they serve
+  if (front_) {
+    front_->Stop();  // no new connections; handlers finish the request they serve
   }
   // The SDK's shutdownTimeout: in-flight work gets `grace` to finish (polled, bounded).
   const auto deadline = std::chrono::steady_clock::now() + grace;
@@ -171,8 +173,8 @@ void CheckerServer::Shutdown(std::chrono::milliseconds grace) {
 }
 
 void CheckerServer::Wait() {
-  if (server_thread_.joinable()) {
-    server_thread_.join();
+  if (front_) {
+    front_->Wait();
   }
   if (sampler_thread_.joinable()) {
     sampler_thread_.join();
@@ -191,10 +193,8 @@ void CheckerServer::SampleLoadUntilStopped() {
 }
 
 void CheckerServer::RegisterRoutes() {
-  httplib::Server& server = *server_;
+  httplib::Server& server = *routes_;
   server.set_payload_max_length(kMaxBodyBytes);
-  server.set_read_timeout(std::chrono::seconds(10));
-  server.set_write_timeout(std::chrono::seconds(10));
   // Last line of defence (DESIGN.md §5): nothing thrown in a handler takes the process down.
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {

@@ -16,8 +16,8 @@
 // no config file: the resolver is the system's or `dns_servers`, the port 25.
 //
 // Thread safety: Bind/Start/Shutdown/Wait are called by one owner thread; the HTTP handlers run
-// on httplib's worker threads and share only atomics, the immutable options and the
-// dependencies (which must be thread-safe).
+// on the connections' threads (exporter/http/http_front.h) and share only atomics, the
+// immutable options and the dependencies (which must be thread-safe).
 #pragma once
 
 #include <atomic>
@@ -37,11 +37,10 @@
 #include "probes/resolver.h"
 #include "probes/transport.h"
 
-namespace httplib {
-class Server;
-}  // namespace httplib
-
 namespace smtp_exporter {
+
+class HttpFront;
+class HttpRoutes;
 
 // The SDK's default (checker-ping `main.go`: flag.String("listen", ":8080", ...)).
 inline constexpr const char* kDefaultCheckerListenAddress = ":8080";
@@ -115,8 +114,8 @@ class CheckerServer {
   TransportFactory& transports_;  // dependencies_.transports, else tcp_transports_
   const Clock& clock_;            // dependencies_.clock, else the system clock
   const SteadyTime started_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread server_thread_;
+  std::unique_ptr<HttpRoutes> routes_;
+  std::unique_ptr<HttpFront> front_;  // serves routes_
   std::thread sampler_thread_;
   int port_ = 0;
 

@@ -13,7 +13,8 @@
 #include "config/domain_name.h"
 #include "config/duration.h"
 #include "exporter/check/check.h"
-#include "exporter/http/http_listener.h"
+#include "exporter/http/http_front.h"
+#include "exporter/http/http_policies.h"
 #include "exporter/report/findings_text.h"
 #include "exporter/report/html.h"
 #include "exporter/report/html_report.h"
@@ -341,9 +342,10 @@ Status ExporterApp::Reload() {
 }
 
 Status ExporterApp::Bind() {
-  server_ = std::make_unique<httplib::Server>();
+  routes_ = std::make_unique<HttpRoutes>();
   RegisterRoutes();
-  Result<int> bound = BindHttpServer(*server_, options_.listen_address, "--web.listen-address");
+  front_ = std::make_unique<HttpFront>(*routes_, HttpFrontLimits{});
+  Result<int> bound = front_->Bind(options_.listen_address, "--web.listen-address");
   if (!bound.ok()) {
     return bound.error();
   }
@@ -358,7 +360,7 @@ void ExporterApp::Start() {
       [this](const std::string& d) { RunScheduled(d); }, options_.startup_stagger);
   scheduler_->SetDomains(Schedule(*current));
   scheduler_->Start();
-  server_thread_ = ServeInBackground(*server_);
+  front_->Start();
 }
 
 void ExporterApp::Shutdown() {
@@ -366,8 +368,8 @@ void ExporterApp::Shutdown() {
     return;
   }
   cancelled_ = true;  // in-flight probes end within ~200 ms
-  if (server_) {
-    server_->stop();
+  if (front_) {
+    front_->Stop();  // connections waiting for their client close at once
   }
   if (scheduler_) {
     scheduler_->Stop();
@@ -375,16 +377,14 @@ void ExporterApp::Shutdown() {
 }
 
 void ExporterApp::Wait() {
-  if (server_thread_.joinable()) {
-    server_thread_.join();
+  if (front_) {
+    front_->Wait();
   }
 }
 
 void ExporterApp::RegisterRoutes() {
-  httplib::Server& server = *server_;
+  httplib::Server& server = *routes_;
   server.set_payload_max_length(64 * 1024);
-  server.set_read_timeout(std::chrono::seconds(10));
-  server.set_write_timeout(std::chrono::seconds(10));
   // Last line of defence (DESIGN.md §5): nothing thrown in a handler takes the process down.
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {

@@ -30,11 +30,10 @@
 #include "probes/resolver.h"
 #include "probes/transport.h"
 
-namespace httplib {
-class Server;
-}  // namespace httplib
-
 namespace smtp_exporter {
+
+class HttpFront;
+class HttpRoutes;
 
 // Prometheus' exporter range 9100-9999 is fully allocated; new exporters are given ports past
 // 10000. 10125 until one is registered for us (10025 is Postfix's conventional content-filter
@@ -117,8 +116,8 @@ class ExporterApp {
   SnapshotStore store_;
   CheckHistory history_;  // scheduled checks only, like store_; pruned with it on reload
   std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread server_thread_;
+  std::unique_ptr<HttpRoutes> routes_;
+  std::unique_ptr<HttpFront> front_;  // serves routes_
   int port_ = 0;
 
   std::shared_ptr<IpConnectionLimiter> limiter_;  // per_ip_connections fixed at start-up
