@@ -28,6 +28,8 @@ USER smtp_exporter
 # 10125: the exporter (default mode); 8080: the happyDomain checker mode (docs/happydomain.md).
 EXPOSE 10125 8080
 # No curl in the slim image: the binary asks its own /-/healthy (exit 0 when it answers 200).
+# With --web.config.file, give the healthcheck the same file: it then speaks TLS, and takes
+# basic auth's 401 as healthy.
 # The image runs either mode; this HEALTHCHECK is the exporter's. For the happyDomain checker
 # mode (`docker run IMAGE -listen :8080`) replace it at run time, as the SDK's images do with
 # the binary's own -healthcheck (GET /health within 2 s):

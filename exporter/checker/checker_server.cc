@@ -200,10 +200,12 @@ void CheckerServer::RegisterRoutes() {
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         SetJsonError(res, 500, "internal error: " + DescribeException(ep));
       });
-  InstallCommonPolicies(server, [](const httplib::Request&, httplib::Response&) {
+  HttpPolicies policies;  // no authentication, as the checker SDK's server
+  policies.pre_routing = [](const httplib::Request&, httplib::Response&) {
     request_started = std::chrono::steady_clock::now();
     return httplib::Server::HandlerResponse::Unhandled;
-  });
+  };
+  InstallCommonPolicies(server, std::move(policies));
   if (options_.log_request) {
     server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       options_.log_request(req.method + " " + req.path + " " + std::to_string(res.status) + " " +

@@ -8,6 +8,7 @@
 #include "config/duration.h"
 #include "exporter/daemon/app.h"
 #include "exporter/cmd/flags.h"
+#include "exporter/http/web_config.h"
 
 namespace smtp_exporter {
 namespace {
@@ -21,6 +22,8 @@ flags:
   --web.listen-address ADDR     the exporter's listen address (default :10125); a wildcard
                                 host (":10125", "0.0.0.0:10125", "[::]:10125") means loopback
   --timeout DURATION            connect and read timeout (default 5s, at most 1m)
+  --web.config.file PATH        the exporter's web config: TLS when it has tls_server_config;
+                                with basic_auth_users, 401 means healthy (it answered)
   --help                        this text
 )";
 
@@ -40,8 +43,10 @@ std::optional<std::pair<std::string, int>> HealthcheckTarget(const std::string& 
 }
 
 HealthProbeReply GetWithin(const std::string& host, int port, const std::string& path,
-                           std::chrono::milliseconds budget) {
-  httplib::Client client(host, port);
+                           std::chrono::milliseconds budget, bool tls) {
+  const std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  httplib::Client client((tls ? "https://" : "http://") + bracketed + ":" + std::to_string(port));
+  client.enable_server_certificate_verification(false);
   client.set_connection_timeout(budget);
   client.set_read_timeout(budget);
   client.set_write_timeout(budget);
@@ -68,7 +73,7 @@ HealthProbeReply GetWithin(const std::string& host, int port, const std::string&
 
 int RunHealthcheckCommand(const std::vector<std::string>& args, std::ostream& out,
                           std::ostream& err) {
-  const FlagSpec spec{{"web.listen-address", "timeout"}, {"help"}};
+  const FlagSpec spec{{"web.listen-address", "timeout", "web.config.file"}, {"help"}};
   const Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
     err << "smtp_exporter healthcheck: " << parsed.error().message << "\n\n" << kUsage;
@@ -97,13 +102,26 @@ int RunHealthcheckCommand(const std::vector<std::string>& args, std::ostream& ou
     err << "smtp_exporter healthcheck: --timeout must be a duration between 1ms and 1m\n";
     return 2;
   }
-  // Plain HTTP to our own listener: the exporter serves no TLS itself.
-  const HealthProbeReply reply = GetWithin(target->first, target->second, "/-/healthy", *timeout);
+  bool tls = false;
+  bool authenticated = false;
+  if (const auto web_config_path = flags.Get("web.config.file")) {
+    const Result<WebConfig> web = LoadWebConfig(*web_config_path);
+    if (!web.ok()) {
+      err << "smtp_exporter healthcheck: --web.config.file " << web.error().message << '\n';
+      return 2;
+    }
+    tls = web.value().tls.has_value();
+    authenticated = !web.value().basic_auth_users.empty();
+  }
+  const HealthProbeReply reply =
+      GetWithin(target->first, target->second, "/-/healthy", *timeout, tls);
   if (!reply.status) {
     err << "unhealthy: cannot reach " << address << ": " << reply.error << '\n';
     return 1;
   }
-  if (*reply.status != 200) {
+  // Behind basic auth the probe has a hash, not the password: the exporter answering 401 is
+  // the exporter serving.
+  if (*reply.status != 200 && !(authenticated && *reply.status == 401)) {
     err << "unhealthy: /-/healthy answered " << *reply.status << '\n';
     return 1;
   }

@@ -15,7 +15,9 @@
 
 namespace smtp_exporter {
 
-// `args` are the words after "healthcheck": [--web.listen-address ADDR] [--timeout DURATION].
+// `args` are the words after "healthcheck": [--web.listen-address ADDR] [--timeout DURATION]
+// [--web.config.file PATH] (the exporter's: with tls_server_config the request goes over TLS,
+// and with basic_auth_users a 401 counts as healthy, the server having answered).
 int RunHealthcheckCommand(const std::vector<std::string>& args, std::ostream& out,
                           std::ostream& err);
 
@@ -30,11 +32,12 @@ struct HealthProbeReply {
   std::string error;  // set when status is not
 };
 
-// GET `path` from host:port over plain HTTP, the whole exchange (connect, request, reply)
+// GET `path` from host:port over plain HTTP (or TLS when `tls`, without checking the
+// certificate: it is our own listener on this host), the whole exchange (connect, request, reply)
 // within `budget`. httplib's own timeouts apply to each read, so a server trickling its reply a
 // byte at a time would stretch them without bound; here the request runs on a second thread
 // and is stopped (its socket shut down) when the budget is spent. Both healthchecks use it.
 HealthProbeReply GetWithin(const std::string& host, int port, const std::string& path,
-                           std::chrono::milliseconds budget);
+                           std::chrono::milliseconds budget, bool tls = false);
 
 }  // namespace smtp_exporter

@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -41,6 +42,9 @@ exporter flags:
   --log.format FORMAT           logfmt or json (default logfmt)
   --web.enable-lifecycle        let POST /-/reload reload the config (default off: 403;
                                 SIGHUP always reloads)
+  --web.config.file PATH        TLS and basic auth for the HTTP port, in exporter-toolkit's
+                                format (tls_server_config, basic_auth_users); read at start
+  --web.max-connections N       HTTP connections served at once; more get 503 (default 512)
   --shard i/n                   check only the config's domains whose name hashes to i
                                 modulo n (0-based: 0/3, 1/3, 2/3); /probe serves any domain
   --version                     print the version
@@ -102,7 +106,8 @@ sigset_t BlockStopSignals(bool with_hangup) {
 }
 
 int RunDaemon(const std::vector<std::string>& args) {
-  const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format", "shard"},
+  const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format", "shard",
+                       "web.config.file", "web.max-connections"},
                       {"help", "version", "web.enable-lifecycle"}};
   Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
@@ -136,6 +141,17 @@ int RunDaemon(const std::vector<std::string>& args) {
   options.config_path = flags.Get("config.file").value_or("smtp_exporter.yml");
   options.listen_address = flags.Get("web.listen-address").value_or(kDefaultListenAddress);
   options.enable_lifecycle = flags.Get("web.enable-lifecycle") == "true";
+  options.web_config_path = flags.Get("web.config.file").value_or("");
+  if (const auto max_connections = flags.Get("web.max-connections")) {
+    std::size_t count = 0;
+    const char* end = max_connections->data() + max_connections->size();
+    const auto [stop, error] = std::from_chars(max_connections->data(), end, count);
+    if (error != std::errc() || stop != end || count < 1 || count > 65536) {
+      std::cerr << "smtp_exporter: --web.max-connections must be an integer from 1 to 65536\n";
+      return 2;
+    }
+    options.max_connections = count;
+  }
   if (const auto shard_flag = flags.Get("shard")) {
     Result<Shard> shard = ParseShard(*shard_flag);
     if (!shard.ok()) {

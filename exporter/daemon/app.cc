@@ -303,6 +303,11 @@ ExporterHealth ExporterApp::Health() const {
   health.checks_in_flight = static_cast<std::int64_t>((scheduler_ ? scheduler_->in_flight() : 0) +
                                                       probes_in_flight_.load());
   health.domains = runtime_->config.domains.size();
+  if (front_) {
+    const HttpFrontStats http = front_->Stats();
+    health.http_connections = http.open_connections;
+    health.http_connections_refused_total = http.refused_total;
+  }
   return health;
 }
 
@@ -342,9 +347,30 @@ Status ExporterApp::Reload() {
 }
 
 Status ExporterApp::Bind() {
+  WebConfig web;
+  if (!options_.web_config_path.empty()) {
+    Result<WebConfig> loaded = LoadWebConfig(options_.web_config_path);
+    if (!loaded.ok()) {
+      return Error::InvalidArgument("--web.config.file " + loaded.error().message);
+    }
+    web = std::move(loaded.value());
+    if (web.tls) {
+      Result<SslCtxPtr> context = MakeServerTlsContext(*web.tls);
+      if (!context.ok()) {
+        return Error::InvalidArgument("--web.config.file " + options_.web_config_path + ": " +
+                                      context.error().message);
+      }
+      tls_context_ = std::move(context.value());
+    }
+    if (!web.basic_auth_users.empty()) {
+      basic_auth_ = std::make_unique<BasicAuth>(web.basic_auth_users);
+    }
+  }
   routes_ = std::make_unique<HttpRoutes>();
-  RegisterRoutes();
-  front_ = std::make_unique<HttpFront>(*routes_, HttpFrontLimits{});
+  RegisterRoutes(std::move(web.headers));
+  HttpFrontLimits limits;
+  limits.max_connections = options_.max_connections;
+  front_ = std::make_unique<HttpFront>(*routes_, limits, tls_context_.get());
   Result<int> bound = front_->Bind(options_.listen_address, "--web.listen-address");
   if (!bound.ok()) {
     return bound.error();
@@ -382,7 +408,7 @@ void ExporterApp::Wait() {
   }
 }
 
-void ExporterApp::RegisterRoutes() {
+void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>> headers) {
   httplib::Server& server = *routes_;
   server.set_payload_max_length(64 * 1024);
   // Last line of defence (DESIGN.md §5): nothing thrown in a handler takes the process down.
@@ -417,7 +443,10 @@ void ExporterApp::RegisterRoutes() {
   // `curl -X POST /-/reload` sends no Content-Length; httplib 0.11 would then wait for a body
   // until its read timeout and answer 400. Reload needs no body, so it is answered before
   // httplib reads one (and the connection closed, in case a body does follow).
-  InstallCommonPolicies(server, [this](const httplib::Request& req, httplib::Response& res) {
+  HttpPolicies policies;
+  policies.basic_auth = basic_auth_.get();
+  policies.headers = std::move(headers);
+  policies.pre_routing = [this](const httplib::Request& req, httplib::Response& res) {
     if (req.path != "/-/reload") {
       return httplib::Server::HandlerResponse::Unhandled;
     }
@@ -433,7 +462,8 @@ void ExporterApp::RegisterRoutes() {
       SetText(res, 200, "OK\n");
     }
     return httplib::Server::HandlerResponse::Handled;
-  });
+  };
+  InstallCommonPolicies(server, std::move(policies));
 
   server.Get("/probe", [this](const httplib::Request& req, httplib::Response& res) {
     const auto started = std::chrono::steady_clock::now();

@@ -18,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "config/base/listen_address.h"
 #include "config/config.h"
@@ -25,6 +27,7 @@
 #include "exporter/daemon/check_history.h"
 #include "exporter/daemon/scheduler.h"
 #include "exporter/daemon/snapshot_store.h"
+#include "exporter/http/web_config.h"
 #include "exporter/report/metrics.h"
 #include "probes/ip_limiter.h"
 #include "probes/resolver.h"
@@ -54,6 +57,11 @@ struct AppOptions {
   // Prometheus does: anyone who can reach the port could otherwise make the exporter re-read
   // its config at will. SIGHUP always reloads. Default: false.
   bool enable_lifecycle = false;
+  // exporter-toolkit's web config (exporter/http/web_config.h): TLS and basic auth on the
+  // HTTP port (--web.config.file). Read once, at Bind(); empty: plain HTTP, no auth.
+  std::string web_config_path;
+  // Connections served at once (--web.max-connections, as Prometheus'); more get 503.
+  std::size_t max_connections = 512;
 };
 
 // What the daemon reaches the network through. Left empty: c-ares resolvers and TCP/TLS
@@ -105,7 +113,8 @@ class ExporterApp {
   // Unix time of `domain`'s next scheduled check, as the scheduler has it (interval ± jitter
   // from the end of the last check); 0 while it runs or when nothing is scheduled.
   double NextCheckUnix(const std::string& domain) const;
-  void RegisterRoutes();
+  // `headers`: what every response carries besides nosniff (the web config's).
+  void RegisterRoutes(std::vector<std::pair<std::string, std::string>> headers);
   std::vector<ScheduledDomain> Schedule(const Runtime& runtime) const;
 
   const AppOptions options_;
@@ -116,6 +125,9 @@ class ExporterApp {
   SnapshotStore store_;
   CheckHistory history_;  // scheduled checks only, like store_; pruned with it on reload
   std::unique_ptr<Scheduler> scheduler_;
+  // Declared before routes_ and front_, which use them: destroyed after both.
+  SslCtxPtr tls_context_;                  // null: plain HTTP
+  std::unique_ptr<BasicAuth> basic_auth_;  // null: no authentication
   std::unique_ptr<HttpRoutes> routes_;
   std::unique_ptr<HttpFront> front_;  // serves routes_
   int port_ = 0;

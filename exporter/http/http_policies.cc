@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "exporter/http/web_config.h"
+
 namespace smtp_exporter {
 
 std::string DescribeException(std::exception_ptr exception) {
@@ -16,11 +18,21 @@ std::string DescribeException(std::exception_ptr exception) {
   return "unknown error";
 }
 
-void InstallCommonPolicies(httplib::Server& server,
-                           httplib::Server::HandlerWithResponse pre_routing) {
-  server.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
+void InstallCommonPolicies(httplib::Server& server, HttpPolicies policies) {
+  httplib::Headers headers{{"X-Content-Type-Options", "nosniff"}};
+  for (auto& [name, value] : policies.headers) {
+    headers.emplace(std::move(name), std::move(value));
+  }
+  server.set_default_headers(std::move(headers));
   server.set_pre_routing_handler(
-      [pre_routing = std::move(pre_routing)](const httplib::Request& req, httplib::Response& res) {
+      [pre_routing = std::move(policies.pre_routing), auth = policies.basic_auth](
+          const httplib::Request& req, httplib::Response& res) {
+        if (auth != nullptr && !auth->Allows(req.get_header_value("Authorization"))) {
+          res.status = 401;
+          res.set_header("WWW-Authenticate", "Basic");
+          res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
+          return httplib::Server::HandlerResponse::Handled;
+        }
         if (pre_routing && pre_routing(req, res) == httplib::Server::HandlerResponse::Handled) {
           return httplib::Server::HandlerResponse::Handled;
         }

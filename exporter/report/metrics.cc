@@ -133,6 +133,11 @@ constexpr FamilySpec kChecksInFlight{"smtp_exporter_checks_in_flight", MetricTyp
                                      "Domain checks running now."};
 constexpr FamilySpec kDomains{"smtp_exporter_domains", MetricType::Gauge,
                               "Domains in the configuration."};
+constexpr FamilySpec kHttpConnections{"smtp_exporter_http_connections", MetricType::Gauge,
+                                      "HTTP connections the exporter serves now."};
+constexpr FamilySpec kHttpRefused{
+    "smtp_exporter_http_connections_refused_total", MetricType::Counter,
+    "HTTP connections answered 503 and closed because --web.max-connections were open."};
 
 // /probe.
 constexpr FamilySpec kProbeSuccess{"probe_success", MetricType::Gauge,
@@ -428,6 +433,8 @@ std::vector<prometheus::MetricFamily> ExporterMetricFamilies(const ExporterHealt
   }
   set.Add(kChecksInFlight, {}, static_cast<double>(health.checks_in_flight));
   set.Add(kDomains, {}, static_cast<double>(health.domains));
+  set.Add(kHttpConnections, {}, static_cast<double>(health.http_connections));
+  set.Add(kHttpRefused, {}, static_cast<double>(health.http_connections_refused_total));
   return set.Take();
 }
 

@@ -39,6 +39,8 @@ struct ExporterHealth {
   std::map<std::string, std::uint64_t> checks_total;
   std::int64_t checks_in_flight = 0;
   std::size_t domains = 0;  // configured domains
+  std::size_t http_connections = 0;  // open on the HTTP port now
+  std::uint64_t http_connections_refused_total = 0;  // over --web.max-connections
 };
 
 // Per-domain and per-endpoint families for `snapshots` (null entries are skipped).

@@ -1,13 +1,17 @@
 // The exporter daemon in-process against the real lab: every HTTP route, reload (good and
 // bad), and a real Prometheus (Debian's) scraping /metrics, answering a PromQL query for
-// smtp_open_relay == 1 and firing the shipped SmtpOpenRelay alert rule. Only loopback is
-// contacted; every wait is bounded.
+// smtp_open_relay == 1 and firing the shipped SmtpOpenRelay alert rule; and the same
+// Prometheus scraping through --web.config.file's TLS, basic auth and mutual TLS. Only
+// loopback is contacted; every wait is bounded.
+#include <crypt.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -289,6 +293,134 @@ TEST_F(DaemonTest, PrometheusScrapesAndSeesTheOpenRelay) {
               HasSubstr("relays mail for anyone (relay.lab.test)"));
   EXPECT_THAT(alert["annotations"]["description"].get<std::string>(),
               HasSubstr("Fix: restrict relaying"));
+}
+
+// A bcrypt hash of `password` (cost 10, as `htpasswd -nBC 10` makes).
+std::string BcryptHash(const std::string& password) {
+  std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> salt{};
+  crypt_data data{};
+  if (crypt_gensalt_rn("$2y$", 10, nullptr, 0, salt.data(), static_cast<int>(salt.size())) ==
+          nullptr ||
+      crypt_rn(password.c_str(), salt.data(), &data, sizeof(data)) == nullptr) {
+    return "";
+  }
+  return data.output;
+}
+
+// --web.config.file as Prometheus users write it: one exporter with TLS and basic auth, one
+// with mutual TLS, both scraped by a real Prometheus through every combination that must work
+// or fail: `up` is 1 for the right credentials and certificate only.
+TEST(DaemonWebConfigTest, PrometheusScrapesThroughTlsBasicAuthAndMutualTls) {
+  const std::string dir = MakeTempDir("smtpx-webcfg");
+  const auto certs = RunCommand(SMTP_EXPORTER_SOURCE_DIR "/tests/lab/web_tls.sh '" + dir + "'");
+  ASSERT_EQ(certs.exit_code, 0) << certs.output;
+  const std::string hash = BcryptHash("scrape-secret");
+  ASSERT_EQ(hash.size(), 60u);
+  WriteFile(dir + "/smtp_exporter.yml", LabConfig({"good.lab.test"}));
+  // Relative file names: exporter-toolkit resolves them against the web config's directory.
+  WriteFile(dir + "/web-auth.yml",
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+            "basic_auth_users:\n  prometheus: " + hash + "\n");
+  WriteFile(dir + "/web-mtls.yml",
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+            "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n");
+  AppOptions options;
+  options.config_path = dir + "/smtp_exporter.yml";
+  options.listen_address = "127.0.0.1:0";
+  options.web_config_path = dir + "/web-auth.yml";
+  auto with_auth = testing::StartInProcessExporter(options);
+  ASSERT_NE(with_auth, nullptr);
+  options.web_config_path = dir + "/web-mtls.yml";
+  auto with_mtls = testing::StartInProcessExporter(options);
+  ASSERT_NE(with_mtls, nullptr);
+
+  const std::string auth_target = "127.0.0.1:" + std::to_string(with_auth->port());
+  const std::string mtls_target = "127.0.0.1:" + std::to_string(with_mtls->port());
+  const auto job = [&](const std::string& name, const std::string& target,
+                       const std::string& settings) {
+    return "  - job_name: " + name + "\n    static_configs: [{targets: ['" + target + "']}]\n" +
+           settings;
+  };
+  const std::string tls = "    scheme: https\n    tls_config:\n      ca_file: " + dir + "/ca.crt\n";
+  const std::string prom_dir = dir + "/prometheus";
+  RunCommand("mkdir -p '" + prom_dir + "/data'");
+  WriteFile(prom_dir + "/prometheus.yml",
+            "global: {scrape_interval: 1s}\nscrape_configs:\n" +
+                job("auth_ok", auth_target,
+                    tls + "    basic_auth: {username: prometheus, password: scrape-secret}\n") +
+                job("auth_wrong_password", auth_target,
+                    tls + "    basic_auth: {username: prometheus, password: guess}\n") +
+                job("auth_none", auth_target, tls) +
+                job("auth_plain_http", auth_target,
+                    "    basic_auth: {username: prometheus, password: scrape-secret}\n") +
+                job("mtls_ok", mtls_target,
+                    tls + "      cert_file: " + dir + "/client.crt\n      key_file: " + dir +
+                        "/client.key\n") +
+                job("mtls_rogue", mtls_target,
+                    tls + "      cert_file: " + dir + "/rogue-client.crt\n      key_file: " +
+                        dir + "/rogue-client.key\n") +
+                job("mtls_none", mtls_target, tls));
+  const auto check = RunCommand("promtool check config '" + prom_dir + "/prometheus.yml'");
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  const auto started = RunCommand(
+      "prometheus --config.file='" + prom_dir + "/prometheus.yml' --storage.tsdb.path='" +
+      prom_dir + "/data' --web.listen-address=127.0.0.1:" + std::to_string(kPrometheusPort) +
+      " > '" + prom_dir + "/log' 2>&1 & echo $! > '" + prom_dir + "/pid'");
+  ASSERT_EQ(started.exit_code, 0);
+  httplib::Client prometheus("127.0.0.1", kPrometheusPort);
+  prometheus.set_read_timeout(std::chrono::seconds(5));
+  std::map<std::string, std::string> up;  // job -> value of `up`
+  std::string answer;
+  const bool all_scraped = Eventually([&] {
+    auto res = prometheus.Get("/api/v1/query?query=up");
+    if (!res || res->status != 200 || !nlohmann::json::accept(res->body)) {
+      return false;
+    }
+    answer = res->body;
+    up.clear();
+    const auto parsed = nlohmann::json::parse(res->body);  // outlives the loop below
+    for (const auto& series : parsed["data"]["result"]) {
+      up[series["metric"]["job"].get<std::string>()] = series["value"][1].get<std::string>();
+    }
+    return up.size() == 7;
+  }, std::chrono::seconds(30));
+  // What the exporter sent through TLS + basic auth is its own /metrics.
+  std::string domains;
+  if (all_scraped) {
+    auto res = prometheus.Get("/api/v1/query?query=smtp_exporter_domains%7Bjob%3D%22auth_ok%22%7D");
+    domains = res ? res->body : "";
+  }
+  RunCommand("kill $(cat '" + prom_dir + "/pid')");
+  const std::string log = testing::ReadFile(prom_dir + "/log");
+  testing::StopInProcessExporter(with_auth);
+  testing::StopInProcessExporter(with_mtls);
+  RunCommand("rm -rf '" + dir + "'");
+  ASSERT_TRUE(all_scraped) << answer << "\n" << log;
+  EXPECT_EQ(up["auth_ok"], "1") << answer;
+  EXPECT_EQ(up["auth_wrong_password"], "0") << answer;
+  EXPECT_EQ(up["auth_none"], "0") << answer;
+  EXPECT_EQ(up["auth_plain_http"], "0") << answer;
+  EXPECT_EQ(up["mtls_ok"], "1") << answer;
+  EXPECT_EQ(up["mtls_rogue"], "0") << answer;
+  EXPECT_EQ(up["mtls_none"], "0") << answer;
+  EXPECT_THAT(domains, HasSubstr("\"1\"")) << domains;
+}
+
+TEST(DaemonWebConfigTest, ABadWebConfigStopsTheStartWithTheFileNamed) {
+  const std::string dir = MakeTempDir("smtpx-webcfg-bad");
+  WriteFile(dir + "/smtp_exporter.yml", LabConfig({"good.lab.test"}));
+  WriteFile(dir + "/web.yml", "tls_server_config:\n  cert_file: absent.crt\n  key_file: k\n");
+  AppOptions options;
+  options.config_path = dir + "/smtp_exporter.yml";
+  options.listen_address = "127.0.0.1:0";
+  options.web_config_path = dir + "/web.yml";
+  auto created = ExporterApp::Create(options);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  const Status bound = created.value()->Bind();
+  RunCommand("rm -rf '" + dir + "'");
+  ASSERT_FALSE(bound.ok());
+  EXPECT_THAT(bound.error().message, HasSubstr("--web.config.file"));
+  EXPECT_THAT(bound.error().message, HasSubstr("absent.crt"));
 }
 
 }  // namespace

@@ -116,5 +116,44 @@ TEST(HealthcheckTargetTest, WildcardsBecomeLoopback) {
   EXPECT_EQ(HealthcheckTarget("10125"), std::nullopt);
 }
 
+
+// With --web.config.file the probe speaks TLS when the exporter does, and a 401 from behind
+// basic auth counts as healthy (the probe knows a hash, not the password); without the flag,
+// the same exporter is unreachable to it.
+TEST(HealthcheckWebConfigTest, FollowsTheExportersTlsAndBasicAuth) {
+  const std::string dir = testing::MakeTempDir("smtpx-health-tls");
+  const auto certs =
+      testing::RunCommand(SMTP_EXPORTER_SOURCE_DIR "/tests/lab/web_tls.sh '" + dir + "'");
+  ASSERT_EQ(certs.exit_code, 0) << certs.output;
+  std::ofstream(dir + "/smtp_exporter.yml")
+      << "global:\n  dns_servers: ['127.0.0.1:1']\ndomains: []\n";
+  // A cost-4 bcrypt hash of "pw" (the probe never sends a password, so gets 401).
+  std::ofstream(dir + "/web.yml")
+      << "tls_server_config: {cert_file: server.crt, key_file: server.key}\n"
+         "basic_auth_users:\n  prometheus: $2b$04$eoTDEVdd15DUXPvxoV23IulsO7t04C1lgDf6U0TmLNzGUunwKFD9W\n";
+  AppOptions options;
+  options.config_path = dir + "/smtp_exporter.yml";
+  options.listen_address = "127.0.0.1:0";
+  options.web_config_path = dir + "/web.yml";
+  auto app = testing::StartInProcessExporter(options);
+  ASSERT_NE(app, nullptr);
+  const std::string address = "127.0.0.1:" + std::to_string(app->port());
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(RunHealthcheckCommand({"--web.listen-address", address, "--web.config.file",
+                                   dir + "/web.yml"},
+                                  out, err),
+            0)
+      << err.str();
+  EXPECT_EQ(RunHealthcheckCommand({"--web.listen-address", address, "--timeout", "2s"}, out, err),
+            1);
+  EXPECT_EQ(RunHealthcheckCommand({"--web.listen-address", address, "--web.config.file",
+                                   dir + "/absent.yml"},
+                                  out, err),
+            2);
+  testing::StopInProcessExporter(app);
+  testing::RunCommand("rm -rf '" + dir + "'");
+}
+
 }  // namespace
 }  // namespace smtp_exporter
