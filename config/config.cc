@@ -49,7 +49,8 @@ constexpr std::array<std::string_view, 3> kTopKeys = {"global", "probe", "domain
 constexpr std::array<std::string_view, 8> kGlobalOwnKeys = {
     "interval",    "jitter",      "concurrency",    "endpoint_concurrency", "per_ip_connections",
     "dns_servers", "dns_timeout", "denied_networks"};
-constexpr std::array<std::string_view, 2> kProbeKeys = {"denied_networks", "pinned_options"};
+constexpr std::array<std::string_view, 4> kProbeKeys = {
+    "denied_networks", "pinned_options", "only_configured_domains", "allowed_domains"};
 constexpr std::array<std::string_view, 3> kDomainOwnKeys = {"name", "interval", "dns_servers"};
 
 std::vector<std::string_view> WithCheckOptionKeys(std::span<const std::string_view> own) {
@@ -568,6 +569,37 @@ bool Parser::ParseProbe(const YAML::Node& probe, Config& config) {
           config.probe.denied_networks = std::move(*networks);
           return true;
         }
+        if (key == "only_configured_domains") {
+          const std::optional<bool> flag =
+              value.IsScalar() ? ParseBoolText(value.Scalar()) : std::nullopt;
+          if (!flag) {
+            return Fail(ValueMark(key_node, value), key + " must be true or false, got " +
+                                                        Describe(value));
+          }
+          config.probe.only_configured_domains = *flag;
+          return true;
+        }
+        if (key == "allowed_domains") {
+          if (!value.IsSequence()) {
+            return Fail(ValueMark(key_node, value),
+                        key + " must be a list of domains such as [example.org, "
+                              "\"*.example.net\"], got " + Describe(value));
+          }
+          std::vector<std::string> patterns;
+          for (const YAML::Node& item : value) {
+            const std::string text = item.IsScalar() ? item.Scalar() : "";
+            const bool wildcard = text.rfind("*.", 0) == 0;
+            const std::string_view name =
+                wildcard ? std::string_view(text).substr(2) : std::string_view(text);
+            if (Status valid = ValidateHostName(name); !item.IsScalar() || !valid.ok()) {
+              return Fail(item.Mark(), key + " entries must be a domain or *.domain, got " +
+                                           Describe(item));
+            }
+            patterns.push_back((wildcard ? "*." : "") + NormaliseHostName(name));
+          }
+          config.probe.allowed_domains = std::move(patterns);
+          return true;
+        }
         // pinned_options: a list of check option keys that /probe may set.
         if (!value.IsSequence()) {
           return Fail(ValueMark(key_node, value),
@@ -875,6 +907,27 @@ Result<Config> LoadConfigFile(const std::string& path) {
     return Error::Io(path + ": cannot read: I/O error");
   }
   return ParseConfig(text, path);
+}
+
+bool ProbeAllowsDomain(const ProbeConfig& probe, const std::string& name, bool configured) {
+  if (!probe.only_configured_domains && probe.allowed_domains.empty()) {
+    return true;
+  }
+  if (probe.only_configured_domains && configured) {
+    return true;
+  }
+  for (const std::string& pattern : probe.allowed_domains) {
+    if (pattern.rfind("*.", 0) == 0) {
+      const std::string_view suffix = std::string_view(pattern).substr(1);  // ".example.org"
+      if (name.size() > suffix.size() &&
+          std::string_view(name).substr(name.size() - suffix.size()) == suffix) {
+        return true;
+      }
+    } else if (name == pattern) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace smtp_exporter

@@ -56,7 +56,19 @@ struct ProbeConfig {
   // cannot choose the name announced in EHLO or the recipient of the relay probe.
   // Default: none.
   std::vector<std::string> pinned_options;
+
+  // Which domains /probe may check. Both unset (the default): any domain, as
+  // blackbox_exporter. Otherwise only a domain that matches an `allowed_domains` entry, or
+  // (with `only_configured_domains`) is one of the config's domains; others get a 403 and
+  // nothing is resolved or probed. Entries are normalised names: "example.org" (that domain)
+  // or "*.example.org" (any domain below it, not example.org itself).
+  bool only_configured_domains = false;
+  std::vector<std::string> allowed_domains;
 };
+
+// Whether `probe` lets /probe check `name` (normalised, as NormaliseHostName gives it);
+// `configured`: whether `name` is one of the config's domains.
+bool ProbeAllowsDomain(const ProbeConfig& probe, const std::string& name, bool configured);
 
 struct Config {
   // How often each domain is checked. Default: 5m.

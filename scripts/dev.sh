@@ -96,13 +96,14 @@ cmd_test() {
   run_tests build
   build build-asan -DSMTP_EXPORTER_SANITIZE=address,undefined
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
-  # ThreadSanitizer for the concurrent parts: scheduler, limiter, the endpoint worker pool.
+  # ThreadSanitizer for the concurrent parts: scheduler, limiter, the endpoint worker pool,
+  # the HTTP front (a thread per connection) and the routes it runs concurrently.
   echo "== building build-tsan (unit tests only)"
   cmake -S "$ROOT" -B "$ROOT/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSMTP_EXPORTER_WERROR=ON -DSMTP_EXPORTER_SANITIZE=thread
   cmake --build "$ROOT/build-tsan" -j "$JOBS" --target unit_tests
   TSAN_OPTIONS=halt_on_error=1 "$ROOT/build-tsan/tests/unit_tests" \
-    --gtest_filter='Scheduler*:CheckDomain*:IpLimiter*'
+    --gtest_filter='Scheduler*:CheckDomain*:IpLimiter*:HttpFront*:WebTls*:BasicAuth*:DaemonRoutes*:CheckerServer*'
   echo "== all tests passed"
 }
 

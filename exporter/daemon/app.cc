@@ -480,8 +480,16 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
     }
     const std::string name = NormaliseHostName(raw);
     const auto current = runtime();
+    const DomainConfig* configured = current->FindForProbe(name);
+    if (!ProbeAllowsDomain(current->config.probe, name, configured != nullptr)) {
+      SetText(res, 403,
+              "domain \"" + EscapeHtml(name) +
+                  "\" is not allowed: the config's probe: only_configured_domains and "
+                  "allowed_domains restrict /probe\n");
+      return;
+    }
     DomainConfig domain;
-    if (const DomainConfig* configured = current->FindForProbe(name)) {
+    if (configured != nullptr) {
       domain = *configured;
     } else {
       domain.name = name;

@@ -409,6 +409,36 @@ TEST(ConfigTest, ProbeSectionAndDeniedNetworks) {
             "\"denied_networks\"?");
 }
 
+// /probe restricted to the configured domains and to domain patterns (issue #18).
+TEST(ConfigTest, ProbeDomainRestrictions) {
+  const Config open = MustLoad(ParseConfig("domains: []\n", "c"));
+  EXPECT_TRUE(ProbeAllowsDomain(open.probe, "anything.example", false));
+  const Config set = MustLoad(ParseConfig("probe:\n"
+                                          "  only_configured_domains: true\n"
+                                          "  allowed_domains: [Example.ORG., \"*.example.net\"]\n"
+                                          "domains: []\n",
+                                          "c"));
+  EXPECT_TRUE(set.probe.only_configured_domains);
+  EXPECT_EQ(set.probe.allowed_domains,
+            (std::vector<std::string>{"example.org", "*.example.net"}));
+  EXPECT_TRUE(ProbeAllowsDomain(set.probe, "configured.example", true));
+  EXPECT_FALSE(ProbeAllowsDomain(set.probe, "other.example", false));
+  EXPECT_TRUE(ProbeAllowsDomain(set.probe, "example.org", false));
+  EXPECT_FALSE(ProbeAllowsDomain(set.probe, "sub.example.org", false));  // exact entry
+  EXPECT_TRUE(ProbeAllowsDomain(set.probe, "a.b.example.net", false));
+  EXPECT_FALSE(ProbeAllowsDomain(set.probe, "example.net", false));      // below it only
+  EXPECT_FALSE(ProbeAllowsDomain(set.probe, "badexample.net", false));   // a label boundary
+  ProbeConfig patterns_only;
+  patterns_only.allowed_domains = {"*.example.net"};
+  EXPECT_FALSE(ProbeAllowsDomain(patterns_only, "configured.example", true));
+  EXPECT_EQ(ErrorOf(ParseConfig("probe:\n  allowed_domains: [\"*example.net\"]\ndomains: []\n",
+                                "c")),
+            "c:2:21: allowed_domains entries must be a domain or *.domain, got \"*example.net\"");
+  EXPECT_EQ(ErrorOf(ParseConfig("probe:\n  only_configured_domains: sometimes\ndomains: []\n",
+                                "c")),
+            "c:2:28: only_configured_domains must be true or false, got \"sometimes\"");
+}
+
 TEST(ConfigTest, ExampleFileLoads) {
   const auto result =
       LoadConfigFile(std::string(SMTP_EXPORTER_SOURCE_DIR) + "/examples/smtp_exporter.yml");

@@ -264,6 +264,24 @@ TEST_F(DaemonRoutesTest, ProbeConfigAllowsNetworksAndPinsOptions) {
               HasSubstr("probe_success 1\n"));
 }
 
+// `probe: only_configured_domains` and `allowed_domains`: any other domain gets a 403 and is
+// neither resolved nor probed.
+TEST_F(DaemonRoutesTest, ProbeConfigRestrictsDomains) {
+  std::ofstream(config_, std::ios::app) << "probe:\n"
+                                           "  denied_networks: []\n"
+                                           "  only_configured_domains: true\n"
+                                           "  allowed_domains: [\"*.allowed.example\"]\n";
+  ASSERT_TRUE(app_->Reload().ok());
+  MetricsWhenChecked();
+  const int connects = transports_.connects();
+  EXPECT_THAT(Get("/probe?domain=inside.example", 403), HasSubstr("is not allowed"));
+  EXPECT_EQ(transports_.connects(), connects);
+  EXPECT_THAT(Get("/probe?domain=nullmx.example&test_open_relay=false"),
+              HasSubstr("probe_success 1\n"));  // configured
+  resolver_.SetMx("mx.allowed.example", {{0, ""}});
+  EXPECT_THAT(Get("/probe?domain=MX.allowed.example."), HasSubstr("probe_success"));
+}
+
 // Holds every connection attempt until its deadline, as a silent firewall does.
 class StallingTransportFactory final : public TransportFactory {
  public:
