@@ -234,6 +234,7 @@ void CheckerServer::RegisterRoutes() {
     request.options.port = options_.smtp_port;
     request.rules = rules;
     request.settings.cancelled = &cancelled_;
+    request.settings.denied_networks = options_.denied_networks;
     return Check(request, CheckDeps{*resolver.value(), transports_, clock_});
   };
   const auto definition = CheckerDefinition(options_.version);

@@ -33,6 +33,8 @@
 #include <vector>
 
 #include "config/base/clock.h"
+#include "config/base/ip_address.h"
+#include "config/config.h"
 #include "config/base/result.h"
 #include "probes/resolver.h"
 #include "probes/transport.h"
@@ -53,6 +55,11 @@ struct CheckerServerOptions {
   // happyDomain has no such option (MX is port 25); other values are for labs and relays.
   // Default: 25.
   std::uint16_t smtp_port = 25;
+  // Addresses no check connects to (-denied-networks): such an endpoint is reported as
+  // "address not allowed", naming it. happyDomain's users choose the domains, and a domain's
+  // MX may point into the checker's own networks; so, unlike the Go checker, the default is
+  // the exporter's /probe default (loopback, private, link-local, unique-local, reserved).
+  std::vector<IpNetwork> denied_networks = DefaultProbeDeniedNetworks();
   std::string version;  // in /definition and the report footer; empty leaves it out
   // Called once per request, after the reply: "POST /collect 200 1.234s" (the SDK's
   // requestLogger line: method, path, status, duration). Empty: no request log.

@@ -17,7 +17,8 @@ namespace {
 constexpr std::chrono::seconds kHealthcheckTimeout{2};
 
 FlagSpec CheckerFlags() {
-  FlagSpec spec{{"listen", "dns-servers", "smtp-port"}, {"healthcheck", "h", "help", "version"}};
+  FlagSpec spec{{"listen", "dns-servers", "smtp-port", "denied-networks"},
+                {"healthcheck", "h", "help", "version"}};
   spec.stop_at_first_positional = true;
   return spec;
 }
@@ -37,6 +38,8 @@ flags (one or two dashes; -flag value or -flag=value):
                       2 s and exit 0 if it answers 2xx, else 1; does not serve
   -dns-servers LIST   resolvers to ask, IP[:PORT],... (default: /etc/resolv.conf's)
   -smtp-port N        SMTP port to probe (default 25; other values are for labs and relays)
+  -denied-networks L  networks never connected to, CIDR,... ("" for none; default: loopback,
+                      private, link-local, unique-local, multicast and reserved, as /probe's)
   -version            print the version
   -h, -help           this text
 )";
@@ -72,6 +75,20 @@ Result<CheckerCommandLine> ParseCheckerCommandLine(const std::vector<std::string
       return Error::InvalidArgument("flag -dns-servers: " + list.error().message);
     }
     line.dns_servers = std::move(list).value();
+  }
+  if (const auto denied = flags.Get("denied-networks")) {
+    line.denied_networks.clear();
+    std::string_view rest = *denied;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      Result<IpNetwork> network = IpNetwork::Parse(item);
+      if (!network.ok()) {
+        return Error::InvalidArgument("flag -denied-networks: " + network.error().message);
+      }
+      line.denied_networks.push_back(network.value());
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
   }
   if (const auto port = flags.Get("smtp-port")) {
     CheckOptions options;

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
+
 #include "config/base/ip_address.h"
 #include "config/base/result.h"
 
@@ -31,6 +33,8 @@ struct CheckerCommandLine {
   bool healthcheck = false;
   std::vector<HostPort> dns_servers;
   std::uint16_t smtp_port = 25;
+  // -denied-networks CIDR,...: networks never probed ("" for none). Default: /probe's.
+  std::vector<IpNetwork> denied_networks = DefaultProbeDeniedNetworks();
   bool help = false;
   bool version = false;
 };

@@ -221,6 +221,7 @@ int RunChecker(const std::vector<std::string>& args) {
   options.listen_address = line.listen;
   options.dns_servers = line.dns_servers;
   options.smtp_port = line.smtp_port;
+  options.denied_networks = line.denied_networks;
   options.version = std::string(kVersion);
   if (!std::string_view(kRevision).empty()) {
     options.version += std::string(" (") + kRevision + ")";

@@ -66,7 +66,8 @@ class CheckerModeTest : public ::testing::Test {
                                            listen_,
                                            "--dns-servers",
                                            LabEnvironment::DnsServer(),
-                                           "-smtp-port=" + std::to_string(testing::kSmtpPort)};
+                                           "-smtp-port=" + std::to_string(testing::kSmtpPort),
+                                           "-denied-networks="};  // the lab is on loopback
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {

@@ -51,6 +51,23 @@ TEST(CheckerCommandLineTest, DefaultsAndOtherFlags) {
   EXPECT_TRUE(ParseCheckerCommandLine({"-listen", ":1", "--help"}).value().help);
 }
 
+TEST(CheckerCommandLineTest, DeniedNetworksDefaultToProbesAndCanBeCleared) {
+  Result<CheckerCommandLine> line = ParseCheckerCommandLine({"-listen", ":1"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(line.value().denied_networks, DefaultProbeDeniedNetworks());
+  line = ParseCheckerCommandLine({"-listen", ":1", "-denied-networks=10.0.0.0/8,::1"});
+  ASSERT_TRUE(line.ok()) << line.error().message;
+  ASSERT_EQ(line.value().denied_networks.size(), 2u);
+  EXPECT_EQ(line.value().denied_networks[0].ToString(), "10.0.0.0/8");
+  EXPECT_EQ(line.value().denied_networks[1].ToString(), "::1/128");
+  line = ParseCheckerCommandLine({"-listen", ":1", "-denied-networks="});
+  ASSERT_TRUE(line.ok());
+  EXPECT_TRUE(line.value().denied_networks.empty());
+  line = ParseCheckerCommandLine({"-listen", ":1", "-denied-networks", "10.0.0.1/8"});
+  ASSERT_FALSE(line.ok());
+  EXPECT_THAT(line.error().message, ::testing::HasSubstr("-denied-networks"));
+}
+
 TEST(CheckerCommandLineTest, GoStopsAtTheFirstNonFlag) {
   // "-healthcheck true": the flag is set, "true" is not its value but the first argument, and
   // everything after it is an argument too (so "-listen" there is not read).

@@ -323,6 +323,19 @@ TEST_F(CheckerServerTest, CollectHonoursDisabledProbeRules) {
   EXPECT_EQ(reply["data"]["endpoints"][0]["greeting"]["reply"]["code"], 220);
 }
 
+// A domain whose MX points into the checker's own networks: by default nothing connects, and
+// the observation says why, naming the address.
+TEST_F(CheckerServerTest, CollectNeverConnectsToDeniedNetworks) {
+  resolver_.SetMx("inside.example", {{10, "mx.inside.example"}});
+  resolver_.SetAddresses("mx.inside.example", DnsType::kA, {"127.0.0.9"});
+  resolver_.SetAddresses("mx.inside.example", DnsType::kAaaa, {"fd00::25"});
+  const json reply = PostJson("/collect", HostCollectRequest("inside.example"));
+  EXPECT_TRUE(transports_.transports().empty());
+  const std::string text = reply.dump();
+  EXPECT_THAT(text, HasSubstr("address not allowed: 127.0.0.9 is in 127.0.0.0/8"));
+  EXPECT_THAT(text, HasSubstr("address not allowed: fd00::25 is in fc00::/7"));
+}
+
 TEST_F(CheckerServerTest, EvaluateSkipsDisabledRulesAndFoldsTls) {
   const json data = ToJson(HealthyObservation());
   json enabled = AllRulesEnabled();
