@@ -3,35 +3,16 @@
 // names exist), a request without credentials, and Prometheus' repeated good scrape (cached).
 // Hashes at cost 10, as `htpasswd -nBC 10` makes. Run: build/tests/basic_auth_benchmark
 #include <benchmark/benchmark.h>
-#include <crypt.h>
-#include <openssl/evp.h>
-
-#include <array>
 #include <string>
 
 #include "exporter/http/web_config.h"
+#include "tests/support/basic_auth.h"
 
 namespace {
 
-std::string Hash(const std::string& password) {
-  std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> salt{};
-  crypt_data data{};
-  crypt_gensalt_rn("$2y$", 10, nullptr, 0, salt.data(), static_cast<int>(salt.size()));
-  crypt_rn(password.c_str(), salt.data(), &data, sizeof(data));
-  return data.output;
-}
-
-std::string Basic(const std::string& credentials) {
-  std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                     reinterpret_cast<const unsigned char*>(credentials.data()),
-                                     static_cast<int>(credentials.size()));
-  encoded.resize(static_cast<std::size_t>(length));
-  return "Basic " + encoded;
-}
-
 const smtp_exporter::BasicAuth& Auth() {
-  static const smtp_exporter::BasicAuth auth({{"prometheus", Hash("right")}});
+  static const smtp_exporter::BasicAuth auth(
+      {{"prometheus", smtp_exporter::testing::BcryptHash("right", 10)}});
   return auth;
 }
 
@@ -47,12 +28,12 @@ void Run(benchmark::State& state, const std::string& header, bool expected) {
 }
 
 void BM_KnownUserWrongPassword(benchmark::State& state) {
-  Run(state, Basic("prometheus:wrong"), false);
+  Run(state, smtp_exporter::testing::BasicAuthorization("prometheus:wrong"), false);
 }
-void BM_UnknownUser(benchmark::State& state) { Run(state, Basic("nobody:wrong"), false); }
+void BM_UnknownUser(benchmark::State& state) { Run(state, smtp_exporter::testing::BasicAuthorization("nobody:wrong"), false); }
 void BM_NoCredentials(benchmark::State& state) { Run(state, "", false); }
 void BM_RightPasswordRemembered(benchmark::State& state) {
-  Run(state, Basic("prometheus:right"), true);
+  Run(state, smtp_exporter::testing::BasicAuthorization("prometheus:right"), true);
 }
 
 BENCHMARK(BM_KnownUserWrongPassword)->Unit(benchmark::kMillisecond)->Iterations(20);

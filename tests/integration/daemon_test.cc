@@ -3,13 +3,11 @@
 // smtp_open_relay == 1 and firing the shipped SmtpOpenRelay alert rule; and the same
 // Prometheus scraping through --web.config.file's TLS, basic auth and mutual TLS. Only
 // loopback is contacted; every wait is bounded.
-#include <crypt.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <algorithm>
-#include <array>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -17,6 +15,7 @@
 
 #include "exporter/daemon/app.h"
 #include "tests/integration/lab_environment.h"
+#include "tests/support/basic_auth.h"
 #include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
 
@@ -40,6 +39,21 @@ std::string LabConfig(const std::vector<std::string>& domains, const std::string
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
+}
+
+// Checks PROM_DIR/prometheus.yml with promtool and starts Debian's Prometheus on it, in the
+// background, on kPrometheusPort (data in PROM_DIR/data, which must exist, log in PROM_DIR/log, pid in
+// PROM_DIR/pid; stop it with `kill $(cat PROM_DIR/pid)`): "" or what failed.
+std::string StartPrometheus(const std::string& prom_dir) {
+  const auto check = RunCommand("promtool check config '" + prom_dir + "/prometheus.yml'");
+  if (check.exit_code != 0) {
+    return "promtool check config: " + check.output;
+  }
+  const auto started = RunCommand(
+      "prometheus --config.file='" + prom_dir + "/prometheus.yml' --storage.tsdb.path='" +
+      prom_dir + "/data' --web.listen-address=127.0.0.1:" + std::to_string(kPrometheusPort) +
+      " > '" + prom_dir + "/log' 2>&1 & echo $! > '" + prom_dir + "/pid'");
+  return started.exit_code == 0 ? "" : "cannot start prometheus: " + started.output;
 }
 
 class DaemonTest : public ::testing::Test {
@@ -239,13 +253,7 @@ TEST_F(DaemonTest, PrometheusScrapesAndSeesTheOpenRelay) {
             "scrape_configs:\n"
             "  - job_name: smtp\n"
             "    static_configs: [{targets: ['127.0.0.1:" + std::to_string(app_->port()) + "']}]\n");
-  const auto check = RunCommand("promtool check config '" + prom_dir + "/prometheus.yml'");
-  ASSERT_EQ(check.exit_code, 0) << check.output;
-  const auto started = RunCommand(
-      "prometheus --config.file='" + prom_dir + "/prometheus.yml' --storage.tsdb.path='" +
-      prom_dir + "/data' --web.listen-address=127.0.0.1:" + std::to_string(kPrometheusPort) +
-      " > '" + prom_dir + "/log' 2>&1 & echo $! > '" + prom_dir + "/pid'");
-  ASSERT_EQ(started.exit_code, 0);
+  ASSERT_EQ(StartPrometheus(prom_dir), "");
   httplib::Client prometheus("127.0.0.1", kPrometheusPort);
   prometheus.set_read_timeout(std::chrono::seconds(5));
   std::string answer;
@@ -295,18 +303,6 @@ TEST_F(DaemonTest, PrometheusScrapesAndSeesTheOpenRelay) {
               HasSubstr("Fix: restrict relaying"));
 }
 
-// A bcrypt hash of `password` (cost 10, as `htpasswd -nBC 10` makes).
-std::string BcryptHash(const std::string& password) {
-  std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> salt{};
-  crypt_data data{};
-  if (crypt_gensalt_rn("$2y$", 10, nullptr, 0, salt.data(), static_cast<int>(salt.size())) ==
-          nullptr ||
-      crypt_rn(password.c_str(), salt.data(), &data, sizeof(data)) == nullptr) {
-    return "";
-  }
-  return data.output;
-}
-
 // --web.config.file as Prometheus users write it: one exporter with TLS and basic auth, one
 // with mutual TLS, both scraped by a real Prometheus through every combination that must work
 // or fail: `up` is 1 for the right credentials and certificate only.
@@ -314,7 +310,7 @@ TEST(DaemonWebConfigTest, PrometheusScrapesThroughTlsBasicAuthAndMutualTls) {
   const std::string dir = MakeTempDir("smtpx-webcfg");
   const auto certs = RunCommand(SMTP_EXPORTER_SOURCE_DIR "/tests/lab/web_tls.sh '" + dir + "'");
   ASSERT_EQ(certs.exit_code, 0) << certs.output;
-  const std::string hash = BcryptHash("scrape-secret");
+  const std::string hash = testing::BcryptHash("scrape-secret", 10);  // htpasswd's cost
   ASSERT_EQ(hash.size(), 60u);
   WriteFile(dir + "/smtp_exporter.yml", LabConfig({"good.lab.test"}));
   // Relative file names: exporter-toolkit resolves them against the web config's directory.
@@ -360,13 +356,7 @@ TEST(DaemonWebConfigTest, PrometheusScrapesThroughTlsBasicAuthAndMutualTls) {
                     tls + "      cert_file: " + dir + "/rogue-client.crt\n      key_file: " +
                         dir + "/rogue-client.key\n") +
                 job("mtls_none", mtls_target, tls));
-  const auto check = RunCommand("promtool check config '" + prom_dir + "/prometheus.yml'");
-  ASSERT_EQ(check.exit_code, 0) << check.output;
-  const auto started = RunCommand(
-      "prometheus --config.file='" + prom_dir + "/prometheus.yml' --storage.tsdb.path='" +
-      prom_dir + "/data' --web.listen-address=127.0.0.1:" + std::to_string(kPrometheusPort) +
-      " > '" + prom_dir + "/log' 2>&1 & echo $! > '" + prom_dir + "/pid'");
-  ASSERT_EQ(started.exit_code, 0);
+  ASSERT_EQ(StartPrometheus(prom_dir), "");
   httplib::Client prometheus("127.0.0.1", kPrometheusPort);
   prometheus.set_read_timeout(std::chrono::seconds(5));
   std::map<std::string, std::string> up;  // job -> value of `up`

@@ -3,15 +3,12 @@
 // httplib client on loopback. Certificates come from tests/lab/web_tls.sh.
 #include "exporter/http/web_config.h"
 
-#include <crypt.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <openssl/evp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -19,6 +16,7 @@
 
 #include "exporter/http/http_front.h"
 #include "exporter/http/http_policies.h"
+#include "tests/support/basic_auth.h"
 #include "tests/support/lab.h"
 
 namespace smtp_exporter {
@@ -26,23 +24,25 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A bcrypt hash of `password` at cost 4 (the lowest: fast tests).
-std::string Bcrypt(const std::string& password) {
-  std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> salt{};
-  crypt_data data{};
-  EXPECT_NE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt.data(), static_cast<int>(salt.size())),
-            nullptr);
-  EXPECT_NE(crypt_rn(password.c_str(), salt.data(), &data, sizeof(data)), nullptr);
-  return data.output;
-}
+// Cost 4, bcrypt's lowest: fast tests.
+std::string Bcrypt(const std::string& password) { return testing::BcryptHash(password, 4); }
 
 std::string Basic(const std::string& credentials) {
-  std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                     reinterpret_cast<const unsigned char*>(credentials.data()),
-                                     static_cast<int>(credentials.size()));
-  encoded.resize(static_cast<std::size_t>(length));
-  return "Basic " + encoded;
+  return testing::BasicAuthorization(credentials);
+}
+
+// A connected TCP socket to 127.0.0.1:`port`, or -1.
+int ConnectLoopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 TEST(WebConfigTest, ReadsExporterToolkitsFormatWithPathsRelativeToTheFile) {
@@ -292,12 +292,8 @@ TEST_F(WebTlsTest, MinVersionIsEnforced) {
   // A TLS 1.2-only client is refused.
   SSL_CTX* context = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_max_proto_version(context, TLS1_2_VERSION);
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port_));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const int fd = ConnectLoopback(port_);
+  ASSERT_GE(fd, 0);
   SSL* ssl = SSL_new(context);
   SSL_set_fd(ssl, fd);
   EXPECT_NE(SSL_connect(ssl), 1);
@@ -310,12 +306,8 @@ TEST_F(WebTlsTest, MinVersionIsEnforced) {
 // request deadline, as a plain-HTTP one does.
 TEST_F(WebTlsTest, ASilentClientIsCutOffAtTheRequestDeadline) {
   Serve(Settings());
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port_));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const int fd = ConnectLoopback(port_);
+  ASSERT_GE(fd, 0);
   timeval wait{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
   const auto start = std::chrono::steady_clock::now();
