@@ -3,7 +3,8 @@
 // HTTP server (/metrics, /probe, /report, /, /-/healthy, /-/ready, /-/reload).
 // Data flows one way: the scheduler (and /probe) run checks; the scheduler's results are
 // published as immutable snapshots and appended to each domain's history, /probe's are only
-// answered. HTTP readers only read snapshots and histories and never wait on a probe.
+// answered. HTTP readers only read snapshots and histories and never wait on a probe. With
+// --storage.path, scheduled results are also written to disk and restored at start-up.
 //
 // Thread safety: Reload(), Shutdown() and the HTTP handlers may run concurrently; everything
 // they share is guarded or immutable.
@@ -23,6 +24,7 @@
 #include "config/config.h"
 #include "config/shard.h"
 #include "exporter/daemon/check_history.h"
+#include "exporter/daemon/result_storage.h"
 #include "exporter/daemon/scheduler.h"
 #include "exporter/daemon/snapshot_store.h"
 #include "exporter/report/metrics.h"
@@ -55,6 +57,10 @@ struct AppOptions {
   // Prometheus does: anyone who can reach the port could otherwise make the exporter re-read
   // its config at will. SIGHUP always reloads. Default: false.
   bool enable_lifecycle = false;
+  // --storage.path: where each domain's latest scheduled observation is kept across restarts
+  // (ResultStorage). At start-up the stored results of configured domains are judged again and
+  // served, marked restored, until each domain is checked again. Empty: off. Default: off.
+  std::string storage_path;
 };
 
 // What the daemon reaches the network through. Left empty: c-ares resolvers and TCP/TLS
@@ -67,7 +73,8 @@ struct AppDependencies {
 
 class ExporterApp {
  public:
-  // Loads and validates the config: a bad file is an error here (the caller exits non-zero).
+  // Loads and validates the config, and with a storage path opens it and restores the stored
+  // results: a bad file or an unusable directory is an error here (the caller exits non-zero).
   static Result<std::unique_ptr<ExporterApp>> Create(const AppOptions& options,
                                                      AppDependencies dependencies = {});
   ~ExporterApp();
@@ -102,6 +109,9 @@ class ExporterApp {
                                               const std::vector<IpNetwork>& denied);
   void RunScheduled(const std::string& domain);
   void RunScheduledOnce(const std::string& domain);
+  // Loads storage_'s results of the configured domains into store_ (marked restored), judged
+  // with the current rules and options; removes the files of domains no longer configured.
+  void RestoreFromStorage();
   ExporterHealth Health() const;
   // Unix time of `domain`'s next scheduled check, as the scheduler has it (interval ± jitter
   // from the end of the last check); 0 while it runs or when nothing is scheduled.
@@ -116,6 +126,7 @@ class ExporterApp {
   TransportFactory& transports_;  // dependencies_.transports, else tcp_transports_
   SnapshotStore store_;
   CheckHistory history_;  // scheduled checks only, like store_; pruned with it on reload
+  std::unique_ptr<const ResultStorage> storage_;  // --storage.path; null when off
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<httplib::Server> server_;
   std::thread server_thread_;
