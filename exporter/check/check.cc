@@ -6,8 +6,8 @@ namespace smtp_exporter {
 
 CheckResult Check(const CheckRequest& request, const CheckDeps& deps) {
   const CheckOptions options = EffectiveOptions(request.options, request.rules);
-  return EvaluateObservation(CheckDomain(request.domain, options, request.settings,
-                                         deps.resolver, deps.transports, deps.clock),
+  return EvaluateObservation(CheckDomain(request.domain, options, request.settings, deps.resolver,
+                                         deps.transports, deps.clock),
                              request.options, request.rules);
 }
 

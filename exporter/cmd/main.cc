@@ -105,9 +105,9 @@ sigset_t BlockStopSignals(bool with_hangup) {
 }
 
 int RunDaemon(const std::vector<std::string>& args) {
-  const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format", "shard",
-                       "storage.path"},
-                      {"help", "version", "web.enable-lifecycle"}};
+  const FlagSpec spec{
+      {"config.file", "web.listen-address", "log.level", "log.format", "shard", "storage.path"},
+      {"help", "version", "web.enable-lifecycle"}};
   Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
     std::cerr << "smtp_exporter: " << parsed.error().message << "\n\n" << kUsage;

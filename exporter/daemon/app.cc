@@ -191,9 +191,10 @@ void ExporterApp::RestoreFromStorage() {
     // observation collected under others would be judged as if it answered today's config.
     const CheckOptions options = EffectiveOptions(domain->options, RuleSelection::Defaults());
     if (stored.options != StoredOptionsJson(options)) {
-      spdlog::info("--storage.path {}: not restoring {}: its check options changed since; "
-                   "it is shown once checked again",
-                   storage_->dir(), stored.domain);
+      spdlog::info(
+          "--storage.path {}: not restoring {}: its check options changed since; "
+          "it is shown once checked again",
+          storage_->dir(), stored.domain);
       continue;
     }
     // The same judgement as after a live check (RunCheck: Check with the domain's options and

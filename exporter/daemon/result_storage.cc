@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <chrono>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -132,10 +132,8 @@ Result<std::string> ReadBounded(int dir_fd, const std::string& name) {
     }
     text.append(buffer, static_cast<std::size_t>(got));
     if (text.size() > kMaxStoredResultBytes) {  // grew since fstat
-      return Error{ErrorCode::kLimitExceeded, "larger than " +
-                                                  std::to_string(kMaxStoredResultBytes /
-                                                                 (1024 * 1024)) +
-                                                  " MiB"};
+      return Error{ErrorCode::kLimitExceeded,
+                   "larger than " + std::to_string(kMaxStoredResultBytes / (1024 * 1024)) + " MiB"};
     }
   }
   return text;
@@ -170,8 +168,7 @@ Result<StoredResult> ParseStoredResult(const std::string& text, const std::strin
   }
   Result<DomainObservation> observation = DomainObservationFromJson(doc["observation"]);
   if (!observation.ok()) {
-    return Error::InvalidArgument("observation does not read back: " +
-                                  observation.error().message);
+    return Error::InvalidArgument("observation does not read back: " + observation.error().message);
   }
   if (observation.value().domain != domain) {
     return Error::InvalidArgument("the observation is of another domain");
@@ -315,8 +312,7 @@ Result<std::unique_ptr<ResultStorage>> ResultStorage::Open(const std::string& di
   // One we create is the exporter's alone (its files hold server banners); an existing one
   // keeps the mode its owner gave it.
   if (!existed && ::chmod(dir.c_str(), 0700) != 0) {
-    return Error::Io(where + "cannot restrict the new directory to its owner: " +
-                     ErrnoText(errno));
+    return Error::Io(where + "cannot restrict the new directory to its owner: " + ErrnoText(errno));
   }
   FdCloser dir_fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (dir_fd.fd < 0) {
@@ -325,15 +321,13 @@ Result<std::unique_ptr<ResultStorage>> ResultStorage::Open(const std::string& di
   FdCloser lock_fd{::openat(dir_fd.fd, std::string(kLockName).c_str(),
                             O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)};
   if (lock_fd.fd < 0) {
-    return Error::Io(where + "cannot create " + std::string(kLockName) + ": " +
-                     ErrnoText(errno));
+    return Error::Io(where + "cannot create " + std::string(kLockName) + ": " + ErrnoText(errno));
   }
   if (::flock(lock_fd.fd, LOCK_EX | LOCK_NB) != 0) {
-    return Error::Io(where + (errno == EWOULDBLOCK
-                                  ? "in use by another smtp_exporter (" +
-                                        std::string(kLockName) + " is locked)"
-                                  : "cannot lock " + std::string(kLockName) + ": " +
-                                        ErrnoText(errno)));
+    return Error::Io(
+        where + (errno == EWOULDBLOCK
+                     ? "in use by another smtp_exporter (" + std::string(kLockName) + " is locked)"
+                     : "cannot lock " + std::string(kLockName) + ": " + ErrnoText(errno)));
   }
   if (Status writable = ProbeWritable(dir); !writable.ok()) {
     return Error::Io(where + writable.message());
@@ -390,8 +384,8 @@ Status ResultStorage::Write(const std::string& domain, const CheckOptions& optio
   }
   if (!status.ok()) {
     (void)::unlink(temp.c_str());
-    return Error{status.error().code, "cannot write " + dir_ + "/" + name + ": " +
-                                          status.error().message};
+    return Error{status.error().code,
+                 "cannot write " + dir_ + "/" + name + ": " + status.error().message};
   }
   // The rename is durable only once the directory is synced.
   if (::fsync(dir_fd_) != 0) {

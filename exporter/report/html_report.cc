@@ -858,9 +858,8 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
                              "checked at "
                            : "<span>checked ")
       << TimeWithRelative(domain.started_at_unix, context.now_unix) << "</span><span>took "
-      << FormatSeconds(domain.duration_seconds) << "</span><span>"
-      << domain.endpoints.size() << " endpoint" << (domain.endpoints.size() == 1 ? "" : "s")
-      << "</span>";
+      << FormatSeconds(domain.duration_seconds) << "</span><span>" << domain.endpoints.size()
+      << " endpoint" << (domain.endpoints.size() == 1 ? "" : "s") << "</span>";
   if (context.next_check_unix > 0) {
     out << "<span>next check " << TimeWithRelative(context.next_check_unix, context.now_unix)
         << "</span>";
@@ -1004,8 +1003,8 @@ std::string RenderIndexHtml(const std::vector<IndexRow>& rows, const OverviewFil
   for (const IndexRow* row_pointer : shown) {
     const IndexRow& row = *row_pointer;
     const std::string status = row.checked ? std::string(SeverityName(row.status)) : "pending";
-    out << "<tr class=\"domain\" data-domain=\"" << Esc(row.domain) << "\" data-status=\""
-        << status << (row.restored ? "\" data-restored=\"true" : "") << "\"><td>"
+    out << "<tr class=\"domain\" data-domain=\"" << Esc(row.domain) << "\" data-status=\"" << status
+        << (row.restored ? "\" data-restored=\"true" : "") << "\"><td>"
         << (row.checked ? SeverityBadge(row.status)
                         : std::string("<span class=\"sev sev-pending\">PENDING</span>"))
         << "</td><td>";

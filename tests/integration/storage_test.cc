@@ -6,13 +6,12 @@
 // verdicts. Also: an unusable directory is an error and exit code 1. Only loopback is
 // contacted; every wait is bounded.
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -25,8 +24,8 @@
 namespace smtp_exporter {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::Eventually;
+using ::testing::HasSubstr;
 using testing::LabEnvironment;
 using testing::MakeTempDir;
 using testing::ReadFile;
@@ -84,10 +83,10 @@ class StorageTest : public ::testing::Test {
   void Start(const std::string& config_text) {
     std::ofstream(dir_ + "/smtp_exporter.yml", std::ios::trunc) << config_text;
     log_ = dir_ + "/daemon" + std::to_string(++runs_) + ".log";
-    const auto started = RunCommand(std::string(SMTP_EXPORTER_BINARY) + " --config.file '" +
-                                    dir_ + "/smtp_exporter.yml' --web.listen-address 127.0.0.1:0" +
-                                    " --storage.path '" + state_ + "' > '" + log_ +
-                                    "' 2>&1 & echo $!");
+    const auto started =
+        RunCommand(std::string(SMTP_EXPORTER_BINARY) + " --config.file '" + dir_ +
+                   "/smtp_exporter.yml' --web.listen-address 127.0.0.1:0" + " --storage.path '" +
+                   state_ + "' > '" + log_ + "' 2>&1 & echo $!");
     ASSERT_EQ(started.exit_code, 0) << started.output;
     pid_ = started.output.substr(0, started.output.find_first_of(" \n"));
     ASSERT_FALSE(pid_.empty());
@@ -133,8 +132,7 @@ TEST_F(StorageTest, ARestartServesTheLastResultsAtOnce) {
   ASSERT_TRUE(Eventually(
       [&] {
         first = Metrics();
-        return first.find("smtp_check_restored{domain=\"good.lab.test\"} 0") !=
-                   std::string::npos &&
+        return first.find("smtp_check_restored{domain=\"good.lab.test\"} 0") != std::string::npos &&
                first.find("smtp_check_restored{domain=\"relay.lab.test\"} 0") !=
                    std::string::npos &&
                std::filesystem::exists(state_ + "/good.lab.test.json") &&
@@ -155,8 +153,7 @@ TEST_F(StorageTest, ARestartServesTheLastResultsAtOnce) {
   config.insert(config.find("  dns_servers:"), "  dns_timeout: 30s\n");
   Start(config);
   std::string metrics;
-  ASSERT_TRUE(Eventually([&] { return !(metrics = Metrics()).empty(); },
-                         std::chrono::seconds(10)));
+  ASSERT_TRUE(Eventually([&] { return !(metrics = Metrics()).empty(); }, std::chrono::seconds(10)));
   EXPECT_THAT(metrics, HasSubstr("\nsmtp_check_restored{domain=\"good.lab.test\"} 1\n"));
   EXPECT_THAT(metrics, HasSubstr("\nsmtp_check_restored{domain=\"relay.lab.test\"} 1\n"));
   EXPECT_THAT(metrics, HasSubstr("\nsmtp_domain_status{domain=\"good.lab.test\"} 0\n"));

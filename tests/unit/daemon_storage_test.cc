@@ -193,12 +193,12 @@ TEST_F(DaemonStorageTest, ARestartServesTheStoredResultsAtOnceUntilCheckedAgain)
   EXPECT_THAT(metrics,
               HasSubstr("smtp_finding{domain=\"refused.example\",rule=\"smtp.endpoint_reachable\","
                         "code=\"smtp.tcp.unreachable\",severity=\"crit\""));
-  EXPECT_EQ(Line(metrics, "smtp_check_timestamp_seconds{domain=\"nullmx.example\"}"),
-            nullmx_time);
+  EXPECT_EQ(Line(metrics, "smtp_check_timestamp_seconds{domain=\"nullmx.example\"}"), nullmx_time);
   EXPECT_EQ(Line(metrics, "smtp_check_timestamp_seconds{domain=\"refused.example\"}"),
             refused_time);
-  EXPECT_THAT(Get("/report?domain=refused.example"),
-              HasSubstr("<span class=\"restored\"><strong>restored from disk</strong>, checked at "));
+  EXPECT_THAT(
+      Get("/report?domain=refused.example"),
+      HasSubstr("<span class=\"restored\"><strong>restored from disk</strong>, checked at "));
   const std::string index = Get("/");
   EXPECT_THAT(index, HasSubstr("data-domain=\"refused.example\" data-status=\"crit\" "
                                "data-restored=\"true\""));
@@ -254,8 +254,7 @@ TEST_F(DaemonStorageTest, AWriteFailureIsLoggedNotFatal) {
   gate_.Open();
   ASSERT_TRUE(WaitFor([&] {
     const std::string metrics = Get("/metrics");
-    return metrics.find("smtp_check_restored{domain=\"nullmx.example\"} 0") !=
-               std::string::npos &&
+    return metrics.find("smtp_check_restored{domain=\"nullmx.example\"} 0") != std::string::npos &&
            metrics.find("smtp_check_restored{domain=\"refused.example\"} 0") != std::string::npos;
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // past the failed writes

@@ -432,8 +432,7 @@ TEST(MetricsTest, ARestoredResultIsMarkedAndKeepsItsCheckTime) {
   restored->restored = true;
   const auto families = DomainMetricFamilies({restored}, /*with_restored=*/true);
   EXPECT_THAT(Samples(families, "smtp_check_restored", domain), ElementsAre(1));
-  EXPECT_THAT(Samples(families, "smtp_check_timestamp_seconds", domain),
-              ElementsAre(1700000000));
+  EXPECT_THAT(Samples(families, "smtp_check_timestamp_seconds", domain), ElementsAre(1700000000));
   EXPECT_THAT(Samples(families, "smtp_domain_status", domain), ElementsAre(0));
 }
 

@@ -8,11 +8,10 @@
 #include "exporter/daemon/result_storage.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,12 +35,12 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::SizeIs;
 using testing::HealthyEndpoint;
+using ::testing::IsEmpty;
 using testing::Mx;
 using testing::Plan;
 using testing::Reverse;
+using ::testing::SizeIs;
 
 // One MX, one IPv4 endpoint that relays for anyone: a result with a CRIT finding, so a round
 // trip that lost data would show in the findings.
@@ -115,9 +114,10 @@ TEST(StoredResultFileNameTest, PlainNamesStayReadable) {
 
 TEST(StoredResultFileNameTest, NoNameLeavesTheDirectoryOrHides) {
   const std::vector<std::string> hostile_names = {
-      "../etc/passwd", "..",       ".",        "/abs",        "a/b",
-      ".hidden",       "x\\y",     std::string("nul\0x", 5), "UPPER.example", "sp ace",
-      "per%cent",      "\xff\xfe", "-leading", "trailing."};
+      "../etc/passwd", "..",       ".",        "/abs",
+      "a/b",           ".hidden",  "x\\y",     std::string("nul\0x", 5),
+      "UPPER.example", "sp ace",   "per%cent", "\xff\xfe",
+      "-leading",      "trailing."};
   for (const std::string& hostile : hostile_names) {
     const std::string name = StoredResultFileName(hostile);
     ASSERT_FALSE(name.empty()) << hostile;
@@ -133,8 +133,8 @@ TEST(StoredResultFileNameTest, NoNameLeavesTheDirectoryOrHides) {
 
 TEST(StoredResultFileNameTest, OnlyCanonicalNamesAreResultFiles) {
   for (const std::string& other : std::vector<std::string>{
-           ".lock", ".tmp-AbC123", "example.org", ".json", "README", "%2e.json", "%2.json", "%.json",
-        "%61.json", "..%2Fescape.json", "a%2fb.json", "x.json.bak", "Upper.json"}) {
+           ".lock", ".tmp-AbC123", "example.org", ".json", "README", "%2e.json", "%2.json",
+           "%.json", "%61.json", "..%2Fescape.json", "a%2fb.json", "x.json.bak", "Upper.json"}) {
     EXPECT_EQ(DomainOfStoredResultFileName(other), std::nullopt) << other;
   }
 }
@@ -233,18 +233,16 @@ TEST_F(ResultStorageTest, BadFilesAreSkippedWithAReason) {
   // Over the bound by one byte: valid JSON padding, so only the size can refuse it.
   WriteText(dir_ + "/huge.example.json",
             good + std::string(kMaxStoredResultBytes + 1 - good.size(), ' '));
-  ASSERT_EQ(::symlink((dir_ + "/good.example.json").c_str(),
-                      (dir_ + "/link.example.json").c_str()),
+  ASSERT_EQ(::symlink((dir_ + "/good.example.json").c_str(), (dir_ + "/link.example.json").c_str()),
             0);
   ASSERT_EQ(::mkfifo((dir_ + "/fifo.example.json").c_str(), 0600), 0);  // must not block
   std::filesystem::create_directory(dir_ + "/dir.example.json");
   WriteText(dir_ + "/README", "not ours\n");
 
   const std::set<std::string> domains = {
-      "good.example",  "truncated.example", "empty.example", "binary.example",
-      "foreign.example", "array.example",   "future.example", "copied.example",
-      "schema.example", "mistyped.example", "deep.example",  "huge.example",
-      "link.example",  "fifo.example",      "dir.example"};
+      "good.example",  "truncated.example", "empty.example",  "binary.example", "foreign.example",
+      "array.example", "future.example",    "copied.example", "schema.example", "mistyped.example",
+      "deep.example",  "huge.example",      "link.example",   "fifo.example",   "dir.example"};
   const LoadReport report = storage_->Load(domains);
   ASSERT_THAT(report.results, SizeIs(1));
   EXPECT_EQ(report.results[0].domain, "good.example");
@@ -304,8 +302,8 @@ TEST_F(ResultStorageTest, AReaderRacingTheWriterSeesOnlyWholeResults) {
   std::atomic<bool> done{false};
   std::thread writer([&] {
     for (int i = 2; i < 200; ++i) {
-      EXPECT_TRUE(storage_->Write("a.example", Options(), RelayObservation("a.example", i), i)
-                      .ok());
+      EXPECT_TRUE(
+          storage_->Write("a.example", Options(), RelayObservation("a.example", i), i).ok());
     }
     done = true;
   });
