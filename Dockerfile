@@ -21,12 +21,17 @@ RUN apt-get update \
       ca-certificates libssl3 libc-ares2 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
       libprometheus-cpp-core1.0 libcpp-httplib0.11 \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --no-create-home --shell /usr/sbin/nologin smtp_exporter
+ && useradd --system --no-create-home --shell /usr/sbin/nologin smtp_exporter \
+ && install -d -o smtp_exporter -g smtp_exporter -m 0700 /var/lib/smtp_exporter
 COPY --from=build /src/build/exporter/smtp_exporter /usr/local/bin/smtp_exporter
 COPY examples/smtp_exporter.yml /etc/smtp_exporter/smtp_exporter.yml
 USER smtp_exporter
 # 10125: the exporter (default mode); 8080: the happyDomain checker mode (docs/happydomain.md).
 EXPOSE 10125 8080
+# State on disk is off by default. To serve the last results at once after a restart, mount a
+# volume there (a named volume takes this directory's owner) and add the flag:
+#   docker run -v smtpx-state:/var/lib/smtp_exporter IMAGE \
+#     --config.file=/etc/smtp_exporter/smtp_exporter.yml --storage.path=/var/lib/smtp_exporter
 # No curl in the slim image: the binary asks its own /-/healthy (exit 0 when it answers 200).
 # With --web.config.file, give the healthcheck the same file: it then speaks TLS, and takes
 # basic auth's 401 as healthy.

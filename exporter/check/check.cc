@@ -1,13 +1,22 @@
 #include "exporter/check/check.h"
 
+#include <utility>
+
 namespace smtp_exporter {
 
 CheckResult Check(const CheckRequest& request, const CheckDeps& deps) {
   const CheckOptions options = EffectiveOptions(request.options, request.rules);
+  return EvaluateObservation(CheckDomain(request.domain, options, request.settings, deps.resolver,
+                                         deps.transports, deps.clock),
+                             request.options, request.rules);
+}
+
+CheckResult EvaluateObservation(DomainObservation observation, const CheckOptions& options,
+                                const RuleSelection& rules) {
+  const CheckOptions effective = EffectiveOptions(options, rules);
   CheckResult result;
-  result.observation = CheckDomain(request.domain, options, request.settings, deps.resolver,
-                                   deps.transports, deps.clock);
-  result.findings = Evaluate(result.observation, options, request.rules);
+  result.observation = std::move(observation);
+  result.findings = Evaluate(result.observation, effective, rules);
   result.status = WorstSeverity(result.findings);
   return result;
 }

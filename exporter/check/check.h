@@ -49,9 +49,19 @@ struct CheckResult {
   DomainObservation observation;
   std::vector<Finding> findings;  // sorted worst first (Evaluate)
   Severity status = Severity::kOk;
+  // True when the observation was not collected by this process but read back from the
+  // daemon's state on disk (--storage.path) at start-up and judged again: the result of a
+  // check made before a restart, shown until the domain is checked again. Renderers say so.
+  bool restored = false;
 };
 
 CheckResult Check(const CheckRequest& request, const CheckDeps& deps);
+
+// The evaluate half of Check(): judges an observation collected earlier (state kept on disk)
+// exactly as Check() judges a fresh one, with `options` and `rules` as a CheckRequest gives
+// them. The observation's own times are kept.
+CheckResult EvaluateObservation(DomainObservation observation, const CheckOptions& options,
+                                const RuleSelection& rules = RuleSelection::Defaults());
 
 // The summary of one finished check, as the daemon's history keeps it and the history strips
 // draw it.

@@ -47,6 +47,9 @@ exporter flags:
   --web.max-connections N       HTTP connections served at once; more get 503 (default 512)
   --shard i/n                   check only the config's domains whose name hashes to i
                                 modulo n (0-based: 0/3, 1/3, 2/3); /probe serves any domain
+  --storage.path DIR            keep each domain's latest result in DIR (created if missing,
+                                one exporter per DIR) and serve it, marked restored, after a
+                                restart until the domain is checked again (default: off)
   --version                     print the version
   --help                        this text
 
@@ -107,7 +110,7 @@ sigset_t BlockStopSignals(bool with_hangup) {
 
 int RunDaemon(const std::vector<std::string>& args) {
   const FlagSpec spec{{"config.file", "web.listen-address", "log.level", "log.format", "shard",
-                       "web.config.file", "web.max-connections"},
+                       "web.config.file", "web.max-connections", "storage.path"},
                       {"help", "version", "web.enable-lifecycle"}};
   Result<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) {
@@ -152,6 +155,11 @@ int RunDaemon(const std::vector<std::string>& args) {
     }
     options.max_connections = count;
   }
+  options.storage_path = flags.Get("storage.path").value_or("");
+  if (flags.Get("storage.path") && options.storage_path.empty()) {
+    std::cerr << "smtp_exporter: --storage.path needs a directory\n";
+    return 2;
+  }
   if (const auto shard_flag = flags.Get("shard")) {
     Result<Shard> shard = ParseShard(*shard_flag);
     if (!shard.ok()) {
@@ -162,7 +170,8 @@ int RunDaemon(const std::vector<std::string>& args) {
   }
   Result<std::unique_ptr<ExporterApp>> created = ExporterApp::Create(options);
   if (!created.ok()) {
-    spdlog::critical("cannot load config {}: {}", options.config_path, created.error().message);
+    // Config errors name the file (path:line:column); storage errors name --storage.path.
+    spdlog::critical("cannot start: {}", created.error().message);
     return 1;
   }
   std::unique_ptr<ExporterApp>& app = created.value();

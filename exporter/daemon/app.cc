@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <set>
 #include <sstream>
 
 #include "config/check_option_table.h"
@@ -159,7 +160,60 @@ Result<std::unique_ptr<ExporterApp>> ExporterApp::Create(const AppOptions& optio
   }
   app->runtime_ = std::move(runtime).value();
   app->last_reload_success_unix_ = UnixNow();
+  if (!options.storage_path.empty()) {
+    Result<std::unique_ptr<ResultStorage>> storage = ResultStorage::Open(options.storage_path);
+    if (!storage.ok()) {
+      return storage.error();
+    }
+    app->storage_ = std::move(storage).value();
+    // Before Start(): the first scrape already sees the restored results.
+    app->RestoreFromStorage();
+  }
   return app;
+}
+
+void ExporterApp::RestoreFromStorage() {
+  const auto current = runtime();
+  std::set<std::string> configured;
+  for (const auto& domain : current->config.domains) {
+    configured.insert(domain.name);
+  }
+  LoadReport loaded = storage_->Load(configured);
+  for (const std::string& skipped : loaded.skipped) {
+    spdlog::warn("--storage.path {}: skipped {}", storage_->dir(), skipped);
+  }
+  std::size_t restored = 0;
+  for (StoredResult& stored : loaded.results) {
+    const DomainConfig* domain = current->Find(stored.domain);
+    if (domain == nullptr) {
+      continue;
+    }
+    // The options decide what was probed (port, HELO name, which transactions): an
+    // observation collected under others would be judged as if it answered today's config.
+    const CheckOptions options = EffectiveOptions(domain->options, RuleSelection::Defaults());
+    if (stored.options != StoredOptionsJson(options)) {
+      spdlog::info(
+          "--storage.path {}: not restoring {}: its check options changed since; "
+          "it is shown once checked again",
+          storage_->dir(), stored.domain);
+      continue;
+    }
+    // The same judgement as after a live check (RunCheck: Check with the domain's options and
+    // the default rules), with the rules of this build.
+    auto result = std::make_shared<CheckResult>(
+        EvaluateObservation(std::move(stored.observation), domain->options));
+    result->restored = true;
+    history_.Add(stored.domain, MakeCheckRecord(*result));
+    store_.Put(stored.domain, std::move(result));
+    ++restored;
+  }
+  const std::size_t removed = storage_->Prune(configured);
+  spdlog::info("--storage.path {}: restored the results of {} of {} domains", storage_->dir(),
+               restored, configured.size());
+  if (removed > 0) {
+    spdlog::info("--storage.path {}: removed the files of {} domains no longer configured",
+                 storage_->dir(), removed);
+  }
 }
 
 Result<std::shared_ptr<const ExporterApp::Runtime>> ExporterApp::BuildRuntime(Config config) const {
@@ -272,10 +326,22 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   // A domain removed by a reload while its check ran must not come back: decide and store
   // under the reload lock, so no reload slips in between.
-  std::lock_guard<std::mutex> reload_lock(reload_mutex_);
-  if (runtime()->Find(name) != nullptr) {
+  {
+    std::lock_guard<std::mutex> reload_lock(reload_mutex_);
+    if (runtime()->Find(name) == nullptr) {
+      return;
+    }
     history_.Add(name, MakeCheckRecord(*snapshot));
-    store_.Put(name, std::move(snapshot));
+    store_.Put(name, snapshot);
+  }
+  // Outside the reload lock: fsync may take a while. A write failure loses only what a
+  // restart would show; the exporter goes on.
+  if (storage_) {
+    const CheckOptions options = EffectiveOptions(domain->options, RuleSelection::Defaults());
+    if (Status written = storage_->Write(name, options, snapshot->observation, UnixNow());
+        !written.ok()) {
+      spdlog::warn("--storage.path: {}", written.message());
+    }
   }
 }
 
@@ -339,6 +405,9 @@ Status ExporterApp::Reload() {
   for (const auto& domain : next->config.domains) keep.push_back(domain.name);
   store_.Retain(keep);  // removed domains' series vanish at the next scrape
   history_.Retain(keep);
+  if (storage_) {
+    (void)storage_->Prune({keep.begin(), keep.end()});
+  }
   if (scheduler_) {
     scheduler_->SetDomains(Schedule(*next));
   }
@@ -426,7 +495,8 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
         SetText(res, 404, "no check of this domain has finished yet, or it is not configured\n");
         return;
       }
-      res.set_content(SerializeMetrics(DomainMetricFamilies({snapshot})), kMetricsContentType);
+      res.set_content(SerializeMetrics(DomainMetricFamilies({snapshot}, /*with_restored=*/true)),
+                      kMetricsContentType);
       return;
     }
     MetricsCollector collector([this] { return store_.All(); }, [this] { return Health(); });
@@ -573,6 +643,7 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
     }
     HtmlPageContext context = PageContext();
     context.next_check_unix = NextCheckUnix(name);
+    context.restored = snapshot->restored;
     context.json_href = "/report?domain=" + UrlEncodeQueryValue(name) + "&format=json";
     context.metrics_href = "/metrics?domain=" + UrlEncodeQueryValue(name);
     context.history = history_.Get(name);

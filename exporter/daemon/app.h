@@ -3,7 +3,8 @@
 // HTTP server (/metrics, /probe, /report, /, /-/healthy, /-/ready, /-/reload).
 // Data flows one way: the scheduler (and /probe) run checks; the scheduler's results are
 // published as immutable snapshots and appended to each domain's history, /probe's are only
-// answered. HTTP readers only read snapshots and histories and never wait on a probe.
+// answered. HTTP readers only read snapshots and histories and never wait on a probe. With
+// --storage.path, scheduled results are also written to disk and restored at start-up.
 //
 // Thread safety: Reload(), Shutdown() and the HTTP handlers may run concurrently; everything
 // they share is guarded or immutable.
@@ -25,6 +26,7 @@
 #include "config/config.h"
 #include "config/shard.h"
 #include "exporter/daemon/check_history.h"
+#include "exporter/daemon/result_storage.h"
 #include "exporter/daemon/scheduler.h"
 #include "exporter/daemon/snapshot_store.h"
 #include "exporter/http/web_config.h"
@@ -62,6 +64,10 @@ struct AppOptions {
   std::string web_config_path;
   // Connections served at once (--web.max-connections, as Prometheus'); more get 503.
   std::size_t max_connections = 512;
+  // --storage.path: where each domain's latest scheduled observation is kept across restarts
+  // (ResultStorage). At start-up the stored results of configured domains are judged again and
+  // served, marked restored, until each domain is checked again. Empty: off. Default: off.
+  std::string storage_path;
 };
 
 // What the daemon reaches the network through. Left empty: c-ares resolvers and TCP/TLS
@@ -74,7 +80,8 @@ struct AppDependencies {
 
 class ExporterApp {
  public:
-  // Loads and validates the config: a bad file is an error here (the caller exits non-zero).
+  // Loads and validates the config, and with a storage path opens it and restores the stored
+  // results: a bad file or an unusable directory is an error here (the caller exits non-zero).
   static Result<std::unique_ptr<ExporterApp>> Create(const AppOptions& options,
                                                      AppDependencies dependencies = {});
   ~ExporterApp();
@@ -109,6 +116,9 @@ class ExporterApp {
                                               const std::vector<IpNetwork>& denied);
   void RunScheduled(const std::string& domain);
   void RunScheduledOnce(const std::string& domain);
+  // Loads storage_'s results of the configured domains into store_ (marked restored), judged
+  // with the current rules and options; removes the files of domains no longer configured.
+  void RestoreFromStorage();
   ExporterHealth Health() const;
   // Unix time of `domain`'s next scheduled check, as the scheduler has it (interval ± jitter
   // from the end of the last check); 0 while it runs or when nothing is scheduled.
@@ -124,6 +134,7 @@ class ExporterApp {
   TransportFactory& transports_;  // dependencies_.transports, else tcp_transports_
   SnapshotStore store_;
   CheckHistory history_;  // scheduled checks only, like store_; pruned with it on reload
+  std::unique_ptr<const ResultStorage> storage_;  // --storage.path; null when off
   std::unique_ptr<Scheduler> scheduler_;
   // Declared before routes_ and front_, which use them: destroyed after both.
   SslCtxPtr tls_context_;                  // null: plain HTTP

@@ -853,11 +853,13 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
         << " domain</a></p>\n";
   }
   out << "<h1>" << SeverityBadge(status, " status-big") << " " << Esc(name) << "</h1>\n"
-      << "<p class=\"meta\"><span>checked " << TimeWithRelative(domain.started_at_unix,
-                                                                 context.now_unix)
-      << "</span><span>took " << FormatSeconds(domain.duration_seconds) << "</span><span>"
-      << domain.endpoints.size() << " endpoint" << (domain.endpoints.size() == 1 ? "" : "s")
-      << "</span>";
+      << "<p class=\"meta\">"
+      << (context.restored ? "<span class=\"restored\"><strong>restored from disk</strong>, "
+                             "checked at "
+                           : "<span>checked ")
+      << TimeWithRelative(domain.started_at_unix, context.now_unix) << "</span><span>took "
+      << FormatSeconds(domain.duration_seconds) << "</span><span>" << domain.endpoints.size()
+      << " endpoint" << (domain.endpoints.size() == 1 ? "" : "s") << "</span>";
   if (context.next_check_unix > 0) {
     out << "<span>next check " << TimeWithRelative(context.next_check_unix, context.now_unix)
         << "</span>";
@@ -1001,8 +1003,8 @@ std::string RenderIndexHtml(const std::vector<IndexRow>& rows, const OverviewFil
   for (const IndexRow* row_pointer : shown) {
     const IndexRow& row = *row_pointer;
     const std::string status = row.checked ? std::string(SeverityName(row.status)) : "pending";
-    out << "<tr class=\"domain\" data-domain=\"" << Esc(row.domain) << "\" data-status=\""
-        << status << "\"><td>"
+    out << "<tr class=\"domain\" data-domain=\"" << Esc(row.domain) << "\" data-status=\"" << status
+        << (row.restored ? "\" data-restored=\"true" : "") << "\"><td>"
         << (row.checked ? SeverityBadge(row.status)
                         : std::string("<span class=\"sev sev-pending\">PENDING</span>"))
         << "</td><td>";
@@ -1066,8 +1068,11 @@ std::string RenderIndexHtml(const std::vector<IndexRow>& rows, const OverviewFil
       WriteHistoryStrip(out, row.history, false);
       out << SinceHtml(row.history, context.now_unix);
     }
-    out << "</td><td>"
-        << (row.checked ? TimeWithRelative(row.checked_at_unix, context.now_unix) : "-");
+    out << "</td><td>";
+    if (row.checked && row.restored) {
+      out << "<span class=\"restored\"><strong>restored from disk</strong>, checked at</span> ";
+    }
+    out << (row.checked ? TimeWithRelative(row.checked_at_unix, context.now_unix) : "-");
     if (row.next_check_unix > 0) {
       out << "<br><span class=\"muted\">next "
           << TimeWithRelative(row.next_check_unix, context.now_unix) << "</span>";

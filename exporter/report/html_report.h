@@ -13,6 +13,8 @@
 //
 // DOM contract, relied on by the browser tests (tests/browser/report_test.mjs):
 //   main#report[data-domain][data-status]
+//   header span.restored   (only when the result was restored from disk: "restored from disk,
+//       checked at …")
 //   header a.overview-status[href="/?status=…"]   (the overview filtered to this status)
 //   section#history                                 (when the page has a history)
 //       div.history.history-large[data-checks] > span.cell[data-status][title]  (oldest first)
@@ -35,7 +37,9 @@
 //   section#problems > p.all-clear                  (when no domain has an active finding)
 //   section#filter[data-status][data-code][data-q]   (only when filtered)
 //       span.filter[data-filter] > a.remove, a.clear[href="/"]
-//   table#domains tr.domain[data-domain][data-status]  (worst first; only the matching rows)
+//   table#domains tr.domain[data-domain][data-status][data-restored]  (worst first; only the
+//       matching rows; data-restored="true" and span.restored in the last-check cell only when
+//       the row's result was restored from disk)
 //       ul.problems > li.problem[data-code][data-severity] > .what (short title), .where
 //       div.history[data-checks] > span.cell[data-status][title]  (oldest first), p.since
 //   p.no-match                                      (when the filter matches no domain)
@@ -74,6 +78,9 @@ struct HostNotes {
 struct HtmlPageContext {
   double now_unix = 0;         // for "in 42 s" / "3 min ago"; 0 leaves relative times out
   double next_check_unix = 0;  // 0: no next check (a CLI run or a /probe result)
+  // The result was restored from the daemon's state on disk at start-up (CheckResult::
+  // restored): the header says "restored from disk, checked at …" instead of "checked …".
+  bool restored = false;
   // Links in the header; an empty string leaves the link out. Relative URLs (the daemon) or
   // empty (the CLI, whose page stands alone).
   std::string index_href;

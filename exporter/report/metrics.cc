@@ -66,6 +66,10 @@ constexpr FamilySpec kCheckDuration{"smtp_check_duration_seconds", MetricType::G
                                     "Wall time the latest check of the domain took."};
 constexpr FamilySpec kCheckTimestamp{"smtp_check_timestamp_seconds", MetricType::Gauge,
                                      "Unix time the latest check of the domain started."};
+constexpr FamilySpec kCheckRestored{"smtp_check_restored", MetricType::Gauge,
+                                    "1 while the latest result is one restored from disk "
+                                    "(--storage.path) at start-up, made before the exporter "
+                                    "restarted, 0 once the domain has been checked since."};
 
 // Per endpoint.
 constexpr FamilySpec kEndpointUp{"smtp_endpoint_up", MetricType::Gauge,
@@ -352,7 +356,7 @@ void AddEndpoint(const DnsObservation& dns, const std::string& domain,
   }
 }
 
-void AddDomain(const CheckResult& snapshot, FamilySet* set) {
+void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored = false) {
   const DomainObservation& obs = snapshot.observation;
   const std::string domain = LabelValue(obs.domain);
   const Labels labels = {{"domain", domain}};
@@ -361,6 +365,9 @@ void AddDomain(const CheckResult& snapshot, FamilySet* set) {
   set->Add(kCheckSuccess, labels, Bool(snapshot.status != Severity::kError));
   set->Add(kCheckDuration, labels, obs.duration_seconds);
   set->Add(kCheckTimestamp, labels, obs.started_at_unix);
+  if (with_restored) {
+    set->Add(kCheckRestored, labels, Bool(snapshot.restored));
+  }
 
   std::array<double, kSeverities.size()> counts{};
   for (const Finding& finding : snapshot.findings) {
@@ -407,11 +414,11 @@ void AddDomain(const CheckResult& snapshot, FamilySet* set) {
 }  // namespace
 
 std::vector<prometheus::MetricFamily> DomainMetricFamilies(
-    const std::vector<std::shared_ptr<const CheckResult>>& snapshots) {
+    const std::vector<std::shared_ptr<const CheckResult>>& snapshots, bool with_restored) {
   FamilySet set;
   for (const auto& snapshot : snapshots) {
     if (snapshot != nullptr) {
-      AddDomain(*snapshot, &set);
+      AddDomain(*snapshot, &set, with_restored);
     }
   }
   return set.Take();
@@ -443,7 +450,8 @@ MetricsCollector::MetricsCollector(LatestResults results,
     : results_(std::move(results)), health_(std::move(health)) {}
 
 std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
-  std::vector<prometheus::MetricFamily> families = DomainMetricFamilies(results_());
+  std::vector<prometheus::MetricFamily> families =
+      DomainMetricFamilies(results_(), /*with_restored=*/true);
   if (health_) {
     std::vector<prometheus::MetricFamily> exporter = ExporterMetricFamilies(health_());
     families.insert(families.end(), std::make_move_iterator(exporter.begin()),

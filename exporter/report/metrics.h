@@ -44,8 +44,11 @@ struct ExporterHealth {
 };
 
 // Per-domain and per-endpoint families for `snapshots` (null entries are skipped).
+// `with_restored`: also smtp_check_restored (CheckResult::restored), for the daemon, whose
+// results may come from its state on disk; a /probe or checker-mode result is always fresh,
+// so those leave it out. MetricsCollector sets it.
 std::vector<prometheus::MetricFamily> DomainMetricFamilies(
-    const std::vector<std::shared_ptr<const CheckResult>>& snapshots);
+    const std::vector<std::shared_ptr<const CheckResult>>& snapshots, bool with_restored = false);
 
 // smtp_exporter_* families describing the exporter itself.
 std::vector<prometheus::MetricFamily> ExporterMetricFamilies(const ExporterHealth& health);

@@ -124,6 +124,7 @@ IndexRow MakeIndexRow(const std::string& domain, const CheckResult* snapshot,
   row.endpoints = snapshot->observation.endpoints.size();
   row.checked_at_unix = snapshot->observation.started_at_unix;
   row.next_check_unix = next_check_unix;
+  row.restored = snapshot->restored;
   row.problems =
       SummariseProblems(domain, snapshot->findings, EndpointsJudged(snapshot->observation));
   return row;

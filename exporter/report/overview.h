@@ -69,6 +69,7 @@ struct IndexRow {
   std::size_t endpoints = 0;
   double checked_at_unix = 0;
   double next_check_unix = 0;
+  bool restored = false;  // the result was restored from disk at start-up (CheckResult::restored)
   std::string report_href;
   std::string json_href;
   std::vector<ProblemLine> problems;  // worst first

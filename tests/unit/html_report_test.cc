@@ -331,6 +331,31 @@ TEST(HtmlReportTest, RelativeTimesFollowTheClock) {
               Not(HasSubstr(" ago)")));
 }
 
+TEST(HtmlReportTest, ARestoredResultSaysSoWithItsCheckTime) {
+  HtmlPageContext context = Context();
+  EXPECT_THAT(RenderReportHtml(Healthy().observation, Healthy().findings, Severity::kOk, context),
+              Not(HasSubstr("restored")));
+  context.restored = true;
+  const std::string html =
+      RenderReportHtml(Healthy().observation, Healthy().findings, Severity::kOk, context);
+  EXPECT_THAT(html, HasSubstr("<span class=\"restored\"><strong>restored from disk</strong>, "
+                              "checked at 2023-11-14 22:13:20 UTC (5 min ago)</span>"));
+
+  std::vector<IndexRow> rows = {
+      Row("fresh.example", Severity::kOk, 0, 0, 0, "/report?domain=fresh.example", ""),
+      Row("old.example", Severity::kOk, 0, 0, 0, "/report?domain=old.example", "")};
+  rows[1].restored = true;
+  const std::string index = RenderIndexHtml(rows, OverviewFilter{}, Context());
+  EXPECT_EQ(Attributes(index, "<table id=\"domains\">", "</table>", "<tr class=\"domain\"",
+                       "data-restored"),
+            (std::vector<std::string>{"true"}));
+  EXPECT_THAT(index, HasSubstr("data-domain=\"old.example\" data-status=\"ok\" "
+                               "data-restored=\"true\""));
+  EXPECT_THAT(index, HasSubstr("<span class=\"restored\"><strong>restored from disk</strong>, "
+                               "checked at</span> 2023-11-14 22:13:20 UTC (5 min ago)"));
+  EXPECT_THAT(index, HasSubstr("data-domain=\"fresh.example\" data-status=\"ok\"><td>"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The overview (/): problem names, the summary of codes, filters, history strips.
 

@@ -170,8 +170,12 @@ LatestResults LatestOf(const SnapshotStore& store) {
   return [&store] { return store.All(); };
 }
 
+// good.example's result is one the daemon restored from disk at start-up (--storage.path).
 void PutAll(SnapshotStore* store) {
-  for (const auto& snapshot : {HealthySnapshot(), RelaySnapshot(), BrokenSnapshot()}) {
+  auto restored = std::make_shared<CheckResult>(*HealthySnapshot());
+  restored->restored = true;
+  for (const auto& snapshot : std::vector<std::shared_ptr<const CheckResult>>{
+           restored, RelaySnapshot(), BrokenSnapshot()}) {
     store->Put(snapshot->observation.domain, snapshot);
   }
 }
@@ -415,6 +419,21 @@ TEST(MetricsTest, NullMxAndFixedEndpoint) {
   EXPECT_FALSE(HasFamily(fixed_families, "smtp_null_mx"));
   EXPECT_THAT(Samples(fixed_families, "smtp_endpoints", {{"family", "ipv6"}}), ElementsAre(1));
   EXPECT_THAT(Samples(fixed_families, "smtp_endpoints", {{"family", "ipv4"}}), ElementsAre(0));
+}
+
+TEST(MetricsTest, ARestoredResultIsMarkedAndKeepsItsCheckTime) {
+  const LabelMap domain = {{"domain", "good.example"}};
+  EXPECT_THAT(Samples(DomainMetricFamilies({HealthySnapshot()}, /*with_restored=*/true),
+                      "smtp_check_restored", domain),
+              ElementsAre(0));
+  // /probe and the checker mode: always fresh, so no such series.
+  EXPECT_FALSE(HasFamily(FamiliesOf(HealthySnapshot()), "smtp_check_restored"));
+  auto restored = std::make_shared<CheckResult>(*HealthySnapshot());
+  restored->restored = true;
+  const auto families = DomainMetricFamilies({restored}, /*with_restored=*/true);
+  EXPECT_THAT(Samples(families, "smtp_check_restored", domain), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_check_timestamp_seconds", domain), ElementsAre(1700000000));
+  EXPECT_THAT(Samples(families, "smtp_domain_status", domain), ElementsAre(0));
 }
 
 TEST(MetricsTest, RemovedDomainVanishes) {

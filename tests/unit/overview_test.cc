@@ -155,8 +155,13 @@ TEST(MakeIndexRowTest, CountsAndProblemsFromTheSnapshot) {
               ElementsAre("DNS lookup failed", "open relay on 2 of 2 endpoints",
                           "no PTR · mx [192.0.2.1]", "no IPv6"));
 
+  EXPECT_FALSE(row.restored);
+  snapshot.restored = true;
+  EXPECT_TRUE(MakeIndexRow("example.org", &snapshot, {}).restored);
+
   const IndexRow pending = MakeIndexRow("example.net", nullptr, {});
   EXPECT_FALSE(pending.checked);
+  EXPECT_FALSE(pending.restored);
   EXPECT_TRUE(pending.problems.empty());
 }
 
