@@ -37,6 +37,7 @@ EndpointObservation NoSlotEndpoint(const EndpointTarget& target) {
   e.connect_error = "deadline passed while waiting for a connection slot (other probes of " +
                     target.ip.ToString() +
                     " held every one of per_ip_connections); no connection was made";
+  e.failure = ProbeFailure{"connect", FailureReason::kTimeout};
   return e;
 }
 
@@ -48,6 +49,7 @@ EndpointObservation NotAllowedEndpoint(const EndpointTarget& target, const IpNet
                     network.ToString() +
                     ", a network this exporter is configured not to probe (denied_networks); no "
                     "connection was made";
+  e.failure = ProbeFailure{"connect", FailureReason::kNotAllowed};
   return e;
 }
 

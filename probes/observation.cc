@@ -74,6 +74,8 @@ std::string_view FailureReasonName(FailureReason reason) {
       return "protocol";
     case FailureReason::kError:
       return "error";
+    case FailureReason::kNotAllowed:
+      return "not_allowed";
   }
   return "error";
 }

@@ -91,6 +91,7 @@ enum class FailureReason {
   kLimitExceeded,   // the server broke one of our safety bounds
   kProtocol,        // a malformed or unexpected reply
   kError,           // anything else (a local socket error)
+  kNotAllowed,      // never attempted: the address is in a denied network (denied_networks)
 };
 
 // The first failure of an endpoint probe: the phase it happened in (one of the phase names of
@@ -174,7 +175,7 @@ std::string_view ConnectStatusName(ConnectStatus status);
 std::string_view ProbeOutcomeName(ProbeOutcome outcome);
 std::string_view TransactionChannelName(TransactionChannel channel);
 // "timeout", "refused", "unreachable", "closed", "reply_4xx", "reply_5xx", "tls_handshake",
-// "limit_exceeded", "protocol", "error".
+// "limit_exceeded", "protocol", "error", "not_allowed".
 std::string_view FailureReasonName(FailureReason reason);
 // The failure reason a transport or protocol error stands for.
 FailureReason FailureReasonFor(ErrorCode code);

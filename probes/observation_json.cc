@@ -469,7 +469,7 @@ EndpointObservation EndpointFrom(const Reader& r) {
         FailureReason::kTimeout,      FailureReason::kRefused,       FailureReason::kUnreachable,
         FailureReason::kClosed,       FailureReason::kReply4xx,      FailureReason::kReply5xx,
         FailureReason::kTlsHandshake, FailureReason::kLimitExceeded, FailureReason::kProtocol,
-        FailureReason::kError};
+        FailureReason::kError,        FailureReason::kNotAllowed};
     const Reader failure = r.Object("failure");
     e.failure = ProbeFailure{failure.String("phase"),
                              EnumFromName(failure.String("reason"), kReasons, FailureReasonName,

@@ -106,7 +106,13 @@ class Proxy:
                     await asyncio.sleep(wait)
                 if not data:
                     if writer.can_write_eof():
-                        writer.write_eof()
+                        try:
+                            writer.write_eof()
+                        except OSError:
+                            # ENOTCONN/EPIPE: the other end closed first (a server closing
+                            # after its 221 while the client's FIN is still "travelling"),
+                            # so there is no half left to close. Not an error of the path.
+                            pass
                     return
                 writer.write(data)
                 total += len(data)

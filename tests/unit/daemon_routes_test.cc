@@ -237,7 +237,12 @@ TEST_F(DaemonRoutesTest, ProbeRefusesInternalAddressesByDefault) {
   const std::string debug = Get("/probe?domain=inside.example&debug=true");
   EXPECT_THAT(debug, HasSubstr("address not allowed: 127.0.0.9 is in 127.0.0.0/8"));
   EXPECT_THAT(debug, HasSubstr("address not allowed: ::ffff:10.1.2.3 is in 10.0.0.0/8"));
-  EXPECT_THAT(Get("/probe?domain=inside.example"), HasSubstr("probe_success 0\n"));
+  const std::string metrics = Get("/probe?domain=inside.example");
+  EXPECT_THAT(metrics, HasSubstr("probe_success 0\n"));
+  // Where and why, as for any failed endpoint (smtp_probe_failed_phase).
+  EXPECT_THAT(metrics, HasSubstr("smtp_probe_failed_phase{domain=\"inside.example\","
+                                 "mx=\"mx.inside.example\",ip=\"127.0.0.9\",family=\"ipv4\","
+                                 "phase=\"connect\",reason=\"not_allowed\"} 1"));
   EXPECT_EQ(transports_.connects(), connects);
 }
 

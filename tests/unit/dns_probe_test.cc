@@ -156,6 +156,24 @@ TEST(CheckDomainTest, ProbesEveryPlannedEndpointConcurrently) {
   EXPECT_EQ(obs.dns.reverse.size(), 3u);
 }
 
+// A denied address is never connected to, and says where and why it failed, as a refused
+// connection would: phase "connect", reason "not_allowed" (smtp_probe_failed_phase).
+TEST(CheckDomainTest, ADeniedAddressFailsInConnectAsNotAllowed) {
+  FakeClock clock;
+  FakeResolver resolver;
+  resolver.SetMx("example.org", {{10, "mx.example.org"}});
+  resolver.SetAddresses("mx.example.org", DnsType::kA, {"10.1.2.3"});
+  testing::ScriptedTransportFactory factory;
+  DomainCheckSettings settings;
+  settings.denied_networks = {IpNetwork::Parse("10.0.0.0/8").value()};
+  const auto obs = CheckDomain("example.org", CheckOptions{}, settings, resolver, factory, clock);
+  ASSERT_EQ(obs.endpoints.size(), 1u);
+  ASSERT_TRUE(obs.endpoints[0].failure.has_value());
+  EXPECT_EQ(obs.endpoints[0].failure->phase, "connect");
+  EXPECT_EQ(FailureReasonName(obs.endpoints[0].failure->reason), "not_allowed");
+  EXPECT_EQ(factory.transports().size(), 0u);
+}
+
 // A /probe's deadline without a scrape timeout is greeting_timeout + timeout from its start:
 // what is left after DNS must not cut the greeting wait to half. Under a short scrape budget
 // both get half.
