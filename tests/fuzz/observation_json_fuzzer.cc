@@ -1,0 +1,77 @@
+// Fuzz target: the observation JSON reader (DomainObservationFromJson, probes/observation_json.h),
+// which reads observations back from the happyDomain host's /evaluate and /report requests and
+// from state on disk, and the renderers every read-back observation then goes through (the
+// rules, the terminal text and the HTML report).
+//
+// Input: a JSON document (most inputs are rejected by the reader; the seeds are real
+// observations written by ToJson).
+// Invariants: no exception escapes the reader; a refused document says which field; an
+// accepted one, written again (ToJson, DumpJson), reads back, and what that second reading
+// writes is the same JSON (round trip: nothing is lost or changed after the first reading);
+// the uncoloured terminal report is well-formed UTF-8 with no control byte but newline.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "exporter/check/evaluate.h"
+#include "exporter/report/html_report.h"
+#include "exporter/report/text_report.h"
+#include "exporter/report/utf8.h"
+#include "probes/observation_json.h"
+#include "tests/fuzz/fuzz_check.h"
+
+namespace smtp_exporter::fuzz {
+namespace {
+
+// Well-formed UTF-8 holding no control but newline (and no C1 control).
+bool TerminalSafe(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t length = Utf8SequenceLength(text, i);
+    if (length == 0) return false;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
+    if (c == 0xc2 && length == 2 && static_cast<unsigned char>(text[i + 1]) <= 0x9f) return false;
+    i += length;
+  }
+  return true;
+}
+
+}  // namespace
+}  // namespace smtp_exporter::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace smtp_exporter;
+  using namespace smtp_exporter::fuzz;
+  const nlohmann::json input =
+      nlohmann::json::parse(data, data + size, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (input.is_discarded()) {
+    return 0;
+  }
+  const Result<DomainObservation> read = DomainObservationFromJson(input);
+  if (!read.ok()) {
+    FUZZ_CHECK(read.error().code == ErrorCode::kInvalidArgument);
+    FUZZ_CHECK(!read.error().message.empty());
+    return 0;
+  }
+  const DomainObservation& observation = read.value();
+
+  // Round trip: written and read again, then written: the same document.
+  const std::string written = DumpJson(ToJson(observation));
+  const nlohmann::json reparsed = nlohmann::json::parse(written, nullptr, false);
+  FUZZ_CHECK(!reparsed.is_discarded());
+  const Result<DomainObservation> again = DomainObservationFromJson(reparsed);
+  FUZZ_CHECK(again.ok());
+  FUZZ_CHECK(ToJson(again.value()) == reparsed);
+
+  // What a read-back observation is used for: judged, then rendered.
+  const std::vector<Finding> findings = Evaluate(observation, CheckOptions{});
+  const Severity status = WorstSeverity(findings);
+  FUZZ_CHECK(TerminalSafe(RenderDomainText(observation, findings, status, /*color=*/false)));
+  const std::string html = RenderReportHtml(observation, findings, status, HtmlPageContext{});
+  FUZZ_CHECK(!html.empty());
+  return 0;
+}
