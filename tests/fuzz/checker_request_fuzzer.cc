@@ -48,6 +48,9 @@ void CheckRunOptions(const nlohmann::json& options, bool need_domain) {
     FUZZ_CHECK(domain == NormaliseHostName(domain));
   }
   for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
+    if (IsMachineDefault(spec, run.value().options)) {
+      continue;
+    }
     CheckOptions again;
     const std::string text = OptionText(spec, run.value().options);
     FUZZ_CHECK(SetCheckOption(spec, text, again).ok());

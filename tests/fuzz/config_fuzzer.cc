@@ -23,9 +23,8 @@ namespace {
 
 void CheckOptionsReread(const CheckOptions& options) {
   for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
-    if (spec.type == CheckOptionType::kHostName && options.*std::get<std::string CheckOptions::*>(
-                                                       spec.field) == DefaultHeloName()) {
-      continue;  // this machine's name: not from the file
+    if (IsMachineDefault(spec, options)) {
+      continue;
     }
     CheckOptions again;
     FUZZ_CHECK(SetCheckOption(spec, OptionText(spec, options), again).ok());

@@ -33,4 +33,12 @@ inline std::string OptionText(const CheckOptionSpec& spec, const CheckOptions& o
       spec.field);
 }
 
+// Whether the option holds this machine's host name, helo_name's default (DefaultHeloName(),
+// from gethostname()): not from the input, and not necessarily a valid or normalised host name
+// (a machine may be called "MyHost"), so the "re-read equal" invariants skip it.
+inline bool IsMachineDefault(const CheckOptionSpec& spec, const CheckOptions& options) {
+  static const std::string kMachineName = DefaultHeloName();
+  return spec.type == CheckOptionType::kHostName && OptionText(spec, options) == kMachineName;
+}
+
 }  // namespace smtp_exporter::fuzz
