@@ -21,26 +21,12 @@
 #include "exporter/check/evaluate.h"
 #include "exporter/report/html_report.h"
 #include "exporter/report/text_report.h"
-#include "exporter/report/utf8.h"
 #include "probes/observation_json.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/terminal_safe.h"
 
 namespace smtp_exporter::fuzz {
 namespace {
-
-// Well-formed UTF-8 holding no control but newline (and no C1 control).
-bool TerminalSafe(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t length = Utf8SequenceLength(text, i);
-    if (length == 0) return false;
-    const auto c = static_cast<unsigned char>(text[i]);
-    if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
-    if (c == 0xc2 && length == 2 && static_cast<unsigned char>(text[i + 1]) <= 0x9f) return false;
-    i += length;
-  }
-  return true;
-}
 
 // `text` without our own SGR sequences (ESC "[" digits and ";" "m", what Paint writes), or
 // nullopt when an ESC starts anything else.
