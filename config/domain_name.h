@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/base/quote.h"  // Printable, Quote: the error messages' quoting
 #include "config/base/result.h"
 
 namespace smtp_exporter {
@@ -28,11 +29,5 @@ std::string StripTrailingDots(std::string_view name);
 // OK if `address` can be the open-relay probe's RCPT TO (local@domain, no spaces, "<", ">",
 // control or non-ASCII characters), else kInvalidArgument saying why.
 Status ValidateProbeAddress(std::string_view address);
-
-// `text` made safe for a one-line error message: control and non-ASCII bytes escaped as \xNN;
-// when `quoted`, also quotes and backslashes, and cut after 80 bytes.
-std::string Printable(std::string_view text, bool quoted = true);
-// Printable(text) between double quotes.
-std::string Quote(std::string_view text);
 
 }  // namespace smtp_exporter

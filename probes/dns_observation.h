@@ -34,6 +34,10 @@ bool IsDnsFailure(DnsStatus status);
 struct DnsLookup {
   DnsStatus status = DnsStatus::kNotQueried;
   std::string error;  // resolver text for failures
+
+  // FailedForwardLookup's defaulted == compares this (without it, clang warns that one is
+  // deleted).
+  friend bool operator==(const DnsLookup&, const DnsLookup&) = default;
 };
 
 // One MX record's target and what it resolves to.

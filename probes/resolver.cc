@@ -133,18 +133,7 @@ void OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* buffer, in
         status == ARES_ECANCELLED ? "no answer before the deadline" : ares_strerror(status);
     return;
   }
-  switch (pending->query->type) {
-    case DnsType::kA:
-    case DnsType::kAaaa:
-      ParseAddresses(*pending->query, buffer, length, answer);
-      break;
-    case DnsType::kMx:
-      ParseMx(buffer, length, answer);
-      break;
-    case DnsType::kPtr:
-      ParsePtr(*pending->query, buffer, length, answer);
-      break;
-  }
+  ParseDnsAnswer(*pending->query, buffer, length, answer);
 }
 
 int QueryType(DnsType type) {
@@ -186,6 +175,22 @@ int MillisUntil(Deadline deadline) {
 }
 
 }  // namespace
+
+void ParseDnsAnswer(const DnsQuery& query, const unsigned char* buffer, int length,
+                    DnsAnswer* answer) {
+  switch (query.type) {
+    case DnsType::kA:
+    case DnsType::kAaaa:
+      ParseAddresses(query, buffer, length, answer);
+      break;
+    case DnsType::kMx:
+      ParseMx(buffer, length, answer);
+      break;
+    case DnsType::kPtr:
+      ParsePtr(query, buffer, length, answer);
+      break;
+  }
+}
 
 DnsQuery DnsQuery::Ptr(const IpAddress& ip) { return {ReverseName(ip), DnsType::kPtr, ip}; }
 

@@ -90,6 +90,12 @@ class AresResolver final : public Resolver {
   std::string servers_csv_;  // for ares_set_servers_ports_csv; empty: system resolvers
 };
 
+// Reads the raw DNS reply to `query` (c-ares's answer buffer: untrusted network bytes) into
+// `answer`: status, records, CNAME chain. What AresResolver does with every reply; a function of
+// its own so the DNS answer fuzz target (tests/fuzz/) runs exactly that code. Pure; thread-safe.
+void ParseDnsAnswer(const DnsQuery& query, const unsigned char* buffer, int length,
+                    DnsAnswer* answer);
+
 // "2.0.0.127.in-addr.arpa" / nibble form under "ip6.arpa" (RFC 1035 §3.5, RFC 3596 §2.5).
 std::string ReverseName(const IpAddress& ip);
 

@@ -65,7 +65,8 @@ std::string Reply::Text() const {
   std::string out;
   for (const auto& line : lines) {
     const auto parsed = ParseReplyLine(line);
-    if (!out.empty()) {
+    // One '\n' between lines, also after a line with no text ("250-"), so lines stay apart.
+    if (&line != &lines.front()) {
       out += '\n';
     }
     out += parsed ? std::string(parsed->text) : line;
@@ -158,6 +159,9 @@ ExtensionSet ExtensionSet::FromEhloReply(const Reply& reply) {
     if (const auto eq = keyword.find('='); eq != std::string_view::npos) {
       const std::string_view first = keyword.substr(eq + 1);
       keyword = keyword.substr(0, eq);
+      if (keyword.empty()) {
+        continue;  // "=PLAIN" names no extension (RFC 5321 §4.1.1.1: ehlo-keyword is 1*)
+      }
       std::string joined(first);
       if (!params.empty()) {
         joined += ' ';

@@ -2,7 +2,10 @@
 # Developer entry point: the README's two commands call this.
 #   scripts/dev.sh run    install what is missing, build, start the offline lab, probe it
 #   scripts/dev.sh test   install what is missing, build (warnings as errors), run every test,
-#                         then again under AddressSanitizer + UndefinedBehaviorSanitizer
+#                         then again under AddressSanitizer + UndefinedBehaviorSanitizer, then
+#                         every libFuzzer target of tests/fuzz/ for a few seconds
+#   scripts/dev.sh fuzz [SECONDS]   build the fuzz targets (clang) and run each for SECONDS
+#                         (default 600): the longer run; needs what `deps` installs, not root
 #   scripts/dev.sh deps | build
 # Needs root (apt-get, Postfix on 127.0.0.x:25): run it as root, or as a user with sudo, for
 # whom it re-runs itself through sudo.
@@ -21,6 +24,9 @@ PACKAGES=(
   postfix libsasl2-modules knot knot-dnsutils dnsutils iproute2 python3 procps
   prometheus chromium fonts-dejavu-core
   python3-yaml systemd  # tests/dashboards, tests/deploy: YAML parsing, systemd-analyze verify
+  # tests/fuzz/: clang 14 and its libFuzzer runtime (libclang-rt-14-dev, only recommended by
+  # clang, so named here); llvm brings llvm-symbolizer for readable sanitizer stack traces.
+  clang libclang-rt-14-dev llvm
   # Other real MTAs in the lab (tests/lab/README.md): aiosmtpd, and the libraries the unpacked
   # Exim 4.96 links against (exim4-daemon-light itself conflicts with postfix: see deps()).
   python3-aiosmtpd util-linux libidn12 libgnutls-dane0 libgnutls30 libidn2-0 libdb5.3 libnsl2
@@ -83,6 +89,24 @@ build() {
   cmake --build "$ROOT/$dir" -j "$JOBS"
 }
 
+# The libFuzzer targets (tests/fuzz/): clang, in build-fuzz, away from the g++ builds. Only the
+# libraries the targets link are built. -O1 and line tables only: quick to build, still fast
+# to run, and stack traces keep file:line.
+fuzz_build() {
+  echo "== building build-fuzz (clang: libFuzzer + ASan + UBSan, tests/fuzz/)"
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DBUILD_TESTING=OFF \
+    -DSMTP_EXPORTER_FUZZ=ON
+  cmake --build "$ROOT/build-fuzz" -j "$JOBS" --target fuzz_targets
+}
+
+# Every fuzz target replays its seed corpus, then fuzzes for $1 seconds; any crash, sanitizer
+# report or violated invariant fails (tests/fuzz/run.sh).
+fuzz_run() {
+  echo "== fuzzing: every target of tests/fuzz/ for $1 s"
+  FUZZ_PARALLEL="$JOBS" "$ROOT/tests/fuzz/run.sh" "$ROOT/build-fuzz" "$1"
+}
+
 run_tests() {
   local dir=$1
   echo "== testing $dir"
@@ -104,6 +128,9 @@ cmd_test() {
   cmake --build "$ROOT/build-tsan" -j "$JOBS" --target unit_tests
   TSAN_OPTIONS=halt_on_error=1 "$ROOT/build-tsan/tests/unit_tests" \
     --gtest_filter='Scheduler*:CheckDomain*:IpLimiter*:HttpFront*:WebTls*:BasicAuth*:DaemonRoutes*:CheckerServer*'
+  # A short fuzz of every parser of network or config input: 10 s each, $JOBS at a time.
+  fuzz_build
+  fuzz_run 10
   echo "== all tests passed"
 }
 
@@ -136,7 +163,8 @@ main() {
     build) build build ;;
     test) as_root "$@"; cmd_test ;;
     run) as_root "$@"; cmd_run ;;
-    *) echo "usage: $0 run|test|deps|build" >&2; exit 2 ;;
+    fuzz) fuzz_build; fuzz_run "${2:-600}" ;;
+    *) echo "usage: $0 run|test|deps|build|fuzz [SECONDS]" >&2; exit 2 ;;
   esac
 }
 

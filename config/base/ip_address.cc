@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "config/base/quote.h"
+
 namespace smtp_exporter {
 
 std::string_view IpFamilyName(IpFamily family) { return family == IpFamily::kV4 ? "ipv4" : "ipv6"; }
@@ -69,8 +71,8 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view text) {
   const std::size_t slash = text.find('/');
   const std::optional<IpAddress> address = IpAddress::Parse(text.substr(0, slash));
   if (!address) {
-    return Error::InvalidArgument("\"" + std::string(text) +
-                                  "\" is not a network (ADDRESS/PREFIX, such as 10.0.0.0/8)");
+    return Error::InvalidArgument(Quote(text) +
+                                  " is not a network (ADDRESS/PREFIX, such as 10.0.0.0/8)");
   }
   const int max = address->family() == IpFamily::kV4 ? 32 : 128;
   int prefix = max;
@@ -79,8 +81,8 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view text) {
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
     if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || prefix < 0 ||
         prefix > max) {
-      return Error::InvalidArgument("\"" + std::string(text) +
-                                    "\": the prefix length must be 0 to " + std::to_string(max));
+      return Error::InvalidArgument(Quote(text) +
+                                    ": the prefix length must be 0 to " + std::to_string(max));
     }
   }
   IpNetwork network;
@@ -89,8 +91,8 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view text) {
   // The bits past the prefix must be zero.
   for (int bit = prefix; bit < max; ++bit) {
     if ((address->bytes()[static_cast<std::size_t>(bit / 8)] >> (7 - bit % 8)) & 1) {
-      return Error::InvalidArgument("\"" + std::string(text) +
-                                    "\" has bits set past its prefix length");
+      return Error::InvalidArgument(Quote(text) +
+                                    " has bits set past its prefix length");
     }
   }
   return network;
@@ -123,13 +125,13 @@ Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
     if (close == std::string_view::npos) {
-      return Error::InvalidArgument("missing ']' in \"" + std::string(text) + "\"");
+      return Error::InvalidArgument("missing ']' in " + Quote(text));
     }
     host = text.substr(0, close + 1);
     const std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':') {
-        return Error::InvalidArgument("unexpected text after ']' in \"" + std::string(text) + "\"");
+        return Error::InvalidArgument("unexpected text after ']' in " + Quote(text));
       }
       port_text = rest.substr(1);
     }
@@ -143,7 +145,7 @@ Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port
   HostPort result;
   const auto ip = IpAddress::Parse(host);
   if (!ip) {
-    return Error::InvalidArgument("\"" + std::string(host) + "\" is not an IPv4 or IPv6 address");
+    return Error::InvalidArgument(Quote(host) + " is not an IPv4 or IPv6 address");
   }
   result.ip = *ip;
   result.port = default_port;
@@ -153,8 +155,8 @@ Result<HostPort> ParseHostPort(std::string_view text, std::uint16_t default_port
         std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (ec != std::errc() || end != port_text.data() + port_text.size() || value == 0 ||
         value > 65535) {
-      return Error::InvalidArgument("\"" + std::string(port_text) +
-                                    "\" is not a port number (1-65535)");
+      return Error::InvalidArgument(Quote(port_text) +
+                                    " is not a port number (1-65535)");
     }
     result.port = static_cast<std::uint16_t>(value);
   }

@@ -95,5 +95,19 @@ TEST(IpNetworkTest, Errors) {
             "\"10.0.0.1/8\" has bits set past its prefix length");
 }
 
+// Found by tests/fuzz/config_fuzzer: the text was quoted raw, so a newline in a config entry or
+// a --flag value split the one-line error (and could forge a log line).
+TEST(IpNetworkTest, ErrorsQuoteTheTextOnOneLine) {
+  EXPECT_EQ(IpNetwork::Parse("10.0.0.0\nx/8").error().message,
+            "\"10.0.0.0\\x0ax/8\" is not a network (ADDRESS/PREFIX, such as 10.0.0.0/8)");
+  EXPECT_EQ(IpNetwork::Parse("10.0.0.0/8\r").error().message,
+            "\"10.0.0.0/8\\x0d\": the prefix length must be 0 to 32");
+  EXPECT_EQ(ParseHostPort("[::1\n", 53).error().message, "missing ']' in \"[::1\\x0a\"");
+  EXPECT_EQ(ParseHostPort("192.0.2.1:5\x1b[2J", 53).error().message,
+            "\"5\\x1b[2J\" is not a port number (1-65535)");
+  EXPECT_EQ(ParseHostPort("\"ns1\"", 53).error().message,
+            "\"\\\"ns1\\\"\" is not an IPv4 or IPv6 address");
+}
+
 }  // namespace
 }  // namespace smtp_exporter

@@ -126,6 +126,14 @@ TEST(ReplyTest, ClassesAndEnhancedStatus) {
   EXPECT_EQ((Reply{250, {"250 3.1.0 Ok"}}).EnhancedStatus(), "");
 }
 
+// Found by tests/fuzz/smtp_reply_fuzzer: a first line without text ("250-") lost its line
+// break, so "250-", "250-a", "250 b" read as "a\nb".
+TEST(ReplyTest, TextKeepsEmptyLines) {
+  EXPECT_EQ((Reply{250, {"250-", "250-a", "250 b"}}).Text(), "\na\nb");
+  EXPECT_EQ((Reply{250, {"250-a", "250-", "250 b"}}).Text(), "a\n\nb");
+  EXPECT_EQ((Reply{250, {"250"}}).Text(), "");
+}
+
 TEST(ExtensionSetTest, ParsesEhloReply) {
   const Reply ehlo{250,
                    {"250-mx.example.org Hello", "250-PIPELINING", "250-SIZE 10240000",
@@ -148,6 +156,16 @@ TEST(ExtensionSetTest, LegacyAuthEqualsForm) {
   const ExtensionSet set =
       ExtensionSet::FromEhloReply(Reply{250, {"250-mx", "250 AUTH=LOGIN PLAIN"}});
   EXPECT_THAT(set.AuthMechanisms(), ElementsAre("LOGIN", "PLAIN"));
+}
+
+// Found by tests/fuzz/ehlo_fuzzer: "250-=PLAIN" gave an extension with an empty keyword.
+TEST(ExtensionSetTest, EqualsFormWithoutKeywordIsSkipped) {
+  const ExtensionSet set = ExtensionSet::FromEhloReply(
+      Reply{250, {"250-mx", "250-=PLAIN", "250- =LOGIN", "250 STARTTLS"}});
+  std::vector<std::string> keywords;
+  for (const auto& item : set.items()) keywords.push_back(item.keyword);
+  EXPECT_THAT(keywords, ElementsAre("STARTTLS"));
+  EXPECT_FALSE(set.Has(""));
 }
 
 TEST(ExtensionSetTest, SizeWithoutNumber) {

@@ -1,0 +1,44 @@
+// OptionText: the value of one per-check option written back as text the option table reads
+// (config/check_option_table.h), for the fuzz targets' "a value we accepted is accepted again
+// and means the same" invariants. Fuzz targets only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <variant>
+
+#include "config/check_option_table.h"
+#include "config/check_options.h"
+#include "config/duration.h"
+
+namespace smtp_exporter::fuzz {
+
+inline std::string OptionText(const CheckOptionSpec& spec, const CheckOptions& options) {
+  return std::visit(
+      [&](auto member) -> std::string {
+        const auto& value = options.*member;
+        using Value = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<Value, std::chrono::milliseconds>) {
+          return FormatDuration(value);
+        } else if constexpr (std::is_same_v<Value, bool>) {
+          return value ? "true" : "false";
+        } else if constexpr (std::is_same_v<Value, std::uint16_t>) {
+          return std::to_string(value);
+        } else {
+          return value;
+        }
+      },
+      spec.field);
+}
+
+// Whether the option holds this machine's host name, helo_name's default (DefaultHeloName(),
+// from gethostname()): not from the input, and not necessarily a valid or normalised host name
+// (a machine may be called "MyHost"), so the "re-read equal" invariants skip it.
+inline bool IsMachineDefault(const CheckOptionSpec& spec, const CheckOptions& options) {
+  static const std::string kMachineName = DefaultHeloName();
+  return spec.type == CheckOptionType::kHostName && OptionText(spec, options) == kMachineName;
+}
+
+}  // namespace smtp_exporter::fuzz

@@ -1,0 +1,158 @@
+// Fuzz target: a whole SMTP session with a hostile server (ProbeEndpoint, probes/smtp_probe.h:
+// the client, the reply parser, STARTTLS, the transaction probes), over a scripted transport
+// that plays the fuzzer's bytes as everything the server says. No socket, no TLS: StartTls
+// "succeeds" or fails as the input says and the session goes on in the clear.
+//
+// Input: byte 0 sets the scene (bit 0: the STARTTLS handshake succeeds; bits 1-4: how many
+// bytes each read returns, 1-16); the rest is the server's side of the session.
+// Invariants: every command sent is one line of printable ASCII ending in CRLF, so nothing a
+// server says can inject a command; nothing is sent after Close; the client reads no more
+// than its session bound; the observation, written as JSON, reads back and writes the same
+// JSON again; its terminal text is safe for a terminal.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "probes/observation_json.h"
+#include "probes/smtp_probe.h"
+#include "probes/transport.h"
+#include "exporter/report/text_report.h"
+#include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/terminal_safe.h"
+
+namespace smtp_exporter::fuzz {
+namespace {
+
+// Small bounds so that fuzzed sessions (a few KiB) reach them.
+constexpr SmtpLimits kLimits{/*max_line_bytes=*/512, /*max_reply_lines=*/32,
+                             /*max_session_bytes=*/4096};
+
+// Deterministic time that still moves: each reading is 1 ms later, so every deadline passes
+// eventually and a wait that polls the clock cannot spin forever.
+class SteppingClock final : public Clock {
+ public:
+  SteadyTime Now() const override { return SteadyTime(std::chrono::milliseconds(++ticks_)); }
+  WallTime WallNow() const override {
+    return WallTime(std::chrono::seconds(1764500000) + std::chrono::milliseconds(ticks_));
+  }
+
+ private:
+  mutable std::int64_t ticks_ = 0;
+};
+
+// What the server side of every connection shares: the script and what was sent.
+struct Script {
+  std::string_view server;  // bytes still to be read
+  std::size_t chunk = 1;
+  bool tls_ok = false;
+  std::size_t bytes_read = 0;
+};
+
+class ScriptedTransport final : public Transport {
+ public:
+  explicit ScriptedTransport(Script* script) : script_(script) {}
+
+  Result<std::string> Read(std::size_t max_bytes, Deadline /*deadline*/) override {
+    FUZZ_CHECK(!closed_);
+    if (script_->server.empty()) {
+      return Error{ErrorCode::kConnectionClosed, "script: end of the server's bytes"};
+    }
+    const std::size_t n = std::min({max_bytes, script_->chunk, script_->server.size()});
+    FUZZ_CHECK(n > 0);
+    std::string out(script_->server.substr(0, n));
+    script_->server.remove_prefix(n);
+    script_->bytes_read += n;
+    return out;
+  }
+
+  Status Write(std::string_view data, Deadline /*deadline*/) override {
+    FUZZ_CHECK(!closed_);
+    // One command line: printable ASCII, then CRLF, and nothing else.
+    FUZZ_CHECK(data.size() >= 2 && data.ends_with("\r\n"));
+    for (const char c : data.substr(0, data.size() - 2)) {
+      FUZZ_CHECK(c >= 0x20 && c <= 0x7e);
+    }
+    return Status::Ok();
+  }
+
+  Result<TlsDetails> StartTls(const std::string& server_name, Deadline /*deadline*/) override {
+    FUZZ_CHECK(!closed_);
+    FUZZ_CHECK(!tls_);
+    if (!script_->tls_ok) {
+      return Error{ErrorCode::kTls, "script: handshake failure"};
+    }
+    tls_ = true;
+    TlsDetails details;
+    details.version = "TLSv1.3";
+    details.cipher = "TLS_AES_128_GCM_SHA256";
+    details.peer_subject = "CN=" + server_name;
+    details.peer_dns_names = {server_name};
+    details.peer_not_after_unix = 1798761600;
+    return details;
+  }
+
+  void Close(Deadline /*deadline*/) override { closed_ = true; }
+
+ private:
+  Script* script_;
+  bool closed_ = false;
+  bool tls_ = false;
+};
+
+class ScriptedFactory final : public TransportFactory {
+ public:
+  explicit ScriptedFactory(Script* script) : script_(script) {}
+  Result<std::unique_ptr<Transport>> Connect(const IpAddress& /*ip*/, std::uint16_t /*port*/,
+                                             Deadline /*deadline*/) override {
+    return std::unique_ptr<Transport>(std::make_unique<ScriptedTransport>(script_));
+  }
+
+ private:
+  Script* script_;
+};
+
+}  // namespace
+}  // namespace smtp_exporter::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace smtp_exporter;
+  using namespace smtp_exporter::fuzz;
+  if (size == 0) {
+    return 0;
+  }
+  Script script;
+  script.tls_ok = (data[0] & 1) != 0;
+  script.chunk = static_cast<std::size_t>((data[0] >> 1) & 0x0f) + 1;
+  script.server = AsText(data + 1, size - 1);
+
+  ScriptedFactory factory(&script);
+  const SteppingClock clock;
+  EndpointTarget target;
+  target.domain = "example.org";
+  target.mx_name = "mx1.example.org";
+  target.ip = *IpAddress::Parse("192.0.2.25");
+  CheckOptions options;
+  options.helo_name = "probe.example.net";
+  const EndpointObservation endpoint = ProbeEndpoint(factory, clock, target, options, kLimits);
+  FUZZ_CHECK(script.bytes_read <= kLimits.max_session_bytes);
+
+  // The observation of any session, however hostile, is written and read back unchanged.
+  DomainObservation observation;
+  observation.domain = "example.org";
+  observation.dns.domain = "example.org";
+  observation.endpoints.push_back(endpoint);
+  const std::string written = DumpJson(ToJson(observation));
+  const nlohmann::json reparsed = nlohmann::json::parse(written, nullptr, false);
+  FUZZ_CHECK(!reparsed.is_discarded());
+  const Result<DomainObservation> read = DomainObservationFromJson(reparsed);
+  FUZZ_CHECK(read.ok());
+  FUZZ_CHECK(ToJson(read.value()) == reparsed);
+
+  FUZZ_CHECK(TerminalSafe(RenderEndpointText(endpoint)));
+  return 0;
+}
