@@ -453,7 +453,7 @@ void CheckerServer::RegisterRoutes() {
       res.set_header("Allow", allow);
       SetPlainError(res, 405, "Method Not Allowed");
     };
-    const auto has = [&methods](const char* method) {
+    const auto has = [&methods = methods](const char* method) {  // clang 14: no binding captures
       return std::find(methods.begin(), methods.end(), method) != methods.end();
     };
     if (!has("GET")) {

@@ -202,13 +202,23 @@ Status ParseHttp(const YAML::Node& node, WebConfig& config) {
   return Status::Ok();
 }
 
-// Whether `hash` is a bcrypt hash crypt(3) can check: $2a$, $2b$ or $2y$, a two-digit cost,
-// 53 characters of salt and hash.
+// bcrypt costs we take. Each request with basic auth may cost one bcrypt computation, and the
+// decoy hash is computed at start-up: cost 17 (htpasswd's highest) takes about 10 s here,
+// 31 would take days, so a higher cost is refused as a mistake, not served as a hang.
+constexpr int kMinBcryptCost = 4;
+constexpr int kMaxBcryptCost = 17;
+
+// Whether `hash` is a bcrypt hash crypt(3) can check: $2a$, $2b$ or $2y$, a two-digit cost in
+// range, 53 characters of salt and hash.
 bool IsBcryptHash(const std::string& hash) {
-  return hash.size() == 60 && hash[0] == '$' && hash[1] == '2' &&
-         (hash[2] == 'a' || hash[2] == 'b' || hash[2] == 'y') && hash[3] == '$' &&
-         std::isdigit(static_cast<unsigned char>(hash[4])) &&
-         std::isdigit(static_cast<unsigned char>(hash[5])) && hash[6] == '$';
+  if (!(hash.size() == 60 && hash[0] == '$' && hash[1] == '2' &&
+        (hash[2] == 'a' || hash[2] == 'b' || hash[2] == 'y') && hash[3] == '$' &&
+        std::isdigit(static_cast<unsigned char>(hash[4])) &&
+        std::isdigit(static_cast<unsigned char>(hash[5])) && hash[6] == '$')) {
+    return false;
+  }
+  const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+  return cost >= kMinBcryptCost && cost <= kMaxBcryptCost;
 }
 
 }  // namespace
@@ -262,7 +272,8 @@ Result<WebConfig> ParseWebConfig(const std::string& text, const std::string& dir
         }
         if (!IsBcryptHash(hash)) {
           return Bad(user.second, "basic_auth_users: the password of " + name +
-                                      " is not a bcrypt hash ($2y$10$..., e.g. htpasswd -nBC 10)");
+                                      " is not a bcrypt hash of cost 4 to 17 ($2y$10$..., e.g. "
+                                      "htpasswd -nBC 10)");
         }
         config.basic_auth_users[name] = hash;
       }

@@ -121,6 +121,8 @@ TEST(WebConfigTest, RefusesWhatItCannotHonour) {
       {"http_server_config: {headers: {X-Content-Type-Options: sniff}}\n", "must be nosniff"},
       {"http_server_config: {mystery: 1}\n", "unknown key http_server_config.mystery"},
       {"basic_auth_users: {prometheus: plaintext}\n", "not a bcrypt hash"},
+      {"basic_auth_users: {p: \"$2y$31$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}\n",
+       "cost 4 to 17"},
       {"basic_auth_users: {\"a:b\": \"$2y$10$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}\n",
        "without ':'"},
       {"[1, 2]\n", "must be a mapping"},
