@@ -17,6 +17,8 @@
 #include <set>
 #include <sstream>
 
+#include "config/base/quote.h"
+
 namespace smtp_exporter {
 namespace {
 
@@ -108,7 +110,7 @@ Result<TlsServerSettings> ParseTls(const YAML::Node& node, const std::string& di
             "", "NoClientCert", "RequestClientCert", "RequireAnyClientCert",
             "RequireClientCert", "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"};
         if (kPolicies.count(text.value()) == 0) {
-          return Bad(value, "invalid client_auth_type \"" + text.value() + "\"");
+          return Bad(value, "invalid client_auth_type " + Quote(text.value()));
         }
         // "RequireClientCert" is exporter-toolkit's old name for RequireAnyClientCert.
         tls.client_auth_type = text.value() == "RequireClientCert" ? "RequireAnyClientCert"
@@ -126,7 +128,7 @@ Result<TlsServerSettings> ParseTls(const YAML::Node& node, const std::string& di
         return flag.error();
       }
     } else {
-      return Bad(entry.first, "unknown key tls_server_config." + key);
+      return Bad(entry.first, "unknown key " + Quote("tls_server_config." + key));
     }
   }
   if (tls.cert_file.empty()) {
@@ -179,10 +181,10 @@ Status ParseHttp(const YAML::Node& node, WebConfig& config) {
         const std::string value = header.second.IsScalar() ? header.second.Scalar() : "";
         const std::string lower = Lower(name);
         if (kAllowed.count(lower) == 0) {
-          return Bad(header.first, "http_server_config.headers: " + name + " is not allowed");
+          return Bad(header.first, "http_server_config.headers: " + Quote(name) + " is not allowed");
         }
         if (!HeaderValueIsSafe(value) || value.empty()) {
-          return Bad(header.second, "http_server_config.headers: bad value for " + name);
+          return Bad(header.second, "http_server_config.headers: bad value for " + Quote(name));
         }
         if (lower == "x-content-type-options") {
           if (value != "nosniff") {
@@ -196,7 +198,7 @@ Status ParseHttp(const YAML::Node& node, WebConfig& config) {
         config.headers.emplace_back(name, value);
       }
     } else {
-      return Bad(entry.first, "unknown key http_server_config." + key);
+      return Bad(entry.first, "unknown key " + Quote("http_server_config." + key));
     }
   }
   return Status::Ok();
@@ -229,7 +231,8 @@ Result<WebConfig> ParseWebConfig(const std::string& text, const std::string& dir
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     return Error::InvalidArgument(std::to_string(e.mark.line + 1) + ":" +
-                                  std::to_string(e.mark.column + 1) + ": " + e.msg);
+                                  std::to_string(e.mark.column + 1) + ": " +
+                                  Printable(e.msg, /*quoted=*/false));
   }
   WebConfig config;
   if (root.IsNull()) {
@@ -271,7 +274,7 @@ Result<WebConfig> ParseWebConfig(const std::string& text, const std::string& dir
           return Bad(user.first, "basic_auth_users: a user name must be non-empty, without ':'");
         }
         if (!IsBcryptHash(hash)) {
-          return Bad(user.second, "basic_auth_users: the password of " + name +
+          return Bad(user.second, "basic_auth_users: the password of " + Quote(name) +
                                       " is not a bcrypt hash of cost 4 to 17 ($2y$10$..., e.g. "
                                       "htpasswd -nBC 10)");
         }
@@ -280,7 +283,7 @@ Result<WebConfig> ParseWebConfig(const std::string& text, const std::string& dir
     } else if (key == "rate_limit") {
       return Bad(entry.first, "rate_limit is not supported by smtp_exporter");
     } else {
-      return Bad(entry.first, "unknown key " + key);
+      return Bad(entry.first, "unknown key " + Quote(key));
     }
   }
   return config;
@@ -289,19 +292,19 @@ Result<WebConfig> ParseWebConfig(const std::string& text, const std::string& dir
 Result<WebConfig> LoadWebConfig(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    return Error::Io(path + ": cannot read the web config");
+    return Error::Io(Printable(path, false) + ": cannot read the web config");
   }
   std::string text(kMaxWebConfigBytes + 1, '\0');
   file.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(file.gcount()));
   if (text.size() > kMaxWebConfigBytes) {
-    return Error::InvalidArgument(path + ": larger than 1 MiB, not a web config");
+    return Error::InvalidArgument(Printable(path, false) + ": larger than 1 MiB, not a web config");
   }
   const auto slash = path.rfind('/');
   Result<WebConfig> config =
       ParseWebConfig(text, slash == std::string::npos ? "" : path.substr(0, slash));
   if (!config.ok()) {
-    return Error::InvalidArgument(path + ":" + config.error().message);
+    return Error::InvalidArgument(Printable(path, false) + ":" + config.error().message);
   }
   return config;
 }
@@ -336,25 +339,25 @@ Result<SslCtxPtr> MakeServerTlsContext(const TlsServerSettings& settings) {
   SSL_CTX_set_max_proto_version(context.get(), settings.max_version);
   SSL_CTX_set_options(context.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_use_certificate_chain_file(context.get(), settings.cert_file.c_str()) != 1) {
-    return Error::InvalidArgument("cert_file " + settings.cert_file + ": " + OpenSslError());
+    return Error::InvalidArgument("cert_file " + Quote(settings.cert_file) + ": " + OpenSslError());
   }
   if (SSL_CTX_use_PrivateKey_file(context.get(), settings.key_file.c_str(), SSL_FILETYPE_PEM) !=
       1) {
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
       ERR_clear_error();
-      return Error::InvalidArgument("key_file " + settings.key_file +
-                                    " does not match cert_file " + settings.cert_file);
+      return Error::InvalidArgument("key_file " + Quote(settings.key_file) +
+                                    " does not match cert_file " + Quote(settings.cert_file));
     }
-    return Error::InvalidArgument("key_file " + settings.key_file + ": " + OpenSslError());
+    return Error::InvalidArgument("key_file " + Quote(settings.key_file) + ": " + OpenSslError());
   }
   if (SSL_CTX_check_private_key(context.get()) != 1) {
-    return Error::InvalidArgument("key_file " + settings.key_file +
-                                  " does not match cert_file " + settings.cert_file);
+    return Error::InvalidArgument("key_file " + Quote(settings.key_file) +
+                                  " does not match cert_file " + Quote(settings.cert_file));
   }
   if (!settings.client_ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(context.get(), settings.client_ca_file.c_str(),
                                       nullptr) != 1) {
-      return Error::InvalidArgument("client_ca_file " + settings.client_ca_file + ": " +
+      return Error::InvalidArgument("client_ca_file " + Quote(settings.client_ca_file) + ": " +
                                     OpenSslError());
     }
     // The CA names sent in the CertificateRequest, so a client picks the right certificate.

@@ -114,12 +114,12 @@ TEST(WebConfigTest, RefusesWhatItCannotHonour) {
       {"tls_server_config: {cert_file: a, key_file: b, client_allowed_sans: [x]}\n",
        "client_allowed_sans is not supported"},
       {"rate_limit: {burst: 1, interval: 1s}\n", "rate_limit is not supported"},
-      {"tls_config: {}\n", "unknown key tls_config"},
+      {"tls_config: {}\n", "unknown key \"tls_config\""},
       {"tls_server_config: {cert_file: a, key_file: b, certfile: c}\n", "unknown key"},
-      {"http_server_config: {headers: {Server: x}}\n", "Server is not allowed"},
+      {"http_server_config: {headers: {Server: x}}\n", "\"Server\" is not allowed"},
       {"http_server_config: {headers: {X-Frame-Options: allow}}\n", "deny or sameorigin"},
       {"http_server_config: {headers: {X-Content-Type-Options: sniff}}\n", "must be nosniff"},
-      {"http_server_config: {mystery: 1}\n", "unknown key http_server_config.mystery"},
+      {"http_server_config: {mystery: 1}\n", "unknown key \"http_server_config.mystery\""},
       {"basic_auth_users: {prometheus: plaintext}\n", "not a bcrypt hash"},
       {"basic_auth_users: {p: \"$2y$31$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}\n",
        "cost 4 to 17"},
@@ -133,6 +133,11 @@ TEST(WebConfigTest, RefusesWhatItCannotHonour) {
     ASSERT_FALSE(config.ok()) << text;
     EXPECT_THAT(config.error().message, HasSubstr(expected)) << text;
   }
+  // Untrusted text in an error stays on one line (found by tests/fuzz/web_config_fuzzer.cc).
+  const auto escaped = ParseWebConfig("\"a\\nb\": 1\n", "");
+  ASSERT_FALSE(escaped.ok());
+  EXPECT_EQ(escaped.error().message.find('\n'), std::string::npos) << escaped.error().message;
+  EXPECT_THAT(escaped.error().message, HasSubstr("a\\x0ab"));
   const auto located = ParseWebConfig("basic_auth_users:\n  x: y\n", "");
   ASSERT_FALSE(located.ok());
   EXPECT_THAT(located.error().message, HasSubstr("2:6:"));  // line:column of the bad value
