@@ -482,6 +482,10 @@ void HttpFront::AcceptLoop() {
       Refuse(fd);
     }
   }
+  // Closed here, by the only thread that polls it: new clients are refused by the kernel at
+  // once instead of waiting in the backlog of a server that stopped accepting.
+  ::close(listen_fd_);
+  listen_fd_ = -1;
 }
 
 void HttpFront::Refuse(int fd) {

@@ -232,6 +232,9 @@ TEST_F(HttpFrontTest, StopDoesNotWaitForSlowClients) {
   const auto took = std::chrono::duration_cast<milliseconds>(steady_clock::now() - start);
   EXPECT_LT(took.count(), 2000);
   EXPECT_EQ(front_->Stats().open_connections, 0u);
+  // The port is closed, not left with a backlog nobody accepts from.
+  RawClient late(port_);
+  EXPECT_FALSE(late.connected());
 }
 
 // A client that asked for a large reply and stopped reading holds a write; after Stop() it
