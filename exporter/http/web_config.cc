@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "config/base/quote.h"
+#include "config/domain_name.h"
 
 namespace smtp_exporter {
 namespace {
@@ -151,12 +152,6 @@ bool HeaderValueIsSafe(const std::string& value) {
                       [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 Status ParseHttp(const YAML::Node& node, WebConfig& config) {
   if (!node.IsMap()) {
     return Bad(node, "http_server_config must be a mapping");
@@ -179,7 +174,7 @@ Status ParseHttp(const YAML::Node& node, WebConfig& config) {
       for (const auto& header : entry.second) {
         const std::string name = header.first.Scalar();
         const std::string value = header.second.IsScalar() ? header.second.Scalar() : "";
-        const std::string lower = Lower(name);
+        const std::string lower = LowerAscii(name);
         if (kAllowed.count(lower) == 0) {
           return Bad(header.first, "http_server_config.headers: " + Quote(name) + " is not allowed");
         }
@@ -192,7 +187,8 @@ Status ParseHttp(const YAML::Node& node, WebConfig& config) {
           }
           continue;  // every reply carries it already (http_policies.h)
         }
-        if (lower == "x-frame-options" && Lower(value) != "deny" && Lower(value) != "sameorigin") {
+        if (lower == "x-frame-options" && LowerAscii(value) != "deny" &&
+            LowerAscii(value) != "sameorigin") {
           return Bad(header.second, "X-Frame-Options must be deny or sameorigin");
         }
         config.headers.emplace_back(name, value);
@@ -451,7 +447,7 @@ bool BasicAuth::Allows(std::string_view authorization) const {
   std::string password;
   bool parsed = false;
   if (authorization.size() > kScheme.size() &&
-      Lower(std::string(authorization.substr(0, kScheme.size()))) == kScheme) {
+      LowerAscii(authorization.substr(0, kScheme.size())) == kScheme) {
     const auto credentials = DecodeBase64(authorization.substr(kScheme.size()));
     if (credentials) {
       const auto colon = credentials->find(':');
