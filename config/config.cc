@@ -45,12 +45,13 @@ constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or in
 
 // Keys of each section. Both "global:" and "domains:" entries also take every per-check
 // option of the option table (CheckOptionSpecs), listed after these: one home for them.
-constexpr std::array<std::string_view, 3> kTopKeys = {"global", "probe", "domains"};
+constexpr std::array<std::string_view, 4> kTopKeys = {"global", "probe", "metrics", "domains"};
 constexpr std::array<std::string_view, 8> kGlobalOwnKeys = {
     "interval",    "jitter",      "concurrency",    "endpoint_concurrency", "per_ip_connections",
     "dns_servers", "dns_timeout", "denied_networks"};
 constexpr std::array<std::string_view, 4> kProbeKeys = {
     "denied_networks", "pinned_options", "only_configured_domains", "allowed_domains"};
+constexpr std::array<std::string_view, 2> kMetricsKeys = {"extensions", "phase_durations"};
 constexpr std::array<std::string_view, 3> kDomainOwnKeys = {"name", "interval", "dns_servers"};
 
 std::vector<std::string_view> WithCheckOptionKeys(std::span<const std::string_view> own) {
@@ -73,7 +74,7 @@ const std::vector<std::string_view>& DomainKeys() {
   return *keys;
 }
 
-enum class Section { kTop, kGlobal, kProbe, kDomain };
+enum class Section { kTop, kGlobal, kProbe, kMetrics, kDomain };
 
 bool Contains(std::span<const std::string_view> keys, std::string_view key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -203,6 +204,12 @@ std::string UnknownKeyMessage(Section section, const std::string& key) {
                std::string(*suggestion) + "\"?";
       }
       return "unknown key " + quoted + " under \"probe:\"; allowed keys: " + Join(kProbeKeys);
+    case Section::kMetrics:
+      if (auto suggestion = Suggest(kMetricsKeys, key)) {
+        return "unknown key " + quoted + " under \"metrics:\"; did you mean \"" +
+               std::string(*suggestion) + "\"?";
+      }
+      return "unknown key " + quoted + " under \"metrics:\"; allowed keys: " + Join(kMetricsKeys);
     case Section::kDomain:
       if (Contains(GlobalKeys(), key)) {
         return "key " + quoted + " is not allowed in a \"domains:\" entry; set it under " +
@@ -333,6 +340,7 @@ class Parser {
   bool ParseTop(const YAML::Node& root, Config& config);
   bool ParseGlobal(const YAML::Node& global, Config& config);
   bool ParseProbe(const YAML::Node& probe, Config& config);
+  bool ParseMetrics(const YAML::Node& metrics, Config& config);
   bool ParseDomain(const YAML::Node& entry, const Config& config, DomainConfig& out);
   // The keys a domain entry may override, shared by "global:" and "domains:" entries.
   bool ParseCheckKey(const std::string& key, const YAML::Node& key_node, const YAML::Node& value,
@@ -439,6 +447,7 @@ bool Parser::ParseTop(const YAML::Node& root, Config& config) {
   // A default-constructed YAML::Node counts as defined (a null), hence the optionals.
   std::optional<YAML::Node> global;
   std::optional<YAML::Node> probe;
+  std::optional<YAML::Node> metrics;
   std::optional<YAML::Node> domains;
   const bool ok = ForEachKey(
       root, Section::kTop, kTopKeys,
@@ -457,6 +466,14 @@ bool Parser::ParseTop(const YAML::Node& root, Config& config) {
                         "\"probe:\" must be a mapping, got " + Describe(value));
           }
           probe = value;
+          return true;
+        }
+        if (key == "metrics") {
+          if (!value.IsMap()) {
+            return Fail(ValueMark(key_node, value),
+                        "\"metrics:\" must be a mapping, got " + Describe(value));
+          }
+          metrics = value;
           return true;
         }
         if (!value.IsSequence()) {
@@ -480,6 +497,9 @@ bool Parser::ParseTop(const YAML::Node& root, Config& config) {
     return false;
   }
   if (probe && !ParseProbe(*probe, config)) {
+    return false;
+  }
+  if (metrics && !ParseMetrics(*metrics, config)) {
     return false;
   }
   if (config.defaults.helo_name.empty()) {
@@ -555,6 +575,21 @@ bool Parser::ParseGlobal(const YAML::Node& global, Config& config) {
     config.dns_servers = *overrides.dns_servers;
   }
   return true;
+}
+
+bool Parser::ParseMetrics(const YAML::Node& metrics, Config& config) {
+  return ForEachKey(
+      metrics, Section::kMetrics, kMetricsKeys,
+      [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
+        const std::optional<bool> flag =
+            value.IsScalar() ? ParseBoolText(value.Scalar()) : std::nullopt;
+        if (!flag) {
+          return Fail(ValueMark(key_node, value),
+                      key + " must be true or false, got " + Describe(value));
+        }
+        (key == "extensions" ? config.metrics.extensions : config.metrics.phase_durations) = *flag;
+        return true;
+      });
 }
 
 bool Parser::ParseProbe(const YAML::Node& probe, Config& config) {

@@ -97,6 +97,27 @@ void SetHtml(httplib::Response& res, const std::string& body) {
   res.set_content(body, "text/html; charset=utf-8");
 }
 
+// A response body of `size` bytes that `write_all` produces when the response is sent, in one
+// pass, so a large body is never held whole. Content-Type is the metrics one.
+void SetStreamedContent(
+    httplib::Response& res, std::size_t size,
+    std::function<bool(const std::function<bool(std::string_view)>&)> write_all) {
+  res.status = 200;
+  if (size == 0) {
+    res.set_content("", kMetricsContentType);
+    return;
+  }
+  res.set_content_provider(
+      size, kMetricsContentType,
+      [write_all = std::move(write_all)](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+        // One call writes everything; httplib calls again only if fewer bytes went out, which
+        // happens when the connection broke: stop then.
+        return offset == 0 && write_all([&sink](std::string_view piece) {
+                 return sink.write(piece.data(), piece.size());
+               });
+      });
+}
+
 HtmlPageContext PageContext() {
   HtmlPageContext context;
   context.now_unix = UnixNow();
@@ -159,6 +180,7 @@ Result<std::unique_ptr<ExporterApp>> ExporterApp::Create(const AppOptions& optio
     return runtime.error();
   }
   app->runtime_ = std::move(runtime).value();
+  app->store_.SetMetricsDetail(app->runtime_->config.metrics);
   app->last_reload_success_unix_ = UnixNow();
   if (!options.storage_path.empty()) {
     Result<std::unique_ptr<ResultStorage>> storage = ResultStorage::Open(options.storage_path);
@@ -200,10 +222,9 @@ void ExporterApp::RestoreFromStorage() {
     }
     // The same judgement as after a live check (RunCheck: Check with the domain's options and
     // the default rules), with the rules of this build.
-    auto result = std::make_shared<CheckResult>(
-        EvaluateObservation(std::move(stored.observation), domain->options));
-    result->restored = true;
-    history_.Add(stored.domain, MakeCheckRecord(*result));
+    CheckResult result = EvaluateObservation(std::move(stored.observation), domain->options);
+    result.restored = true;
+    history_.Add(stored.domain, MakeCheckRecord(result));
     store_.Put(stored.domain, std::move(result));
     ++restored;
   }
@@ -275,7 +296,7 @@ std::vector<ScheduledDomain> ExporterApp::Schedule(const Runtime& runtime) const
   return schedule;
 }
 
-std::shared_ptr<const CheckResult> ExporterApp::RunCheck(
+CheckResult ExporterApp::RunCheck(
     const Runtime& runtime, const DomainConfig& domain,
     std::optional<SteadyTime> deadline, const std::vector<IpNetwork>& denied) {
   auto resolver = runtime.ResolverFor(domain.dns_servers);
@@ -290,13 +311,25 @@ std::shared_ptr<const CheckResult> ExporterApp::RunCheck(
   request.settings.cancelled = &cancelled_;
   request.settings.deadline = deadline;
   request.settings.denied_networks = denied;
-  auto snapshot = std::make_shared<const CheckResult>(
-      Check(request, CheckDeps{*resolver, transports_, SystemClock::Instance()}));
+  CheckResult result = Check(request, CheckDeps{*resolver, transports_, SystemClock::Instance()});
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    ++checks_total_[std::string(SeverityName(snapshot->status))];
+    ++checks_total_[std::string(SeverityName(result.status))];
   }
-  return snapshot;
+  return result;
+}
+
+std::shared_ptr<const CheckResult> ExporterApp::FullResult(const std::string& name) const {
+  std::shared_ptr<const CheckResult> kept = store_.Get(name);
+  const DomainConfig* domain = kept ? runtime()->Find(name) : nullptr;
+  if (domain == nullptr) {
+    return kept;
+  }
+  // The judgement Check() made (the domain's options, the default rules), made again: rules
+  // are pure, so it gives the findings the store left out.
+  auto full = std::make_shared<CheckResult>(EvaluateObservation(kept->observation, domain->options));
+  full->restored = kept->restored;
+  return full;
 }
 
 void ExporterApp::RunScheduled(const std::string& name) {
@@ -316,23 +349,24 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
     return;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto snapshot =
+  CheckResult result =
       RunCheck(*current, *domain, std::nullopt, current->config.denied_networks);
   if (cancelled_.load()) {
     return;  // a check cut short by shutdown says nothing about the domain
   }
   spdlog::debug("checked domain={} status={} endpoints={} duration={:.3f}s", name,
-                SeverityName(snapshot->status), snapshot->observation.endpoints.size(),
+                SeverityName(result.status), result.observation.endpoints.size(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   // A domain removed by a reload while its check ran must not come back: decide and store
   // under the reload lock, so no reload slips in between.
+  std::shared_ptr<const CheckResult> snapshot;  // as the store keeps it
   {
     std::lock_guard<std::mutex> reload_lock(reload_mutex_);
     if (runtime()->Find(name) == nullptr) {
       return;
     }
-    history_.Add(name, MakeCheckRecord(*snapshot));
-    store_.Put(name, snapshot);
+    history_.Add(name, MakeCheckRecord(result));
+    snapshot = store_.Put(name, std::move(result));
   }
   // Outside the reload lock: fsync may take a while. A write failure loses only what a
   // restart would show; the exporter goes on.
@@ -404,6 +438,7 @@ Status ExporterApp::Reload() {
   std::vector<std::string> keep;
   for (const auto& domain : next->config.domains) keep.push_back(domain.name);
   store_.Retain(keep);  // removed domains' series vanish at the next scrape
+  store_.SetMetricsDetail(next->config.metrics);
   history_.Retain(keep);
   if (storage_) {
     (void)storage_->Prune({keep.begin(), keep.end()});
@@ -490,7 +525,7 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
   server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     // ?domain=D: only that domain's series (the report links here); no exporter families.
     if (req.has_param("domain")) {
-      const auto snapshot = store_.Get(NormaliseHostName(req.get_param_value("domain")));
+      const auto snapshot = FullResult(NormaliseHostName(req.get_param_value("domain")));
       if (!snapshot) {
         SetText(res, 404, "no check of this domain has finished yet, or it is not configured\n");
         return;
@@ -499,8 +534,32 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
                       kMetricsContentType);
       return;
     }
-    MetricsCollector collector([this] { return store_.All(); }, [this] { return Health(); });
-    res.set_content(SerializeMetrics(collector.Collect()), kMetricsContentType);
+    // The fleet exposition: every domain's series as rendered when its check finished, then
+    // the exporter's own families, rendered now. Streamed from those bytes, never copied into
+    // one body; gzip comes from MetricsCache. A sized provider: httplib compresses only bodies
+    // and chunked providers, so it leaves these bytes alone.
+    std::string tail = SerializeMetrics(ExporterMetricFamilies(Health()));
+    res.set_header("Vary", "Accept-Encoding");
+    if (AcceptsGzip(req)) {
+      std::shared_ptr<const GzipBody> body = metrics_cache_.Gzip(tail);
+      res.set_header("Content-Encoding", "gzip");
+      SetStreamedContent(res, body->size(), [body](const auto& write) { return body->Write(write); });
+      return;
+    }
+    struct Plain {
+      std::vector<std::shared_ptr<const SnapshotStore::Entry>> entries;  // keeps the series alive
+      std::optional<FleetExposition> exposition;
+    };
+    auto plain = std::make_shared<Plain>();
+    plain->entries = store_.Entries();
+    std::vector<const DomainSeries*> series;
+    series.reserve(plain->entries.size());
+    for (const auto& entry : plain->entries) {
+      series.push_back(&entry->series);
+    }
+    plain->exposition.emplace(std::move(series), std::move(tail));
+    SetStreamedContent(res, plain->exposition->size(),
+                       [plain](const auto& write) { return plain->exposition->Write(write); });
   });
 
   server.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
@@ -601,8 +660,8 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
     // the endpoint's own bounds: the greeting wait plus the commands' budget.
     const SteadyTime deadline =
         started + budget.value_or(domain.options.greeting_timeout + domain.options.timeout);
-    const auto snapshot =
-        RunCheck(*current, domain, deadline, current->config.probe.denied_networks);
+    const auto snapshot = std::make_shared<const CheckResult>(
+        RunCheck(*current, domain, deadline, current->config.probe.denied_networks));
     const double duration =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (req.get_param_value("debug") == "true") {
@@ -617,7 +676,7 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
 
   server.Get("/report", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string name = NormaliseHostName(req.get_param_value("domain"));
-    const auto snapshot = store_.Get(name);
+    const auto snapshot = FullResult(name);
     if (!snapshot) {
       const bool configured = runtime()->Find(name) != nullptr;
       SetText(res, 404,

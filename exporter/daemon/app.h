@@ -26,6 +26,7 @@
 #include "config/config.h"
 #include "config/shard.h"
 #include "exporter/daemon/check_history.h"
+#include "exporter/daemon/metrics_cache.h"
 #include "exporter/daemon/result_storage.h"
 #include "exporter/daemon/scheduler.h"
 #include "exporter/daemon/snapshot_store.h"
@@ -111,9 +112,12 @@ class ExporterApp {
   Result<std::shared_ptr<const Runtime>> BuildRuntime(Config config) const;
   // `deadline` (a /probe's) ends the whole check: what is left of it is shared by the greeting
   // wait and the commands after it. `denied` networks are never connected to.
-  std::shared_ptr<const CheckResult> RunCheck(const Runtime& runtime, const DomainConfig& domain,
-                                              std::optional<SteadyTime> deadline,
-                                              const std::vector<IpNetwork>& denied);
+  CheckResult RunCheck(const Runtime& runtime, const DomainConfig& domain,
+                       std::optional<SteadyTime> deadline, const std::vector<IpNetwork>& denied);
+  // `name`'s latest scheduled result with every finding (the store keeps only those not OK),
+  // for the views that list passed checks: the kept observation judged again as the check
+  // judged it. nullptr if there is none.
+  std::shared_ptr<const CheckResult> FullResult(const std::string& name) const;
   void RunScheduled(const std::string& domain);
   void RunScheduledOnce(const std::string& domain);
   // Loads storage_'s results of the configured domains into store_ (marked restored), judged
@@ -133,6 +137,7 @@ class ExporterApp {
   TcpTransportFactory tcp_transports_;
   TransportFactory& transports_;  // dependencies_.transports, else tcp_transports_
   SnapshotStore store_;
+  MetricsCache metrics_cache_{store_};  // the gzip of /metrics, kept between scrapes
   CheckHistory history_;  // scheduled checks only, like store_; pruned with it on reload
   std::unique_ptr<const ResultStorage> storage_;  // --storage.path; null when off
   std::unique_ptr<Scheduler> scheduler_;

@@ -326,6 +326,16 @@ struct SslDeleter {
 
 }  // namespace
 
+HttpRoutes::HttpRoutes() {
+  // httplib 0.11 writes a content provider's body (Response::set_content_provider: /metrics
+  // streams its fleet text that way) only while the server "listens", which it reads from
+  // svr_sock_; never listening itself, this one would send the headers of such a reply and no
+  // body. Marked as listening for good: HttpFront's deadlines and Stop() bound every write,
+  // and httplib's own stop(), which would close svr_sock_, does nothing for a server that never
+  // ran listen().
+  svr_sock_ = 0;
+}
+
 bool HttpRoutes::ServeOne(httplib::Stream& stream, bool close_connection,
                           bool& connection_closed) {
   // Range is ignored (RFC 9110 §14.2): no route serves partial content, and cpp-httplib

@@ -52,6 +52,8 @@ namespace smtp_exporter {
 // it never listens itself. Thread-safe once handlers are registered, as httplib's server.
 class HttpRoutes : public httplib::Server {
  public:
+  HttpRoutes();
+
   // Reads one request from `stream`, routes it and writes the reply (httplib's own
   // Server::process_request). False when the connection must be closed.
   bool ServeOne(httplib::Stream& stream, bool close_connection, bool& connection_closed);

@@ -1,7 +1,10 @@
 #include "exporter/http/http_policies.h"
 
+#include <string>
+#include <string_view>
 #include <utility>
 
+#include "config/domain_name.h"
 #include "exporter/http/web_config.h"
 
 namespace smtp_exporter {
@@ -48,6 +51,59 @@ void InstallCommonPolicies(httplib::Server& server, HttpPolicies policies) {
         }
         return httplib::Server::HandlerResponse::Unhandled;
       });
+}
+
+}  // namespace smtp_exporter
+
+namespace smtp_exporter {
+namespace {
+
+std::string_view TrimSpace(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// The weight of one Accept-Encoding element's parameters ("q=0.5"): 1 when absent, 0 when
+// "q=0", "q=0.0", ... (RFC 9110 §12.4.2: qvalue is 0 to 1 with up to three decimals).
+bool WeightIsZero(std::string_view parameters) {
+  while (!parameters.empty()) {
+    const std::size_t semicolon = parameters.find(';');
+    const std::string_view parameter = TrimSpace(parameters.substr(0, semicolon));
+    parameters = semicolon == std::string_view::npos ? std::string_view()
+                                                     : parameters.substr(semicolon + 1);
+    if (parameter.size() >= 2 && (parameter[0] == 'q' || parameter[0] == 'Q') &&
+        parameter[1] == '=') {
+      const std::string_view value = TrimSpace(parameter.substr(2));
+      return !value.empty() && value[0] == '0' &&
+             value.find_first_not_of("0.", 0) == std::string_view::npos;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool AcceptsGzip(const httplib::Request& req) {
+  bool any = false;  // what "*" says
+  const std::string value = req.get_header_value("Accept-Encoding");
+  std::string_view header = value;
+  while (!header.empty()) {
+    const std::size_t comma = header.find(',');
+    const std::string_view element = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    const std::size_t semicolon = element.find(';');
+    const std::string coding = LowerAscii(TrimSpace(element.substr(0, semicolon)));
+    const bool allowed = !WeightIsZero(
+        semicolon == std::string_view::npos ? std::string_view() : element.substr(semicolon + 1));
+    if (coding == "gzip" || coding == "x-gzip") {
+      return allowed;  // named: its own weight decides, whatever "*" says
+    }
+    if (coding == "*") {
+      any = allowed;
+    }
+  }
+  return any;
 }
 
 }  // namespace smtp_exporter

@@ -49,4 +49,8 @@ struct HttpPolicies {
 //   Content-Length, is answered in its own `pre_routing` before this.)
 void InstallCommonPolicies(httplib::Server& server, HttpPolicies policies = {});
 
+// Whether `req`'s Accept-Encoding allows a gzip body (RFC 9110 §12.5.3): it lists "gzip",
+// "x-gzip" or "*" with a weight above 0. No Accept-Encoding: no (identity is always fine).
+bool AcceptsGzip(const httplib::Request& req);
+
 }  // namespace smtp_exporter

@@ -8,6 +8,7 @@
 #include <array>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 
@@ -30,6 +31,9 @@ constexpr std::size_t kMaxLabelValueBytes = 320;
 constexpr std::size_t kMaxExtensionsPerStage = 50;
 constexpr std::size_t kMaxExtensionKeywordBytes = 32;
 constexpr std::size_t kMaxPhaseNameBytes = 32;
+// The whole endpoint probe's phase: exported even when the other phases are not
+// (MetricsDetail::phase_durations), for the dashboard's slowest-endpoints panel.
+constexpr std::string_view kTotalPhase = "total";
 
 struct FamilySpec {
   std::string_view name;
@@ -120,6 +124,21 @@ constexpr FamilySpec kProbeFailedPhase{"smtp_probe_failed_phase", MetricType::Ga
                                       "timeout, refused, unreachable, closed, reply_4xx, "
                                       "reply_5xx, tls_handshake, limit_exceeded, protocol, "
                                       "error; absent when every phase that ran completed."};
+
+// Every per-domain and per-endpoint family, sorted by name: DomainSeries keeps its lines by
+// index into this list.
+constexpr std::array<const FamilySpec*, 24> kDomainFamilies = {
+    &kAuthPlaintext,     &kCheckDuration,      &kCheckRestored,      &kCheckSuccess,
+    &kCheckTimestamp,    &kDomainStatus,       &kEndpointUp,         &kEndpoints,
+    &kEsmtp,             &kExtension,          &kFcrdnsOk,           &kFinding,
+    &kFindings,          &kMxRecords,          &kNullMx,             &kNullSenderAccepted,
+    &kOpenRelay,         &kPhaseDuration,      &kPostmasterAccepted, &kProbeFailedPhase,
+    &kPtrPresent,        &kStartTlsOk,         &kTlsCertNotAfter,    &kTlsVersionInfo};
+static_assert(std::is_sorted(kDomainFamilies.begin(), kDomainFamilies.end(),
+                             [](const FamilySpec* a, const FamilySpec* b) {
+                               return a->name < b->name;
+                             }),
+              "kDomainFamilies must be sorted by name");
 
 // The exporter itself.
 constexpr FamilySpec kBuildInfo{"smtp_exporter_build_info", MetricType::Gauge,
@@ -281,7 +300,8 @@ Labels With(Labels labels, std::string name, std::string value) {
 }
 
 void AddEndpoint(const DnsObservation& dns, const std::string& domain,
-                 const EndpointObservation& endpoint, FamilySet* set) {
+                 const EndpointObservation& endpoint, const MetricsDetail& detail,
+                 FamilySet* set) {
   const Labels labels = {{"domain", domain},
                          {"mx", LabelValue(endpoint.mx_name)},
                          {"ip", endpoint.ip.ToString()},
@@ -323,8 +343,10 @@ void AddEndpoint(const DnsObservation& dns, const std::string& domain,
       set->Add(kExtension, With(With(labels, "extension", keyword), "stage", stage), 1.0);
     }
   };
-  add_extensions(endpoint.extensions_plain, "plain");
-  add_extensions(endpoint.extensions_tls, "tls");
+  if (detail.extensions) {
+    add_extensions(endpoint.extensions_plain, "plain");
+    add_extensions(endpoint.extensions_tls, "tls");
+  }
 
   const ReverseDns* reverse = dns.FindReverse(endpoint.ip);
   if (reverse != nullptr) {
@@ -344,7 +366,7 @@ void AddEndpoint(const DnsObservation& dns, const std::string& domain,
   set->Add(kOpenRelay, labels, OutcomeValue(endpoint.open_relay.outcome));
 
   for (const PhaseDuration& phase : endpoint.phases) {
-    if (IsPhaseName(phase.phase)) {
+    if (IsPhaseName(phase.phase) && (detail.phase_durations || phase.phase == kTotalPhase)) {
       set->Add(kPhaseDuration, With(labels, "phase", phase.phase), phase.seconds);
     }
   }
@@ -356,7 +378,8 @@ void AddEndpoint(const DnsObservation& dns, const std::string& domain,
   }
 }
 
-void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored = false) {
+void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored,
+               const MetricsDetail& detail, std::size_t omitted_ok_findings = 0) {
   const DomainObservation& obs = snapshot.observation;
   const std::string domain = LabelValue(obs.domain);
   const Labels labels = {{"domain", domain}};
@@ -370,6 +393,7 @@ void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored =
   }
 
   std::array<double, kSeverities.size()> counts{};
+  counts.at(static_cast<std::size_t>(Severity::kOk)) = static_cast<double>(omitted_ok_findings);
   for (const Finding& finding : snapshot.findings) {
     counts.at(static_cast<std::size_t>(finding.severity)) += 1;
     if (finding.severity != Severity::kOk) {
@@ -407,18 +431,63 @@ void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored =
   }
 
   for (const EndpointObservation& endpoint : obs.endpoints) {
-    AddEndpoint(dns, domain, endpoint, set);
+    AddEndpoint(dns, domain, endpoint, detail, set);
   }
+}
+
+std::size_t DomainFamilyIndex(std::string_view name) {
+  const auto it = std::lower_bound(
+      kDomainFamilies.begin(), kDomainFamilies.end(), name,
+      [](const FamilySpec* spec, std::string_view wanted) { return spec->name < wanted; });
+  if (it == kDomainFamilies.end() || (*it)->name != name) {
+    throw std::logic_error("not a domain metric family: " + std::string(name));
+  }
+  return static_cast<std::size_t>(it - kDomainFamilies.begin());
+}
+
+// "# HELP ...\n# TYPE ...\n" of `family` as TextSerializer writes it (a family without samples
+// serializes to exactly those two lines).
+std::string SerializedHeader(const FamilySpec& spec) {
+  MetricFamily family;
+  family.name = std::string(spec.name);
+  family.help = std::string(spec.help);
+  family.type = spec.type;
+  return prometheus::TextSerializer().Serialize({family});
+}
+
+// The header of domain family `index`, serialized once.
+const std::string& FamilyHeader(std::size_t index) {
+  static const auto* const headers = [] {
+    auto* list = new std::vector<std::string>();
+    for (const FamilySpec* spec : kDomainFamilies) {
+      list->push_back(SerializedHeader(*spec));
+    }
+    return list;
+  }();
+  return headers->at(index);
+}
+
+// `family`'s sample lines as TextSerializer writes them, without its header: serialized by the
+// library and the header cut off, so the fleet text cannot drift from the one-domain views'.
+std::string SampleLines(const MetricFamily& family) {
+  std::string text = prometheus::TextSerializer().Serialize({family});
+  const std::string& header = FamilyHeader(DomainFamilyIndex(family.name));
+  if (text.compare(0, header.size(), header) != 0) {
+    throw std::logic_error("unexpected TextSerializer output for " + family.name);
+  }
+  text.erase(0, header.size());
+  return text;
 }
 
 }  // namespace
 
 std::vector<prometheus::MetricFamily> DomainMetricFamilies(
-    const std::vector<std::shared_ptr<const CheckResult>>& snapshots, bool with_restored) {
+    const std::vector<std::shared_ptr<const CheckResult>>& snapshots, bool with_restored,
+    const MetricsDetail& detail) {
   FamilySet set;
   for (const auto& snapshot : snapshots) {
     if (snapshot != nullptr) {
-      AddDomain(*snapshot, &set, with_restored);
+      AddDomain(*snapshot, &set, with_restored, detail);
     }
   }
   return set.Take();
@@ -445,21 +514,77 @@ std::vector<prometheus::MetricFamily> ExporterMetricFamilies(const ExporterHealt
   return set.Take();
 }
 
-MetricsCollector::MetricsCollector(LatestResults results,
-                                   std::function<ExporterHealth()> health)
-    : results_(std::move(results)), health_(std::move(health)) {}
+std::size_t DomainFamilyCount() { return kDomainFamilies.size(); }
 
-std::vector<prometheus::MetricFamily> MetricsCollector::Collect() const {
-  std::vector<prometheus::MetricFamily> families =
-      DomainMetricFamilies(results_(), /*with_restored=*/true);
-  if (health_) {
-    std::vector<prometheus::MetricFamily> exporter = ExporterMetricFamilies(health_());
-    families.insert(families.end(), std::make_move_iterator(exporter.begin()),
-                    std::make_move_iterator(exporter.end()));
-    std::stable_sort(families.begin(), families.end(),
-                     [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
+std::string_view DomainSeries::Lines(std::size_t family) const {
+  if (family >= ends_.size()) {
+    return {};
   }
-  return families;
+  const std::size_t begin = family == 0 ? 0 : ends_[family - 1];
+  return std::string_view(text_).substr(begin, ends_[family] - begin);
+}
+
+DomainSeries RenderDomainSeries(const CheckResult& result, bool with_restored,
+                                const MetricsDetail& detail, std::size_t omitted_ok_findings) {
+  FamilySet set;
+  AddDomain(result, &set, with_restored, detail, omitted_ok_findings);
+  std::vector<std::string> lines(kDomainFamilies.size());
+  DomainSeries series;
+  std::size_t total = 0;
+  for (MetricFamily& family : set.Take()) {
+    const std::size_t index = DomainFamilyIndex(family.name);
+    series.series_ += family.metric.size();
+    lines[index] = SampleLines(family);
+    total += lines[index].size();
+  }
+  if (total == 0) {
+    return series;
+  }
+  series.text_.reserve(total);
+  series.ends_.reserve(lines.size());
+  for (const std::string& family_lines : lines) {
+    series.text_.append(family_lines);
+    series.ends_.push_back(static_cast<std::uint32_t>(series.text_.size()));
+  }
+  return series;
+}
+
+FleetExposition::FleetExposition(std::vector<const DomainSeries*> domains, std::string tail)
+    : domains_(std::move(domains)), tail_(std::move(tail)) {
+  WriteDomains([this](std::string_view piece) {
+    size_ += piece.size();
+    return true;
+  });
+  size_ += tail_.size();
+  for (const DomainSeries* domain : domains_) {
+    series_ += domain->series();
+  }
+}
+
+bool FleetExposition::WriteDomains(const std::function<bool(std::string_view)>& write) const {
+  for (std::size_t family = 0; family < kDomainFamilies.size(); ++family) {
+    bool header_written = false;
+    for (const DomainSeries* domain : domains_) {
+      const std::string_view lines = domain->Lines(family);
+      if (lines.empty()) {
+        continue;
+      }
+      if (!header_written) {
+        if (!write(FamilyHeader(family))) {
+          return false;
+        }
+        header_written = true;
+      }
+      if (!write(lines)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool FleetExposition::Write(const std::function<bool(std::string_view)>& write) const {
+  return WriteDomains(write) && (tail_.empty() || write(tail_));
 }
 
 std::string SerializeMetrics(const std::vector<prometheus::MetricFamily>& families) {
@@ -468,7 +593,7 @@ std::string SerializeMetrics(const std::vector<prometheus::MetricFamily>& famili
 
 std::string RenderProbeMetrics(const CheckResult& snapshot, bool success, double duration_seconds) {
   FamilySet set;
-  AddDomain(snapshot, &set);
+  AddDomain(snapshot, &set, /*with_restored=*/false, MetricsDetail::Full());
   set.Add(kProbeSuccess, {}, Bool(success));
   set.Add(kProbeDuration, {}, duration_seconds);
   return SerializeMetrics(set.Take());

@@ -1,7 +1,14 @@
-// Prometheus metrics built from snapshots at scrape time (node_exporter's const-metrics idea):
-// every call builds its metric families afresh from the snapshots it is given, so a domain
-// removed from the configuration leaves no stale series, and nothing here keeps state between
-// scrapes. docs/metrics.md lists every series.
+// Prometheus metrics of check results, in the text exposition format 0.0.4. docs/metrics.md
+// lists every series.
+//
+// Two ways to build them:
+// - DomainMetricFamilies / RenderProbeMetrics: prometheus-cpp metric families built from the
+//   results given (node_exporter's const-metrics idea), for one-domain views (/probe,
+//   /metrics?domain=, the checker mode), with every series.
+// - DomainSeries + FleetExposition: the fleet /metrics. A domain's series are serialized once,
+//   when its check finishes (RenderDomainSeries), and a scrape only copies those bytes family by
+//   family: no per-scrape metric objects and no sorting of a million labels. The bytes are
+//   those TextSerializer writes for the same families (a test holds the two equal).
 //
 // A value that was not measured (probe disabled, endpoint unreachable, lookup failed) is absent,
 // never 0. Families are sorted by name and samples by label values, so output is deterministic;
@@ -9,11 +16,10 @@
 // finding code and subject, EHLO keyword, TLS version and cipher); they are made valid UTF-8 and
 // bounded in length, and the serializer escapes quotes, backslashes and newlines.
 //
-// Thread safety: the free functions are pure and thread-safe. MetricsCollector::Collect is
-// thread-safe if its two callbacks are (the daemon's SnapshotStore::All and Health are).
+// Thread safety: the free functions are pure and thread-safe; a DomainSeries is immutable once
+// built.
 #pragma once
 
-#include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
 #include <cstddef>
@@ -22,8 +28,10 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "config/config.h"
 #include "exporter/check/check.h"
 
 namespace smtp_exporter {
@@ -46,27 +54,69 @@ struct ExporterHealth {
 // Per-domain and per-endpoint families for `snapshots` (null entries are skipped).
 // `with_restored`: also smtp_check_restored (CheckResult::restored), for the daemon, whose
 // results may come from its state on disk; a /probe or checker-mode result is always fresh,
-// so those leave it out. MetricsCollector sets it.
+// so those leave it out. `detail`: which optional per-endpoint series to include.
 std::vector<prometheus::MetricFamily> DomainMetricFamilies(
-    const std::vector<std::shared_ptr<const CheckResult>>& snapshots, bool with_restored = false);
+    const std::vector<std::shared_ptr<const CheckResult>>& snapshots, bool with_restored = false,
+    const MetricsDetail& detail = MetricsDetail::Full());
 
 // smtp_exporter_* families describing the exporter itself.
 std::vector<prometheus::MetricFamily> ExporterMetricFamilies(const ExporterHealth& health);
 
-// Each domain's latest result, as the daemon's store gives them at a scrape.
-using LatestResults = std::function<std::vector<std::shared_ptr<const CheckResult>>()>;
-
-// /metrics: the latest results plus the exporter's health, both read at each Collect().
-class MetricsCollector : public prometheus::Collectable {
+// One domain's series in the text format, serialized once when its check finishes: for each
+// domain family (an index into DomainFamilyCount()), that domain's sample lines, sorted by labels,
+// without # HELP and # TYPE. Immutable once built.
+class DomainSeries {
  public:
-  // An empty `health` leaves the exporter families out.
-  MetricsCollector(LatestResults results, std::function<ExporterHealth()> health);
-
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  DomainSeries() = default;  // no series
+  // The lines of family `family` (< DomainFamilyCount()); empty when it has none.
+  std::string_view Lines(std::size_t family) const;
+  std::size_t bytes() const { return text_.size(); }
+  std::size_t series() const { return series_; }
 
  private:
-  LatestResults results_;
-  std::function<ExporterHealth()> health_;
+  friend DomainSeries RenderDomainSeries(const CheckResult&, bool, const MetricsDetail&,
+                                         std::size_t);
+  // Every family's lines, in family order, in one allocation (a fleet keeps 10 000 of these):
+  // family i is text_[ends_[i - 1], ends_[i]), with ends_[-1] = 0.
+  std::string text_;
+  std::vector<std::uint32_t> ends_;  // empty when there are no series
+  std::size_t series_ = 0;
+};
+
+// How many per-domain families there are (smtp_domain_status, smtp_endpoint_up, ...).
+std::size_t DomainFamilyCount();
+
+// `result`'s series, as DomainMetricFamilies({result}, with_restored, detail) gives them.
+// `omitted_ok_findings`: OK findings `result` no longer carries (a store that keeps results
+// without them), counted in smtp_findings{severity="ok"} all the same.
+DomainSeries RenderDomainSeries(const CheckResult& result, bool with_restored,
+                                const MetricsDetail& detail, std::size_t omitted_ok_findings = 0);
+
+// The fleet /metrics text: every domain family that has a sample, in name order, its # HELP and
+// # TYPE lines and then the lines of each domain in `domains` in the order given (give them
+// sorted by domain: samples are then sorted as DomainMetricFamilies sorts them), and then
+// `tail` (the exporter's own families, serialized; they come last so that a cached prefix can
+// be reused while they change at every scrape). Holds pointers: the DomainSeries must outlive it.
+class FleetExposition {
+ public:
+  FleetExposition(std::vector<const DomainSeries*> domains, std::string tail);
+
+  // Calls `write` with consecutive pieces of the text; stops early when it returns false.
+  // Returns false if it did.
+  bool Write(const std::function<bool(std::string_view)>& write) const;
+  // The same without the tail.
+  bool WriteDomains(const std::function<bool(std::string_view)>& write) const;
+  const std::string& tail() const { return tail_; }
+  // Length of the whole text, in bytes.
+  std::size_t size() const { return size_; }
+  // Number of series.
+  std::size_t series() const { return series_; }
+
+ private:
+  std::vector<const DomainSeries*> domains_;
+  std::string tail_;
+  std::size_t size_ = 0;
+  std::size_t series_ = 0;
 };
 
 // Text exposition format 0.0.4 (prometheus::TextSerializer).

@@ -84,7 +84,7 @@ constexpr InvalidCase kInvalidCases[] = {
      "it under \"global:\""},
     {"invalid-unknown-key-top-other.yml",
      "invalid-unknown-key-top-other.yml:4:1: unknown top-level key \"scrape_configs\"; allowed "
-     "keys: global, probe, domains"},
+     "keys: global, probe, metrics, domains"},
     {"invalid-unknown-key-global.yml",
      "invalid-unknown-key-global.yml:2:3: unknown key \"intervall\" under \"global:\"; did you "
      "mean \"interval\"?"},
@@ -439,12 +439,30 @@ TEST(ConfigTest, ProbeDomainRestrictions) {
             "c:2:28: only_configured_domains must be true or false, got \"sometimes\"");
 }
 
+// #17: the fleet /metrics' optional series, off unless asked for.
+TEST(ConfigTest, MetricsSection) {
+  const Config none = MustLoad(ParseConfig("domains: []\n", "c"));
+  EXPECT_EQ(none.metrics, MetricsDetail{});
+  EXPECT_FALSE(none.metrics.extensions);
+  EXPECT_FALSE(none.metrics.phase_durations);
+  const Config both = MustLoad(ParseConfig(
+      "metrics:\n  extensions: true\n  phase_durations: yes\ndomains: []\n", "c"));
+  EXPECT_EQ(both.metrics, MetricsDetail::Full());
+  EXPECT_EQ(ErrorOf(ParseConfig("metrics:\n  extension: true\ndomains: []\n", "c")),
+            "c:2:3: unknown key \"extension\" under \"metrics:\"; did you mean \"extensions\"?");
+  EXPECT_EQ(ErrorOf(ParseConfig("metrics:\n  phase_durations: [1]\ndomains: []\n", "c")),
+            "c:2:20: phase_durations must be true or false, got a list");
+  EXPECT_EQ(ErrorOf(ParseConfig("metrics: true\ndomains: []\n", "c")),
+            "c:1:10: \"metrics:\" must be a mapping, got \"true\"");
+}
+
 TEST(ConfigTest, ExampleFileLoads) {
   const auto result =
       LoadConfigFile(std::string(SMTP_EXPORTER_SOURCE_DIR) + "/examples/smtp_exporter.yml");
   const Config config = MustLoad(result);
   EXPECT_EQ(config.defaults.helo_name, "mx-probe.example.net");
   EXPECT_FALSE(config.domains.empty());
+  EXPECT_EQ(config.metrics, MetricsDetail{});
 }
 
 TEST(ConfigTest, MissingFileIsAnError) {

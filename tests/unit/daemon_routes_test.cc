@@ -189,6 +189,39 @@ TEST_F(DaemonRoutesTest, RangeHeadersAreIgnoredSoNoReplyOutgrowsItsBody) {
   }
 }
 
+// #17: Prometheus asks for gzip; /metrics answers it from MetricsCache's kept bytes, one gzip
+// stream whose text is the plain one (the exporter's own families, rendered per scrape, aside).
+TEST_F(DaemonRoutesTest, MetricsAreGzippedWhenAskedAndPlainOtherwise) {
+  MetricsWhenChecked();
+  client_->set_decompress(false);
+  const auto raw = client_->Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_EQ(raw->get_header_value("Vary"), "Accept-Encoding");
+  ASSERT_GE(raw->body.size(), 2u);
+  EXPECT_EQ(raw->body.substr(0, 2), "\x1f\x8b");  // RFC 1952 §2.3.1 ID1 ID2
+  for (const char* refused : {"gzip;q=0", "identity", "br", "gzip;q=0, *"}) {
+    const auto plain = client_->Get("/metrics", {{"Accept-Encoding", refused}});
+    ASSERT_TRUE(plain) << refused;
+    EXPECT_FALSE(plain->has_header("Content-Encoding")) << refused;
+    EXPECT_THAT(plain->body, HasSubstr("smtp_domain_status{domain=\"refused.example\"} 3\n"));
+  }
+  client_->set_decompress(true);
+  const auto inflated = client_->Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  const auto plain = client_->Get("/metrics", {{"Accept-Encoding", "identity"}});
+  ASSERT_TRUE(inflated && plain);
+  const auto domains_part = [](const std::string& text) {
+    return text.substr(0, text.find("# HELP smtp_exporter_"));
+  };
+  EXPECT_EQ(domains_part(inflated->body), domains_part(plain->body));
+  EXPECT_THAT(inflated->body, HasSubstr("\nsmtp_exporter_domains 2\n"));
+  // HEAD: the headers only.
+  const auto head = client_->Head("/metrics");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_TRUE(head->body.empty());
+}
+
 // Issue #18 item 5: like Prometheus, POST /-/reload is refused unless the lifecycle API is
 // enabled (--web.enable-lifecycle); SIGHUP (Reload()) still works.
 TEST_F(DaemonRoutesTest, ReloadOverHttpIsForbiddenByDefault) {

@@ -270,5 +270,33 @@ TEST_F(HttpFrontTest, BindRefusesAPortInUse) {
   EXPECT_NE(bound.error().message.find("cannot listen"), std::string::npos);
 }
 
+// RFC 9110 §12.5.3: a coding named with q=0 is refused, "*" stands for any coding not named.
+TEST(AcceptsGzipTest, ReadsAcceptEncodingAsRfc9110Says) {
+  const auto accepts = [](const char* header) {
+    httplib::Request req;
+    if (header != nullptr) {
+      req.headers.emplace("Accept-Encoding", header);
+    }
+    return AcceptsGzip(req);
+  };
+  EXPECT_FALSE(accepts(nullptr));
+  EXPECT_TRUE(accepts("gzip"));
+  EXPECT_TRUE(accepts("GZip"));
+  EXPECT_TRUE(accepts("x-gzip"));
+  EXPECT_TRUE(accepts("gzip, deflate, br"));
+  EXPECT_TRUE(accepts(" br ;q=1.0 ,  gzip ; q=0.5"));
+  EXPECT_TRUE(accepts("*"));
+  EXPECT_TRUE(accepts("gzip;q=0.001"));
+  EXPECT_FALSE(accepts("gzip;q=0"));
+  EXPECT_FALSE(accepts("gzip; q=0.000"));
+  EXPECT_FALSE(accepts("gzip;q=0, *"));
+  EXPECT_FALSE(accepts("*;q=0"));
+  EXPECT_FALSE(accepts("identity"));
+  EXPECT_FALSE(accepts("br, deflate"));
+  EXPECT_FALSE(accepts("gzipx"));
+  EXPECT_FALSE(accepts(""));
+  EXPECT_FALSE(accepts(",,,;;;q=0"));
+}
+
 }  // namespace
 }  // namespace smtp_exporter

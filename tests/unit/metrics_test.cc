@@ -27,6 +27,7 @@ namespace smtp_exporter {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using LabelMap = std::map<std::string, std::string>;
@@ -166,18 +167,37 @@ ExporterHealth Health() {
   return health;
 }
 
-LatestResults LatestOf(const SnapshotStore& store) {
-  return [&store] { return store.All(); };
+// The fleet /metrics text over `store`'s entries, as the daemon serves it: with the exporter's
+// own families (Health()) as the tail, or none.
+std::string FleetText(const SnapshotStore& store, bool with_health = true) {
+  const auto entries = store.Entries();
+  std::vector<const DomainSeries*> series;
+  for (const auto& entry : entries) {
+    series.push_back(&entry->series);
+  }
+  const FleetExposition exposition(
+      series, with_health ? SerializeMetrics(ExporterMetricFamilies(Health())) : std::string());
+  std::string text;
+  EXPECT_TRUE(exposition.Write([&](std::string_view piece) {
+    text.append(piece);
+    return true;
+  }));
+  EXPECT_EQ(text.size(), exposition.size());
+  return text;
 }
 
 // good.example's result is one the daemon restored from disk at start-up (--storage.path).
-void PutAll(SnapshotStore* store) {
+// Returns the results put, whole (the store keeps them without their OK findings), sorted by
+// domain as the store sorts them.
+std::vector<std::shared_ptr<const CheckResult>> PutAll(SnapshotStore* store) {
   auto restored = std::make_shared<CheckResult>(*HealthySnapshot());
   restored->restored = true;
-  for (const auto& snapshot : std::vector<std::shared_ptr<const CheckResult>>{
-           restored, RelaySnapshot(), BrokenSnapshot()}) {
+  const std::vector<std::shared_ptr<const CheckResult>> all = {BrokenSnapshot(), restored,
+                                                               RelaySnapshot()};
+  for (const auto& snapshot : all) {
     store->Put(snapshot->observation.domain, snapshot);
   }
+  return all;
 }
 
 // Values of the samples of family `name` whose labels include every pair of `labels`.
@@ -240,9 +260,9 @@ TEST(MetricsTest, FailedPhaseAndReasonPerEndpoint) {
 
 TEST(MetricsGoldenTest, FullMetricsMatchGolden) {
   SnapshotStore store;
+  store.SetMetricsDetail(MetricsDetail::Full());
   PutAll(&store);
-  const MetricsCollector collector(LatestOf(store), Health);
-  ExpectGolden("metrics/full.prom", SerializeMetrics(collector.Collect()), "Metrics*");
+  ExpectGolden("metrics/full.prom", FleetText(store), "Metrics*");
 }
 
 TEST(MetricsGoldenTest, ProbeMetricsMatchGolden) {
@@ -252,14 +272,18 @@ TEST(MetricsGoldenTest, ProbeMetricsMatchGolden) {
 TEST(MetricsTest, FamiliesAreSortedDescribedAndFreeOfDuplicateSeries) {
   SnapshotStore store;
   PutAll(&store);
-  const auto families = MetricsCollector(LatestOf(store), Health).Collect();
+  auto families = DomainMetricFamilies(store.All(), /*with_restored=*/true);
+  for (auto& family : ExporterMetricFamilies(Health())) {
+    families.push_back(std::move(family));
+  }
   ASSERT_FALSE(families.empty());
   for (std::size_t i = 0; i < families.size(); ++i) {
     const auto& family = families[i];
     SCOPED_TRACE(family.name);
     EXPECT_FALSE(family.help.empty());
     EXPECT_FALSE(family.metric.empty());
-    if (i > 0) {
+    // Sorted by name: the domain families, then the exporter's own.
+    if (i > 0 && family.name.rfind("smtp_exporter_", 0) == families[i - 1].name.rfind("smtp_exporter_", 0)) {
       EXPECT_LT(families[i - 1].name, family.name);
     }
     for (std::size_t j = 1; j < family.metric.size(); ++j) {
@@ -439,15 +463,14 @@ TEST(MetricsTest, ARestoredResultIsMarkedAndKeepsItsCheckTime) {
 TEST(MetricsTest, RemovedDomainVanishes) {
   SnapshotStore store;
   PutAll(&store);
-  const MetricsCollector collector(LatestOf(store), Health);
-  EXPECT_THAT(SerializeMetrics(collector.Collect()), HasSubstr("domain=\"relay.example\""));
+  EXPECT_THAT(FleetText(store), HasSubstr("domain=\"relay.example\""));
   store.Retain({"good.example", "broken.example"});
-  const std::string after = SerializeMetrics(collector.Collect());
+  const std::string after = FleetText(store);
   EXPECT_THAT(after, Not(HasSubstr("relay.example")));
   EXPECT_THAT(after, HasSubstr("domain=\"good.example\""));
   // Families only relay.example had are gone entirely, HELP and TYPE included.
   store.Retain({});
-  const std::string empty = SerializeMetrics(collector.Collect());
+  const std::string empty = FleetText(store);
   EXPECT_THAT(empty, Not(HasSubstr("domain=")));
   // Families without samples are left out entirely, HELP and TYPE included.
   EXPECT_THAT(empty, Not(HasSubstr("smtp_endpoint_up")));
@@ -535,10 +558,63 @@ TEST(MetricsTest, ExporterFamilies) {
   EXPECT_THAT(SerializeMetrics(ExporterMetricFamilies(failed)),
               HasSubstr("smtp_exporter_config_last_reload_successful 0\n"));
 
-  // Without a health callback, /metrics has the domain families only.
+  // In the fleet text they come last, after every domain family: the daemon keeps the
+  // domains' part compressed between scrapes and compresses only these (MetricsCache).
   SnapshotStore store;
   PutAll(&store);
-  EXPECT_FALSE(HasFamily(MetricsCollector(LatestOf(store), nullptr).Collect(), "smtp_exporter_domains"));
+  const std::string fleet = FleetText(store);
+  EXPECT_THAT(fleet, EndsWith(SerializeMetrics(ExporterMetricFamilies(Health()))));
+  EXPECT_THAT(FleetText(store, /*with_health=*/false), Not(HasSubstr("smtp_exporter_")));
+}
+
+// The fleet text is the one-domain views' text, byte for byte: serialized once per check
+// (RenderDomainSeries) and concatenated per family, it must equal serializing every domain's
+// families together, as DomainMetricFamilies does, with either detail.
+TEST(MetricsTest, FleetTextEqualsSerializingAllFamiliesTogether) {
+  for (const MetricsDetail& detail : {MetricsDetail{}, MetricsDetail::Full()}) {
+    SCOPED_TRACE(detail.extensions);
+    SnapshotStore store;
+    store.SetMetricsDetail(detail);
+    const auto whole = PutAll(&store);
+    const std::string expected =
+        SerializeMetrics(DomainMetricFamilies(whole, /*with_restored=*/true, detail));
+    EXPECT_EQ(FleetText(store, /*with_health=*/false), expected);
+    EXPECT_THAT(expected, HasSubstr("smtp_findings{domain=\"good.example\",severity=\"ok\"} 4\n"));
+    // The store keeps results without their OK findings; the series still count them, also
+    // when a new detail renders them again from what is kept.
+    for (const auto& kept : store.All()) {
+      for (const Finding& finding : kept->findings) {
+        EXPECT_NE(finding.severity, Severity::kOk) << finding.code;
+      }
+    }
+    store.SetMetricsDetail(detail == MetricsDetail{} ? MetricsDetail::Full() : MetricsDetail{});
+    store.SetMetricsDetail(detail);
+    EXPECT_EQ(FleetText(store, /*with_health=*/false), expected);
+  }
+}
+
+// #17: at fleet size the EHLO keywords and per-phase timings were most of the series; by
+// default the fleet /metrics leaves them out, keeping phase="total" (the dashboard's slowest
+// endpoints). The one-domain views keep everything.
+TEST(MetricsTest, FleetDefaultLeavesOutExtensionsAndPhasesButTotal) {
+  SnapshotStore store;
+  PutAll(&store);
+  const std::string bounded = FleetText(store);
+  EXPECT_THAT(bounded, Not(HasSubstr("smtp_extension")));
+  EXPECT_THAT(bounded, Not(HasSubstr("phase=\"ehlo\"")));
+  EXPECT_THAT(bounded, HasSubstr("phase=\"total\""));
+  EXPECT_THAT(bounded, HasSubstr("smtp_starttls_ok{"));
+
+  store.SetMetricsDetail({.extensions = true, .phase_durations = false});
+  EXPECT_THAT(FleetText(store), HasSubstr("smtp_extension{"));
+  EXPECT_THAT(FleetText(store), Not(HasSubstr("phase=\"ehlo\"")));
+  store.SetMetricsDetail({.extensions = false, .phase_durations = true});
+  EXPECT_THAT(FleetText(store), Not(HasSubstr("smtp_extension")));
+  EXPECT_THAT(FleetText(store), HasSubstr("phase=\"ehlo\""));
+
+  const std::string one = SerializeMetrics(FamiliesOf(HealthySnapshot()));
+  EXPECT_THAT(one, HasSubstr("smtp_extension{"));
+  EXPECT_THAT(one, HasSubstr("phase=\"ehlo\""));
 }
 
 TEST(MetricsTest, ProbeAddsBlackboxSeries) {
