@@ -97,7 +97,8 @@ const SHORT_TITLES = (() => {
 })();
 const OPEN_STATUSES = new Set(['warn', 'crit', 'error']);
 
-const { origin: ORIGIN, artifactDir, setupError } = startBrowserTest('report_test', OVERALL_LIMIT_MS);
+const { origin: ORIGIN, artifactDir, setupError } =
+  startBrowserTest('report_test', OVERALL_LIMIT_MS);
 
 // ---- results ---------------------------------------------------------------------------------
 const failures = [];

@@ -27,6 +27,7 @@ using testing::Eventually;
 using testing::RunCommand;
 
 constexpr const char* kDomains[] = {"good.lab.test", "relay.lab.test", "hostile.lab.test"};
+
 std::string Quote(const std::string& text) { return "'" + text + "'"; }
 
 class ReportBrowserTest : public ::testing::Test {
