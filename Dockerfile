@@ -45,6 +45,8 @@ EXPOSE 10125 8080
 #   HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
 #     CMD ["/usr/local/bin/smtp_exporter", "-healthcheck", "-listen=:8080"]
 #   CMD ["-listen", ":8080"]
+# tests/docker/check_healthcheck.py (run by ctest) runs the HEALTHCHECK below and both
+# checker-mode examples as written, against a live server of their mode and a dead port.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/smtp_exporter", "healthcheck", "--web.listen-address=:10125", "--timeout=5s"]
 ENTRYPOINT ["/usr/local/bin/smtp_exporter"]

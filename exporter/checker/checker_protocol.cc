@@ -13,7 +13,7 @@
 #include "exporter/check/evaluate.h"
 #include "exporter/check/rules.h"
 #include "exporter/report/metrics.h"
-#include "exporter/report/text_report.h"
+#include "exporter/report/unix_time.h"
 
 namespace smtp_exporter {
 namespace {

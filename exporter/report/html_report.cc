@@ -10,6 +10,7 @@
 #include "config/domain_name.h"
 #include "exporter/check/facts.h"
 #include "exporter/report/html.h"
+#include "exporter/report/unix_time.h"
 
 namespace smtp_exporter {
 namespace {
@@ -197,18 +198,13 @@ constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "Ma
 // "14:05 UTC" on now's UTC day, "Nov 13 14:05 UTC" on another, in a <time> whose title is the
 // full time: a history spans hours to days, and the strip is read at a glance.
 std::string ShortTimeHtml(double unix_seconds, double now_unix) {
-  const auto t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  const auto unix_whole = static_cast<std::int64_t>(unix_seconds);
+  const std::tm tm = UtcCalendar(unix_whole);
   bool same_day = false;
   if (now_unix > 0) {
-    const auto now = static_cast<std::time_t>(now_unix);
-    std::tm now_tm{};
-    gmtime_r(&now, &now_tm);
+    const std::tm now_tm = UtcCalendar(static_cast<std::int64_t>(now_unix));
     same_day = tm.tm_year == now_tm.tm_year && tm.tm_yday == now_tm.tm_yday;
   }
-  char datetime[32];
-  std::strftime(datetime, sizeof(datetime), "%Y-%m-%dT%H:%M:%SZ", &tm);
   char label[48];
   if (same_day) {
     std::snprintf(label, sizeof(label), "%02d:%02d UTC", tm.tm_hour, tm.tm_min);
@@ -217,8 +213,8 @@ std::string ShortTimeHtml(double unix_seconds, double now_unix) {
                   kMonths[static_cast<std::size_t>(tm.tm_mon) % 12], tm.tm_mday, tm.tm_hour,
                   tm.tm_min);
   }
-  return std::string("<time datetime=\"") + datetime + "\" title=\"" + FormatUnixUtc(unix_seconds) +
-         "\">" + label + "</time>";
+  return "<time datetime=\"" + FormatUnixRfc3339(unix_whole) + "\" title=\"" +
+         FormatUnixUtc(unix_seconds) + "\">" + label + "</time>";
 }
 
 // A status word in its colour (the word carries the meaning, the colour helps).
@@ -823,18 +819,6 @@ void WritePassed(std::ostringstream& out, const std::vector<Finding>& findings) 
 int StatusRank(const IndexRow& row) { return row.checked ? static_cast<int>(row.status) : -1; }
 
 }  // namespace
-
-std::string FormatUnixUtc(double unix_seconds) {
-  if (unix_seconds <= 0) {
-    return "-";
-  }
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buffer;
-}
 
 std::string RenderReportHtml(const DomainObservation& domain, const std::vector<Finding>& findings,
                              Severity status, const HtmlPageContext& context) {

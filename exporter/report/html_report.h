@@ -106,7 +106,4 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
 std::string RenderIndexHtml(const std::vector<IndexRow>& rows, const OverviewFilter& filter,
                             const HtmlPageContext& context);
 
-// "2026-11-25 14:03:07 UTC", or "-" for 0.
-std::string FormatUnixUtc(double unix_seconds);
-
 }  // namespace smtp_exporter

@@ -1,12 +1,12 @@
 #include "exporter/report/text_report.h"
 
 #include <cstdio>
-#include <ctime>
 #include <sstream>
 
 #include "exporter/check/facts.h"
 #include "exporter/report/findings_text.h"
 #include "exporter/report/terminal_text.h"
+#include "exporter/report/unix_time.h"
 
 namespace smtp_exporter {
 namespace {
@@ -230,15 +230,6 @@ std::string RenderDomainText(const DomainObservation& domain, const std::vector<
   }
   out << RenderPassedChecksText(findings, color);
   return out.str();
-}
-
-std::string FormatUnixRfc3339(std::int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
 }
 
 }  // namespace smtp_exporter

@@ -26,8 +26,4 @@ std::string RenderDnsText(const DnsObservation& dns);
 std::string RenderDomainText(const DomainObservation& domain, const std::vector<Finding>& findings,
                              Severity status, bool color = false);
 
-// "2026-11-25T14:03:07Z": RFC 3339 in UTC, as JSON documents and happyDomain's CheckMetric
-// timestamps carry it.
-std::string FormatUnixRfc3339(std::int64_t unix_seconds);
-
 }  // namespace smtp_exporter

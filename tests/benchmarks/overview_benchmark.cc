@@ -16,30 +16,19 @@
 #include "exporter/report/html.h"
 #include "exporter/report/html_report.h"
 #include "exporter/report/overview.h"
-#include "exporter/check/evaluate.h"
 #include "exporter/daemon/snapshot_store.h"
 #include "tests/support/observations.h"
 
 namespace smtp_exporter {
 namespace {
 
-using testing::HealthyEndpoint;
-using testing::Mx;
-using testing::Plan;
+using testing::EvaluatedFixture;
+using testing::HealthyDomain;
 using testing::Reverse;
+using testing::UnreachableEndpoint;
+using testing::WithoutStartTls;
 
 constexpr double kNow = 1700000000;
-
-void WithoutStartTls(EndpointObservation* e) {
-  e->ehlo = Reply{250,
-                  {"250-" + e->mx_name, "250-PIPELINING", "250-SIZE 10240000",
-                   "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 SMTPUTF8"}};
-  e->extensions_plain = ExtensionSet::FromEhloReply(*e->ehlo);
-  e->starttls = {};
-  e->tls_ehlo.reset();
-  e->extensions_tls = {};
-  e->transactions_channel = TransactionChannel::kPlain;
-}
 
 // Domain `i`: two MX hosts with an IPv4 and an IPv6 address each; about one domain in three
 // has something wrong, as in a real portfolio.
@@ -53,28 +42,16 @@ std::shared_ptr<const CheckResult> MakeSnapshot(int i) {
   const std::string v6a = "2001:db8::a:" + n;
   const std::string v6b = "2001:db8::b:" + n;
   DomainObservation obs;
-  obs.domain = domain;
-  obs.started_at_unix = kNow - 60;
-  obs.duration_seconds = 1.5;
-  obs.dns.domain = domain;
   if (i % 50 == 0) {  // the resolver failed: nothing probed
+    obs.domain = domain;
+    obs.dns.domain = domain;
     obs.dns.mx = {DnsStatus::kServFail, "Server failure"};
   } else {
-    obs.dns.mx.status = DnsStatus::kOk;
-    obs.dns.mx_targets = {Mx(10, mx1.c_str(), {v4a.c_str(), v6a.c_str()}),
-                          Mx(20, mx2.c_str(), {v4b.c_str(), v6b.c_str()})};
-    const bool ptr_missing = i % 5 == 0;
-    obs.dns.reverse = {
-        Reverse(v4a.c_str(), ptr_missing ? DnsStatus::kNxDomain : DnsStatus::kOk,
-                ptr_missing ? std::vector<std::string>{} : std::vector<std::string>{mx1},
-                ptr_missing ? std::nullopt : std::optional<bool>(true)),
-        Reverse(v6a.c_str(), DnsStatus::kOk, {mx1}, true),
-        Reverse(v4b.c_str(), DnsStatus::kOk, {mx2}, true),
-        Reverse(v6b.c_str(), DnsStatus::kOk, {mx2}, true)};
-    Plan(&obs);
-    obs.endpoints = {
-        HealthyEndpoint(domain, mx1, v4a.c_str()), HealthyEndpoint(domain, mx1, v6a.c_str()),
-        HealthyEndpoint(domain, mx2, v4b.c_str()), HealthyEndpoint(domain, mx2, v6b.c_str())};
+    // Endpoints in this order: mx1 v4, mx1 v6, mx2 v4, mx2 v6.
+    obs = HealthyDomain(domain, {{10, mx1, {v4a, v6a}}, {20, mx2, {v4b, v6b}}});
+    if (i % 5 == 0) {
+      obs.dns.reverse[0] = Reverse(v4a.c_str(), DnsStatus::kNxDomain, {}, std::nullopt);
+    }
     if (i % 20 == 0) {
       obs.endpoints[0].open_relay.outcome = ProbeOutcome::kAccepted;
     }
@@ -84,23 +61,15 @@ std::shared_ptr<const CheckResult> MakeSnapshot(int i) {
     }
     if (i % 11 == 0) {
       for (const std::size_t v6 : {1u, 3u}) {
-        EndpointObservation& e = obs.endpoints[v6];
-        e = {};
-        e.domain = domain;
-        e.mx_name = v6 == 1 ? mx1 : mx2;
-        e.ip = IpAddress::Parse(v6 == 1 ? v6a : v6b).value();
-        e.connect_status = ConnectStatus::kTimeout;
-        e.connect_error = "no answer within 12 s";
+        obs.endpoints[v6] =
+            UnreachableEndpoint(domain, v6 == 1 ? mx1 : mx2, (v6 == 1 ? v6a : v6b).c_str(),
+                                ConnectStatus::kTimeout, "no answer within 12 s");
       }
     }
   }
-  CheckOptions options;
-  options.helo_name = "probe.example.net";
-  auto snapshot = std::make_shared<CheckResult>();
-  snapshot->findings = Evaluate(obs, options);
-  snapshot->status = WorstSeverity(snapshot->findings);
-  snapshot->observation = std::move(obs);
-  return snapshot;
+  obs.started_at_unix = kNow - 60;
+  obs.duration_seconds = 1.5;
+  return std::make_shared<CheckResult>(EvaluatedFixture(std::move(obs)));
 }
 
 // 48 checks five minutes apart; the last is the snapshot's. Some domains flapped on the way.

@@ -54,11 +54,10 @@
 // node_modules, bad arguments), 3 the overall time limit was hit.
 // Only loopback is contacted. Every wait is bounded.
 
-import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CHROMIUM, launchChromium, startBrowserTest } from './chromium.mjs';
 
-const CHROMIUM = process.env.SMTPX_CHROMIUM || '/usr/bin/chromium';
 const OVERALL_LIMIT_MS = 240_000;
 const NAV_TIMEOUT_MS = 20_000;
 const ACTION_TIMEOUT_MS = 10_000;
@@ -97,48 +96,9 @@ const SHORT_TITLES = (() => {
   return titles;
 })();
 const OPEN_STATUSES = new Set(['warn', 'crit', 'error']);
-const HINT = 'run `scripts/dev.sh deps` (Debian chromium + npm ci in tests/node)';
 
-function setupError(message) {
-  console.error(`report_test: SETUP ERROR: ${message}`);
-  process.exit(2);
-}
-
-// ---- arguments and prerequisites -------------------------------------------------------------
-const [baseArg, artifactDir] = process.argv.slice(2);
-if (!baseArg || !artifactDir) {
-  setupError('usage: node tests/browser/report_test.mjs http://127.0.0.1:PORT ARTIFACT_DIR');
-}
-let base;
-try {
-  base = new URL(baseArg);
-} catch {
-  setupError(`not a URL: ${baseArg}`);
-}
-const host = base.hostname.replace(/^\[|\]$/g, '');
-if (base.protocol !== 'http:' || !(/^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' ||
-                                   host === 'localhost')) {
-  setupError(`the daemon must be on loopback http (127.0.0.0/8 or ::1), got ${baseArg}`);
-}
-const ORIGIN = base.origin;
-if (!existsSync(CHROMIUM)) {
-  setupError(`${CHROMIUM} is missing: ${HINT}`);
-}
-let chromium;
-try {
-  // playwright-core lives in tests/node/node_modules (tests/node/package.json).
-  const require = createRequire(new URL('../node/package.json', import.meta.url));
-  ({ chromium } = require('playwright-core'));
-} catch (e) {
-  setupError(`cannot load playwright-core from tests/node/node_modules (${e.message}): ${HINT}`);
-}
-mkdirSync(artifactDir, { recursive: true });
-
-const watchdog = setTimeout(() => {
-  console.error(`report_test: FAIL: overall time limit of ${OVERALL_LIMIT_MS / 1000} s exceeded`);
-  process.exit(3);
-}, OVERALL_LIMIT_MS);
-watchdog.unref();
+const { origin: ORIGIN, artifactDir, setupError } =
+  startBrowserTest('report_test', OVERALL_LIMIT_MS);
 
 // ---- results ---------------------------------------------------------------------------------
 const failures = [];
@@ -229,19 +189,7 @@ const INIT_SCRIPT = `(() => {
   }, true);
 })();`;
 
-// No proxy, ever: the browser talks to the loopback daemon directly. Playwright gives the browser
-// a fresh temporary profile (user-data dir) and deletes it on close.
-const env = Object.fromEntries(Object.entries(process.env)
-  .filter(([k]) => !/^(https?|ftp|all|no)_proxy$/i.test(k)));
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--no-proxy-server'],
-  env,
-  timeout: 60_000,
-}).catch((e) => setupError(`cannot start ${CHROMIUM}: ${e.message}`));
+const browser = await launchChromium(setupError);
 
 // Per context: every request it made that is not for the daemon (aborted), every dialog.
 async function newContext(options) {

@@ -5,24 +5,21 @@
 // `endpoint` among the options and every rule enabled), then /evaluate and /report as the SDK
 // server offers them, for the good and the open-relay lab domains. -healthcheck is run against
 // it, and SIGTERM must stop it cleanly. Only loopback is contacted; every wait is bounded.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "exporter/check/rules.h"
+#include "tests/integration/checker_process.h"
 #include "tests/integration/lab_environment.h"
 #include "tests/support/lab.h"
 
@@ -31,20 +28,6 @@ namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
-using testing::LabEnvironment;
-
-// A loopback port free right now (bound, read, closed).
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 json AllRulesEnabled() {
   json enabled = json::object();
@@ -58,63 +41,18 @@ class CheckerModeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("smtpx-checker");
-    port_ = FreeLoopbackPort();
-    listen_ = "127.0.0.1:" + std::to_string(port_);
     log_path_ = dir_ + "/stderr.log";
-    const std::vector<std::string> args = {SMTP_EXPORTER_BINARY,
-                                           "-listen",
-                                           listen_,
-                                           "--dns-servers",
-                                           LabEnvironment::DnsServer(),
-                                           "-smtp-port=" + std::to_string(testing::kSmtpPort),
-                                           "-denied-networks="};  // the lab is on loopback
-    pid_ = fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(fd, STDERR_FILENO);
-      dup2(fd, STDOUT_FILENO);
-      std::vector<char*> argv;
-      for (const std::string& arg : args) {
-        argv.push_back(const_cast<char*>(arg.c_str()));
-      }
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
+    ASSERT_TRUE(checker_.Start(log_path_)) << checker_.Log();
+    port_ = checker_.port();
+    listen_ = checker_.listen();
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_connection_timeout(1, 0);
     client_->set_read_timeout(60, 0);
-    ASSERT_TRUE(testing::Eventually(
-        [&] {
-          const auto res = client_->Get("/health");
-          return res && res->status == 200;
-        },
-        std::chrono::seconds(10)))
-        << testing::ReadFile(log_path_);
   }
 
-  void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    testing::RunCommand("rm -rf '" + dir_ + "'");
-  }
+  void TearDown() override { testing::RunCommand("rm -rf '" + dir_ + "'"); }
 
-  // SIGTERM, then the exit status (bounded wait); -1 if it did not exit in time.
-  int Terminate() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 150; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return -1;
-  }
+  int Terminate() { return checker_.Terminate(); }
 
   json PostJson(const std::string& path, const json& body, int expected_status = 200) {
     const auto res = client_->Post(path.c_str(), body.dump(), "application/json");
@@ -152,7 +90,7 @@ class CheckerModeTest : public ::testing::Test {
   std::string listen_;
   std::string log_path_;
   int port_ = 0;
-  pid_t pid_ = -1;
+  testing::CheckerProcess checker_;
   std::unique_ptr<httplib::Client> client_;
 };
 

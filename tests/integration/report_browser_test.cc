@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "exporter/daemon/app.h"
+#include "tests/integration/browser_tools.h"
 #include "tests/integration/lab_environment.h"
 #include "tests/support/in_process_exporter.h"
 #include "tests/support/lab.h"
@@ -26,8 +27,6 @@ using testing::Eventually;
 using testing::RunCommand;
 
 constexpr const char* kDomains[] = {"good.lab.test", "relay.lab.test", "hostile.lab.test"};
-constexpr const char* kDepsHint = "run scripts/dev.sh deps (installs Debian's chromium and the "
-                                  "npm test tools in tests/node with npm ci)";
 
 std::string Quote(const std::string& text) { return "'" + text + "'"; }
 
@@ -60,16 +59,8 @@ class ReportBrowserTest : public ::testing::Test {
 
 TEST_F(ReportBrowserTest, ReportPagesInChromium) {
   // The tools first: a missing one is a failure with a way out, never a skip.
-  const std::string source = LabEnvironment::SourceDir();
-  const std::string script = source + "/tests/browser/report_test.mjs";
-  const auto node = RunCommand("command -v node && node --version");
-  ASSERT_EQ(node.exit_code, 0) << "node (Node.js 18+) is not on PATH: " << kDepsHint;
-  ASSERT_EQ(RunCommand("test -x /usr/bin/chromium").exit_code, 0)
-      << "/usr/bin/chromium is missing: " << kDepsHint;
-  ASSERT_EQ(RunCommand("test -f " + Quote(source + "/tests/node/node_modules/playwright-core/"
-                                                   "package.json")).exit_code, 0)
-      << "playwright-core is not installed in " << source << "/tests/node/node_modules: "
-      << kDepsHint;
+  const std::string missing = testing::MissingBrowserTools();
+  ASSERT_EQ(missing, "");
 
   // Every domain has a finished check (start-up checks are staggered over the interval).
   httplib::Client client("127.0.0.1", app_->port());
@@ -93,11 +84,11 @@ TEST_F(ReportBrowserTest, ReportPagesInChromium) {
   const std::string base = "http://127.0.0.1:" + std::to_string(app_->port());
   std::cout << "[ browser  ] screenshots and pages: " << artifacts << std::endl;
   // report_test.mjs stops itself after 180 s; the outer timeout is the last resort.
-  const auto run = RunCommand("timeout --kill-after=10 300 node " + Quote(script) + " " +
-                              Quote(base) + " " + Quote(artifacts));
+  const auto run = testing::RunBrowserScript("report_test.mjs", Quote(base) + " " + Quote(artifacts),
+                                             300);
   std::ofstream(artifacts + "/report_test.log", std::ios::trunc) << run.output;
   EXPECT_EQ(run.exit_code, 0) << "tests/browser/report_test.mjs failed (exit " << run.exit_code
-                              << "; 2 = set-up problem: " << kDepsHint
+                              << "; 2 = set-up problem: " << testing::kBrowserDepsHint
                               << "); artifacts in " << artifacts << ":\n"
                               << run.output;
   if (run.exit_code == 0) {

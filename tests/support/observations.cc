@@ -78,4 +78,58 @@ EndpointObservation HealthyEndpoint(const std::string& domain, const std::string
   return e;
 }
 
+DomainObservation HealthyDomain(const std::string& domain, const std::vector<FixtureMx>& hosts) {
+  DomainObservation obs;
+  obs.domain = domain;
+  obs.dns.domain = domain;
+  obs.dns.mx.status = DnsStatus::kOk;
+  for (const FixtureMx& mx : hosts) {
+    std::vector<const char*> ips;
+    for (const std::string& ip : mx.ips) {
+      ips.push_back(ip.c_str());
+      obs.dns.reverse.push_back(Reverse(ip.c_str(), DnsStatus::kOk, {mx.host}, true));
+    }
+    obs.dns.mx_targets.push_back(Mx(mx.preference, mx.host.c_str(), ips));
+  }
+  Plan(&obs);
+  for (const FixtureMx& mx : hosts) {
+    for (const std::string& ip : mx.ips) {
+      obs.endpoints.push_back(HealthyEndpoint(domain, mx.host, ip.c_str()));
+    }
+  }
+  return obs;
+}
+
+void WithoutStartTls(EndpointObservation* e) {
+  e->ehlo = Reply{250,
+                  {"250-" + e->mx_name, "250-PIPELINING", "250-SIZE 10240000",
+                   "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 SMTPUTF8"}};
+  e->extensions_plain = ExtensionSet::FromEhloReply(*e->ehlo);
+  e->starttls = {};
+  e->tls_ehlo.reset();
+  e->extensions_tls = {};
+  e->transactions_channel = TransactionChannel::kPlain;
+}
+
+EndpointObservation UnreachableEndpoint(const std::string& domain, const std::string& mx,
+                                        const char* ip, ConnectStatus status, std::string error) {
+  EndpointObservation e;
+  e.domain = domain;
+  e.mx_name = mx;
+  e.ip = Ip(ip);
+  e.connect_status = status;
+  e.connect_error = std::move(error);
+  return e;
+}
+
+CheckOptions FixtureOptions() {
+  CheckOptions options;
+  options.helo_name = "probe.example.net";
+  return options;
+}
+
+CheckResult EvaluatedFixture(DomainObservation obs) {
+  return EvaluateObservation(std::move(obs), FixtureOptions());
+}
+
 }  // namespace smtp_exporter::testing

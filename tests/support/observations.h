@@ -1,6 +1,9 @@
-// Hand-built observations for unit tests of everything downstream of the probes (rules,
-// metrics, reports): a healthy endpoint and the DNS pieces around it, so each test starts from
-// a known-good observation and breaks exactly what it is about. Plain functions; thread-safe.
+// Hand-built observations for unit tests and benchmarks of everything downstream of the probes
+// (rules, metrics, reports): a healthy endpoint, a healthy domain and the DNS pieces around
+// them, the usual ways to break an endpoint, and the check result the rules draw from an
+// observation. Each test starts from a known-good observation and breaks exactly what it is
+// about; the fixtures of the HTML report tests, the metrics tests and the overview benchmark
+// are all built here. Plain functions (no gtest); thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/check/check.h"
 #include "probes/dns_observation.h"
 #include "probes/observation.h"
 
@@ -31,5 +35,33 @@ void Plan(DomainObservation* obs);
 // as it should: null sender and postmaster accepted, relaying refused.
 EndpointObservation HealthyEndpoint(const std::string& domain, const std::string& mx,
                                     const char* ip);
+
+// One MX host of a fixture domain.
+struct FixtureMx {
+  std::uint16_t preference = 10;
+  std::string host;
+  std::vector<std::string> ips;
+};
+
+// A domain whose MX hosts pass everything: the MX lookup answered `hosts`, every address has a
+// PTR naming its MX host with FCrDNS confirmed, and one planned and one HealthyEndpoint per
+// address, in MX order then address order. Its times are left at 0 for the caller to set.
+DomainObservation HealthyDomain(const std::string& domain, const std::vector<FixtureMx>& hosts);
+
+// Turns `e` into an endpoint that does not offer STARTTLS: the healthy EHLO minus STARTTLS,
+// no TLS session, the transaction probes in plaintext.
+void WithoutStartTls(EndpointObservation* e);
+
+// An endpoint whose connection failed with `status` (a timeout, a refusal) and `error`: nothing
+// else was observed.
+EndpointObservation UnreachableEndpoint(const std::string& domain, const std::string& mx,
+                                        const char* ip, ConnectStatus status, std::string error);
+
+// The HELO name every fixture check uses.
+CheckOptions FixtureOptions();
+
+// What a check concludes from `obs` (EvaluateObservation with FixtureOptions and the default
+// rules): the fixture results the renderers are tested and measured with.
+CheckResult EvaluatedFixture(DomainObservation obs);
 
 }  // namespace smtp_exporter::testing

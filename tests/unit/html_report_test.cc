@@ -28,65 +28,40 @@
 namespace smtp_exporter {
 namespace {
 
+using testing::EvaluatedFixture;
 using testing::ExpectGolden;
 using ::testing::HasSubstr;
+using testing::HealthyDomain;
 using testing::HealthyEndpoint;
-using testing::Ip;
 using testing::Mx;
 using ::testing::Not;
 using testing::Plan;
 using testing::Reverse;
+using testing::UnreachableEndpoint;
+using testing::WithoutStartTls;
 
 // Payloads a hostile server puts in its replies (the lab's responder sends the same kind).
 constexpr char kScriptPayload[] = "<script>alert(1)</script>";
 constexpr char kAttributePayload[] = "\"><img src=x onerror=alert(2)>";
 
-CheckOptions Options() {
-  CheckOptions options;
-  options.helo_name = "probe.example.net";
-  return options;
-}
-
-struct Check {
-  DomainObservation observation;
-  std::vector<Finding> findings;
-  Severity status = Severity::kOk;
-};
-
-Check Evaluate(DomainObservation obs) {
-  Check check;
-  check.findings = Evaluate(obs, Options());
-  check.status = WorstSeverity(check.findings);
-  check.observation = std::move(obs);
-  return check;
-}
-
 // Dual stack, TLS, every probe answered as it should.
-Check Healthy() {
-  DomainObservation obs;
-  obs.domain = "good.example";
+CheckResult Healthy() {
+  DomainObservation obs =
+      HealthyDomain("good.example", {{10, "mx1.good.example", {"198.51.100.10", "2001:db8::10"}}});
   obs.started_at_unix = 1700000000;
   obs.duration_seconds = 0.42;
-  obs.dns.domain = obs.domain;
-  obs.dns.mx.status = DnsStatus::kOk;
   obs.dns.duration_seconds = 0.02;
-  obs.dns.mx_targets = {Mx(10, "mx1.good.example", {"198.51.100.10", "2001:db8::10"})};
-  obs.dns.reverse = {Reverse("198.51.100.10", DnsStatus::kOk, {"mx1.good.example"}, true),
-                     Reverse("2001:db8::10", DnsStatus::kOk, {"mx1.good.example"}, true)};
-  Plan(&obs);
-  obs.endpoints = {HealthyEndpoint(obs.domain, "mx1.good.example", "198.51.100.10"),
-                   HealthyEndpoint(obs.domain, "mx1.good.example", "2001:db8::10")};
   for (auto& e : obs.endpoints) {
     e.transcript = {{0.0, TranscriptEntry::Direction::kNote, "connected"},
                     {0.05, TranscriptEntry::Direction::kServer, e.greeting->lines[0]},
                     {0.06, TranscriptEntry::Direction::kClient, "EHLO probe.example.net"}};
   }
-  return Evaluate(std::move(obs));
+  return EvaluatedFixture(std::move(obs));
 }
 
 // One MX host, two addresses: the IPv4 one is a hostile open relay offering AUTH in plaintext
 // and no STARTTLS, with markup in every reply and no PTR; the IPv6 one does not answer.
-Check Broken() {
+CheckResult Broken() {
   DomainObservation obs;
   obs.domain = "broken.example";
   obs.started_at_unix = 1700000100;
@@ -102,15 +77,12 @@ Check Broken() {
   const std::string banner = std::string("220 mx1.broken.example ESMTP ") + kScriptPayload + " " +
                              kAttributePayload + " \x1b[31mred";
   v4.greeting = Reply{220, {banner}};
+  WithoutStartTls(&v4);
   v4.ehlo = Reply{250,
                   {"250-mx1.broken.example", "250-PIPELINING", "250-AUTH PLAIN LOGIN",
                    std::string("250 X-") + kScriptPayload}};
   v4.extensions_plain = ExtensionSet::FromEhloReply(*v4.ehlo);
   v4.auth_before_tls = true;
-  v4.starttls = {};
-  v4.tls_ehlo.reset();
-  v4.extensions_tls = {};
-  v4.transactions_channel = TransactionChannel::kPlain;
   v4.probe_recipient = "postmaster@example.com";
   v4.open_relay = {ProbeOutcome::kAccepted,
                    {{"MAIL FROM:<checker@probe.example.net>", Reply{250, {"250 2.1.0 Ok"}}, ""},
@@ -120,26 +92,22 @@ Check Broken() {
   v4.transcript = {{0.0, TranscriptEntry::Direction::kServer, banner},
                    {0.01, TranscriptEntry::Direction::kClient, "EHLO probe.example.net"}};
 
-  EndpointObservation v6;
-  v6.domain = obs.domain;
-  v6.mx_name = "mx1.broken.example";
-  v6.ip = *IpAddress::Parse("2001:db8::7");
-  v6.connect_status = ConnectStatus::kTimeout;
-  v6.connect_error = "no answer within 5 s";
+  EndpointObservation v6 = UnreachableEndpoint(obs.domain, "mx1.broken.example", "2001:db8::7",
+                                               ConnectStatus::kTimeout, "no answer within 5 s");
   v6.phases = {{"connect", 5.0}, {"total", 5.0}};
   obs.endpoints = {v4, v6};
-  return Evaluate(std::move(obs));
+  return EvaluatedFixture(std::move(obs));
 }
 
 // The resolver failed: the check could not run; nothing was probed.
-Check DnsFailure() {
+CheckResult DnsFailure() {
   DomainObservation obs;
   obs.domain = "servfail.example";
   obs.started_at_unix = 1700000200;
   obs.duration_seconds = 3;
   obs.dns.domain = obs.domain;
   obs.dns.mx = {DnsStatus::kServFail, "Server failure"};
-  return Evaluate(std::move(obs));
+  return EvaluatedFixture(std::move(obs));
 }
 
 HtmlPageContext Context() {
@@ -153,7 +121,7 @@ HtmlPageContext Context() {
   return context;
 }
 
-std::string Render(const Check& check) {
+std::string Render(const CheckResult& check) {
   return RenderReportHtml(check.observation, check.findings, check.status, Context());
 }
 
@@ -198,7 +166,7 @@ TEST(HtmlReportTest, GoldenManyFailures) {
 }
 
 TEST(HtmlReportTest, GoldenErrorState) {
-  const Check check = DnsFailure();
+  const CheckResult check = DnsFailure();
   ASSERT_EQ(check.status, Severity::kError);
   const std::string html = Render(check);
   EXPECT_THAT(html, HasSubstr("data-status=\"error\""));
@@ -225,7 +193,7 @@ TEST(HtmlReportTest, ServerBytesAreEscapedNeverMarkup) {
 }
 
 TEST(HtmlReportTest, PagesFetchNothingAndRunNoScript) {
-  for (const Check& check : {Healthy(), Broken(), DnsFailure()}) {
+  for (const CheckResult& check : {Healthy(), Broken(), DnsFailure()}) {
     const std::string html = Render(check);
     EXPECT_THAT(html, Not(HasSubstr("<script")));
     EXPECT_THAT(html, Not(HasSubstr(" src=\"")));  // escaped payloads keep "src=x", unquoted
@@ -239,7 +207,7 @@ TEST(HtmlReportTest, PagesFetchNothingAndRunNoScript) {
 }
 
 TEST(HtmlReportTest, WhatToFixListsEveryProblemWorstFirst) {
-  const Check check = Broken();
+  const CheckResult check = Broken();
   const std::string html = Render(check);
   const auto severities = Attributes(html, "<section id=\"what-to-fix\">", "</section>",
                                      "<li class=\"finding\"", "data-severity");
@@ -393,45 +361,20 @@ std::vector<CheckRecord> History(std::string_view statuses, double last, double 
   return history;
 }
 
-void WithoutStartTls(EndpointObservation* e) {
-  e->ehlo = Reply{250,
-                  {"250-" + e->mx_name, "250-PIPELINING", "250-SIZE 10240000",
-                   "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 SMTPUTF8"}};
-  e->extensions_plain = ExtensionSet::FromEhloReply(*e->ehlo);
-  e->starttls = {};
-  e->tls_ehlo.reset();
-  e->extensions_tls = {};
-  e->transactions_channel = TransactionChannel::kPlain;
-}
-
 // Three endpoints on two MX hosts, PTR and FCrDNS fine; the two on mx1 offer no STARTTLS.
-Check NoStartTlsOnTwoOfThree() {
-  DomainObservation obs;
-  obs.domain = "starttls.example";
+CheckResult NoStartTlsOnTwoOfThree() {
+  DomainObservation obs = HealthyDomain(
+      "starttls.example", {{10, "mx1.starttls.example", {"198.51.100.21", "2001:db8::21"}},
+                           {20, "mx2.starttls.example", {"198.51.100.22"}}});
   obs.started_at_unix = 1700000050;
   obs.duration_seconds = 1.25;
-  obs.dns.domain = obs.domain;
-  obs.dns.mx.status = DnsStatus::kOk;
-  obs.dns.mx_targets = {Mx(10, "mx1.starttls.example", {"198.51.100.21", "2001:db8::21"}),
-                        Mx(20, "mx2.starttls.example", {"198.51.100.22"})};
-  obs.dns.reverse = {Reverse("198.51.100.21", DnsStatus::kOk, {"mx1.starttls.example"}, true),
-                     Reverse("2001:db8::21", DnsStatus::kOk, {"mx1.starttls.example"}, true),
-                     Reverse("198.51.100.22", DnsStatus::kOk, {"mx2.starttls.example"}, true)};
-  Plan(&obs);
-  obs.endpoints = {HealthyEndpoint(obs.domain, "mx1.starttls.example", "198.51.100.21"),
-                   HealthyEndpoint(obs.domain, "mx1.starttls.example", "2001:db8::21"),
-                   HealthyEndpoint(obs.domain, "mx2.starttls.example", "198.51.100.22")};
   WithoutStartTls(&obs.endpoints[0]);
   WithoutStartTls(&obs.endpoints[1]);
-  return Evaluate(std::move(obs));
+  return EvaluatedFixture(std::move(obs));
 }
 
-std::shared_ptr<const CheckResult> SnapshotOf(const Check& check) {
-  auto snapshot = std::make_shared<CheckResult>();
-  snapshot->observation = check.observation;
-  snapshot->findings = check.findings;
-  snapshot->status = check.status;
-  return snapshot;
+std::shared_ptr<const CheckResult> SnapshotOf(const CheckResult& check) {
+  return std::make_shared<CheckResult>(check);
 }
 
 // As the daemon's "/" handler builds them (app.cc), over fixed checks and histories.
@@ -611,7 +554,7 @@ TEST(HtmlOverviewTest, NoActiveFindingAnywhereSaysSo) {
 TEST(HtmlOverviewTest, GoldenReportHistoryStrip) {
   HtmlPageContext context = Context();
   context.history = History("ooowwcoee", 1700000200, 300);
-  const Check check = DnsFailure();
+  const CheckResult check = DnsFailure();
   const std::string html =
       RenderReportHtml(check.observation, check.findings, check.status, context);
   ExpectGolden("html/report_history.html", html, "HtmlOverview*");
@@ -637,7 +580,7 @@ TEST(HtmlOverviewTest, GoldenReportHistoryStrip) {
 TEST(HtmlOverviewTest, ReportWithoutHistoryOrIndexHasNeither) {
   HtmlPageContext context = Context();
   context.index_href.clear();
-  const Check check = Broken();
+  const CheckResult check = Broken();
   const std::string html =
       RenderReportHtml(check.observation, check.findings, check.status, context);
   EXPECT_THAT(html, Not(HasSubstr("id=\"history\"")));

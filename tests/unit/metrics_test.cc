@@ -32,11 +32,12 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using LabelMap = std::map<std::string, std::string>;
 using testing::ExpectGolden;
-using testing::HealthyEndpoint;
+using testing::HealthyDomain;
 using testing::Ip;
 using testing::Mx;
 using testing::Plan;
 using testing::Reverse;
+using testing::UnreachableEndpoint;
 
 Finding MakeFinding(std::string code, Severity severity, Subject subject) {
   Finding finding;
@@ -57,19 +58,9 @@ Subject Endpoint(const std::string& domain, const std::string& mx, const char* i
 std::shared_ptr<const CheckResult> HealthySnapshot() {
   auto snapshot = std::make_shared<CheckResult>();
   DomainObservation& obs = snapshot->observation;
-  obs.domain = "good.example";
+  obs = HealthyDomain("good.example", {{10, "mx1.good.example", {"192.0.2.10", "2001:db8::10"}}});
   obs.started_at_unix = 1700000000;
   obs.duration_seconds = 1.25;
-  obs.dns.domain = obs.domain;
-  obs.dns.mx.status = DnsStatus::kOk;
-  obs.dns.mx_targets = {Mx(10, "mx1.good.example", {"192.0.2.10", "2001:db8::10"})};
-  obs.dns.reverse = {
-      Reverse("192.0.2.10", DnsStatus::kOk, {"mx1.good.example"}, true),
-      Reverse("2001:db8::10", DnsStatus::kOk, {"mx1.good.example"}, true),
-  };
-  Plan(&obs);
-  obs.endpoints = {HealthyEndpoint(obs.domain, "mx1.good.example", "192.0.2.10"),
-                   HealthyEndpoint(obs.domain, "mx1.good.example", "2001:db8::10")};
   snapshot->findings = {
       MakeFinding("smtp.open_relay", Severity::kOk, Endpoint("good.example", "mx1.good.example", "192.0.2.10")),
       MakeFinding("smtp.open_relay", Severity::kOk, Endpoint("good.example", "mx1.good.example", "2001:db8::10")),
@@ -116,12 +107,8 @@ std::shared_ptr<const CheckResult> RelaySnapshot() {
   open.phases = {
       {"connect", 0.02}, {"greeting", 0.1}, {"ehlo", 0.01}, {"transactions", 0.2}, {"total", 0.35}};
 
-  EndpointObservation refused;
-  refused.domain = obs.domain;
-  refused.mx_name = "mx2.relay.example";
-  refused.ip = *IpAddress::Parse("198.51.100.8");
-  refused.connect_status = ConnectStatus::kRefused;
-  refused.connect_error = "Connection refused";
+  EndpointObservation refused = UnreachableEndpoint(obs.domain, "mx2.relay.example", "198.51.100.8",
+                                                    ConnectStatus::kRefused, "Connection refused");
   refused.phases = {{"connect", 0.001}, {"total", 0.001}};
   refused.failure = ProbeFailure{"connect", FailureReason::kRefused};
   obs.endpoints = {open, refused};
