@@ -18,12 +18,14 @@ defaults otherwise, --log.level debug for its "checked domain=" lines). It measu
   - the most connections one MX address had at once on the server side: `ss -tan` sampled every
     0.2 s during the cycle, per local address on the Postfix port, every state but LISTEN and
     TIME-WAIT (a session closed by the client but not by the server still holds a slot); with
-    the proxy, the same on the proxy's listeners too (what the exporter itself holds open);
+    the proxy, also the ESTAB connections on the proxy's listeners (what the exporter itself
+    holds open: the proxy closes its side one delay after the exporter closed);
   - verdicts: every domain's smtp_domain_status against expect.tsv (healthy kinds 0-2, broken
     kinds 3-4); mismatches are printed, and their count is in the table.
 It prints one Markdown table row (and the header), appends it and a JSON line to --results if
 given, stops everything it started by PID and removes the work dir (unless --keep). Every wait
-is bounded: --cycle-limit for the first cycle, 120 s per scrape, --lock-wait for the lock.
+is bounded: --cycle-limit for the first cycle, 120 s per scrape, --lock-wait for the lock, and
+--rss-limit-mb (default 8000) kills the exporter if its memory runs away.
 Needs root (Postfix, as the lab does), knot, postfix, python3, iproute2 (ss).
 Traffic stays on 127.0.0.0/8 and ::1.
 """
@@ -85,9 +87,10 @@ def cpu_seconds(pid):
 class ConnSampler(threading.Thread):
     """Samples server-side connections per local address on a port until stopped."""
 
-    def __init__(self, port, addresses):
+    def __init__(self, port, addresses, established_only=False):
         super().__init__(daemon=True)
         self.port, self.addresses = port, set(addresses)
+        self.established_only = established_only
         self.max_per_ip, self.max_ip, self.samples = 0, "", 0
         self.stop_event = threading.Event()
 
@@ -100,6 +103,8 @@ class ConnSampler(threading.Thread):
                 cols = line.split()
                 if len(cols) < 5 or cols[0] in ("LISTEN", "TIME-WAIT"):
                     continue
+                if self.established_only and cols[0] != "ESTAB":
+                    continue
                 ip = cols[3].rsplit(":", 1)[0]
                 if ip in self.addresses:
                     counts[ip] = counts.get(ip, 0) + 1
@@ -107,6 +112,25 @@ class ConnSampler(threading.Thread):
             for ip, c in counts.items():
                 if c > self.max_per_ip:
                     self.max_per_ip, self.max_ip = c, ip
+
+
+class RssWatch(threading.Thread):
+    """Samples the exporter's VmRSS every 0.25 s; kills it (SIGKILL) above limit_mb."""
+
+    def __init__(self, pid, limit_mb):
+        super().__init__(daemon=True)
+        self.pid, self.limit_kb = pid, limit_mb * 1024
+        self.max_kb, self.killed = 0, False
+        self.stop_event = threading.Event()
+
+    def run(self):
+        while not self.stop_event.wait(0.25):
+            kb = proc_status_kb(self.pid, "VmRSS")
+            self.max_kb = max(self.max_kb, kb)
+            if kb > self.limit_kb and not self.killed:
+                log("exporter RSS %d MB is over --rss-limit-mb; killing it" % (kb // 1024))
+                self.killed = True
+                os.kill(self.pid, signal.SIGKILL)
 
 
 def scrape(port, gzip_ok):
@@ -155,6 +179,8 @@ def main():
     ap.add_argument("--gzip-scrapes", type=int, default=3, help="gzip /metrics scrapes after them")
     ap.add_argument("--cycle-limit", type=int, default=600, help="seconds for the first cycle")
     ap.add_argument("--lock-wait", type=int, default=1800, help="seconds to wait for the lock")
+    ap.add_argument("--rss-limit-mb", type=int, default=8000,
+                    help="kill the exporter (and fail the run) above this RSS")
     ap.add_argument("--results", help="append the table row and a JSON line to this file")
     ap.add_argument("--label", default="", help="e.g. the commit measured, for --results")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
@@ -182,7 +208,7 @@ def main():
             expect[d] = (kind, {int(x) for x in ok.split(",")})
 
     row, record = None, {}
-    exporter = None
+    exporter = rss_watch = None
     started = []
     lock_fd = take_lock(args.lock_wait)
     log("lock taken; work dir %s" % work)
@@ -204,7 +230,7 @@ def main():
 
         sampler = ConnSampler(SMTP_PORT, mx_ips)
         # With the proxy: also what the exporter itself holds open, on the proxy's listeners.
-        proxy_sampler = ConnSampler(PROXY_PORT, mx_ips) if args.rtt_ms else None
+        proxy_sampler = ConnSampler(PROXY_PORT, mx_ips, True) if args.rtt_ms else None
         exporter_log = open(os.path.join(work, "exporter.log"), "w")
         t0 = time.monotonic()
         exporter = subprocess.Popen(
@@ -213,10 +239,11 @@ def main():
             stdin=subprocess.DEVNULL, stdout=exporter_log, stderr=subprocess.STDOUT,
             start_new_session=True)
         sampler.start()
+        rss_watch = RssWatch(exporter.pid, args.rss_limit_mb)
+        rss_watch.start()
         if proxy_sampler:
             proxy_sampler.start()
         checked = {}
-        rss_cycle_max = 0
         offset = 0
         log_path = os.path.join(work, "exporter.log")
         next_report = t0 + 30
@@ -231,7 +258,6 @@ def main():
             offset += cut
             for m in CHECKED_RE.finditer(chunk[:cut].decode(errors="replace")):
                 checked.setdefault(m.group(1), float(m.group(3)))
-            rss_cycle_max = max(rss_cycle_max, proc_status_kb(exporter.pid, "VmRSS"))
             if time.monotonic() > next_report:
                 log("%d/%d domains checked after %.0f s" % (len(checked), args.domains,
                                                              time.monotonic() - t0))
@@ -247,6 +273,7 @@ def main():
         log("first cycle: %d/%d domains in %.1f s, CPU %.1f s, max %d connections on %s" % (
             len(checked), args.domains, first_cycle, cpu, sampler.max_per_ip, sampler.max_ip))
 
+        rss_cycle_max_kb = rss_watch.max_kb
         rss_before = proc_status_kb(exporter.pid, "VmRSS")
         plain_t, gzip_t, text = [], [], ""
         plain_size = gzip_size = 0
@@ -257,6 +284,8 @@ def main():
             t, gzip_size, gz_text = scrape(WEB_PORT, True)
             gzip_t.append(t)
             text = text or gz_text
+        if rss_watch.killed:
+            raise RuntimeError("exporter killed above --rss-limit-mb %d" % args.rss_limit_mb)
         rss_after = proc_status_kb(exporter.pid, "VmRSS")
         rss_peak = proc_status_kb(exporter.pid, "VmHWM")
 
@@ -301,10 +330,11 @@ def main():
         record = {
             "label": args.label, "domains": args.domains, "rtt_ms": args.rtt_ms,
             "complete": complete, "checked": len(checked), "first_cycle_s": round(first_cycle, 2),
-            "cpu_s": round(cpu, 2), "rss_cycle_max_mb": round(rss_cycle_max / 1024, 1),
+            "cpu_s": round(cpu, 2), "rss_cycle_max_mb": round(rss_cycle_max_kb / 1024, 1),
             "rss_before_mb": round(rss_before / 1024, 1),
             "rss_after_scrapes_mb": round(rss_after / 1024, 1),
             "rss_peak_mb": round(rss_peak / 1024, 1),
+            "rss_sampled_max_mb": round(rss_watch.max_kb / 1024, 1),
             "metrics_plain_ms": [round(1000 * t) for t in plain_t],
             "metrics_gzip_ms": [round(1000 * t) for t in gzip_t],
             "size_plain_bytes": plain_size, "size_gzip_bytes": gzip_size, "series": series,
@@ -322,6 +352,8 @@ def main():
             log("WARNING: %d smtp_check_timestamp_seconds series, expected %d" % (
                 timestamps, args.domains))
     finally:
+        if rss_watch:
+            rss_watch.stop_event.set()
         if exporter is not None and exporter.poll() is None:
             exporter.send_signal(signal.SIGTERM)
             try:
