@@ -92,13 +92,14 @@ class ConnSampler(threading.Thread):
         self.port, self.addresses = port, set(addresses)
         self.established_only = established_only
         self.max_per_ip, self.max_ip, self.samples = 0, "", 0
+        self.max_states = {}  # TCP states of the connections in the sample with the maximum
         self.stop_event = threading.Event()
 
     def run(self):
         while not self.stop_event.wait(0.2):
             out = subprocess.run(["ss", "-Htan", "( sport = :%d )" % self.port],
                                  capture_output=True, text=True, timeout=10).stdout
-            counts = {}
+            counts, states = {}, {}
             for line in out.splitlines():
                 cols = line.split()
                 if len(cols) < 5 or cols[0] in ("LISTEN", "TIME-WAIT"):
@@ -108,10 +109,12 @@ class ConnSampler(threading.Thread):
                 ip = cols[3].rsplit(":", 1)[0]
                 if ip in self.addresses:
                     counts[ip] = counts.get(ip, 0) + 1
+                    states.setdefault(ip, {}).setdefault(cols[0], 0)
+                    states[ip][cols[0]] += 1
             self.samples += 1
             for ip, c in counts.items():
                 if c > self.max_per_ip:
-                    self.max_per_ip, self.max_ip = c, ip
+                    self.max_per_ip, self.max_ip, self.max_states = c, ip, states[ip]
 
 
 class RssWatch(threading.Thread):
@@ -339,7 +342,8 @@ def main():
             "metrics_gzip_ms": [round(1000 * t) for t in gzip_t],
             "size_plain_bytes": plain_size, "size_gzip_bytes": gzip_size, "series": series,
             "timestamp_series": timestamps, "max_conns_per_ip": sampler.max_per_ip,
-            "max_conns_ip": sampler.max_ip, "conn_samples": sampler.samples,
+            "max_conns_ip": sampler.max_ip, "max_conns_states": sampler.max_states,
+            "conn_samples": sampler.samples,
             "max_conns_per_ip_at_proxy": proxy_sampler.max_per_ip if proxy_sampler else None,
             "check_s_median": round(statistics.median(checked.values()), 3) if checked else 0,
             "check_s_max": round(max(checked.values()), 3) if checked else 0,
