@@ -93,13 +93,14 @@ class ConnSampler(threading.Thread):
         self.established_only = established_only
         self.max_per_ip, self.max_ip, self.samples = 0, "", 0
         self.max_states = {}  # TCP states of the connections in the sample with the maximum
+        self.max_peers = []   # their peer addresses (the client's ports)
         self.stop_event = threading.Event()
 
     def run(self):
         while not self.stop_event.wait(0.2):
             out = subprocess.run(["ss", "-Htan", "( sport = :%d )" % self.port],
                                  capture_output=True, text=True, timeout=10).stdout
-            counts, states = {}, {}
+            counts, states, peers = {}, {}, {}
             for line in out.splitlines():
                 cols = line.split()
                 if len(cols) < 5 or cols[0] in ("LISTEN", "TIME-WAIT"):
@@ -111,10 +112,12 @@ class ConnSampler(threading.Thread):
                     counts[ip] = counts.get(ip, 0) + 1
                     states.setdefault(ip, {}).setdefault(cols[0], 0)
                     states[ip][cols[0]] += 1
+                    peers.setdefault(ip, []).append(cols[4])
             self.samples += 1
             for ip, c in counts.items():
                 if c > self.max_per_ip:
                     self.max_per_ip, self.max_ip, self.max_states = c, ip, states[ip]
+                    self.max_peers = peers[ip]
 
 
 class RssWatch(threading.Thread):
@@ -343,6 +346,7 @@ def main():
             "size_plain_bytes": plain_size, "size_gzip_bytes": gzip_size, "series": series,
             "timestamp_series": timestamps, "max_conns_per_ip": sampler.max_per_ip,
             "max_conns_ip": sampler.max_ip, "max_conns_states": sampler.max_states,
+            "max_conns_peers": sampler.max_peers,
             "conn_samples": sampler.samples,
             "max_conns_per_ip_at_proxy": proxy_sampler.max_per_ip if proxy_sampler else None,
             "check_s_median": round(statistics.median(checked.values()), 3) if checked else 0,
