@@ -293,6 +293,7 @@ def main():
         if rss_watch.killed:
             raise RuntimeError("exporter killed above --rss-limit-mb %d" % args.rss_limit_mb)
         rss_after = proc_status_kb(exporter.pid, "VmRSS")
+        cpu_scrapes = cpu_seconds(exporter.pid) - cpu
         rss_peak = proc_status_kb(exporter.pid, "VmHWM")
 
         series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
@@ -336,7 +337,7 @@ def main():
         record = {
             "label": args.label, "domains": args.domains, "rtt_ms": args.rtt_ms,
             "complete": complete, "checked": len(checked), "first_cycle_s": round(first_cycle, 2),
-            "cpu_s": round(cpu, 2), "rss_cycle_max_mb": round(rss_cycle_max_kb / 1024, 1),
+            "cpu_s": round(cpu, 2), "cpu_scrapes_s": round(cpu_scrapes, 2), "rss_cycle_max_mb": round(rss_cycle_max_kb / 1024, 1),
             "rss_before_mb": round(rss_before / 1024, 1),
             "rss_after_scrapes_mb": round(rss_after / 1024, 1),
             "rss_peak_mb": round(rss_peak / 1024, 1),
