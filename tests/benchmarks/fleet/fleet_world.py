@@ -2,7 +2,7 @@
 """Generates a fleet world for the fleet benchmark: N mail domains with a realistic shape.
 
     python3 tests/benchmarks/fleet/fleet_world.py --domains 1000 --out /tmp/smtpx-fleet.X/world \\
-        [--smtp-port 25] [--dns-port 25453] [--proxy-port 0] [--web-port 19325]
+        [--smtp-port 25] [--dns-port 25453] [--check-port PORT]
 
 Writes, under --out (created, must not exist yet):
   dns/knot.conf.in, dns/zones/*.zone    a template for tests/lab/dns.sh (LAB_DNS_TEMPLATE_DIR):
