@@ -21,7 +21,8 @@ defaults otherwise, --log.level debug for its "checked domain=" lines). It measu
     the proxy, also the ESTAB connections on the proxy's listeners (what the exporter itself
     holds open: the proxy closes its side one delay after the exporter closed);
   - verdicts: every domain's smtp_domain_status against expect.tsv (healthy kinds 0-2, broken
-    kinds 3-4); mismatches are printed, and their count is in the table.
+    kinds 3-4); mismatches are printed, and their count is in the table, with the domains that
+    have no result yet counted apart (a cycle cut short by --cycle-limit).
 It prints one Markdown table row (and the header), appends it and a JSON line to --results if
 given, stops everything it started by PID and removes the work dir (unless --keep). Every wait
 is bounded: --cycle-limit for the first cycle, 120 s per scrape, --lock-wait for the lock, and
@@ -299,19 +300,23 @@ def main():
         series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
         timestamps = len(re.findall(r"^smtp_check_timestamp_seconds\{", text, re.M))
         statuses = {d: int(float(v)) for d, v in STATUS_RE.findall(text)}
-        mismatches = []
+        mismatches, unchecked = [], []
         by_kind = {}
         for d, (kind, ok) in sorted(expect.items()):
             got = statuses.get(d)
             by_kind.setdefault(kind, {}).setdefault(str(got), 0)
             by_kind[kind][str(got)] += 1
-            if got not in ok:
+            if got is None:
+                unchecked.append(d)  # no result yet (a cycle cut short by --cycle-limit)
+            elif got not in ok:
                 mismatches.append("%s (%s): status %s, expected one of %s" % (
                     d, kind, got, sorted(ok)))
         for m in mismatches[:30]:
             print("MISMATCH " + m)
         if len(mismatches) > 30:
             print("MISMATCH ... %d more" % (len(mismatches) - 30))
+        if unchecked:
+            print("not checked yet: %d domains, e.g. %s" % (len(unchecked), unchecked[0]))
         groups = {}
         for kind, counts in by_kind.items():
             group = kind if kind.startswith("broken") or kind == "self" else "provider"
@@ -327,11 +332,14 @@ def main():
         conns_cell = str(sampler.max_per_ip)
         if proxy_sampler:
             conns_cell += " (%d at the proxy)" % proxy_sampler.max_per_ip
-        row = "| %d | %d | %s | %.1f | %.0f / %.0f | %.0f / %.0f | %.2f / %.2f | %d | %s | %d |" % (
+        verdict_cell = str(len(mismatches))
+        if unchecked:
+            verdict_cell += " (%d not checked yet)" % len(unchecked)
+        row = "| %d | %d | %s | %.1f | %.0f / %.0f | %.0f / %.0f | %.2f / %.2f | %d | %s | %s |" % (
             args.domains, args.rtt_ms, cycle_cell, cpu, rss_before / 1024, rss_peak / 1024,
             1000 * statistics.median(plain_t) if plain_t else 0,
             1000 * statistics.median(gzip_t) if gzip_t else 0,
-            plain_size / mb, gzip_size / mb, series, conns_cell, len(mismatches))
+            plain_size / mb, gzip_size / mb, series, conns_cell, verdict_cell)
         with open(os.path.join(world, "world.json")) as f:
             shape = json.load(f)
         record = {
@@ -352,7 +360,7 @@ def main():
             "max_conns_per_ip_at_proxy": proxy_sampler.max_per_ip if proxy_sampler else None,
             "check_s_median": round(statistics.median(checked.values()), 3) if checked else 0,
             "check_s_max": round(max(checked.values()), 3) if checked else 0,
-            "verdict_mismatches": len(mismatches), "status_by_group": groups,
+            "verdict_mismatches": len(mismatches), "unchecked": len(unchecked), "status_by_group": groups,
             "listeners": shape["listeners"],
             "endpoints_per_domain": shape["endpoints_per_domain"],
         }
