@@ -10,6 +10,7 @@
 # One proxy per STATE_DIR (files in STATE_DIR/delay_proxy/: proxy.pid, proxy.log, .lock).
 # Exit codes: 0 ok, 1 failure, 2 usage, 3 (status) not running. Messages go to stderr.
 # LAB_PROXY_LIFETIME=SECONDS (default 600): the proxy exits by itself after that.
+# LAB_PROXY_MAX_CONN=N (default 64, at most 1000): connections open at once over all routes.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -96,7 +97,8 @@ cmd_start() {
   mkdir -p -- "$DIR"
   if [[ -e "$LOG" ]]; then mv -f -- "$LOG" "$LOG.prev"; fi
   "$PYTHON" -I "$SCRIPT_DIR/delay_proxy.py" "${args[@]}" --delay-ms "$delay" \
-    --lifetime "${LAB_PROXY_LIFETIME:-600}" --pid-file "$PIDFILE" --new-session \
+    --lifetime "${LAB_PROXY_LIFETIME:-600}" --max-conn "${LAB_PROXY_MAX_CONN:-64}" \
+    --pid-file "$PIDFILE" --new-session \
     </dev/null >>"$LOG" 2>&1 9>&- &
   pid=$!
   for ((i = 0; i < 500; i++)); do   # the proxy writes its pid file once it listens

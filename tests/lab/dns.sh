@@ -10,14 +10,23 @@
 # knotd listens on 127.0.0.1@PORT and ::1@PORT only. Query it with
 #   dig @127.0.0.1 -p PORT ...      (never through the system resolver)
 # See tests/lab/README.md, section "DNS", for the names the zones contain.
+#
+# Environment (for generated worlds, e.g. tests/benchmarks/fleet): LAB_DNS_TEMPLATE_DIR, a
+# directory with knot.conf.in and zones/*.zone to serve instead of tests/lab/dns, and
+# LAB_DNS_READY_ZONES, the space-separated zones that must answer SOA before "start" returns
+# (the first one must also answer on ::1).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TEMPLATE_DIR="$SCRIPT_DIR/dns"
+TEMPLATE_DIR=${LAB_DNS_TEMPLATE_DIR:-$SCRIPT_DIR/dns}
 DEFAULT_PORT=15353
 # Zones that must answer SOA before "start" reports ready. broken.test is
 # left out on purpose: it never loads (SERVFAIL is its whole point).
-READY_ZONES=(lab.test 127.in-addr.arpa 100.51.198.in-addr.arpa ip6.arpa)
+if [[ -n ${LAB_DNS_READY_ZONES:-} ]]; then
+    read -r -a READY_ZONES <<<"$LAB_DNS_READY_ZONES"
+else
+    READY_ZONES=(lab.test 127.in-addr.arpa 100.51.198.in-addr.arpa ip6.arpa)
+fi
 START_TIMEOUT_MS=10000   # bounded wait for readiness
 STOP_TIMEOUT_MS=5000     # bounded wait after SIGTERM, then SIGKILL
 
@@ -191,7 +200,7 @@ do_start() {
         mapfile -t answered < <(dig @127.0.0.1 -p "$port" +norec +time=1 +tries=1 +noall +answer \
             "${qargs[@]}" 2>/dev/null | awk '$4 == "SOA" { print $1 }' | sort -u || true)
         if (( ${#answered[@]} == ${#READY_ZONES[@]} )); then
-            ready6=$(soa_serial ::1 "$port" lab.test)
+            ready6=$(soa_serial ::1 "$port" "${READY_ZONES[0]}")
             [[ -n $ready6 ]] && break
         fi
         (( $(now_ms) < deadline )) || break
@@ -201,7 +210,7 @@ do_start() {
         for z in "${READY_ZONES[@]}"; do
             printf '%s\n' "${answered[@]}" | grep -qxF "$z." || missing+=("$z@127.0.0.1")
         done
-        [[ -n $ready6 ]] || missing+=("lab.test@::1")
+        [[ -n $ready6 ]] || missing+=("${READY_ZONES[0]}@::1")
         say "ERROR: knotd not ready after ${START_TIMEOUT_MS} ms; no SOA for: ${missing[*]}"
         log_tail
         do_stop quiet || true
@@ -209,7 +218,7 @@ do_start() {
     fi
     alive "$pid" || die "knotd (pid $pid) exited during start-up"
     say "knotd pid $pid ready on 127.0.0.1@$port and ::1@$port in $(( $(now_ms) - t0 )) ms" \
-        "(lab.test serial $ready6; state $DNS_DIR)"
+        "(${READY_ZONES[0]} serial $ready6; state $DNS_DIR)"
 }
 
 do_status() {
@@ -217,9 +226,9 @@ do_status() {
     pid=$(read_pid)
     if [[ -n $pid ]] && is_ours "$pid"; then
         port=$(cat "$PORTFILE" 2>/dev/null || echo "?")
-        serial=$(soa_serial 127.0.0.1 "$port" lab.test)
+        serial=$(soa_serial 127.0.0.1 "$port" "${READY_ZONES[0]}")
         if [[ -n $serial ]]; then
-            echo "running pid=$pid port=$port lab.test-serial=$serial dir=$DNS_DIR"
+            echo "running pid=$pid port=$port ${READY_ZONES[0]}-serial=$serial dir=$DNS_DIR"
         else
             echo "running pid=$pid port=$port NOT ANSWERING dir=$DNS_DIR"
         fi

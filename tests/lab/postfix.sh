@@ -16,13 +16,20 @@
 set -euo pipefail
 
 TEMPLATE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/postfix" && pwd -P)
-readonly TEMPLATE_DIR
 readonly MASTER_BIN=/usr/lib/postfix/sbin/master
 readonly POSTFIX_SBIN_DIR=/usr/lib/postfix/sbin
 # Every smtpd listener, in master.cf order. Keep in sync with postfix/master.cf.in.
 # LAB_PF_MASTER=netns (set by tests/lab/netns.sh, which runs this script inside its mail
 # namespace): postfix/master-netns.cf.in and its listeners instead.
-if [[ "${LAB_PF_MASTER:-}" == netns ]]; then
+# LAB_PF_TEMPLATE_DIR=DIR (generated worlds, e.g. tests/benchmarks/fleet): main.cf.in,
+# master.cf.in and smtpd.conf.in from DIR, and the listeners from DIR/listeners, one address a line.
+# LAB_PF_READY_DEADLINE_MS (default 10000): how long start waits for every listener's 220.
+if [[ -n "${LAB_PF_TEMPLATE_DIR:-}" ]]; then
+  TEMPLATE_DIR=$(cd "$LAB_PF_TEMPLATE_DIR" && pwd -P)
+  readonly MASTER_TEMPLATE=master.cf.in
+  mapfile -t LISTENERS < "$TEMPLATE_DIR/listeners"
+  readonly LISTENERS
+elif [[ "${LAB_PF_MASTER:-}" == netns ]]; then
   readonly MASTER_TEMPLATE=master-netns.cf.in
   readonly LISTENERS=(198.51.100.2 2001:db8:100::2 198.51.100.10 2001:db8:100::10 2001:db8:100::11
                       198.51.100.12 198.51.100.13 198.51.100.14)
@@ -30,8 +37,9 @@ else
   readonly MASTER_TEMPLATE=master.cf.in
   readonly LISTENERS=(127.0.0.2 127.0.0.20 127.0.0.21 ::1 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7)
 fi
+readonly TEMPLATE_DIR
 readonly READY_TRIES=100     # rounds of probes, 50 ms apart ...
-readonly READY_DEADLINE_MS=10000   # ... and never longer than this in total
+readonly READY_DEADLINE_MS=${LAB_PF_READY_DEADLINE_MS:-10000}   # ... and never longer than this in total
 readonly STOP_TRIES=100      # x 50 ms = 5 s before SIGKILL
 
 # Parent of master: a child subreaper (prctl PR_SET_CHILD_SUBREAPER) that reaps
