@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -203,6 +204,9 @@ struct BehaviourCase {
   const char* name;
   Behaviour behaviour;
 };
+
+// Failure messages name the behaviour, not its bytes.
+void PrintTo(const BehaviourCase& behaviour, std::ostream* os) { *os << behaviour.name; }
 
 // Which open transactions an answer applies to.
 enum class While { kAny, kNullSender, kOurSender };
