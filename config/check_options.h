@@ -38,6 +38,11 @@ struct CheckOptions {
   // the tested domain. Default: postmaster@example.com (the seed's).
   std::string test_probe_address = "postmaster@example.com";
 
+  // Send the transaction probes as one RFC 2920 group when the server advertises PIPELINING
+  // (one round trip instead of one per command); false keeps them in lock-step, one command
+  // per reply. Verdicts are the same either way. Default: true.
+  bool pipelining = true;
+
   // TCP port of the SMTP service. Default: 25; other values are for labs and relays.
   std::uint16_t port = 25;
 

@@ -88,8 +88,20 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
     obs.plan = PlanEndpoints(obs.dns, settings.dns_limits.max_endpoints);
   }
   obs.domain = obs.dns.domain.empty() ? domain : obs.dns.domain;
-  ProbeReverseDns(resolver, obs.plan, clock.Now() + settings.dns_budget, settings.dns_limits,
-                  &obs.dns);
+  // Reverse DNS (PTR, FCrDNS) needs only the plan, and no endpoint probe needs its answers, so
+  // it runs beside the probes instead of before them: its lookups overlap the SMTP sessions.
+  // It writes only obs.dns; the workers read obs.plan and obs.domain and write obs.endpoints.
+  // The resolver and clock are thread-safe. A jthread joins on every way out of this function.
+  const Deadline reverse_deadline = clock.Now() + settings.dns_budget;
+  auto reverse_dns = [&obs, &resolver, &settings, reverse_deadline] {
+    ProbeReverseDns(resolver, obs.plan, reverse_deadline, settings.dns_limits, &obs.dns);
+  };
+  std::jthread reverse;
+  try {
+    reverse = std::jthread(reverse_dns);
+  } catch (const std::system_error&) {
+    reverse_dns();  // no thread to be had: before the probes, as it used to run
+  }
 
   // Probe the endpoints with a small pool of workers; each keeps its own deadline (timeout).
   const std::size_t count = obs.plan.endpoints.size();
@@ -153,6 +165,9 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
   worker();  // the calling thread works too
   for (auto& thread : pool) {
     thread.join();
+  }
+  if (reverse.joinable()) {
+    reverse.join();
   }
   obs.duration_seconds = SecondsBetween(started, clock.Now());
   return obs;

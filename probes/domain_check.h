@@ -1,6 +1,7 @@
 // CheckDomain: one full check of one domain, as the seed describes it: DNS posture, the endpoint
-// plan, reverse DNS of every planned address, then every endpoint probed on port 25, several at
-// once (bounded). Returns plain data; judging it is the rules' job.
+// plan, then every endpoint probed on port 25, several at once (bounded), while a thread of its
+// own looks up the reverse DNS of every planned address. Returns plain data; judging it is the
+// rules' job.
 // Thread-safe: concurrent calls share nothing but the (thread-safe) resolver, factory and clock.
 #pragma once
 

@@ -135,6 +135,9 @@ struct EndpointObservation {
   std::optional<Reply> tls_ehlo;
 
   TransactionChannel transactions_channel = TransactionChannel::kNone;
+  // The transaction probes and QUIT went out as one RFC 2920 group (the server advertised
+  // PIPELINING and the `pipelining` option was on); false: lock-step, one command per reply.
+  bool transactions_pipelined = false;
   std::string probe_sender;     // MAIL FROM used by non-null probes
   std::string probe_recipient;  // RCPT TO used by the open-relay probe
   TransactionProbe null_sender;

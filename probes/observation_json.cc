@@ -107,6 +107,7 @@ nlohmann::json ToJson(const EndpointObservation& e) {
       {"tls_ehlo_reply", OptionalReply(e.tls_ehlo)},
       {"transactions",
        {{"channel", TransactionChannelName(e.transactions_channel)},
+        {"pipelined", e.transactions_pipelined},
         {"sender", e.probe_sender},
         {"relay_recipient", e.probe_recipient},
         {"null_sender", ToJson(e.null_sender)},
@@ -434,6 +435,10 @@ EndpointObservation EndpointFrom(const Reader& r) {
   const Reader transactions = r.Object("transactions");
   e.transactions_channel = EnumFromName(transactions.String("channel"), kChannels,
                                         TransactionChannelName, transactions.Path("channel"));
+  // Added after schema version 1 first shipped: absent in older documents (lock-step then).
+  if (const auto it = transactions.Find("pipelined"); it != nullptr) {
+    e.transactions_pipelined = transactions.Bool("pipelined");
+  }
   e.probe_sender = transactions.String("sender");
   e.probe_recipient = transactions.String("relay_recipient");
   e.null_sender = ProbeFrom(transactions.Object("null_sender"));

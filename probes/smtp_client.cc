@@ -82,9 +82,11 @@ Result<Reply> SmtpClient::ReadReply(Deadline deadline) {
 
 Result<Reply> SmtpClient::ReadGreeting(Deadline deadline) { return ReadReply(deadline); }
 
-Result<Reply> SmtpClient::Command(std::string_view line, Deadline deadline) {
-  if (line.find_first_of("\r\n") != std::string_view::npos) {
-    return Error{ErrorCode::kInvalidArgument, "command contains CR or LF"};
+Status SmtpClient::SendGroup(const std::vector<std::string>& lines, Deadline deadline) {
+  for (const std::string& line : lines) {
+    if (line.find_first_of("\r\n") != std::string::npos) {
+      return Error{ErrorCode::kInvalidArgument, "command contains CR or LF"};
+    }
   }
   if (splitter_.buffered() > 0) {
     // The server spoke before we did (unsolicited or pipelined text): RFC 5321 §4.3.1 has the
@@ -93,10 +95,17 @@ Result<Reply> SmtpClient::Command(std::string_view line, Deadline deadline) {
     Note("discarded " + std::to_string(splitter_.buffered()) + " unsolicited bytes");
     splitter_.Clear();
   }
-  Record(TranscriptEntry::Direction::kClient, std::string(line));
-  std::string wire(line);
-  wire += "\r\n";
-  if (Status sent = transport_.Write(wire, deadline); !sent.ok()) {
+  std::string wire;
+  for (const std::string& line : lines) {
+    Record(TranscriptEntry::Direction::kClient, line);
+    wire += line;
+    wire += "\r\n";
+  }
+  return transport_.Write(wire, deadline);
+}
+
+Result<Reply> SmtpClient::Command(std::string_view line, Deadline deadline) {
+  if (Status sent = SendGroup({std::string(line)}, deadline); !sent.ok()) {
     return sent.error();
   }
   return ReadReply(deadline);

@@ -1,7 +1,9 @@
 // SmtpClient: the client side of one SMTP session (RFC 5321) over an already open Transport.
 // It never opens sockets itself. Every command goes through Command(), which rejects CR/LF in
 // arguments; every reply is read line by line within SmtpLimits and kept verbatim in the
-// transcript. Not thread-safe: one client per connection, used by one thread.
+// transcript. Commands go out one at a time (Command) or, when the server advertises
+// PIPELINING, as one group whose replies are then read in order (SendGroup, NextReply).
+// Not thread-safe: one client per connection, used by one thread.
 #pragma once
 
 #include <string>
@@ -29,6 +31,19 @@ class SmtpClient {
   // Sends one command line (without CRLF) and reads its reply. kInvalidArgument if the line
   // contains CR or LF (RFC 5321 §2.3.8: they would smuggle a second command).
   Result<Reply> Command(std::string_view line, Deadline deadline);
+
+  // Sends `lines` (each without CRLF) as one RFC 2920 group: all in one write, each recorded in
+  // the transcript in order; read their replies with NextReply(), one per line, in order.
+  // kInvalidArgument (and nothing sent) if a line contains CR or LF. The caller keeps
+  // RFC 2920 §3.1: only the last line may be a command whose reply changes what comes next.
+  Status SendGroup(const std::vector<std::string>& lines, Deadline deadline);
+
+  // Reads the next reply of a group sent with SendGroup().
+  Result<Reply> NextReply(Deadline deadline) { return ReadReply(deadline); }
+
+  // Bytes received but not yet consumed as a reply (after the last reply of a group: replies
+  // for commands we never sent, i.e. the server is out of step with us).
+  std::size_t buffered() const { return splitter_.buffered(); }
 
   // After a 220 reply to STARTTLS: discards any bytes the server sent in plaintext after that
   // reply (RFC 3207 §5), then upgrades the transport. `discarded` receives their count.

@@ -1,6 +1,7 @@
 #include "probes/smtp_probe.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -50,6 +51,57 @@ FailureReason ReplyFailure(const Reply& reply) {
   return reply.IsPermanent() ? FailureReason::kReply5xx : FailureReason::kProtocol;
 }
 
+// The transaction commands by role. Lock-step sends each one when the verdict logic reaches it;
+// a pipelined session has sent them all up front (PipelinedGroup) and the same verdict logic
+// reads their replies, so both modes reach their verdicts by one code path.
+enum class TxStep {
+  kNullMail,    // MAIL FROM:<>
+  kNullRcpt,    // RCPT TO:<postmaster@domain>, from the null sender
+  kNullRset,    // RSET
+  kSenderMail,  // MAIL FROM:<checker@helo>: the "who refused?" re-ask, or postmaster alone
+  kSenderRcpt,  // RCPT TO:<postmaster@domain>, from our sender
+  kSenderRset,  // RSET
+  kRelayMail,   // MAIL FROM:<checker@helo>, for the open-relay probe
+  kRelayRcpt,   // RCPT TO:<relay recipient>
+  kRelayRset,   // RSET
+};
+constexpr std::size_t kTxSteps = static_cast<std::size_t>(TxStep::kRelayRset) + 1;
+
+// The transaction probes sent as one RFC 2920 group, and the replies read for it. Its layout,
+// with N, P and R the null-sender, postmaster and open-relay options:
+//   MAIL FROM:<>, RCPT TO:<postmaster@d> (if P), RSET                              (if N)
+//   MAIL FROM:<checker@h>, RCPT TO:<postmaster@d> (if P), RCPT TO:<relay> (if R), RSET (P or R)
+//   QUIT
+// The second transaction goes out whatever the first one's replies: it is the "who refused?"
+// re-ask that lock-step sends only after the null sender's RCPT is refused, and it carries the
+// open-relay probe too (its MAIL is the relay probe's MAIL; the relay RCPT follows the
+// postmaster one in the same transaction, where lock-step puts an RSET and a second MAIL).
+// Speculation costs the server one MAIL/RCPT pair it may not have needed and keeps the whole
+// probe one round trip; a second group sent after the first one's replies would cost a second
+// round trip on every server that refuses the null sender's RCPT (Postfix's delayed reject).
+// QUIT ends the group: RFC 2920 §3.1 lets only the last command of a group be one (EHLO, DATA,
+// VRFY, EXPN, TURN, QUIT, NOOP) whose reply changes what the client does next; MAIL, RCPT and
+// RSET are not. DATA is never sent.
+// A server that breaks mid-group (closes, falls silent, sends garbage, says 421) is judged as
+// lock-step judges one that breaks at that command: the replies before it count, the probes
+// that needed the missing ones end as errors, with the same session error. No second,
+// lock-step connection retries them: a server that advertises PIPELINING and then cannot take
+// a group has a fault the report should show (the transcript has the group and where it
+// broke), and a retry would add a connection to a host that is already failing, against the
+// per-IP connection budget. More replies than commands (a server out of step) shows after
+// QUIT's reply and is reported as a protocol violation.
+struct PipelinedGroup {
+  struct Entry {
+    std::string command;
+    // The reply, or why none came; unset until read (QUIT's reply is read last, by Quit()).
+    std::optional<Result<Reply>> answer;
+  };
+  std::vector<Entry> entries;  // in the order sent; QUIT last
+  // The entry of each step, or -1: kSenderRset when the relay probe shares the second
+  // transaction (no RSET between its RCPTs), and the steps of probes that are off.
+  std::array<int, kTxSteps> index;
+};
+
 // One endpoint probe: owns the connection(s) and fills the observation as it goes.
 class EndpointProber {
  public:
@@ -81,7 +133,18 @@ class EndpointProber {
   // over (transport error, limit, or a 421 that closes it).
   std::optional<Reply> Send(const std::string& command, TransactionProbe* first = nullptr,
                             TransactionProbe* second = nullptr);
-  void Reset();
+  // Send()'s bookkeeping for `reply`, the answer to `command`, however it was obtained.
+  std::optional<Reply> Judge(const std::string& command, const Result<Reply>& reply,
+                             TransactionProbe* first, TransactionProbe* second);
+  // One transaction step: its reply from the pipelined group when one was sent, else Send().
+  std::optional<Reply> Ask(TxStep step, TransactionProbe* first = nullptr,
+                           TransactionProbe* second = nullptr);
+  std::string CommandFor(TxStep step) const;
+  // Sends the transaction probes and QUIT as one group and reads the replies but QUIT's, in
+  // order, stopping at the first that ends the session (an error, or 421).
+  void SendGroup();
+  // RSET as transaction step `step` (kNullRset, kSenderRset or kRelayRset).
+  void Reset(TxStep step);
   // The connection broke (or the server closed it): record why; nothing more can be sent.
   void EndSession(const Error& error);
   // We stop on a refusal while the connection still works: record why; nothing but the QUIT
@@ -115,6 +178,9 @@ class EndpointProber {
   bool alive_ = false;
   bool stopping_ = false;  // the session is alive but only QUIT may be sent (GiveUp)
   const char* phase_ = "connect";  // the PhaseDuration name of the phase running now
+  // The EHLO reply in force (the post-TLS one after STARTTLS) advertises PIPELINING.
+  bool pipelining_offered_ = false;
+  std::optional<PipelinedGroup> group_;  // set once the transaction probes went as one group
 };
 
 SteadyTime EndpointProber::StartPhase(const char* name) {
@@ -173,7 +239,11 @@ std::optional<Reply> EndpointProber::Send(const std::string& command, Transactio
   if (!alive_ || stopping_) {
     return std::nullopt;
   }
-  Result<Reply> reply = client_->Command(command, deadline_);
+  return Judge(command, client_->Command(command, deadline_), first, second);
+}
+
+std::optional<Reply> EndpointProber::Judge(const std::string& command, const Result<Reply>& reply,
+                                           TransactionProbe* first, TransactionProbe* second) {
   SmtpStep step{command, std::nullopt, ""};
   if (reply.ok()) {
     step.reply = reply.value();
@@ -197,12 +267,118 @@ std::optional<Reply> EndpointProber::Send(const std::string& command, Transactio
                      "server closed the session: " + reply.value().lines.front()});
     return std::nullopt;
   }
-  return std::move(reply).value();
+  return reply.value();
 }
 
-void EndpointProber::Reset() {
+std::string EndpointProber::CommandFor(TxStep step) const {
+  switch (step) {
+    case TxStep::kNullMail:
+      return "MAIL FROM:<>";
+    case TxStep::kNullRcpt:
+    case TxStep::kSenderRcpt:
+      return "RCPT TO:<postmaster@" + obs_.domain + ">";
+    case TxStep::kSenderMail:
+    case TxStep::kRelayMail:
+      return "MAIL FROM:<" + obs_.probe_sender + ">";
+    case TxStep::kRelayRcpt:
+      return "RCPT TO:<" + obs_.probe_recipient + ">";
+    case TxStep::kNullRset:
+    case TxStep::kSenderRset:
+    case TxStep::kRelayRset:
+      break;
+  }
+  return "RSET";
+}
+
+std::optional<Reply> EndpointProber::Ask(TxStep step, TransactionProbe* first,
+                                         TransactionProbe* second) {
+  if (!group_) {
+    return Send(CommandFor(step), first, second);
+  }
+  if (!alive_ || stopping_) {
+    return std::nullopt;
+  }
+  const int index = group_->index[static_cast<std::size_t>(step)];
+  if (index < 0) {
+    return std::nullopt;  // an RSET the group leaves out: its transaction goes on
+  }
+  const PipelinedGroup::Entry& entry = group_->entries[static_cast<std::size_t>(index)];
+  return Judge(entry.command, *entry.answer, first, second);
+}
+
+void EndpointProber::Reset(TxStep step) {
   // RFC 5321 §4.1.1.5: RSET aborts the transaction; the next probe starts clean.
-  Send("RSET");
+  Ask(step);
+}
+
+void EndpointProber::SendGroup() {
+  PipelinedGroup group;
+  group.index.fill(-1);
+  auto add = [&group, this](TxStep step) {
+    group.index[static_cast<std::size_t>(step)] = static_cast<int>(group.entries.size());
+    group.entries.push_back({CommandFor(step), std::nullopt});
+  };
+  if (options_.test_null_sender) {
+    add(TxStep::kNullMail);
+    if (options_.test_postmaster) {
+      add(TxStep::kNullRcpt);
+    }
+    add(TxStep::kNullRset);
+  }
+  if (options_.test_postmaster || options_.test_open_relay) {
+    add(TxStep::kSenderMail);
+    group.index[static_cast<std::size_t>(TxStep::kRelayMail)] =
+        group.index[static_cast<std::size_t>(TxStep::kSenderMail)];
+    if (options_.test_postmaster) {
+      add(TxStep::kSenderRcpt);
+    }
+    if (options_.test_open_relay) {
+      add(TxStep::kRelayRcpt);
+      add(TxStep::kRelayRset);
+    } else {
+      add(TxStep::kSenderRset);
+    }
+  }
+  group.entries.push_back({"QUIT", std::nullopt});
+
+  std::vector<std::string> lines;
+  for (const auto& entry : group.entries) {
+    lines.push_back(entry.command);
+  }
+  client_->Note("PIPELINING (RFC 2920): " + std::to_string(lines.size()) +
+                " commands in one group, QUIT last");
+  if (Status sent = client_->SendGroup(lines, deadline_); !sent.ok()) {
+    EndSession(sent.error());  // as lock-step's first write would have
+    return;
+  }
+  obs_.transactions_pipelined = true;
+  // Replies come in the order of the commands (RFC 2920 §3.2). Read them all but QUIT's now;
+  // the first that ends the session (an error, or 421: RFC 5321 §3.8) ends the reading, and
+  // the commands after it count as unanswered, with the same error, so the verdict logic ends
+  // the session exactly where lock-step would have, if it gets that far.
+  std::optional<Error> stopped;
+  for (std::size_t i = 0; i < group.entries.size(); ++i) {
+    PipelinedGroup::Entry& entry = group.entries[i];
+    if (stopped) {
+      entry.answer = *stopped;
+      continue;
+    }
+    if (i + 1 == group.entries.size()) {
+      break;  // QUIT: Quit() reads its reply, after the phase's timing
+    }
+    entry.answer = client_->NextReply(deadline_);
+    if (!entry.answer->ok()) {
+      stopped = entry.answer->error();
+    } else if (entry.answer->value().code == 421) {
+      stopped = Error{ErrorCode::kConnectionClosed,
+                      "server closed the session: " + entry.answer->value().lines.front()};
+    }
+  }
+  if (stopped) {
+    client_->Note("the group's replies stopped after " + std::to_string(group.entries.size()) +
+                  " commands were sent: " + stopped->ToString());
+  }
+  group_ = std::move(group);
 }
 
 bool EndpointProber::OpenSession() {
@@ -285,6 +461,7 @@ bool EndpointProber::ReadGreeting() {
 }
 
 bool EndpointProber::SayHello(bool primary) {
+  pipelining_offered_ = false;
   const std::optional<Reply> ehlo = Send("EHLO " + helo_name_);
   if (!ehlo) {
     return false;
@@ -293,6 +470,7 @@ bool EndpointProber::SayHello(bool primary) {
     obs_.ehlo = *ehlo;
   }
   if (ehlo->IsPositive()) {
+    pipelining_offered_ = ExtensionSet::FromEhloReply(*ehlo).Has("PIPELINING");
     if (primary) {
       obs_.esmtp = true;
       obs_.extensions_plain = ExtensionSet::FromEhloReply(*ehlo);
@@ -378,12 +556,14 @@ void EndpointProber::TryStartTls() {
   obs_.starttls.tls = std::move(tls).value();
   obs_.transactions_channel = TransactionChannel::kTls;
   // RFC 3207 §4.2: the client must discard what it knew and issue EHLO again.
+  pipelining_offered_ = false;
   started = StartPhase("tls_ehlo");
   const std::optional<Reply> ehlo = Send("EHLO " + helo_name_);
   if (ehlo) {
     obs_.tls_ehlo = *ehlo;
     if (ehlo->IsPositive()) {
       obs_.extensions_tls = ExtensionSet::FromEhloReply(*ehlo);
+      pipelining_offered_ = obs_.extensions_tls.Has("PIPELINING");
     } else if (ehlo->IsTransient()) {
       NoteFailure(FailureReason::kReply4xx);  // as in SayHello: no HELO after a 4yz
       GiveUp(Error{ErrorCode::kProtocol, "EHLO deferred after STARTTLS"});
@@ -399,14 +579,14 @@ void EndpointProber::TryStartTls() {
 void EndpointProber::ProbeNullSenderAndPostmaster() {
   TransactionProbe& null_sender = obs_.null_sender;
   TransactionProbe& postmaster = obs_.postmaster;
-  const std::optional<Reply> mail = Send("MAIL FROM:<>", &null_sender);
+  const std::optional<Reply> mail = Ask(TxStep::kNullMail, &null_sender);
   if (!mail) {
     return;
   }
   if (!mail->IsPositive()) {
     null_sender.outcome = Classify(*mail);
     null_sender.detail = "MAIL FROM:<> answered " + std::to_string(mail->code);
-    Reset();
+    Reset(TxStep::kNullRset);
     if (options_.test_postmaster) {
       ProbePostmasterOnly();
     }
@@ -415,11 +595,10 @@ void EndpointProber::ProbeNullSenderAndPostmaster() {
   if (!options_.test_postmaster) {
     null_sender.outcome = ProbeOutcome::kAccepted;
     null_sender.detail = "MAIL FROM:<> accepted (judged at MAIL: postmaster probe disabled)";
-    Reset();
+    Reset(TxStep::kNullRset);
     return;
   }
-  const std::string rcpt = "RCPT TO:<postmaster@" + StripTrailingDots(target_.domain) + ">";
-  const std::optional<Reply> to = Send(rcpt, &null_sender, &postmaster);
+  const std::optional<Reply> to = Ask(TxStep::kNullRcpt, &null_sender, &postmaster);
   if (!to) {
     return;
   }
@@ -428,17 +607,16 @@ void EndpointProber::ProbeNullSenderAndPostmaster() {
     null_sender.detail = "a bounce to postmaster was accepted at RCPT";
     postmaster.outcome = ProbeOutcome::kAccepted;
     postmaster.detail = "accepted from the null sender";
-    Reset();
+    Reset(TxStep::kNullRset);
     return;
   }
   // Many servers delay a MAIL FROM rejection to RCPT (Postfix smtpd_delay_reject = yes), so a
   // refused RCPT does not yet say which of the two was refused: ask again with a normal sender.
-  Reset();
-  TransactionProbe disambiguation;
+  Reset(TxStep::kNullRset);
   std::optional<Reply> again;
-  if (std::optional<Reply> mail2 = Send("MAIL FROM:<" + obs_.probe_sender + ">", &postmaster);
+  if (std::optional<Reply> mail2 = Ask(TxStep::kSenderMail, &postmaster);
       mail2 && mail2->IsPositive()) {
-    again = Send(rcpt, &postmaster);
+    again = Ask(TxStep::kSenderRcpt, &postmaster);
   }
   if (again && again->IsPositive()) {
     null_sender.outcome = Classify(*to);
@@ -461,12 +639,12 @@ void EndpointProber::ProbeNullSenderAndPostmaster() {
     postmaster.outcome = Classify(*to);
     postmaster.detail = Answer(*to) + " from the null sender; a second try could not run";
   }
-  Reset();
+  Reset(TxStep::kSenderRset);
 }
 
 void EndpointProber::ProbePostmasterOnly() {
   TransactionProbe& postmaster = obs_.postmaster;
-  const std::optional<Reply> mail = Send("MAIL FROM:<" + obs_.probe_sender + ">", &postmaster);
+  const std::optional<Reply> mail = Ask(TxStep::kSenderMail, &postmaster);
   if (!mail) {
     return;
   }
@@ -474,22 +652,21 @@ void EndpointProber::ProbePostmasterOnly() {
     postmaster.outcome = ProbeOutcome::kError;
     postmaster.detail = "our sender was refused at MAIL (" + std::to_string(mail->code) +
                         "), so RCPT could not be tried";
-    Reset();
+    Reset(TxStep::kSenderRset);
     return;
   }
-  const std::optional<Reply> to =
-      Send("RCPT TO:<postmaster@" + StripTrailingDots(target_.domain) + ">", &postmaster);
+  const std::optional<Reply> to = Ask(TxStep::kSenderRcpt, &postmaster);
   if (!to) {
     return;
   }
   postmaster.outcome = Classify(*to);
   postmaster.detail = "RCPT TO postmaster answered " + std::to_string(to->code);
-  Reset();
+  Reset(TxStep::kSenderRset);
 }
 
 void EndpointProber::ProbeOpenRelay() {
   TransactionProbe& relay = obs_.open_relay;
-  const std::optional<Reply> mail = Send("MAIL FROM:<" + obs_.probe_sender + ">", &relay);
+  const std::optional<Reply> mail = Ask(TxStep::kRelayMail, &relay);
   if (!mail) {
     return;
   }
@@ -497,10 +674,10 @@ void EndpointProber::ProbeOpenRelay() {
     // A server that refuses our sender cannot be used as a relay by it either.
     relay.outcome = Classify(*mail);
     relay.detail = "our sender was refused at MAIL (" + std::to_string(mail->code) + ")";
-    Reset();
+    Reset(TxStep::kRelayRset);
     return;
   }
-  const std::optional<Reply> to = Send("RCPT TO:<" + obs_.probe_recipient + ">", &relay);
+  const std::optional<Reply> to = Ask(TxStep::kRelayRcpt, &relay);
   if (!to) {
     return;
   }
@@ -509,7 +686,7 @@ void EndpointProber::ProbeOpenRelay() {
       to->IsPositive()
           ? "a recipient outside the domain was accepted: OPEN RELAY (DATA not sent)"
           : "relaying to a recipient outside the domain answered " + std::to_string(to->code);
-  Reset();
+  Reset(TxStep::kRelayRset);
 }
 
 void EndpointProber::RunTransactions() {
@@ -517,6 +694,9 @@ void EndpointProber::RunTransactions() {
     return;
   }
   const SteadyTime started = StartPhase("transactions");
+  if (options_.pipelining && pipelining_offered_) {
+    SendGroup();
+  }
   if (options_.test_null_sender) {
     ProbeNullSenderAndPostmaster();
   } else if (options_.test_postmaster) {
@@ -531,7 +711,24 @@ void EndpointProber::RunTransactions() {
 void EndpointProber::Quit() {
   if (alive_) {
     // Best effort: a server that drops us at QUIT has still answered everything that counts.
-    if (Result<Reply> bye = client_->Command("QUIT", deadline_); !bye.ok()) {
+    if (group_) {
+      // QUIT went out as the group's last command; its reply is the group's last.
+      std::optional<Result<Reply>>& bye = group_->entries.back().answer;
+      if (!bye) {
+        bye = client_->NextReply(deadline_);
+      }
+      if (!bye->ok()) {
+        client_->Note("no reply to QUIT: " + bye->error().ToString());
+      } else if (client_->buffered() > 0) {
+        // More replies than commands: the server was out of step with the group, so the
+        // verdicts rest on replies matched to the wrong commands. Say so; RFC 2920 §3.2 has
+        // servers answer each command once, in order.
+        client_->Note("the server sent " + std::to_string(client_->buffered()) +
+                      " bytes after its reply to QUIT");
+        obs_.protocol_violations.push_back(
+            "server sent more replies than the pipelined group had commands (RFC 2920 §3.2)");
+      }
+    } else if (Result<Reply> bye = client_->Command("QUIT", deadline_); !bye.ok()) {
       client_->Note("no reply to QUIT: " + bye.error().ToString());
     }
     alive_ = false;

@@ -1,7 +1,9 @@
 // ProbeEndpoint: the seed's per-endpoint checks 6-12 and 15-17 against one (MX, IP, port):
 // TCP connect, greeting, EHLO (HELO fallback), extensions before and after STARTTLS, STARTTLS,
 // then the null-sender, postmaster and open-relay transaction probes, which stop at RCPT
-// (DATA is never sent), then QUIT. Thread-safe if the factory and clock are (ours are).
+// (DATA is never sent), then QUIT: one RFC 2920 group when the server advertises PIPELINING
+// (and options.pipelining), else one command per reply. Thread-safe if the factory and clock
+// are (ours are).
 #pragma once
 
 #include <string>

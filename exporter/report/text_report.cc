@@ -124,7 +124,7 @@ std::string RenderEndpointText(const EndpointObservation& e) {
       e.postmaster.outcome != ProbeOutcome::kNotTested ||
       e.open_relay.outcome != ProbeOutcome::kNotTested) {
     out << "  transaction probes (over " << TransactionChannelName(e.transactions_channel)
-        << "; DATA is never sent):\n";
+        << (e.transactions_pipelined ? ", pipelined" : "") << "; DATA is never sent):\n";
     WriteProbe(out, "null sender", e.null_sender);
     WriteProbe(out, "postmaster", e.postmaster);
     WriteProbe(out, "open relay (RCPT TO:<" + e.probe_recipient + ">)", e.open_relay);

@@ -91,6 +91,46 @@ std::set<std::string> NonOkFindings(const nlohmann::json& doc) {
   return seen;
 }
 
+std::vector<std::string> TransactionVerdicts(const nlohmann::json& doc) {
+  std::vector<std::string> verdicts;
+  if (!doc.contains("endpoints")) {
+    return verdicts;
+  }
+  for (const auto& endpoint : doc["endpoints"]) {
+    if (!endpoint.contains("transactions")) {
+      continue;
+    }
+    for (const char* probe : {"null_sender", "postmaster", "open_relay"}) {
+      const auto& p = endpoint["transactions"][probe];
+      verdicts.push_back(endpoint["ip"].get<std::string>() + " " + probe + " " +
+                         p["outcome"].get<std::string>() + ": " + p["detail"].get<std::string>());
+    }
+  }
+  return verdicts;
+}
+
+int PipelinedEndpoints(const nlohmann::json& doc) {
+  int pipelined = 0;
+  if (doc.contains("endpoints")) {
+    for (const auto& endpoint : doc["endpoints"]) {
+      if (endpoint.contains("transactions") && endpoint["transactions"].contains("pipelined") &&
+          endpoint["transactions"]["pipelined"].get<bool>()) {
+        ++pipelined;
+      }
+    }
+  }
+  return pipelined;
+}
+
+void ExpectLockStepAgrees(const std::string& domain, const nlohmann::json& pipelined) {
+  const auto run = RunLabCheck(domain, "--pipelining=false");
+  ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
+  const auto lock_step = nlohmann::json::parse(run.output);
+  EXPECT_EQ(PipelinedEndpoints(lock_step), 0);
+  EXPECT_EQ(NonOkFindings(lock_step), NonOkFindings(pipelined)) << "lock-step";
+  EXPECT_EQ(TransactionVerdicts(lock_step), TransactionVerdicts(pipelined)) << "lock-step";
+}
+
 }  // namespace smtp_exporter::testing
 
 int main(int argc, char** argv) {

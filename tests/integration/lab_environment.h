@@ -47,4 +47,17 @@ CommandResult RunLabCheck(const std::string& domain, const std::string& extra_fl
 // "code:severity" of every non-OK finding of a `check --format json` document.
 std::set<std::string> NonOkFindings(const nlohmann::json& doc);
 
+// The verdicts of every transaction probe of a `check --format json` document, one line per
+// endpoint and probe: "IP PROBE OUTCOME: DETAIL".
+std::vector<std::string> TransactionVerdicts(const nlohmann::json& doc);
+
+// How many endpoints of a `check --format json` document sent their transaction probes as one
+// RFC 2920 group.
+int PipelinedEndpoints(const nlohmann::json& doc);
+
+// Checks `domain` again with `--pipelining=false` and expects what `pipelined` (the document of
+// the default, pipelined check) says: the same non-OK findings and the same verdict and detail
+// for every transaction probe.
+void ExpectLockStepAgrees(const std::string& domain, const nlohmann::json& pipelined);
+
 }  // namespace smtp_exporter::testing

@@ -24,8 +24,9 @@ using testing::LabEnvironment;
 class PostfixProbeTest : public ::testing::Test {
  protected:
   EndpointObservation Probe(const std::string& domain, const std::string& ip,
-                            const std::string& mx) {
+                            const std::string& mx, bool pipelining = true) {
     CheckOptions options;
+    options.pipelining = pipelining;
     options.helo_name = "probe.lab.test";
     options.timeout = std::chrono::seconds(15);
     return ProbeEndpoint(transports_, SystemClock::Instance(),
@@ -62,6 +63,52 @@ TEST_F(PostfixProbeTest, GoodServer) {
   EXPECT_THAT(obs.open_relay.steps.back().reply->lines.front(), HasSubstr("Relay access denied"));
   EXPECT_TRUE(obs.session_error.empty()) << obs.session_error;
   EXPECT_TRUE(obs.protocol_violations.empty());
+  // PIPELINING after TLS: the transaction probes and QUIT went to Postfix as one group, and
+  // the transcript shows it as it happened: eight commands, then their eight replies.
+  EXPECT_TRUE(obs.transactions_pipelined);
+  std::vector<std::string> wire;
+  for (const auto& entry : obs.transcript) {
+    if (entry.direction != TranscriptEntry::Direction::kNote) {
+      wire.push_back((entry.direction == TranscriptEntry::Direction::kClient ? "C: " : "S: ") +
+                     entry.text.substr(0, entry.text.find(' ', 6)));
+    }
+  }
+  ASSERT_GE(wire.size(), 16u);
+  wire.erase(wire.begin(), wire.end() - 16);
+  EXPECT_THAT(wire, ElementsAre("C: MAIL FROM:<>", "C: RCPT TO:<postmaster@good.lab.test>",
+                                "C: RSET", "C: MAIL FROM:<checker@probe.lab.test>",
+                                "C: RCPT TO:<postmaster@good.lab.test>",
+                                "C: RCPT TO:<postmaster@example.com>", "C: RSET", "C: QUIT",
+                                "S: 250 2.1.0", "S: 250 2.1.5", "S: 250 2.0.0", "S: 250 2.1.0",
+                                "S: 250 2.1.5", "S: 554 5.7.1", "S: 250 2.0.0", "S: 221 2.0.0"));
+}
+
+// The same server with the `pipelining` option off: one command per round trip, and the same
+// verdicts and details as the pipelined session.
+TEST_F(PostfixProbeTest, LockStepAndPipelinedAgree) {
+  for (const char* domain : {"good.lab.test", "nonull.lab.test", "nopm.lab.test",
+                             "relay.lab.test"}) {
+    SCOPED_TRACE(domain);
+    const std::string d = domain;
+    const std::string ip = d == "good.lab.test"     ? "127.0.0.2"
+                           : d == "nonull.lab.test" ? "127.0.0.6"
+                           : d == "nopm.lab.test"   ? "127.0.0.7"
+                                                    : "127.0.0.5";
+    const std::string mx = "mx-" + d;
+    const auto pipelined = Probe(d, ip, mx);
+    const auto lock_step = Probe(d, ip, mx, /*pipelining=*/false);
+    EXPECT_TRUE(pipelined.transactions_pipelined);
+    EXPECT_FALSE(lock_step.transactions_pipelined);
+    const std::pair<const TransactionProbe*, const TransactionProbe*> pairs[] = {
+        {&pipelined.null_sender, &lock_step.null_sender},
+        {&pipelined.postmaster, &lock_step.postmaster},
+        {&pipelined.open_relay, &lock_step.open_relay}};
+    for (const auto& [pl, ls] : pairs) {
+      EXPECT_EQ(ProbeOutcomeName(pl->outcome), ProbeOutcomeName(ls->outcome));
+      EXPECT_EQ(pl->detail, ls->detail);
+    }
+    EXPECT_TRUE(pipelined.session_error.empty()) << pipelined.session_error;
+  }
 }
 
 TEST_F(PostfixProbeTest, GoodServerOverIpv6) {

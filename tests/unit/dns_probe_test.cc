@@ -5,6 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
 #include "probes/domain_check.h"
 #include "tests/support/fake_resolver.h"
 #include "tests/support/scripted_transport.h"
@@ -154,6 +160,73 @@ TEST(CheckDomainTest, ProbesEveryPlannedEndpointConcurrently) {
   EXPECT_EQ(obs.endpoints[0].connect_status, ConnectStatus::kRefused);
   EXPECT_EQ(done.size(), 3u);
   EXPECT_EQ(obs.dns.reverse.size(), 3u);
+}
+
+// Reverse DNS runs beside the endpoint probes, not before them: a PTR lookup that waits for the
+// first connection of the probes (bounded) only sees it if nothing made the probes wait for it.
+struct Rendezvous {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool connected = false;
+};
+
+class PtrWaitsForAConnection final : public Resolver {
+ public:
+  PtrWaitsForAConnection(const Resolver& inner, Rendezvous& rendezvous)
+      : inner_(inner), rendezvous_(rendezvous) {}
+  std::vector<DnsAnswer> Resolve(const std::vector<DnsQuery>& queries,
+                                 Deadline deadline) const override {
+    if (!queries.empty() && queries.front().type == DnsType::kPtr) {
+      std::unique_lock<std::mutex> lock(rendezvous_.mutex);
+      saw_a_connection_ = rendezvous_.changed.wait_for(lock, std::chrono::seconds(5),
+                                                       [this] { return rendezvous_.connected; });
+    }
+    return inner_.Resolve(queries, deadline);
+  }
+  bool saw_a_connection() const { return saw_a_connection_; }
+
+ private:
+  const Resolver& inner_;
+  Rendezvous& rendezvous_;
+  mutable std::atomic<bool> saw_a_connection_{false};
+};
+
+class ConnectionSignal final : public TransportFactory {
+ public:
+  ConnectionSignal(TransportFactory& inner, Rendezvous& rendezvous)
+      : inner_(inner), rendezvous_(rendezvous) {}
+  Result<std::unique_ptr<Transport>> Connect(const IpAddress& ip, std::uint16_t port,
+                                             Deadline deadline) override {
+    {
+      const std::lock_guard<std::mutex> lock(rendezvous_.mutex);
+      rendezvous_.connected = true;
+    }
+    rendezvous_.changed.notify_all();
+    return inner_.Connect(ip, port, deadline);
+  }
+
+ private:
+  TransportFactory& inner_;
+  Rendezvous& rendezvous_;
+};
+
+TEST(CheckDomainTest, ReverseDnsOverlapsTheEndpointProbes) {
+  FakeClock clock;
+  FakeResolver answers;
+  answers.SetMx("example.org", {{10, "mx.example.org"}});
+  answers.SetAddresses("mx.example.org", DnsType::kA, {"192.0.2.1"});
+  answers.SetPtr("192.0.2.1", {"mx.example.org"});
+  Rendezvous rendezvous;
+  const PtrWaitsForAConnection resolver(answers, rendezvous);
+  testing::ScriptedTransportFactory scripted;
+  scripted.AddConnectError(Error{ErrorCode::kConnectionRefused, "refused"});
+  ConnectionSignal factory(scripted, rendezvous);
+  const auto obs =
+      CheckDomain("example.org", CheckOptions{}, DomainCheckSettings{}, resolver, factory, clock);
+  EXPECT_TRUE(resolver.saw_a_connection());
+  ASSERT_EQ(obs.dns.reverse.size(), 1u);
+  ASSERT_EQ(obs.endpoints.size(), 1u);
+  EXPECT_EQ(obs.endpoints[0].connect_status, ConnectStatus::kRefused);
 }
 
 // A denied address is never connected to, and says where and why it failed, as a refused

@@ -94,6 +94,7 @@ DomainObservation RichObservation() {
   odd.starttls.error = "handshake failed";
   odd.tls_ehlo.reset();
   odd.transactions_channel = TransactionChannel::kPlainReconnect;
+  odd.transactions_pipelined = true;
   odd.postmaster = {ProbeOutcome::kTemporary,
                     {{"RCPT TO:<postmaster@example.org>", Reply{450, {"450 later"}}, ""},
                      {"RSET", std::nullopt, "timeout"}},
@@ -121,6 +122,20 @@ TEST(ObservationJsonTest, RoundTripKeepsEveryFieldAndEveryVerdict) {
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(ToJson(read.value()), written);
   EXPECT_EQ(Evaluate(read.value(), CheckOptions{}), Evaluate(original, CheckOptions{}));
+}
+
+// "pipelined" came after schema version 1 first shipped: a document without it reads as
+// lock-step, and one with it keeps it.
+TEST(ObservationJsonTest, PipelinedIsKeptAndOptional) {
+  const nlohmann::json written = ToJson(RichObservation());
+  ASSERT_TRUE(written["endpoints"][1]["transactions"]["pipelined"].get<bool>());
+  nlohmann::json older = written;
+  older["endpoints"][1]["transactions"].erase("pipelined");
+  const Result<DomainObservation> read = DomainObservationFromJson(older);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_FALSE(read.value().endpoints[1].transactions_pipelined);
+  EXPECT_FALSE(DomainObservationFromJson(written).value().endpoints[0].transactions_pipelined);
+  EXPECT_TRUE(DomainObservationFromJson(written).value().endpoints[1].transactions_pipelined);
 }
 
 TEST(ObservationJsonTest, ReaderNamesWhatIsWrong) {
