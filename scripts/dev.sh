@@ -19,7 +19,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # browser the HTML report tests drive (through playwright-core, never a downloaded browser).
 PACKAGES=(
   build-essential cmake pkg-config ca-certificates openssl
-  libssl-dev libc-ares-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libssl-dev libc-ares-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev zlib1g-dev
   prometheus-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   postfix libsasl2-modules knot knot-dnsutils dnsutils iproute2 python3 procps
   prometheus chromium fonts-dejavu-core
