@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -72,10 +73,28 @@ class ScriptedTransport final : public Transport {
 
   Status Write(std::string_view data, Deadline /*deadline*/) override {
     FUZZ_CHECK(!closed_);
-    // One command line: printable ASCII, then CRLF, and nothing else.
+    // One command line, or an RFC 2920 group of them: each printable ASCII, then CRLF, and
+    // nothing else. In a group only MAIL, RCPT and RSET may come before the last command, and
+    // the last is QUIT (RFC 2920 §3.1); DATA never goes out.
     FUZZ_CHECK(data.size() >= 2 && data.ends_with("\r\n"));
-    for (const char c : data.substr(0, data.size() - 2)) {
-      FUZZ_CHECK(c >= 0x20 && c <= 0x7e);
+    std::vector<std::string_view> lines;
+    for (std::string_view rest = data; !rest.empty();) {
+      const std::size_t end = rest.find("\r\n");
+      FUZZ_CHECK(end != std::string_view::npos && end > 0);
+      lines.push_back(rest.substr(0, end));
+      rest.remove_prefix(end + 2);
+    }
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      for (const char c : lines[i]) {
+        FUZZ_CHECK(c >= 0x20 && c <= 0x7e);
+      }
+      FUZZ_CHECK(lines[i] != "DATA");
+      if (lines.size() > 1) {
+        FUZZ_CHECK(i + 1 == lines.size()
+                       ? lines[i] == "QUIT"
+                       : lines[i].starts_with("MAIL FROM:") || lines[i].starts_with("RCPT TO:") ||
+                             lines[i] == "RSET");
+      }
     }
     return Status::Ok();
   }
