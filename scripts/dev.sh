@@ -127,7 +127,7 @@ cmd_test() {
     -DSMTP_EXPORTER_WERROR=ON -DSMTP_EXPORTER_SANITIZE=thread
   cmake --build "$ROOT/build-tsan" -j "$JOBS" --target unit_tests
   TSAN_OPTIONS=halt_on_error=1 "$ROOT/build-tsan/tests/unit_tests" \
-    --gtest_filter='Scheduler*:CheckDomain*:IpLimiter*:HttpFront*:WebTls*:BasicAuth*:DaemonRoutes*:CheckerServer*:DaemonStorage*:MetricsCache*'
+    --gtest_filter='Scheduler*:CheckDomain*:IpLimiter*:HttpFront*:WebTls*:BasicAuth*:DaemonRoutes*:CheckerServer*:DaemonStorage*:MetricsCache*:*Pipelining*'
   # A short fuzz of every parser of network or config input: 10 s each, $JOBS at a time.
   fuzz_build
   fuzz_run 10
