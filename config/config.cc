@@ -352,6 +352,8 @@ class Parser {
                                        std::optional<milliseconds> max);
   std::optional<std::int64_t> Count(const std::string& key, const YAML::Node& key_node,
                                     const YAML::Node& value, std::int64_t max);
+  std::optional<bool> Bool(const std::string& key, const YAML::Node& key_node,
+                           const YAML::Node& value);
   std::optional<std::string> String(const std::string& key, const YAML::Node& key_node,
                                     const YAML::Node& value);
   std::optional<std::vector<HostPort>> DnsServers(const std::string& key,
@@ -581,11 +583,9 @@ bool Parser::ParseMetrics(const YAML::Node& metrics, Config& config) {
   return ForEachKey(
       metrics, Section::kMetrics, kMetricsKeys,
       [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
-        const std::optional<bool> flag =
-            value.IsScalar() ? ParseBoolText(value.Scalar()) : std::nullopt;
+        const std::optional<bool> flag = Bool(key, key_node, value);
         if (!flag) {
-          return Fail(ValueMark(key_node, value),
-                      key + " must be true or false, got " + Describe(value));
+          return false;
         }
         (key == "extensions" ? config.metrics.extensions : config.metrics.phase_durations) = *flag;
         return true;
@@ -605,11 +605,9 @@ bool Parser::ParseProbe(const YAML::Node& probe, Config& config) {
           return true;
         }
         if (key == "only_configured_domains") {
-          const std::optional<bool> flag =
-              value.IsScalar() ? ParseBoolText(value.Scalar()) : std::nullopt;
+          const std::optional<bool> flag = Bool(key, key_node, value);
           if (!flag) {
-            return Fail(ValueMark(key_node, value), key + " must be true or false, got " +
-                                                        Describe(value));
+            return false;
           }
           config.probe.only_configured_domains = *flag;
           return true;
@@ -785,6 +783,16 @@ std::optional<milliseconds> Parser::Duration(const std::string& key, const YAML:
     Fail(value.Mark(),
          key + " must be at least " + FormatDuration(min) + ", got " + FormatDuration(*parsed));
     return std::nullopt;
+  }
+  return parsed;
+}
+
+std::optional<bool> Parser::Bool(const std::string& key, const YAML::Node& key_node,
+                                 const YAML::Node& value) {
+  const std::optional<bool> parsed =
+      value.IsScalar() ? ParseBoolText(value.Scalar()) : std::nullopt;
+  if (!parsed) {
+    Fail(ValueMark(key_node, value), key + " must be true or false, got " + Describe(value));
   }
   return parsed;
 }

@@ -111,31 +111,10 @@ void SetStreamedContent(
       size, kMetricsContentType,
       [write_all = std::move(write_all)](std::size_t offset, std::size_t, httplib::DataSink& sink) {
         // One call writes everything; httplib calls again only if fewer bytes went out, which
-        // happens when the connection broke: stop then. The fleet text comes in pieces of a
-        // line or a few (a domain's lines of one family): gathered into 64 KiB writes, not a
-        // send() each (measured: 1.5 s for 54 MB at 10 000 domains without).
-        if (offset != 0) {
-          return false;
-        }
-        constexpr std::size_t kWriteSize = 64 * 1024;
-        std::string buffer;
-        buffer.reserve(kWriteSize);
-        const auto flush = [&] {
-          const bool ok = buffer.empty() || sink.write(buffer.data(), buffer.size());
-          buffer.clear();
-          return ok;
-        };
-        return write_all([&](std::string_view piece) {
-                 if (buffer.size() + piece.size() > kWriteSize && !flush()) {
-                   return false;
-                 }
-                 if (piece.size() >= kWriteSize) {
-                   return sink.write(piece.data(), piece.size());
-                 }
-                 buffer.append(piece);
-                 return true;
-               }) &&
-               flush();
+        // happens when the connection broke: stop then.
+        return offset == 0 && write_all([&sink](std::string_view piece) {
+                 return sink.write(piece.data(), piece.size());
+               });
       });
 }
 

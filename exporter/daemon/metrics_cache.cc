@@ -56,24 +56,13 @@ class GzipPrefix {
   GzipPrefix(const GzipPrefix&) = delete;
   GzipPrefix& operator=(const GzipPrefix&) = delete;
 
-  // Building: compresses `text` (batched in `staging_` to keep deflate calls few).
+  // Building: compresses `text` (FleetExposition hands it over in 64 KiB chunks).
   void Add(std::string_view text) {
     plain_bytes_ += text.size();
-    if (staging_.size() + text.size() > kChunk) {
-      Deflate(&stream_, staging_, Z_NO_FLUSH, &bytes_);
-      staging_.clear();
-    }
-    if (text.size() > kChunk) {
-      Deflate(&stream_, text, Z_NO_FLUSH, &bytes_);
-    } else {
-      staging_.append(text);
-    }
+    Deflate(&stream_, text, Z_NO_FLUSH, &bytes_);
   }
   // Building: ends the part.
-  void Finish() {
-    Deflate(&stream_, staging_, Z_SYNC_FLUSH, &bytes_);
-    staging_ = std::string();
-  }
+  void Finish() { Deflate(&stream_, std::string_view(), Z_SYNC_FLUSH, &bytes_); }
 
   // The tail, compressed as the continuation of this part, with the gzip trailer. Reads the
   // kept state only (deflateCopy copies it), so any number of threads may call it at once.
@@ -103,7 +92,6 @@ class GzipPrefix {
  private:
   z_stream stream_{};
   std::string bytes_;
-  std::string staging_;
   std::size_t plain_bytes_ = 0;
 };
 

@@ -551,7 +551,7 @@ DomainSeries RenderDomainSeries(const CheckResult& result, bool with_restored,
 
 FleetExposition::FleetExposition(std::vector<const DomainSeries*> domains, std::string tail)
     : domains_(std::move(domains)), tail_(std::move(tail)) {
-  WriteDomains([this](std::string_view piece) {
+  ForEachPiece([this](std::string_view piece) {
     size_ += piece.size();
     return true;
   });
@@ -561,7 +561,7 @@ FleetExposition::FleetExposition(std::vector<const DomainSeries*> domains, std::
   }
 }
 
-bool FleetExposition::WriteDomains(const std::function<bool(std::string_view)>& write) const {
+bool FleetExposition::ForEachPiece(const std::function<bool(std::string_view)>& piece) const {
   for (std::size_t family = 0; family < kDomainFamilies.size(); ++family) {
     bool header_written = false;
     for (const DomainSeries* domain : domains_) {
@@ -570,12 +570,12 @@ bool FleetExposition::WriteDomains(const std::function<bool(std::string_view)>& 
         continue;
       }
       if (!header_written) {
-        if (!write(FamilyHeader(family))) {
+        if (!piece(FamilyHeader(family))) {
           return false;
         }
         header_written = true;
       }
-      if (!write(lines)) {
+      if (!piece(lines)) {
         return false;
       }
     }
@@ -583,8 +583,35 @@ bool FleetExposition::WriteDomains(const std::function<bool(std::string_view)>& 
   return true;
 }
 
+bool FleetExposition::WriteChunks(const std::function<bool(std::string_view)>& write,
+                                  bool with_tail) const {
+  std::string chunk;
+  chunk.reserve(kWriteChunkBytes);
+  // Fills `chunk` from `piece` and hands each full one on; a piece that fills several goes on
+  // in chunk-sized slices, so every chunk but the last is exactly kWriteChunkBytes.
+  const auto add = [&](std::string_view piece) {
+    while (!piece.empty()) {
+      const std::size_t take = std::min(piece.size(), kWriteChunkBytes - chunk.size());
+      chunk.append(piece.substr(0, take));
+      piece.remove_prefix(take);
+      if (chunk.size() == kWriteChunkBytes) {
+        if (!write(chunk)) {
+          return false;
+        }
+        chunk.clear();
+      }
+    }
+    return true;
+  };
+  return ForEachPiece(add) && (!with_tail || add(tail_)) && (chunk.empty() || write(chunk));
+}
+
+bool FleetExposition::WriteDomains(const std::function<bool(std::string_view)>& write) const {
+  return WriteChunks(write, /*with_tail=*/false);
+}
+
 bool FleetExposition::Write(const std::function<bool(std::string_view)>& write) const {
-  return WriteDomains(write) && (tail_.empty() || write(tail_));
+  return WriteChunks(write, /*with_tail=*/true);
 }
 
 std::string SerializeMetrics(const std::vector<prometheus::MetricFamily>& families) {

@@ -101,11 +101,14 @@ class FleetExposition {
  public:
   FleetExposition(std::vector<const DomainSeries*> domains, std::string tail);
 
-  // Calls `write` with consecutive pieces of the text; stops early when it returns false.
-  // Returns false if it did.
+  // Calls `write` with the text in consecutive chunks of kWriteChunkBytes (the last one
+  // shorter): a domain's lines of one family are a line or a few, and every consumer (a socket,
+  // a compressor) wants few large pieces. Stops early when `write` returns false; returns false
+  // if it did.
   bool Write(const std::function<bool(std::string_view)>& write) const;
   // The same without the tail.
   bool WriteDomains(const std::function<bool(std::string_view)>& write) const;
+  static constexpr std::size_t kWriteChunkBytes = 64 * 1024;
   const std::string& tail() const { return tail_; }
   // Length of the whole text, in bytes.
   std::size_t size() const { return size_; }
@@ -113,6 +116,11 @@ class FleetExposition {
   std::size_t series() const { return series_; }
 
  private:
+  // Calls `piece` with the domains' part as it is stored: headers and each domain's lines.
+  bool ForEachPiece(const std::function<bool(std::string_view)>& piece) const;
+  // Write() and WriteDomains(): the pieces, and the tail when `with_tail`, in chunks.
+  bool WriteChunks(const std::function<bool(std::string_view)>& write, bool with_tail) const;
+
   std::vector<const DomainSeries*> domains_;
   std::string tail_;
   std::size_t size_ = 0;

@@ -67,7 +67,19 @@ std::string PlainText(const SnapshotStore& store, const std::string& tail) {
     series.push_back(&entry->series);
   }
   const FleetExposition exposition(series, tail);
-  return Collect([&](const auto& write) { return exposition.Write(write); });
+  // Every piece but the last is a whole chunk: a socket or a compressor gets few, large writes.
+  std::vector<std::size_t> pieces;
+  std::string text;
+  EXPECT_TRUE(exposition.Write([&](std::string_view piece) {
+    pieces.push_back(piece.size());
+    text.append(piece);
+    return true;
+  }));
+  for (std::size_t i = 0; i + 1 < pieces.size(); ++i) {
+    EXPECT_EQ(pieces[i], FleetExposition::kWriteChunkBytes);
+  }
+  EXPECT_EQ(text.size(), exposition.size());
+  return text;
 }
 
 std::string GzipText(MetricsCache& cache, const std::string& tail) {
@@ -85,6 +97,7 @@ TEST(MetricsCacheTest, InflatesToThePlainTextWithTheScrapesTail) {
   MetricsCache cache(store, /*reuse_factor=*/0);
   const std::string first = GzipText(cache, "smtp_exporter_domains 50\n");
   EXPECT_EQ(first, PlainText(store, "smtp_exporter_domains 50\n"));
+  EXPECT_GT(first.size(), FleetExposition::kWriteChunkBytes);  // so chunking is exercised
   EXPECT_THAT(first, HasSubstr("smtp_endpoint_up{domain=\"d149.example\""));
   // The same kept part serves another tail: only the tail differs.
   EXPECT_EQ(GzipText(cache, "smtp_exporter_domains 51\n"),
