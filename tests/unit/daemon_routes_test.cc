@@ -262,10 +262,12 @@ TEST_F(DaemonRoutesTest, AFailedReloadRevealsNeitherPathNorError) {
 // Issue #18 item 4: by default /probe makes no connection to an internal address (here a
 // domain whose MX points at loopback); the endpoint says "address not allowed", naming it.
 TEST_F(DaemonRoutesTest, ProbeRefusesInternalAddressesByDefault) {
+  // The fake resolver is set only once the scheduled checks are done: they read it from their
+  // own threads (TSan saw this test's writes race their reverse lookups).
+  MetricsWhenChecked();  // the scheduled checks' connections are done
   resolver_.SetMx("inside.example", {{10, "mx.inside.example"}});
   resolver_.SetAddresses("mx.inside.example", DnsType::kA, {"127.0.0.9"});
   resolver_.SetAddresses("mx.inside.example", DnsType::kAaaa, {"::ffff:10.1.2.3"});
-  MetricsWhenChecked();  // the scheduled checks' connections are done
   const int connects = transports_.connects();
   const std::string debug = Get("/probe?domain=inside.example&debug=true");
   EXPECT_THAT(debug, HasSubstr("address not allowed: 127.0.0.9 is in 127.0.0.0/8"));
