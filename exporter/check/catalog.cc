@@ -272,6 +272,28 @@ std::vector<CatalogEntry> BuildCatalog() {
        "come from a middlebox or an old MTA: upgrade or remove the component responsible.",
        "RFC 5321 §4.2; RFC 5321 §2.3.8; RFC 3207 §4.2", ""},
 
+      // Posture drift: changes between two checks of the daemon (exporter/check/posture.h).
+      {"smtp.drift.starttls_lost", "STARTTLS lost", Severity::kWarn,
+       "STARTTLS is no longer offered where an earlier check saw it offered",
+       "If nobody turned STARTTLS off on purpose, something on the path removes it: a "
+       "firewall's SMTP inspection (Cisco `inspect esmtp`, which hides STARTTLS as `XXXXXXXA`) "
+       "or an attacker downgrading the session (STRIPTLS). Compare with a check from another "
+       "network. Otherwise turn it back on: Postfix `smtpd_tls_security_level = may` with "
+       "`smtpd_tls_chain_files`; Exim `tls_advertise_hosts = *` with `tls_certificate`. Senders "
+       "now deliver in plaintext.",
+       "RFC 3207 §6; RFC 8461 §1",
+       "Stays until STARTTLS is offered again. Only the daemon tracks posture: a one-shot check "
+       "has no earlier check to compare with."},
+      {"smtp.drift.changed", "posture changed", Severity::kInfo,
+       "The mail service's posture changed since an earlier check (MX set, banner name, TLS "
+       "version, EHLO keywords, AUTH before TLS, PTR names, or STARTTLS coming back)",
+       "Nothing to fix if the change was planned. Otherwise find who changed what the message "
+       "names: a new MX record, a replaced MTA (new banner or extensions), a TLS library "
+       "upgrade or downgrade, a reverse zone edit.",
+       "RFC 5321 §4.3.1; RFC 3207 §4.2",
+       "Reported for 24 hours after the check that saw it; the report's \"Changes\" section and "
+       "smtp_change_timestamp_seconds keep it longer."},
+
       // TLS quality: a TLS checker's findings (happyDomain's checker mode).
       {"smtp.tls.unavailable", "no TLS checker data", Severity::kInfo,
        "No TLS checker findings were given: certificate quality is not judged",

@@ -6,17 +6,25 @@ namespace smtp_exporter {
 
 CheckResult Check(const CheckRequest& request, const CheckDeps& deps) {
   const CheckOptions options = EffectiveOptions(request.options, request.rules);
-  return EvaluateObservation(CheckDomain(request.domain, options, request.settings, deps.resolver,
-                                         deps.transports, deps.clock),
-                             request.options, request.rules);
+  DomainObservation observation = CheckDomain(request.domain, options, request.settings,
+                                              deps.resolver, deps.transports, deps.clock);
+  std::optional<PostureHistory> posture;
+  if (request.posture) {
+    posture = AdvancePosture(&*request.posture, observation);
+  }
+  return EvaluateObservation(std::move(observation), request.options, request.rules,
+                             std::move(posture));
 }
 
 CheckResult EvaluateObservation(DomainObservation observation, const CheckOptions& options,
-                                const RuleSelection& rules) {
+                                const RuleSelection& rules,
+                                std::optional<PostureHistory> posture) {
   const CheckOptions effective = EffectiveOptions(options, rules);
   CheckResult result;
   result.observation = std::move(observation);
-  result.findings = Evaluate(result.observation, effective, rules);
+  result.posture = std::move(posture);
+  result.findings = Evaluate(result.observation, effective, rules,
+                             result.posture ? &*result.posture : nullptr);
   result.status = WorstSeverity(result.findings);
   return result;
 }

@@ -11,12 +11,14 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/check_options.h"
 #include "exporter/check/evaluate.h"
 #include "exporter/check/findings.h"
+#include "exporter/check/posture.h"
 #include "exporter/check/rule.h"
 #include "config/base/clock.h"
 #include "probes/dns_observation.h"
@@ -35,6 +37,9 @@ struct CheckRequest {
   // How the collect stage runs: endpoint concurrency, the per-IP limiter, cancellation,
   // progress callbacks, a single endpoint instead of the MX set.
   DomainCheckSettings settings;
+  // The domain's posture history before this check (posture.h), to track drift: the daemon
+  // sets it (an empty history for a domain's first check); unset, nothing is tracked.
+  std::optional<PostureHistory> posture;
 };
 
 // What a check needs from the outside world; tests pass a fake resolver and a scripted
@@ -53,15 +58,19 @@ struct CheckResult {
   // daemon's state on disk (--storage.path) at start-up and judged again: the result of a
   // check made before a restart, shown until the domain is checked again. Renderers say so.
   bool restored = false;
+  // The request's posture history with this observation folded in; unset when not tracked.
+  std::optional<PostureHistory> posture;
 };
 
 CheckResult Check(const CheckRequest& request, const CheckDeps& deps);
 
 // The evaluate half of Check(): judges an observation collected earlier (state kept on disk)
 // exactly as Check() judges a fresh one, with `options` and `rules` as a CheckRequest gives
-// them. The observation's own times are kept.
+// them, and `posture` (with the observation already folded in) as Check() leaves it in its
+// result. The observation's own times are kept.
 CheckResult EvaluateObservation(DomainObservation observation, const CheckOptions& options,
-                                const RuleSelection& rules = RuleSelection::Defaults());
+                                const RuleSelection& rules = RuleSelection::Defaults(),
+                                std::optional<PostureHistory> posture = std::nullopt);
 
 // The summary of one finished check, as the daemon's history keeps it and the history strips
 // draw it.

@@ -107,10 +107,10 @@ bool WorseFirst(const Finding& a, const Finding& b) {
 }  // namespace
 
 std::vector<Finding> Evaluate(const DomainObservation& obs, const CheckOptions& options,
-                              const RuleSelection& rules) {
+                              const RuleSelection& rules, const PostureHistory* posture) {
   const CheckOptions effective = EffectiveOptions(options, rules);
   const DomainFacts facts = DeriveFacts(obs);
-  const RuleContext context{obs, effective, facts};
+  const RuleContext context{obs, effective, facts, posture};
   std::vector<Finding> findings;
   for (const Rule& rule : Rules()) {
     if (!rules.Enabled(rule.name)) {

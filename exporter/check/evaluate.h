@@ -22,13 +22,17 @@
 
 #include "config/check_options.h"
 #include "exporter/check/findings.h"
+#include "exporter/check/posture.h"
 #include "exporter/check/rule.h"
 #include "probes/dns_observation.h"
 
 namespace smtp_exporter {
 
+// `posture`: the domain's posture history with `obs` already folded in, when the caller tracks
+// one (RuleContext::posture); nullptr: smtp.posture_drift says nothing.
 std::vector<Finding> Evaluate(const DomainObservation& obs, const CheckOptions& options,
-                              const RuleSelection& rules = RuleSelection::Defaults());
+                              const RuleSelection& rules = RuleSelection::Defaults(),
+                              const PostureHistory* posture = nullptr);
 
 // The options as the enabled rules need them: a transaction probe whose rule is disabled is not
 // requested. The collector uses it too, so a disabled probe is never sent.

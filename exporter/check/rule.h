@@ -21,6 +21,7 @@
 #include "config/check_options.h"
 #include "exporter/check/facts.h"
 #include "exporter/check/findings.h"
+#include "exporter/check/posture.h"
 #include "probes/dns_observation.h"
 
 namespace smtp_exporter {
@@ -31,6 +32,9 @@ struct RuleContext {
   const DomainObservation& obs;
   const CheckOptions& options;
   const DomainFacts& facts;
+  // The domain's posture history with `obs` folded in (AdvancePosture), when the caller tracks
+  // one (the daemon); nullptr otherwise (a one-shot check, the happyDomain mode).
+  const PostureHistory* posture = nullptr;
 };
 
 // Where a rule writes its findings. It fills fix and RFC from the catalog and stamps each
@@ -67,6 +71,9 @@ struct Rule {
   // needs a TLS checker's findings that the exporter modes do not have.
   bool default_enabled = true;
   void (*evaluate)(const RuleContext& context, FindingSink& sink) = nullptr;
+  // Judges only what the daemon keeps between checks (RuleContext::posture): the happyDomain
+  // checker mode, which has no history, leaves it out of /definition.
+  bool needs_history = false;
 };
 
 // Which rules run. The default enables the rules whose default_enabled is set. An explicit map

@@ -35,6 +35,8 @@ constexpr std::array kPostmasterCodes = {"smtp.postmaster.rejected"sv};
 constexpr std::array kOpenRelayCodes = {"smtp.open_relay"sv};
 constexpr std::array kExtensionPostureCodes = {"smtp.extension.missing"sv};
 constexpr std::array kIpv6ReachableCodes = {"smtp.ipv6.missing"sv, "smtp.ipv6.unreachable"sv};
+constexpr std::array kPostureDriftCodes = {"smtp.drift.starttls_lost"sv,
+                                          "smtp.drift.changed"sv};
 constexpr std::array kTlsQualityCodes = {"smtp.tls.unavailable"sv, "smtp.tls.probe_issue"sv};
 
 std::vector<Rule> BuildRules() {
@@ -80,6 +82,11 @@ std::vector<Rule> BuildRules() {
       {"smtp.tls_quality",
        "A TLS checker's certificate findings for the endpoints, folded in when they are given",
        kTlsQualityCodes, false, EvaluateTlsQuality},
+      // Our own rules, beyond happyDomain's 16.
+      {"smtp.posture_drift",
+       "STARTTLS, the TLS version, EHLO keywords, the banner name, AUTH before TLS, PTR names and "
+       "the MX set stay as earlier checks saw them (the daemon only)",
+       kPostureDriftCodes, true, EvaluatePostureDrift, /*needs_history=*/true},
   };
 }
 
@@ -135,8 +142,9 @@ std::string RenderCatalogMarkdown() {
          "     SMTP_EXPORTER_REGENERATE_DOCS=1 unit_tests --gtest_filter='*CatalogMarkdown*' -->\n"
          "# Rules and findings\n\n"
          "Each check of a domain turns its observation into findings. The findings come from "
-         "16 named rules, the rule names of happyDomain's checker-smtp; each rule verifies one "
-         "thing and may emit the finding codes listed under it. A finding carries its rule's "
+         "named rules: the 16 of happyDomain's checker-smtp, under their names, then our own "
+         "(below them); each rule verifies one thing and may emit the finding codes listed "
+         "under it. A finding carries its rule's "
          "name, a code, a severity, the subject it is about (the domain, an MX host, or an "
          "endpoint such as `mx1.example.org [192.0.2.1]`), a message with the server's verbatim "
          "reply where there is one, the fix and the RFC the rule enforces.\n\n"

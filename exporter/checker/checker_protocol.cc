@@ -16,6 +16,19 @@
 #include "exporter/report/unix_time.h"
 
 namespace smtp_exporter {
+const std::vector<Rule>& CheckerRules() {
+  static const std::vector<Rule> rules = [] {
+    std::vector<Rule> offered;
+    for (const Rule& rule : Rules()) {
+      if (!rule.needs_history) {
+        offered.push_back(rule);
+      }
+    }
+    return offered;
+  }();
+  return rules;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -313,7 +326,7 @@ json CheckerDefinition(std::string_view version) {
     run_options.push_back(std::move(field));
   }
   json rules = json::array();
-  for (const Rule& rule : Rules()) {
+  for (const Rule& rule : CheckerRules()) {
     rules.push_back({{"name", rule.name}, {"description", rule.description}});
   }
   json definition = {
@@ -387,7 +400,7 @@ json PrecheckFailures(const json& options) {
   json failures = json::object();
   const Result<RunOptions> parsed = ParseRunOptions(options, /*need_domain=*/false);
   if (!parsed.ok()) {
-    for (const Rule& rule : Rules()) {
+    for (const Rule& rule : CheckerRules()) {
       failures[std::string(rule.name)] = parsed.error().message;
     }
     return failures;
@@ -609,7 +622,7 @@ int CheckStatusOf(Severity severity) {
 
 json CheckStates(const std::vector<Finding>& findings, const RuleSelection& rules) {
   json states = json::array();
-  for (const Rule& rule : Rules()) {
+  for (const Rule& rule : CheckerRules()) {
     if (!rules.Enabled(rule.name)) {
       continue;
     }
@@ -652,7 +665,7 @@ json CheckStates(const std::vector<Finding>& findings, const RuleSelection& rule
 
 json ErrorStates(std::string_view code, const std::string& message, const RuleSelection& rules) {
   json states = json::array();
-  for (const Rule& rule : Rules()) {
+  for (const Rule& rule : CheckerRules()) {
     if (rules.Enabled(rule.name)) {
       states.push_back({{"status", 5}, {"message", message}, {"rule", rule.name}, {"code", code}});
     }
@@ -673,7 +686,7 @@ std::optional<RuleSelection> RulesOfStates(const json& states) {
   if (ran.empty()) {
     return std::nullopt;
   }
-  for (const Rule& rule : Rules()) {
+  for (const Rule& rule : CheckerRules()) {
     ran.try_emplace(std::string(rule.name), false);
   }
   return RuleSelection::FromEnabledMap(ran);

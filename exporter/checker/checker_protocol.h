@@ -37,7 +37,7 @@ inline constexpr std::string_view kTlsProbesKey = "tls_probes";
 
 // The CheckerDefinition (§4 GET /definition): id, name, version, availability (svcs.MXs), the
 // seed's seven run options (domain plus the option table's seed options, with our defaults),
-// the 16 named rules, the interval in integer nanoseconds, has_html_report, has_metrics and
+// the rules it offers (CheckerRules), the interval in integer nanoseconds, has_html_report, has_metrics and
 // observationKeys.
 nlohmann::json CheckerDefinition(std::string_view version);
 
@@ -58,6 +58,11 @@ Result<RunOptions> ParseRunOptions(const nlohmann::json& options, bool need_doma
 // host auto-fills an FQDN, "example.com."), returned lower case without the dot.
 // kInvalidArgument "option domain ..." otherwise.
 Result<std::string> ParseDomainOption(std::string_view text);
+
+// The rules this mode offers (/definition, /evaluate's states): every rule but those that judge
+// what only the daemon keeps between checks (Rule::needs_history), since happyDomain runs each
+// check on its own.
+const std::vector<Rule>& CheckerRules();
 
 // `precheck_failures` of POST /definition: {rule name: reason}, `{}` when every rule can run.
 // A transaction probe switched off (test_* false) makes its rule unavailable; an option with a

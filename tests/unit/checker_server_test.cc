@@ -45,7 +45,7 @@ constexpr const char* kGoldenFilter = "CheckerServerTest.*";
 // Every rule enabled, as the host's buildEnabledRules sends it.
 json AllRulesEnabled() {
   json enabled = json::object();
-  for (const Rule& rule : Rules()) {
+  for (const Rule& rule : CheckerRules()) {
     enabled[std::string(rule.name)] = true;
   }
   return enabled;
@@ -199,7 +199,10 @@ TEST_F(CheckerServerTest, DefinitionGolden) {
   EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
   ExpectGolden("happydomain/definition.json", json::parse(res->body).dump(2) + "\n", kGoldenFilter);
   const json definition = json::parse(res->body);
-  ASSERT_EQ(definition["rules"].size(), Rules().size());
+  ASSERT_EQ(definition["rules"].size(), CheckerRules().size());
+  for (const json& rule : definition["rules"]) {
+    EXPECT_NE(rule["name"], "smtp.posture_drift") << "the checker mode keeps no history";
+  }
   EXPECT_EQ(definition["rules"][0]["name"], "smtp.null_mx");
   EXPECT_EQ(definition["rules"][15]["name"], "smtp.tls_quality");
   EXPECT_EQ(definition["options"]["runOpts"].size(), 7u);
@@ -211,7 +214,7 @@ TEST_F(CheckerServerTest, PrecheckOfTheHostsRequestHasNoFailures) {
       PostJson("/definition", json{{"options", {{"endpoint", "http://127.0.0.1:8080"}}}});
   EXPECT_EQ(reply["precheck_failures"], json::object());
   EXPECT_EQ(reply["id"], "smtp");
-  EXPECT_EQ(reply["rules"].size(), Rules().size());
+  EXPECT_EQ(reply["rules"].size(), CheckerRules().size());
   // No body at all (Content-Length: 0) means no options.
   const auto empty = client_->Post("/definition", "", "application/json");
   ASSERT_TRUE(empty);
@@ -224,7 +227,7 @@ TEST_F(CheckerServerTest, PrecheckNamesRulesOptionsSwitchOff) {
   EXPECT_EQ(off["precheck_failures"],
             json({{"smtp.open_relay", "test_open_relay is false: relaying is not probed"}}));
   const json bad = PostJson("/definition", json{{"options", {{"timeout", 0}}}});
-  EXPECT_EQ(bad["precheck_failures"].size(), Rules().size());
+  EXPECT_EQ(bad["precheck_failures"].size(), CheckerRules().size());
   EXPECT_THAT(bad["precheck_failures"]["smtp.mx_present"].get<std::string>(),
               HasSubstr("option timeout must be between 1s and 5m"));
 }
@@ -350,7 +353,7 @@ TEST_F(CheckerServerTest, EvaluateSkipsDisabledRulesAndFoldsTls) {
   }
   EXPECT_FALSE(rules.contains("smtp.open_relay"));
   EXPECT_TRUE(rules.contains("smtp.tls_quality"));
-  EXPECT_EQ(rules.size(), Rules().size() - 1);
+  EXPECT_EQ(rules.size(), CheckerRules().size() - 1);
   ExpectGolden("happydomain/evaluate_healthy.json", reply.dump(2) + "\n", kGoldenFilter);
   // With a TLS checker's findings (our extension: /evaluate accepts `related`), tls_quality
   // reports them instead of "no TLS data".
@@ -379,7 +382,7 @@ TEST_F(CheckerServerTest, EvaluateSkipsDisabledRulesAndFoldsTls) {
 TEST_F(CheckerServerTest, EvaluateWithoutAReadableObservationGivesErrorStates) {
   json reply = PostJson("/evaluate", json{{"observations", json::object()},
                                           {"enabledRules", {{"smtp.null_mx", true}}}});
-  ASSERT_EQ(reply["states"].size(), Rules().size());
+  ASSERT_EQ(reply["states"].size(), CheckerRules().size());
   EXPECT_EQ(reply["states"][0], json({{"status", 5},
                                       {"message", "observation \"smtp\" not available"},
                                       {"rule", "smtp.null_mx"},

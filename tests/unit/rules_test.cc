@@ -116,8 +116,9 @@ DomainObservation Healthy() {
 // Every finding must come from the catalog, with fix text for problems and an RFC.
 // Every finding names the rule that owns its code.
 std::vector<Finding> Judge(const DomainObservation& obs, const CheckOptions& options = {},
-                           const RuleSelection& rules = RuleSelection::Defaults()) {
-  std::vector<Finding> findings = Evaluate(obs, options, rules);
+                           const RuleSelection& rules = RuleSelection::Defaults(),
+                           const PostureHistory* posture = nullptr) {
+  std::vector<Finding> findings = Evaluate(obs, options, rules, posture);
   for (const auto& f : findings) {
     const CatalogEntry* entry = FindCatalogEntry(f.code);
     EXPECT_NE(entry, nullptr) << "code not in the catalog: " << f.code;
@@ -1087,7 +1088,9 @@ TEST(RuleTableTest, TheSixteenRulesOfHappyDomainsCheckerSmtpVerbatim) {
       "smtp.starttls_offered", "smtp.starttls_handshake", "smtp.auth_posture",
       "smtp.reverse_dns",      "smtp.null_sender",    "smtp.postmaster",
       "smtp.open_relay",       "smtp.extension_posture", "smtp.ipv6_reachable",
-      "smtp.tls_quality"};
+      "smtp.tls_quality",
+      // Our own, after happyDomain's 16.
+      "smtp.posture_drift"};
   std::vector<std::string> names;
   for (const auto& rule : Rules()) {
     names.emplace_back(rule.name);
@@ -1155,7 +1158,9 @@ class RuleDisableTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(RuleDisableTest, ADisabledRuleEmitsNothingAndChangesNothingElse) {
   const std::string rule = GetParam();
   const DomainObservation obs = WhereRuleSpeaks(rule);
-  const std::vector<Finding> all = Judge(obs, {}, AllRules());
+  // With a posture history, as the daemon judges, so that smtp.posture_drift speaks too.
+  const PostureHistory posture = AdvancePosture(nullptr, obs);
+  const std::vector<Finding> all = Judge(obs, {}, AllRules(), &posture);
   std::vector<Finding> expected;
   std::size_t own = 0;
   for (const auto& f : all) {
@@ -1166,7 +1171,7 @@ TEST_P(RuleDisableTest, ADisabledRuleEmitsNothingAndChangesNothingElse) {
     }
   }
   ASSERT_GT(own, 0u) << rule << " says nothing here, so disabling it proves nothing";
-  const std::vector<Finding> without = Judge(obs, {}, AllRules().With(rule, false));
+  const std::vector<Finding> without = Judge(obs, {}, AllRules().With(rule, false), &posture);
   EXPECT_EQ(without, expected) << rule;
 }
 
