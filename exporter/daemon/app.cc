@@ -222,7 +222,8 @@ void ExporterApp::RestoreFromStorage() {
     }
     // The same judgement as after a live check (RunCheck: Check with the domain's options and
     // the default rules), with the rules of this build.
-    CheckResult result = EvaluateObservation(std::move(stored.observation), domain->options);
+    CheckResult result = EvaluateObservation(std::move(stored.observation), domain->options,
+                                             RuleSelection::Defaults(), std::move(stored.posture));
     result.restored = true;
     history_.Add(stored.domain, MakeCheckRecord(result));
     store_.Put(stored.domain, std::move(result));
@@ -298,7 +299,8 @@ std::vector<ScheduledDomain> ExporterApp::Schedule(const Runtime& runtime) const
 
 CheckResult ExporterApp::RunCheck(
     const Runtime& runtime, const DomainConfig& domain,
-    std::optional<SteadyTime> deadline, const std::vector<IpNetwork>& denied) {
+    std::optional<SteadyTime> deadline, const std::vector<IpNetwork>& denied,
+    std::optional<PostureHistory> posture) {
   auto resolver = runtime.ResolverFor(domain.dns_servers);
   if (!resolver) {
     resolver = runtime.ResolverFor(runtime.config.dns_servers);
@@ -311,6 +313,7 @@ CheckResult ExporterApp::RunCheck(
   request.settings.cancelled = &cancelled_;
   request.settings.deadline = deadline;
   request.settings.denied_networks = denied;
+  request.posture = std::move(posture);
   CheckResult result = Check(request, CheckDeps{*resolver, transports_, SystemClock::Instance()});
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -327,7 +330,8 @@ std::shared_ptr<const CheckResult> ExporterApp::FullResult(const std::string& na
   }
   // The judgement Check() made (the domain's options, the default rules), made again: rules
   // are pure, so it gives the findings the store left out.
-  auto full = std::make_shared<CheckResult>(EvaluateObservation(kept->observation, domain->options));
+  auto full = std::make_shared<CheckResult>(EvaluateObservation(
+      kept->observation, domain->options, RuleSelection::Defaults(), kept->posture));
   full->restored = kept->restored;
   return full;
 }
@@ -349,8 +353,12 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
     return;
   }
   const auto started = std::chrono::steady_clock::now();
+  // Drift is judged against the domain's kept history (restored from disk after a restart);
+  // a first check starts one.
+  const std::shared_ptr<const CheckResult> previous = store_.Get(name);
   CheckResult result =
-      RunCheck(*current, *domain, std::nullopt, current->config.denied_networks);
+      RunCheck(*current, *domain, std::nullopt, current->config.denied_networks,
+               previous && previous->posture ? *previous->posture : PostureHistory{});
   if (cancelled_.load()) {
     return;  // a check cut short by shutdown says nothing about the domain
   }
@@ -372,7 +380,9 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
   // restart would show; the exporter goes on.
   if (storage_) {
     const CheckOptions options = EffectiveOptions(domain->options, RuleSelection::Defaults());
-    if (Status written = storage_->Write(name, options, snapshot->observation, UnixNow());
+    if (Status written = storage_->Write(name, options, snapshot->observation,
+                                         snapshot->posture ? &*snapshot->posture : nullptr,
+                                         UnixNow());
         !written.ok()) {
       spdlog::warn("--storage.path: {}", written.message());
     }
@@ -686,9 +696,15 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
     }
     const std::string format = req.get_param_value("format");
     if (format == "json") {
-      res.set_content(
-          DumpJson(CheckDocument(snapshot->observation, snapshot->findings, snapshot->status)),
-          "application/json");
+      nlohmann::json doc =
+          CheckDocument(snapshot->observation, snapshot->findings, snapshot->status);
+      // What only the daemon knows: the result is from before a restart, and what changed
+      // between its checks (docs/json-schema.md).
+      doc["restored"] = snapshot->restored;
+      if (snapshot->posture) {
+        doc["posture"] = PostureHistoryToJson(*snapshot->posture);
+      }
+      res.set_content(DumpJson(doc), "application/json");
       return;
     }
     if (format == "text") {
@@ -706,6 +722,7 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
     context.json_href = "/report?domain=" + UrlEncodeQueryValue(name) + "&format=json";
     context.metrics_href = "/metrics?domain=" + UrlEncodeQueryValue(name);
     context.history = history_.Get(name);
+    context.posture = snapshot->posture ? &*snapshot->posture : nullptr;
     SetHtml(res,
             RenderReportHtml(snapshot->observation, snapshot->findings, snapshot->status, context));
   });

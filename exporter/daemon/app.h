@@ -111,9 +111,12 @@ class ExporterApp {
   std::shared_ptr<const Runtime> runtime() const;
   Result<std::shared_ptr<const Runtime>> BuildRuntime(Config config) const;
   // `deadline` (a /probe's) ends the whole check: what is left of it is shared by the greeting
-  // wait and the commands after it. `denied` networks are never connected to.
+  // wait and the commands after it. `denied` networks are never connected to. `posture`: the
+  // domain's posture history before this check, to track drift (scheduled checks only: a
+  // /probe is not one of the domain's checks).
   CheckResult RunCheck(const Runtime& runtime, const DomainConfig& domain,
-                       std::optional<SteadyTime> deadline, const std::vector<IpNetwork>& denied);
+                       std::optional<SteadyTime> deadline, const std::vector<IpNetwork>& denied,
+                       std::optional<PostureHistory> posture = std::nullopt);
   // `name`'s latest scheduled result with every finding (the store keeps only those not OK),
   // for the views that list passed checks: the kept observation judged again as the check
   // judged it. nullptr if there is none.

@@ -174,6 +174,13 @@ Result<StoredResult> ParseStoredResult(const std::string& text, const std::strin
     return Error::InvalidArgument("the observation is of another domain");
   }
   StoredResult result;
+  if (doc.contains("posture")) {
+    Result<PostureHistory> posture = PostureHistoryFromJson(doc["posture"]);
+    if (!posture.ok()) {
+      return Error::InvalidArgument("posture does not read back: " + posture.error().message);
+    }
+    result.posture = std::move(posture).value();
+  }
   result.domain = domain;
   result.options = doc["options"];
   result.observation = std::move(observation).value();
@@ -347,12 +354,13 @@ Result<std::unique_ptr<ResultStorage>> ResultStorage::Open(const std::string& di
 }
 
 Status ResultStorage::Write(const std::string& domain, const CheckOptions& options,
-                            const DomainObservation& observation, double written_at_unix) const {
+                            const DomainObservation& observation,
+                            const PostureHistory* posture, double written_at_unix) const {
   const std::string name = StoredResultFileName(domain);
   if (name.empty()) {
     return Error::InvalidArgument("the domain name is too long for a file name");
   }
-  const nlohmann::json doc = {
+  nlohmann::json doc = {
       {"format", kStoredResultFormat},
       {"format_version", kStoredResultFormatVersion},
       {"domain", domain},
@@ -361,6 +369,9 @@ Status ResultStorage::Write(const std::string& domain, const CheckOptions& optio
       {"options", StoredOptionsJson(options)},
       {"observation", ToJson(observation)},
   };
+  if (posture != nullptr) {
+    doc["posture"] = PostureHistoryToJson(*posture);
+  }
   const std::string text = DumpJson(doc, -1) + "\n";
   if (text.size() > kMaxStoredResultBytes) {
     return Error{ErrorCode::kLimitExceeded,

@@ -16,7 +16,9 @@
 //   .lock         the lock
 // A file holds one JSON object: format "smtp_exporter.stored_result", format_version, domain,
 // written_at (Unix seconds), exporter_version, options (StoredOptionsJson of the options the
-// observation was collected with) and observation (ToJson(DomainObservation)). Files are
+// observation was collected with), observation (ToJson(DomainObservation)) and, when the daemon
+// tracks it, posture (PostureHistoryToJson: what changed between checks, so that drift
+// detection survives a restart; absent in files of older versions). Files are
 // created mode 0600: they hold server banners and transcripts (docs/security.md).
 //
 // Reading is defensive: a file that is not a regular file, is larger than
@@ -41,6 +43,7 @@
 
 #include "config/base/result.h"
 #include "config/check_options.h"
+#include "exporter/check/posture.h"
 #include "probes/dns_observation.h"
 
 namespace smtp_exporter {
@@ -72,6 +75,7 @@ struct StoredResult {
   std::string domain;
   nlohmann::json options;  // StoredOptionsJson of the options the observation was collected with
   DomainObservation observation;
+  std::optional<PostureHistory> posture;  // absent in files that have none
   double written_at_unix = 0;
 };
 
@@ -96,10 +100,12 @@ class ResultStorage {
 
   // Replaces `domain`'s file atomically: writes a temporary file, fsyncs it, renames it over
   // the old one and fsyncs DIR. `options` are the (effective) options `observation` was
-  // collected with. On error (disk full, DIR removed, too large) the old file is left as it was
-  // and the temporary one removed.
+  // collected with; `posture` (may be nullptr) the domain's posture history with it folded in.
+  // On error (disk full, DIR removed, too large) the old file is left as it was and the
+  // temporary one removed.
   Status Write(const std::string& domain, const CheckOptions& options,
-               const DomainObservation& observation, double written_at_unix) const;
+               const DomainObservation& observation, const PostureHistory* posture,
+               double written_at_unix) const;
 
   // Reads the file of every domain in `domains` that has one.
   LoadReport Load(const std::set<std::string>& domains) const;

@@ -313,6 +313,38 @@ void WriteHistorySection(std::ostringstream& out, const std::vector<CheckRecord>
   out << "</section>\n";
 }
 
+// What changed between the daemon's checks (posture.h), newest first. Values came from the
+// network (banners, PTR names, EHLO keywords): escaped.
+void WritePostureChanges(std::ostringstream& out, const PostureHistory* posture,
+                         double now_unix) {
+  if (posture == nullptr) {
+    return;
+  }
+  out << "<section id=\"posture-changes\">\n<h2>Changes</h2>\n";
+  if (posture->changes.empty()) {
+    out << "<p class=\"no-change muted\">No change of STARTTLS, TLS version, EHLO keywords, "
+           "banner name, AUTH before TLS, PTR names or MX set since tracking started "
+        << ShortTimeHtml(posture->tracked_since_unix, now_unix) << ".</p>\n</section>\n";
+    return;
+  }
+  out << "<p class=\"muted\">Seen between scheduled checks since "
+      << ShortTimeHtml(posture->tracked_since_unix, now_unix) << ", newest first (at most "
+      << kMaxPostureChanges << ").</p>\n"
+      << "<div class=\"table-wrap\"><table class=\"posture-changes\">\n"
+      << "<tr><th>When</th><th>What</th><th>Where</th><th>Before</th><th>After</th></tr>\n";
+  for (auto it = posture->changes.rbegin(); it != posture->changes.rend(); ++it) {
+    std::string where = it->mx;
+    if (!it->ip.empty()) {
+      where += (where.empty() ? "[" : " [") + it->ip + "]";
+    }
+    out << "<tr class=\"posture-change\" data-kind=\"" << PostureKindName(it->kind) << "\"><td>"
+        << ShortTimeHtml(it->at_unix, now_unix) << "</td><td>" << Esc(PostureKindTitle(it->kind))
+        << "</td><td>" << (where.empty() ? "domain" : Esc(where)) << "</td><td><code>"
+        << Esc(it->before) << "</code></td><td><code>" << Esc(it->after) << "</code></td></tr>\n";
+  }
+  out << "</table></div>\n</section>\n";
+}
+
 void WriteHead(std::ostringstream& out, std::string_view title) {
   out << "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -863,6 +895,7 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
   out << "</header>\n";
   WriteHistorySection(out, context.history, context.now_unix);
   WriteWhatToFix(out, findings, context.index_href);
+  WritePostureChanges(out, context.posture, context.now_unix);
   WriteDns(out, domain.dns);
   WriteEndpoints(out, domain, findings, context.mx_notes);
   WritePassed(out, findings);

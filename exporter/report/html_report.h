@@ -22,6 +22,8 @@
 //   section#what-to-fix > ol > li.finding[data-code][data-severity]   (non-OK, worst first)
 //       a.same-code[href="/?code=…"]              (the overview filtered to this code)
 //   section#what-to-fix > p.all-clear                                  (when nothing to fix)
+//   section#posture-changes                         (when the daemon tracks posture)
+//       table > tr.posture-change[data-kind]   (newest first), or p.no-change
 //   section#dns
 //   section#endpoints > details.endpoint[data-ip][data-mx][data-status][open when >= warn]
 //       summary .badge[data-badge]  (data-badge="open-relay" is the red OPEN RELAY badge)
@@ -90,6 +92,9 @@ struct HtmlPageContext {
   // The report's domain's recent checks, oldest first (CheckHistory): drawn as a strip above
   // "What to fix". Empty leaves the strip out (a CLI run has no history).
   std::vector<CheckRecord> history;
+  // The domain's posture history (CheckResult::posture), when the daemon tracks it: drawn as
+  // the "Changes" section. nullptr leaves it out (a CLI run, the checker mode).
+  const PostureHistory* posture = nullptr;
   // Notes per MX host name (lower case, no trailing dot), shown in that host's endpoint
   // panels. Empty: none (the daemon and the CLI).
   std::map<std::string, HostNotes> mx_notes;

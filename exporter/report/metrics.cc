@@ -74,6 +74,11 @@ constexpr FamilySpec kCheckRestored{"smtp_check_restored", MetricType::Gauge,
                                     "1 while the latest result is one restored from disk "
                                     "(--storage.path) at start-up, made before the exporter "
                                     "restarted, 0 once the domain has been checked since."};
+constexpr FamilySpec kChangeTimestamp{
+    "smtp_change_timestamp_seconds", MetricType::Gauge,
+    "Unix time of the check that last saw a posture change of this kind (mx_set, starttls, "
+    "tls_version, extensions, banner, auth_before_tls, ptr); absent for kinds unchanged since "
+    "the daemon began tracking the domain. Scheduled checks only."};
 
 // Per endpoint.
 constexpr FamilySpec kEndpointUp{"smtp_endpoint_up", MetricType::Gauge,
@@ -127,8 +132,8 @@ constexpr FamilySpec kProbeFailedPhase{"smtp_probe_failed_phase", MetricType::Ga
 
 // Every per-domain and per-endpoint family, sorted by name: DomainSeries keeps its lines by
 // index into this list.
-constexpr std::array<const FamilySpec*, 24> kDomainFamilies = {
-    &kAuthPlaintext,     &kCheckDuration,      &kCheckRestored,      &kCheckSuccess,
+constexpr std::array<const FamilySpec*, 25> kDomainFamilies = {
+    &kAuthPlaintext,     &kChangeTimestamp,    &kCheckDuration,      &kCheckRestored,      &kCheckSuccess,
     &kCheckTimestamp,    &kDomainStatus,       &kEndpointUp,         &kEndpoints,
     &kEsmtp,             &kExtension,          &kFcrdnsOk,           &kFinding,
     &kFindings,          &kMxRecords,          &kNullMx,             &kNullSenderAccepted,
@@ -390,6 +395,11 @@ void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored,
   set->Add(kCheckTimestamp, labels, obs.started_at_unix);
   if (with_restored) {
     set->Add(kCheckRestored, labels, Bool(snapshot.restored));
+  }
+  if (snapshot.posture) {
+    for (const auto& [kind, at] : snapshot.posture->last_change_at) {
+      set->Add(kChangeTimestamp, With(labels, "kind", std::string(PostureKindName(kind))), at);
+    }
   }
 
   std::array<double, kSeverities.size()> counts{};

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/integration/lab_environment.h"
@@ -179,6 +180,66 @@ TEST_F(StorageTest, ARestartServesTheLastResultsAtOnce) {
   ASSERT_TRUE(report);
   EXPECT_THAT(report->body, HasSubstr("restored from disk</strong>, checked at "));
   EXPECT_THAT(ReadFile(log_), HasSubstr("restored the results of 2 of 2 domains"));
+}
+
+// Drift detection (issue #19 §2) end to end: the lab's striptls responder shows STARTTLS to a
+// client name once and masks it afterwards, as a STRIPTLS middlebox switching on between two
+// checks would. The daemon's second check finds STARTTLS lost (smtp.drift.starttls_lost, its
+// change timestamp, the report's Changes section); a restart keeps the history.
+TEST_F(StorageTest, StartTlsLostBetweenTwoChecksIsReportedAndSurvivesARestart) {
+  std::string config = LabEnvironment::DaemonConfig({"striptls.lab.test"}, "2s", 1);
+  // A client name of this run only: the responder shows STARTTLS once per name.
+  const std::string helo = "drift-" + std::to_string(::getpid()) + "-" +
+                           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
+                           ".lab.test";
+  config.replace(config.find("probe.lab.test"), std::string("probe.lab.test").size(), helo);
+  Start(config);
+  const std::string lost =
+      "smtp_finding{domain=\"striptls.lab.test\",rule=\"smtp.posture_drift\",code=\"smtp.drift."
+      "starttls_lost\",severity=\"warn\",subject=\"mx-striptls.lab.test [127.0.0.23]\"";
+  const std::string changed_at = "smtp_change_timestamp_seconds{domain=\"striptls.lab.test\","
+                                 "kind=\"starttls\"}";
+  std::string metrics;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        metrics = Metrics();
+        return metrics.find(lost) != std::string::npos &&
+               metrics.find(changed_at) != std::string::npos &&
+               std::filesystem::exists(state_ + "/striptls.lab.test.json");
+      },
+      std::chrono::seconds(60)))
+      << metrics << ReadFile(log_);
+  // The mask that replaced it is a new EHLO keyword: an INFO change of its own.
+  EXPECT_THAT(metrics, HasSubstr("smtp_finding{domain=\"striptls.lab.test\",rule=\"smtp.posture_"
+                                 "drift\",code=\"smtp.drift.changed\",severity=\"info\""));
+  const auto html = client_->Get("/report?domain=striptls.lab.test");
+  ASSERT_TRUE(html);
+  EXPECT_THAT(html->body, HasSubstr("<section id=\"posture-changes\">"));
+  EXPECT_THAT(html->body, HasSubstr("<tr class=\"posture-change\" data-kind=\"starttls\">"));
+  EXPECT_THAT(html->body, HasSubstr("data-code=\"smtp.drift.starttls_lost\""));
+  const auto json = client_->Get("/report?domain=striptls.lab.test&format=json");
+  ASSERT_TRUE(json);
+  const nlohmann::json doc = nlohmann::json::parse(json->body);
+  EXPECT_EQ(doc.at("restored"), false);
+  const nlohmann::json& changes = doc.at("posture").at("changes");
+  ASSERT_FALSE(changes.empty()) << doc.at("posture").dump();
+  EXPECT_EQ(changes.at(0).at("kind"), "starttls");
+  EXPECT_EQ(changes.at(0).at("before"), "offered");
+  EXPECT_EQ(changes.at(0).at("after"), "not offered");
+  const std::string changed_line = Line(Metrics(), changed_at);
+  Stop();
+
+  // After a restart (DNS silent, so only the restored result is shown): still lost, with the
+  // same change time.
+  SilentDnsServer silent;
+  config.replace(config.find(LabEnvironment::DnsServer()), LabEnvironment::DnsServer().size(),
+                 silent.Address());
+  config.insert(config.find("  dns_servers:"), "  dns_timeout: 30s\n");
+  Start(config);
+  ASSERT_TRUE(Eventually([&] { return !(metrics = Metrics()).empty(); }, std::chrono::seconds(10)));
+  EXPECT_THAT(metrics, HasSubstr("\nsmtp_check_restored{domain=\"striptls.lab.test\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr(lost));
+  EXPECT_EQ(Line(metrics, changed_at), changed_line);
 }
 
 TEST_F(StorageTest, AnUnusableDirectoryIsAnErrorAtStartUp) {

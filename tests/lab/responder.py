@@ -49,11 +49,12 @@ SCENARIOS = {
     "127.0.0.14": "minimal",
     "127.0.0.15": "pause",
     "127.0.0.16": "hostile",
-    # .17-.19 and .22-.29 are free for scenarios (.20/.21 are the good Postfix, .30 stays unused).
+    # .17-.19 and .22-.29 are for scenarios (.20/.21 are the good Postfix, .30 stays unused).
     "127.0.0.17": "helorej",
     "127.0.0.18": "shutdown",
     "127.0.0.19": "nosenders",
     "127.0.0.22": "barelf",
+    "127.0.0.23": "striptls",
 }
 
 
@@ -72,6 +73,8 @@ class Session:
     """One client connection: bounded line reader and writer plus the SMTP state machine."""
 
     counter = 0
+    # striptls: the client names (EHLO arguments) that have already been shown STARTTLS.
+    striptls_seen: set[str] = set()
 
     def __init__(self, scenario: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  opts: argparse.Namespace) -> None:
@@ -241,6 +244,20 @@ class Session:
         ext = NORMAL_EXTENSIONS[:2] + ["STARTTLS"] + NORMAL_EXTENSIONS[2:]
         await self.command_loop(ehlo=[self.host] + ext, esc=True, broken_tls=True)
 
+    async def scenario_striptls(self) -> None:
+        # A STRIPTLS middlebox that switched on between two checks: the first session of each
+        # client name (EHLO argument) sees STARTTLS (refused with 454: the lab server has no
+        # certificate); every later one sees it masked as XXXXXXXA, as Cisco's ESMTP inspection
+        # does. A tracker comparing two checks finds STARTTLS lost (RFC 3207 section 6).
+        def ehlo_for(name: str) -> list[str]:
+            first = name not in Session.striptls_seen
+            if first and len(Session.striptls_seen) < 10000:
+                Session.striptls_seen.add(name)
+            tls = "STARTTLS" if first else "XXXXXXXA"
+            return [self.host] + NORMAL_EXTENSIONS[:2] + [tls] + NORMAL_EXTENSIONS[2:]
+        await self.send([f"220 {self.host} ESMTP"])
+        await self.command_loop(ehlo=[], esc=True, ehlo_for=ehlo_for, refuse_tls=True)
+
     async def scenario_hostile(self) -> None:
         await self.send([f'220 {self.host} ESMTP <script>alert(1)</script> "><img src=x onerror=alert(2)>'])
         ext = NORMAL_EXTENSIONS[:2] + ["X-<b>BOLD</b>"] + NORMAL_EXTENSIONS[2:]
@@ -373,8 +390,11 @@ class Session:
     # ---- the ordinary SMTP command loop ---------------------------------------------------
     async def command_loop(self, ehlo: list[str] | None, esc: bool, greylist: bool = False,
                            broken_tls: bool = False, rcpt_ok: str | None = None,
-                           refuse_senders: bool = False) -> None:
+                           refuse_senders: bool = False, ehlo_for=None,
+                           refuse_tls: bool = False) -> None:
         """ehlo: the EHLO reply lines (None: EHLO is not recognised, HELO only).
+        ehlo_for: if set, gives the EHLO reply lines for the EHLO argument instead of ehlo.
+        refuse_tls: STARTTLS gets 454 (RFC 3207 section 4: TLS not available).
         esc: use enhanced status codes (only if ENHANCEDSTATUSCODES is advertised).
         refuse_senders: every well-formed MAIL gets 550 (<>) or 553 (any other sender)."""
         def code(c: str) -> str:
@@ -384,7 +404,7 @@ class Session:
             verb, arg = self.split(await self.readline())
             if verb == "EHLO" and ehlo is not None:
                 self.greeted, self.mail = True, False
-                await self.reply(250, ehlo)
+                await self.reply(250, ehlo_for(arg.strip().lower()) if ehlo_for else ehlo)
             elif verb == "EHLO":
                 await self.send(["502 5.5.2 Command not recognized"])
             elif verb == "HELO":
@@ -399,6 +419,8 @@ class Session:
                 await self.send([f"250 {code('2.0.0')}Ok"])
             elif verb == "STARTTLS" and broken_tls:
                 await self.broken_starttls()
+            elif verb == "STARTTLS" and refuse_tls:
+                await self.send([f"454 {code('4.7.0')}TLS not available due to local problem"])
             elif verb == "MAIL":
                 if not self.greeted:
                     await self.send([f"503 {code('5.5.1')}Error: send HELO/EHLO first"])

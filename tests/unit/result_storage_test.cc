@@ -97,7 +97,8 @@ class ResultStorageTest : public ::testing::Test {
   }
   void Write(const std::string& domain, double started_at = 1700000000) {
     const Status written =
-        storage_->Write(domain, Options(), RelayObservation(domain, started_at), 1700000100);
+        storage_->Write(domain, Options(), RelayObservation(domain, started_at), nullptr,
+                        1700000100);
     ASSERT_TRUE(written.ok()) << written.message();
   }
 
@@ -149,7 +150,7 @@ TEST_F(ResultStorageTest, RoundTripGivesTheSameFindings) {
   const DomainObservation obs = RelayObservation("relay.example");
   const CheckResult original = EvaluateObservation(obs, Options());
   ASSERT_EQ(original.status, Severity::kCrit);  // the open relay: a round trip must keep it
-  ASSERT_TRUE(storage_->Write("relay.example", Options(), obs, 1700000100).ok());
+  ASSERT_TRUE(storage_->Write("relay.example", Options(), obs, nullptr, 1700000100).ok());
 
   const LoadReport report = storage_->Load({"relay.example"});
   EXPECT_THAT(report.skipped, IsEmpty());
@@ -171,6 +172,39 @@ TEST_F(ResultStorageTest, RoundTripGivesTheSameFindings) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // Nothing else is left behind by a write.
   EXPECT_THAT(FileNames(dir_), ElementsAre(".lock", "relay.example.json"));
+}
+
+// Drift detection survives a restart: the posture history is stored with the observation, and
+// a file without one (older versions) reads back with none.
+TEST_F(ResultStorageTest, ThePostureHistoryComesBackWithTheObservation) {
+  DomainObservation obs = RelayObservation("relay.example", 1700000000);
+  PostureHistory posture = AdvancePosture(nullptr, obs);
+  obs.started_at_unix = 1700000600;
+  ASSERT_FALSE(obs.endpoints.empty());
+  obs.endpoints[0].announced_hostname = "renamed.example";
+  posture = AdvancePosture(&posture, obs);
+  ASSERT_THAT(posture.changes, SizeIs(1));
+  ASSERT_TRUE(storage_->Write("relay.example", Options(), obs, &posture, 1700000700).ok());
+  ASSERT_TRUE(storage_->Write("plain.example", Options(), RelayObservation("plain.example"),
+                              nullptr, 1700000700)
+                  .ok());
+
+  const LoadReport report = storage_->Load({"plain.example", "relay.example"});
+  EXPECT_THAT(report.skipped, IsEmpty());
+  ASSERT_THAT(report.results, SizeIs(2));
+  EXPECT_EQ(report.results[0].posture, std::nullopt);
+  ASSERT_TRUE(report.results[1].posture.has_value());
+  EXPECT_EQ(*report.results[1].posture, posture);
+
+  // A broken posture is a broken file: skipped with the reason, never half-read.
+  const std::string file = dir_ + "/relay.example.json";
+  nlohmann::json doc = nlohmann::json::parse(ReadText(file));
+  doc["posture"]["facts"] = "many";
+  std::ofstream(file, std::ios::trunc) << doc.dump();
+  const LoadReport broken = storage_->Load({"relay.example"});
+  EXPECT_THAT(broken.results, IsEmpty());
+  ASSERT_THAT(broken.skipped, SizeIs(1));
+  EXPECT_THAT(broken.skipped[0], HasSubstr("posture does not read back"));
 }
 
 TEST_F(ResultStorageTest, OptionsTellDifferentProbesApart) {
@@ -303,7 +337,7 @@ TEST_F(ResultStorageTest, AReaderRacingTheWriterSeesOnlyWholeResults) {
   std::thread writer([&] {
     for (int i = 2; i < 200; ++i) {
       EXPECT_TRUE(
-          storage_->Write("a.example", Options(), RelayObservation("a.example", i), i).ok());
+          storage_->Write("a.example", Options(), RelayObservation("a.example", i), nullptr, i).ok());
     }
     done = true;
   });
@@ -324,7 +358,7 @@ TEST_F(ResultStorageTest, OversizedResultsAreNotWritten) {
   Write("big.example");
   DomainObservation obs = RelayObservation("big.example", 1700000600);
   obs.endpoints[0].greeting = Reply{220, {"220 " + std::string(kMaxStoredResultBytes, 'x')}};
-  const Status written = storage_->Write("big.example", Options(), obs, 1700000700);
+  const Status written = storage_->Write("big.example", Options(), obs, nullptr, 1700000700);
   ASSERT_FALSE(written.ok());
   EXPECT_THAT(written.message(), HasSubstr("MiB bound"));
   // The previous result stays, whole.
@@ -336,7 +370,8 @@ TEST_F(ResultStorageTest, OversizedResultsAreNotWritten) {
 TEST_F(ResultStorageTest, AFailingWriteIsAnErrorNotACrash) {
   std::filesystem::remove_all(dir_);
   const Status written =
-      storage_->Write("a.example", Options(), RelayObservation("a.example"), 1700000100);
+      storage_->Write("a.example", Options(), RelayObservation("a.example"), nullptr,
+                      1700000100);
   ASSERT_FALSE(written.ok());
   EXPECT_THAT(written.message(), HasSubstr("cannot create a temporary file"));
   const LoadReport report = storage_->Load({"a.example"});
