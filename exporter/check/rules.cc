@@ -36,6 +36,11 @@ constexpr std::array kOpenRelayCodes = {"smtp.open_relay"sv};
 constexpr std::array kExtensionPostureCodes = {"smtp.extension.missing"sv};
 constexpr std::array kIpv6ReachableCodes = {"smtp.ipv6.missing"sv, "smtp.ipv6.unreachable"sv};
 constexpr std::array kTlsQualityCodes = {"smtp.tls.unavailable"sv, "smtp.tls.probe_issue"sv};
+constexpr std::array kMtaStsCodes = {
+    "smtp.mta_sts.missing"sv,        "smtp.mta_sts.record_invalid"sv,
+    "smtp.mta_sts.policy_unavailable"sv, "smtp.mta_sts.policy_invalid"sv,
+    "smtp.mta_sts.mx_not_covered"sv, "smtp.mta_sts.starttls_missing"sv};
+constexpr std::array kTlsRptCodes = {"smtp.tls_rpt.missing"sv, "smtp.tls_rpt.invalid"sv};
 
 std::vector<Rule> BuildRules() {
   return {
@@ -80,6 +85,12 @@ std::vector<Rule> BuildRules() {
       {"smtp.tls_quality",
        "A TLS checker's certificate findings for the endpoints, folded in when they are given",
        kTlsQualityCodes, false, EvaluateTlsQuality},
+      {"smtp.mta_sts",
+       "The MTA-STS record and the HTTPS policy it announces are valid, the policy covers every MX "
+       "host, and every endpoint has the STARTTLS an enforce or testing policy requires",
+       kMtaStsCodes, true, EvaluateMtaSts},
+      {"smtp.tls_rpt", "The TLS-RPT record is published and valid", kTlsRptCodes, true,
+       EvaluateTlsRpt},
   };
 }
 
@@ -135,7 +146,8 @@ std::string RenderCatalogMarkdown() {
          "     SMTP_EXPORTER_REGENERATE_DOCS=1 unit_tests --gtest_filter='*CatalogMarkdown*' -->\n"
          "# Rules and findings\n\n"
          "Each check of a domain turns its observation into findings. The findings come from "
-         "16 named rules, the rule names of happyDomain's checker-smtp; each rule verifies one "
+         "18 named rules: the 16 rule names of happyDomain's checker-smtp, plus smtp.mta_sts and "
+         "smtp.tls_rpt (RFC 8461, RFC 8460); each rule verifies one "
          "thing and may emit the finding codes listed under it. A finding carries its rule's "
          "name, a code, a severity, the subject it is about (the domain, an MX host, or an "
          "endpoint such as `mx1.example.org [192.0.2.1]`), a message with the server's verbatim "

@@ -1,5 +1,5 @@
-// The rule set: the 16 named rules of happyDomain's checker-smtp, in documentation order, each
-// with the finding codes it may emit. Every catalog code (findings.h) belongs to exactly one
+// The rule set: the 18 named rules (happyDomain checker-smtp's 16, plus smtp.mta_sts and
+// smtp.tls_rpt), in documentation order, each with the finding codes it may emit. Every catalog code (findings.h) belongs to exactly one
 // rule. docs/findings.md is rendered from this table and the catalog.
 // Immutable after first use; thread-safe.
 #pragma once

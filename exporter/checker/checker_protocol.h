@@ -37,7 +37,7 @@ inline constexpr std::string_view kTlsProbesKey = "tls_probes";
 
 // The CheckerDefinition (§4 GET /definition): id, name, version, availability (svcs.MXs), the
 // seed's seven run options (domain plus the option table's seed options, with our defaults),
-// the 16 named rules, the interval in integer nanoseconds, has_html_report, has_metrics and
+// the 18 named rules, the interval in integer nanoseconds, has_html_report, has_metrics and
 // observationKeys.
 nlohmann::json CheckerDefinition(std::string_view version);
 

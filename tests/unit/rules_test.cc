@@ -1080,14 +1080,15 @@ TEST(RulesTest, SeverityNames) {
 // The named rules: the table, the selection, and a disable test per rule.
 
 TEST(RuleTableTest, TheSixteenRulesOfHappyDomainsCheckerSmtpVerbatim) {
-  // happyDomain's documentation of checker-smtp, "What it checks", in its order.
+  // happyDomain's documentation of checker-smtp, "What it checks", in its order, then ours:
+  // the transport-security policies (RFC 8461, RFC 8460).
   const std::vector<std::string> expected = {
       "smtp.null_mx",          "smtp.mx_present",     "smtp.mx_sanity",
       "smtp.endpoint_reachable", "smtp.banner_sanity", "smtp.ehlo_supported",
       "smtp.starttls_offered", "smtp.starttls_handshake", "smtp.auth_posture",
       "smtp.reverse_dns",      "smtp.null_sender",    "smtp.postmaster",
       "smtp.open_relay",       "smtp.extension_posture", "smtp.ipv6_reachable",
-      "smtp.tls_quality"};
+      "smtp.tls_quality",      "smtp.mta_sts",        "smtp.tls_rpt"};
   std::vector<std::string> names;
   for (const auto& rule : Rules()) {
     names.emplace_back(rule.name);
@@ -1145,6 +1146,14 @@ DomainObservation WhereRuleSpeaks(std::string_view rule) {
     obs.dns.reverse.clear();
     obs.plan.endpoints.clear();
     obs.endpoints.clear();
+  }
+  if (rule == "smtp.mta_sts") {
+    obs.mta_sts = MtaStsObservation{};
+    obs.mta_sts->record_lookup.status = DnsStatus::kNxDomain;
+  }
+  if (rule == "smtp.tls_rpt") {
+    obs.tls_rpt = TlsRptObservation{};
+    obs.tls_rpt->record_lookup.status = DnsStatus::kNoData;
   }
   return obs;
 }
