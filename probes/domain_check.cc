@@ -116,9 +116,9 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
           std::min(policy_deadline, std::chrono::steady_clock::now() + (*settings.deadline -
                                                                          clock.Now()));
     }
-    auto probe_policies = [&obs, &resolver, &options, policy_deadline] {
-      TransportPolicies found =
-          ProbeTransportPolicies(resolver, obs.domain, options, policy_deadline);
+    auto probe_policies = [&obs, &resolver, &options, &settings, policy_deadline] {
+      TransportPolicies found = ProbeTransportPolicies(resolver, obs.domain, options,
+                                                       policy_deadline, settings.denied_networks);
       obs.mta_sts = std::move(found.mta_sts);
       obs.tls_rpt = std::move(found.tls_rpt);
     };

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/base/clock.h"
+#include "config/base/ip_address.h"
 #include "config/base/result.h"
 #include "config/check_options.h"
 #include "probes/policy_observation.h"
@@ -78,12 +79,15 @@ void FetchMtaStsPolicy(const std::string& host, const IpAddress& address,
 
 // Collects what options.test_mta_sts / test_tls_rpt ask for (nothing when both are off):
 // the TXT records, then, for a valid MTA-STS record, the policy host's addresses through
-// `resolver` and the policy itself. Everything ends by `deadline`.
+// `resolver` and the policy itself. Everything ends by `deadline`. A policy host address in
+// `denied` (the check's denied_networks, as for the SMTP endpoints) is never connected to: a
+// /probe caller must not reach internal HTTPS services through a domain's mta-sts name.
 struct TransportPolicies {
   std::optional<MtaStsObservation> mta_sts;
   std::optional<TlsRptObservation> tls_rpt;
 };
 TransportPolicies ProbeTransportPolicies(const Resolver& resolver, const std::string& domain,
-                                         const CheckOptions& options, Deadline deadline);
+                                         const CheckOptions& options, Deadline deadline,
+                                         const std::vector<IpNetwork>& denied = {});
 
 }  // namespace smtp_exporter

@@ -183,7 +183,8 @@ void FetchMtaStsPolicy(const std::string& host, const IpAddress& address,
 }
 
 TransportPolicies ProbeTransportPolicies(const Resolver& resolver, const std::string& domain,
-                                         const CheckOptions& options, Deadline deadline) {
+                                         const CheckOptions& options, Deadline deadline,
+                                         const std::vector<IpNetwork>& denied) {
   TransportPolicies policies;
   std::vector<DnsQuery> queries;
   if (options.test_mta_sts) {
@@ -246,6 +247,17 @@ TransportPolicies ProbeTransportPolicies(const Resolver& resolver, const std::st
     return policies;
   }
   for (const IpAddress& ip : candidates) {
+    const auto network = std::find_if(denied.begin(), denied.end(),
+                                      [&ip](const IpNetwork& n) { return n.Contains(ip); });
+    if (network != denied.end()) {
+      mta_sts.policy_address = ip;
+      mta_sts.fetch_status = PolicyFetchStatus::kError;
+      mta_sts.fetch_error = "address not allowed: " + ip.ToString() + " is in " +
+                            network->ToString() +
+                            ", a network this exporter is configured not to probe "
+                            "(denied_networks); no connection was made";
+      continue;
+    }
     const std::chrono::milliseconds left = Left(deadline);
     if (left <= std::chrono::milliseconds(0)) {
       if (mta_sts.fetch_status == PolicyFetchStatus::kNotAttempted) {
