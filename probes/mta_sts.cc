@@ -220,7 +220,8 @@ Result<std::string> ParseMtaStsRecord(std::string_view record) {
   if (!fields || fields->empty()) {
     return Error::InvalidArgument("the record has an empty field: " + Shown(record));
   }
-  if ((*fields)[0] != "v=STSv1") {
+  // RFC 8461 §3.1: the record begins with the version, nothing before it.
+  if ((*fields)[0] != "v=STSv1" || !record.starts_with("v=STSv1")) {
     return Error::InvalidArgument("the record does not start with v=STSv1: " + Shown(record));
   }
   std::optional<std::string> id;
@@ -383,7 +384,8 @@ Result<std::vector<std::string>> ParseTlsRptRecord(std::string_view record) {
   if (!fields || fields->empty()) {
     return Error::InvalidArgument("the record has an empty field: " + Shown(record));
   }
-  if ((*fields)[0] != "v=TLSRPTv1") {
+  // RFC 8460 §3: the record begins with the version, nothing before it.
+  if ((*fields)[0] != "v=TLSRPTv1" || !record.starts_with("v=TLSRPTv1")) {
     return Error::InvalidArgument("the record does not start with v=TLSRPTv1: " + Shown(record));
   }
   std::optional<std::vector<std::string>> rua;

@@ -32,9 +32,10 @@ TEST(MtaStsRecordTest, ReadsTheId) {
 
 TEST(MtaStsRecordTest, RefusesWhatTheGrammarDoesNot) {
   for (const char* bad :
-       {"", "v=STSv1", "v=STSv1;", "id=abc; v=STSv1", "v=STSv2; id=abc", "v=STSv1; id=",
-        "v=STSv1; id=a-b", "v=STSv1; id=123456789012345678901234567890123", "v=STSv1; id=a; id=b",
-        "v=STSv1;; id=a", "v=STSv1; id=a; junk", "v=STSv1; id=a; -x=y", "v=STSv1; id=a; x=y;z"}) {
+       {"", "v=STSv1", "v=STSv1;", "id=abc; v=STSv1", "v=STSv2; id=abc",
+        "v=STSv1; id=", "v=STSv1; id=a-b", "v=STSv1; id=123456789012345678901234567890123",
+        "v=STSv1; id=a; id=b", "v=STSv1;; id=a", "v=STSv1; id=a; junk", "v=STSv1; id=a; -x=y",
+        "v=STSv1; id=a; x=y;z", " v=STSv1; id=a"}) {
     EXPECT_FALSE(ParseMtaStsRecord(bad).ok()) << bad;
   }
 }
@@ -129,7 +130,8 @@ TEST(TlsRptRecordTest, RefusesBadRecordsAndSchemes) {
        {"v=TLSRPTv1", "v=TLSRPTv1; rua=", "v=TLSRPTv1; rua=ftp://example.com",
         "v=TLSRPTv1; rua=mailto:", "v=TLSRPTv1; rua=mailto:nobody", "v=TLSRPTv1; rua=https://",
         "v=TLSRPTv1; rua=mailto:a@example.com,", "rua=mailto:a@example.com; v=TLSRPTv1",
-        "v=TLSRPTv1; rua=mailto:a@example.com; rua=mailto:b@example.com"}) {
+        "v=TLSRPTv1; rua=mailto:a@example.com; rua=mailto:b@example.com",
+        " v=TLSRPTv1; rua=mailto:a@example.com"}) {
     EXPECT_FALSE(ParseTlsRptRecord(bad).ok()) << bad;
   }
   EXPECT_FALSE(SelectTlsRptRecord(
@@ -191,6 +193,25 @@ TEST(TransportPoliciesTest, PolicyHostWithoutAddressIsResolveFailed) {
   EXPECT_EQ(found.mta_sts->fetch_status, PolicyFetchStatus::kResolveFailed);
   EXPECT_THAT(found.mta_sts->fetch_error, HasSubstr("mta-sts.example.org has no address"));
   EXPECT_FALSE(found.tls_rpt.has_value());
+}
+
+// A policy host in a denied network (a /probe caller's internal address) is never connected to.
+TEST(TransportPoliciesTest, DeniedPolicyAddressIsNotFetched) {
+  testing::FakeResolver resolver;
+  DnsAnswer mta_sts;
+  mta_sts.status = DnsStatus::kOk;
+  mta_sts.txt = {"v=STSv1; id=1"};
+  resolver.Set("_mta-sts.example.org", DnsType::kTxt, mta_sts);
+  resolver.SetAddresses("mta-sts.example.org", DnsType::kA, {"127.0.0.1"});
+  CheckOptions options;
+  options.test_tls_rpt = false;
+  options.mta_sts_port = 1;  // were it connected to, this would be refused, not "not allowed"
+  const TransportPolicies found = ProbeTransportPolicies(
+      resolver, "example.org", options, std::chrono::steady_clock::now() + std::chrono::seconds(2),
+      {IpNetwork::Parse("127.0.0.0/8").value()});
+  ASSERT_TRUE(found.mta_sts.has_value());
+  EXPECT_EQ(found.mta_sts->fetch_status, PolicyFetchStatus::kError);
+  EXPECT_THAT(found.mta_sts->fetch_error, HasSubstr("address not allowed: 127.0.0.1 is in"));
 }
 
 // ---- The rules ------------------------------------------------------------------------------
