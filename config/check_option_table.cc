@@ -22,7 +22,7 @@ constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
 
 constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or integer seconds";
 
-constexpr std::array<CheckOptionSpec, 9> kSpecs = {{
+constexpr std::array<CheckOptionSpec, 13> kSpecs = {{
     {"timeout", "timeout", CheckOptionType::kDuration, &CheckOptions::timeout, "12s",
      "Budget for each endpoint probe: connect, EHLO, STARTTLS and the transaction probes "
      "together, not counting the wait for the greeting (1s to 5m).",
@@ -64,6 +64,24 @@ constexpr std::array<CheckOptionSpec, 9> kSpecs = {{
      "TCP port of the SMTP service; other values are for labs and relays. Not a /probe "
      "parameter.",
      false, false, "SMTP port"},
+    {"test_mta_sts", "test-mta-sts", CheckOptionType::kBool, &CheckOptions::test_mta_sts, "true",
+     "Look up the `_mta-sts` TXT record and fetch the MTA-STS policy it announces over HTTPS, "
+     "verifying the certificate (RFC 8461). `false` sends no query and no request; so does "
+     "disabling the rule smtp.mta_sts.",
+     true, false, "Check MTA-STS"},
+    {"test_tls_rpt", "test-tls-rpt", CheckOptionType::kBool, &CheckOptions::test_tls_rpt, "true",
+     "Look up and check the `_smtp._tls` TLS-RPT record (RFC 8460). `false` sends no query; so "
+     "does disabling the rule smtp.tls_rpt.",
+     true, false, "Check TLS-RPT"},
+    {"mta_sts_port", "mta-sts-port", CheckOptionType::kPort, &CheckOptions::mta_sts_port, "443",
+     "TCP port of the MTA-STS policy host (RFC 8461 §3.3 says 443); other values are for labs. "
+     "Not a /probe parameter.",
+     false, false, "MTA-STS policy port"},
+    {"mta_sts_ca_file", "mta-sts-ca-file", CheckOptionType::kFilePath,
+     &CheckOptions::mta_sts_ca_file, "the system CA bundle",
+     "PEM file of the certificate authorities trusted for the MTA-STS policy host (labs, "
+     "private CAs). Not a /probe parameter.",
+     false, false, "MTA-STS trust anchors"},
 }};
 
 // The member pointer's alternative must match the option's type: SetCheckOption relies on it.
@@ -75,6 +93,7 @@ constexpr bool FieldMatchesType(const CheckOptionSpec& spec) {
       return std::holds_alternative<bool CheckOptions::*>(spec.field);
     case CheckOptionType::kHostName:
     case CheckOptionType::kMailAddress:
+    case CheckOptionType::kFilePath:
       return std::holds_alternative<std::string CheckOptions::*>(spec.field);
     case CheckOptionType::kPort:
       return std::holds_alternative<std::uint16_t CheckOptions::*>(spec.field);
@@ -111,6 +130,8 @@ std::string_view TypeName(CheckOptionType type) {
       return "mail address";
     case CheckOptionType::kPort:
       return "port";
+    case CheckOptionType::kFilePath:
+      return "file path";
   }
   return "string";
 }
@@ -196,6 +217,17 @@ Status SetCheckOption(const CheckOptionSpec& spec, std::string_view text, CheckO
       }
       options.*std::get<std::uint16_t CheckOptions::*>(spec.field) =
           static_cast<std::uint16_t>(port);
+      return Status::Ok();
+    }
+    case CheckOptionType::kFilePath: {
+      const bool clean = std::none_of(text.begin(), text.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == '\x7f';
+      });
+      if (text.empty() || text.size() > 4096 || !clean) {
+        return Error::InvalidArgument(
+            "must be a file name (1 to 4096 bytes, no control characters), got " + Quote(text));
+      }
+      options.*std::get<std::string CheckOptions::*>(spec.field) = std::string(text);
       return Status::Ok();
     }
   }

@@ -24,6 +24,7 @@ enum class CheckOptionType {
   kHostName,     // a DNS host name, normalised (lower case, no trailing dot)
   kMailAddress,  // local@domain
   kPort,         // 1-65535
+  kFilePath,     // a file name: non-empty, no control characters, at most 4096 bytes
 };
 
 // The CheckOptions member an option sets; its alternative matches the option's type (duration:

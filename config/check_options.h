@@ -46,6 +46,19 @@ struct CheckOptions {
   // TCP port of the SMTP service. Default: 25; other values are for labs and relays.
   std::uint16_t port = 25;
 
+  // Look up the MTA-STS record (RFC 8461) and fetch the policy it announces. Default: true.
+  bool test_mta_sts = true;
+
+  // Look up the TLS-RPT record (RFC 8460). Default: true.
+  bool test_tls_rpt = true;
+
+  // TCP port of the MTA-STS policy host. Default: 443 (RFC 8461 §3.3); others are for labs.
+  std::uint16_t mta_sts_port = 443;
+
+  // PEM file of the CAs trusted for the MTA-STS policy host's certificate. Default: empty, the
+  // system's CA bundle.
+  std::string mta_sts_ca_file;
+
   friend bool operator==(const CheckOptions&, const CheckOptions&) = default;
 };
 

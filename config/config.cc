@@ -105,6 +105,8 @@ std::string_view ExpectedForm(const CheckOptionSpec& spec) {
       return "a host name";
     case CheckOptionType::kMailAddress:
       return "a mail address (local@domain)";
+    case CheckOptionType::kFilePath:
+      return "a file name";
   }
   return "a string";
 }

@@ -11,6 +11,7 @@
 
 #include "config/base/ip_address.h"
 #include "probes/observation.h"
+#include "probes/policy_observation.h"
 
 namespace smtp_exporter {
 
@@ -121,6 +122,10 @@ struct DomainObservation {
   DnsObservation dns;
   EndpointPlan plan;
   std::vector<EndpointObservation> endpoints;  // same order as plan.endpoints
+  // RFC 8461 / RFC 8460 policy records; nullopt when not collected (option or rule off, or a
+  // document from before they were).
+  std::optional<MtaStsObservation> mta_sts;
+  std::optional<TlsRptObservation> tls_rpt;
 };
 
 }  // namespace smtp_exporter

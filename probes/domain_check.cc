@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "probes/mta_sts.h"
 #include "probes/smtp_probe.h"
 
 namespace smtp_exporter {
@@ -103,6 +104,31 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
     reverse_dns();  // no thread to be had: before the probes, as it used to run
   }
 
+  // MTA-STS and TLS-RPT (RFC 8461, RFC 8460) need only the domain name: their TXT lookups and
+  // the HTTPS policy fetch run beside the probes too, writing only obs.mta_sts and obs.tls_rpt.
+  // Not with --endpoint, which checks exactly one endpoint and no DNS of the domain.
+  std::jthread policies;
+  if (!settings.only_endpoint && (options.test_mta_sts || options.test_tls_rpt)) {
+    Deadline policy_deadline = std::chrono::steady_clock::now() + settings.dns_budget +
+                               std::min(options.timeout, std::chrono::milliseconds(10000));
+    if (settings.deadline) {
+      policy_deadline =
+          std::min(policy_deadline, std::chrono::steady_clock::now() + (*settings.deadline -
+                                                                         clock.Now()));
+    }
+    auto probe_policies = [&obs, &resolver, &options, &settings, policy_deadline] {
+      TransportPolicies found = ProbeTransportPolicies(resolver, obs.domain, options,
+                                                       policy_deadline, settings.denied_networks);
+      obs.mta_sts = std::move(found.mta_sts);
+      obs.tls_rpt = std::move(found.tls_rpt);
+    };
+    try {
+      policies = std::jthread(probe_policies);
+    } catch (const std::system_error&) {
+      probe_policies();
+    }
+  }
+
   // Probe the endpoints with a small pool of workers; each keeps its own deadline (timeout).
   const std::size_t count = obs.plan.endpoints.size();
   obs.endpoints.resize(count);
@@ -168,6 +194,9 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
   }
   if (reverse.joinable()) {
     reverse.join();
+  }
+  if (policies.joinable()) {
+    policies.join();
   }
   obs.duration_seconds = SecondsBetween(started, clock.Now());
   return obs;

@@ -148,6 +148,41 @@ nlohmann::json Addresses(const std::vector<IpAddress>& addresses) {
   return out;
 }
 
+nlohmann::json ToJson(const TxtLookupResult& lookup) {
+  return {{"status", DnsStatusName(lookup.status)},
+          {"error", lookup.error},
+          {"records", lookup.records}};
+}
+
+nlohmann::json ToJson(const MtaStsObservation& m) {
+  nlohmann::json policy = nullptr;
+  if (m.policy) {
+    policy = {{"mode", MtaStsModeName(m.policy->mode)},
+              {"mx", m.policy->mx},
+              {"max_age", m.policy->max_age_seconds}};
+  }
+  return {{"record_lookup", ToJson(m.record_lookup)},
+          {"record_count", m.record_count},
+          {"record_error", m.record_error},
+          {"record_id", m.record_id},
+          {"policy_host", m.policy_host},
+          {"fetch_status", PolicyFetchStatusName(m.fetch_status)},
+          {"fetch_error", m.fetch_error},
+          {"http_status", m.http_status},
+          {"policy_address",
+           m.policy_address ? nlohmann::json(m.policy_address->ToString()) : nullptr},
+          {"policy_body", m.policy_body},
+          {"policy", std::move(policy)},
+          {"fetch_seconds", m.fetch_seconds}};
+}
+
+nlohmann::json ToJson(const TlsRptObservation& t) {
+  return {{"record_lookup", ToJson(t.record_lookup)},
+          {"record_count", t.record_count},
+          {"record_error", t.record_error},
+          {"rua", t.rua}};
+}
+
 }  // namespace
 
 nlohmann::json ToJson(const DnsObservation& dns) {
@@ -194,7 +229,7 @@ nlohmann::json ToJson(const DomainObservation& domain) {
   }
   nlohmann::json endpoints = nlohmann::json::array();
   for (const auto& e : domain.endpoints) endpoints.push_back(ToJson(e));
-  return {{"schema_version", kObservationSchemaVersion},
+  nlohmann::json out = {{"schema_version", kObservationSchemaVersion},
           {"domain", domain.domain},
           {"started_at", domain.started_at_unix},
           {"duration_seconds", domain.duration_seconds},
@@ -202,6 +237,14 @@ nlohmann::json ToJson(const DomainObservation& domain) {
           {"plan",
            {{"endpoints", std::move(plan)}, {"dropped_over_cap", domain.plan.dropped_over_cap}}},
           {"endpoints", std::move(endpoints)}};
+  // Written only when collected: an absent key reads back as "not collected".
+  if (domain.mta_sts) {
+    out["mta_sts"] = ToJson(*domain.mta_sts);
+  }
+  if (domain.tls_rpt) {
+    out["tls_rpt"] = ToJson(*domain.tls_rpt);
+  }
+  return out;
 }
 
 std::string DumpJson(const nlohmann::json& value, int indent) {
@@ -563,6 +606,56 @@ DnsObservation DnsFrom(const Reader& r) {
   return dns;
 }
 
+TxtLookupResult TxtLookupFrom(const Reader& r) {
+  const DnsLookup lookup = LookupFrom(r);
+  return {lookup.status, lookup.error, r.Strings("records")};
+}
+
+MtaStsObservation MtaStsFrom(const Reader& r) {
+  static constexpr PolicyFetchStatus kFetchStatuses[] = {
+      PolicyFetchStatus::kNotAttempted,  PolicyFetchStatus::kOk,
+      PolicyFetchStatus::kResolveFailed, PolicyFetchStatus::kConnectFailed,
+      PolicyFetchStatus::kTlsFailed,     PolicyFetchStatus::kHttpStatus,
+      PolicyFetchStatus::kMediaType,     PolicyFetchStatus::kTooLarge,
+      PolicyFetchStatus::kTimeout,       PolicyFetchStatus::kError,
+      PolicyFetchStatus::kInvalid};
+  static constexpr MtaStsMode kModes[] = {MtaStsMode::kEnforce, MtaStsMode::kTesting,
+                                          MtaStsMode::kNone};
+  MtaStsObservation m;
+  m.record_lookup = TxtLookupFrom(r.Object("record_lookup"));
+  m.record_count = r.Integer<std::size_t>("record_count");
+  m.record_error = r.String("record_error");
+  m.record_id = r.String("record_id");
+  m.policy_host = r.String("policy_host");
+  m.fetch_status = EnumFromName(r.String("fetch_status"), kFetchStatuses, PolicyFetchStatusName,
+                                r.Path("fetch_status"));
+  m.fetch_error = r.String("fetch_error");
+  m.http_status = r.Integer<int>("http_status");
+  if (!r.Field("policy_address").is_null()) {
+    m.policy_address = AddressFrom(r.String("policy_address"), r.Path("policy_address"));
+  }
+  m.policy_body = r.String("policy_body");
+  if (!r.Field("policy").is_null()) {
+    const Reader p = r.Object("policy");
+    MtaStsPolicy policy;
+    policy.mode = EnumFromName(p.String("mode"), kModes, MtaStsModeName, p.Path("mode"));
+    policy.mx = p.Strings("mx");
+    policy.max_age_seconds = p.Integer<std::int64_t>("max_age");
+    m.policy = std::move(policy);
+  }
+  m.fetch_seconds = r.Number("fetch_seconds");
+  return m;
+}
+
+TlsRptObservation TlsRptFrom(const Reader& r) {
+  TlsRptObservation t;
+  t.record_lookup = TxtLookupFrom(r.Object("record_lookup"));
+  t.record_count = r.Integer<std::size_t>("record_count");
+  t.record_error = r.String("record_error");
+  t.rua = r.Strings("rua");
+  return t;
+}
+
 }  // namespace
 
 Result<DomainObservation> DomainObservationFromJson(const nlohmann::json& json) {
@@ -589,6 +682,13 @@ Result<DomainObservation> DomainObservationFromJson(const nlohmann::json& json) 
     obs.plan.dropped_over_cap = plan.Integer<std::size_t>("dropped_over_cap");
     for (const auto& item : r.Array("endpoints")) {
       obs.endpoints.push_back(EndpointFrom(Reader(item, "$.endpoints[]")));
+    }
+    // Absent in documents from before these were collected: "not collected".
+    if (r.Find("mta_sts") != nullptr) {
+      obs.mta_sts = MtaStsFrom(r.Object("mta_sts"));
+    }
+    if (r.Find("tls_rpt") != nullptr) {
+      obs.tls_rpt = TlsRptFrom(r.Object("tls_rpt"));
     }
     return obs;
   } catch (const ReadError& error) {

@@ -123,6 +123,34 @@ void ParsePtr(const DnsQuery& query, const unsigned char* buffer, int length, Dn
   answer->status = answer->names.empty() ? DnsStatus::kNoData : DnsStatus::kOk;
 }
 
+// TXT records, each one's character-strings concatenated, bounded in count and size.
+void ParseTxt(const unsigned char* buffer, int length, DnsAnswer* answer) {
+  ares_txt_ext* replies = nullptr;
+  const int rc = ares_parse_txt_reply_ext(buffer, length, &replies);
+  if (rc != ARES_SUCCESS) {
+    answer->status = StatusFromAres(rc);
+    answer->error = ares_strerror(rc);
+    return;
+  }
+  bool dropping = false;
+  for (const ares_txt_ext* txt = replies; txt != nullptr; txt = txt->next) {
+    if (txt->record_start != 0) {
+      dropping = answer->txt.size() >= kMaxTxtRecords;
+      if (!dropping) {
+        answer->txt.emplace_back();
+      }
+    }
+    if (dropping || answer->txt.empty() || txt->txt == nullptr) {
+      continue;
+    }
+    std::string& record = answer->txt.back();
+    const std::size_t room = kMaxTxtBytes - std::min(kMaxTxtBytes, record.size());
+    record.append(reinterpret_cast<const char*>(txt->txt), std::min(room, txt->length));
+  }
+  ares_free_data(replies);
+  answer->status = answer->txt.empty() ? DnsStatus::kNoData : DnsStatus::kOk;
+}
+
 void OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* buffer, int length) {
   auto* pending = static_cast<Pending*>(arg);
   DnsAnswer* answer = pending->answer;
@@ -146,6 +174,8 @@ int QueryType(DnsType type) {
       return ns_t_mx;
     case DnsType::kPtr:
       return ns_t_ptr;
+    case DnsType::kTxt:
+      return ns_t_txt;
   }
   return ns_t_a;
 }
@@ -188,6 +218,9 @@ void ParseDnsAnswer(const DnsQuery& query, const unsigned char* buffer, int leng
       break;
     case DnsType::kPtr:
       ParsePtr(query, buffer, length, answer);
+      break;
+    case DnsType::kTxt:
+      ParseTxt(buffer, length, answer);
       break;
   }
 }

@@ -22,7 +22,7 @@
 
 namespace smtp_exporter {
 
-enum class DnsType { kA, kAaaa, kMx, kPtr };
+enum class DnsType { kA, kAaaa, kMx, kPtr, kTxt };
 
 struct DnsQuery {
   std::string name;  // absolute, with or without the trailing dot
@@ -49,7 +49,14 @@ struct DnsAnswer {
                                          // through, before the canonical name (empty if none)
   std::vector<MxRecord> mx;              // kMx
   std::vector<std::string> names;        // kPtr
+  // kTxt: each record's character-strings joined (RFC 7208 §3.3, RFC 8461 §3.1 read a record
+  // that way); at most kMaxTxtRecords records of at most kMaxTxtBytes each, longer ones cut.
+  std::vector<std::string> txt;
 };
+
+// Bounds on what a TXT answer keeps (the answer is untrusted network data).
+inline constexpr std::size_t kMaxTxtRecords = 32;
+inline constexpr std::size_t kMaxTxtBytes = 4096;
 
 class Resolver {
  public:

@@ -309,6 +309,66 @@ std::vector<CatalogEntry> BuildCatalog() {
        "RFC 3207 §4.1; RFC 7672 §3",
        "Severity is the TLS checker's own (info, warn or crit); WARN when it gives none. "
        "Only the happyDomain checker mode receives these (related tls_probes observations)."},
+
+      // Transport-security policies: MTA-STS (RFC 8461) and TLS-RPT (RFC 8460).
+      {"smtp.mta_sts.missing", "no MTA-STS record", Severity::kInfo,
+       "The domain publishes no MTA-STS record (_mta-sts TXT starting with v=STSv1)",
+       "To make senders require TLS with a valid certificate, publish a policy at "
+       "`https://mta-sts.example.org/.well-known/mta-sts.txt` (`version: STSv1`, `mode: testing` "
+       "first, one `mx:` line per MX host, `max_age: 604800`) and the record "
+       "`_mta-sts.example.org. TXT \"v=STSv1; id=20260101T000000\"`; change the id whenever the "
+       "policy changes. Publish TLS-RPT too, to hear about failures.",
+       "RFC 8461 §3.1", ""},
+      {"smtp.mta_sts.record_invalid", "MTA-STS record invalid", Severity::kWarn,
+       "The _mta-sts TXT record is not exactly one valid `v=STSv1; id=...` record, so senders "
+       "ignore the policy",
+       "Publish exactly one TXT record at `_mta-sts.example.org` of the form `v=STSv1; "
+       "id=<1-32 letters and digits>`; delete duplicates (two v=STSv1 records disable MTA-STS). "
+       "When the lookup itself fails, fix the zone's name servers.",
+       "RFC 8461 §3.1",
+       "ERROR when the TXT lookup itself failed (SERVFAIL, timeout): the posture is unknown."},
+      {"smtp.mta_sts.policy_unavailable", "MTA-STS policy not fetchable", Severity::kWarn,
+       "The MTA-STS policy announced by the record cannot be fetched over HTTPS",
+       "Serve the policy at `https://mta-sts.example.org/.well-known/mta-sts.txt` with status "
+       "200, `Content-Type: text/plain`, no redirect, and a certificate valid for "
+       "`mta-sts.example.org` from a public CA (the full chain). Publish an A/AAAA record for "
+       "mta-sts.example.org and open port 443.",
+       "RFC 8461 §3.3", ""},
+      {"smtp.mta_sts.policy_invalid", "MTA-STS policy invalid", Severity::kWarn,
+       "The MTA-STS policy file was fetched but does not parse",
+       "Write the policy as `key: value` lines: `version: STSv1`, `mode: enforce|testing|none`, "
+       "`max_age: <seconds, at most 31557600>` and one `mx: <host or *.domain>` line per MX "
+       "host (at least one unless mode is none).",
+       "RFC 8461 §3.2", ""},
+      {"smtp.mta_sts.mx_not_covered", "MX not in MTA-STS policy", Severity::kCrit,
+       "An MX host matches none of the MTA-STS policy's mx patterns: senders honouring the policy "
+       "will not deliver to it",
+       "Add an `mx:` line for the host to the policy (a `*.example.org` pattern covers exactly "
+       "one label, e.g. mx1.example.org but not a.mx.example.org), then change the record's id "
+       "so senders fetch it again; or correct the MX records.",
+       "RFC 8461 §4.1; RFC 8461 §5",
+       "CRIT in enforce mode (mail to the host bounces); WARN in testing mode; not judged in "
+       "mode none."},
+      {"smtp.mta_sts.starttls_missing", "no STARTTLS under MTA-STS", Severity::kCrit,
+       "An endpoint lacks working STARTTLS while the domain's MTA-STS policy requires TLS",
+       "Enable STARTTLS with a certificate valid for the MX host name on every MX (Postfix "
+       "`smtpd_tls_security_level = may` with `smtpd_tls_chain_files`; Exim "
+       "`tls_advertise_hosts = *` with `tls_certificate`), or switch the policy to "
+       "`mode: testing` until every MX has it.",
+       "RFC 8461 §5; RFC 3207",
+       "CRIT in enforce mode (senders refuse to deliver to it); WARN in testing mode; not "
+       "judged in mode none."},
+      {"smtp.tls_rpt.missing", "no TLS-RPT record", Severity::kInfo,
+       "The domain publishes no TLS-RPT record (_smtp._tls TXT starting with v=TLSRPTv1)",
+       "Publish `_smtp._tls.example.org. TXT \"v=TLSRPTv1; rua=mailto:tls-reports@example.org\"` "
+       "so senders report TLS and MTA-STS failures delivering to the domain.",
+       "RFC 8460 §3", ""},
+      {"smtp.tls_rpt.invalid", "TLS-RPT record invalid", Severity::kWarn,
+       "The _smtp._tls TXT record is not exactly one valid `v=TLSRPTv1; rua=...` record",
+       "Publish exactly one record `v=TLSRPTv1; rua=<uri>[,<uri>]` where each URI is "
+       "`mailto:` with an address or `https://` with a host.",
+       "RFC 8460 §3",
+       "ERROR when the TXT lookup itself failed (SERVFAIL, timeout): the posture is unknown."},
   };
 }
 

@@ -81,6 +81,8 @@ CheckOptions EffectiveOptions(const CheckOptions& options, const RuleSelection& 
   effective.test_null_sender = options.test_null_sender && rules.Enabled("smtp.null_sender");
   effective.test_postmaster = options.test_postmaster && rules.Enabled("smtp.postmaster");
   effective.test_open_relay = options.test_open_relay && rules.Enabled("smtp.open_relay");
+  effective.test_mta_sts = options.test_mta_sts && rules.Enabled("smtp.mta_sts");
+  effective.test_tls_rpt = options.test_tls_rpt && rules.Enabled("smtp.tls_rpt");
   return effective;
 }
 

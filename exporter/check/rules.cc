@@ -38,6 +38,11 @@ constexpr std::array kIpv6ReachableCodes = {"smtp.ipv6.missing"sv, "smtp.ipv6.un
 constexpr std::array kPostureDriftCodes = {"smtp.drift.starttls_lost"sv,
                                           "smtp.drift.changed"sv};
 constexpr std::array kTlsQualityCodes = {"smtp.tls.unavailable"sv, "smtp.tls.probe_issue"sv};
+constexpr std::array kMtaStsCodes = {
+    "smtp.mta_sts.missing"sv,        "smtp.mta_sts.record_invalid"sv,
+    "smtp.mta_sts.policy_unavailable"sv, "smtp.mta_sts.policy_invalid"sv,
+    "smtp.mta_sts.mx_not_covered"sv, "smtp.mta_sts.starttls_missing"sv};
+constexpr std::array kTlsRptCodes = {"smtp.tls_rpt.missing"sv, "smtp.tls_rpt.invalid"sv};
 
 std::vector<Rule> BuildRules() {
   return {
@@ -83,6 +88,12 @@ std::vector<Rule> BuildRules() {
        "A TLS checker's certificate findings for the endpoints, folded in when they are given",
        kTlsQualityCodes, false, EvaluateTlsQuality},
       // Our own rules, beyond happyDomain's 16.
+      {"smtp.mta_sts",
+       "The MTA-STS record and the HTTPS policy it announces are valid, the policy covers every MX "
+       "host, and every endpoint has the STARTTLS an enforce or testing policy requires",
+       kMtaStsCodes, true, EvaluateMtaSts},
+      {"smtp.tls_rpt", "The TLS-RPT record is published and valid", kTlsRptCodes, true,
+       EvaluateTlsRpt},
       {"smtp.posture_drift",
        "STARTTLS, the TLS version, EHLO keywords, the banner name, AUTH before TLS, PTR names and "
        "the MX set stay as earlier checks saw them (the daemon only)",

@@ -54,6 +54,7 @@ const char* OptionFieldType(CheckOptionType type) {
       return "uint";
     case CheckOptionType::kHostName:
     case CheckOptionType::kMailAddress:
+    case CheckOptionType::kFilePath:
       return "string";
   }
   return "string";
@@ -113,6 +114,7 @@ std::optional<std::string> OptionText(const CheckOptionSpec& spec, const json& v
       return std::to_string(static_cast<long long>(std::clamp(value.get<double>(), -1.0, 1e6)));
     case CheckOptionType::kHostName:
     case CheckOptionType::kMailAddress:
+    case CheckOptionType::kFilePath:
       if (!value.is_string()) {
         return std::nullopt;
       }

@@ -11,6 +11,7 @@
 #include "exporter/check/facts.h"
 #include "exporter/report/html.h"
 #include "exporter/report/unix_time.h"
+#include "probes/mta_sts.h"
 
 namespace smtp_exporter {
 namespace {
@@ -517,6 +518,77 @@ void WriteDns(std::ostringstream& out, const DnsObservation& dns) {
 }
 
 // The findings about one endpoint: rules.cc names them "mx [ip]" or "[ip]".
+std::vector<std::string> RecordsWithVersionText(const std::vector<std::string>& records,
+                                                std::string_view version) {
+  std::vector<std::string> out;
+  for (std::string_view record : RecordsWithVersion(records, version)) {
+    out.emplace_back(record);
+  }
+  return out;
+}
+
+std::string TxtLookupCell(const TxtLookupResult& lookup) {
+  return LookupCell({lookup.status, lookup.error});
+}
+
+std::string CodeList(const std::vector<std::string>& items) {
+  if (items.empty()) {
+    return "<span class=\"muted\">none</span>";
+  }
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += "<br>";
+    out += "<code>" + Esc(item) + "</code>";
+  }
+  return out;
+}
+
+// The "Transport-security policy" block: MTA-STS (RFC 8461) and TLS-RPT (RFC 8460), when the
+// check collected them. Every value came from the network: escaped.
+void WritePolicies(std::ostringstream& out, const DomainObservation& domain) {
+  if (!domain.mta_sts && !domain.tls_rpt) {
+    return;
+  }
+  out << "<section id=\"policies\">\n<h2>Transport-security policy</h2>\n<dl class=\"kv\">\n";
+  if (const auto& m = domain.mta_sts) {
+    out << "<dt>MTA-STS record</dt><dd>" << TxtLookupCell(m->record_lookup);
+    if (m->record_count > 0) {
+      out << ": " << CodeList(RecordsWithVersionText(m->record_lookup.records, "v=STSv1"));
+    }
+    if (!m->record_error.empty()) {
+      out << "<br>" << Esc(m->record_error);
+    }
+    out << "</dd>\n";
+    if (m->fetch_status != PolicyFetchStatus::kNotAttempted) {
+      out << "<dt>MTA-STS policy</dt><dd><code>https://" << Esc(m->policy_host)
+          << "/.well-known/mta-sts.txt</code>: " << Esc(PolicyFetchStatusName(m->fetch_status));
+      if (m->http_status != 0) {
+        out << " (HTTP " << m->http_status << ")";
+      }
+      if (!m->fetch_error.empty()) {
+        out << "<br>" << Esc(m->fetch_error);
+      }
+      out << "</dd>\n";
+    }
+    if (m->policy) {
+      out << "<dt>Policy mode</dt><dd><code>" << Esc(MtaStsModeName(m->policy->mode))
+          << "</code></dd>\n<dt>Policy mx patterns</dt><dd>" << CodeList(m->policy->mx)
+          << "</dd>\n<dt>Policy max_age</dt><dd>" << m->policy->max_age_seconds << " s</dd>\n";
+    }
+  }
+  if (const auto& t = domain.tls_rpt) {
+    out << "<dt>TLS-RPT record</dt><dd>" << TxtLookupCell(t->record_lookup);
+    if (t->record_count > 0) {
+      out << ": " << CodeList(RecordsWithVersionText(t->record_lookup.records, "v=TLSRPTv1"));
+    }
+    if (!t->record_error.empty()) {
+      out << "<br>" << Esc(t->record_error);
+    }
+    out << "</dd>\n";
+  }
+  out << "</dl>\n</section>\n";
+}
+
 bool IsAboutEndpoint(const Finding& finding, const EndpointObservation& endpoint) {
   return finding.subject.IsAbout(endpoint.ip, endpoint.port);
 }
@@ -897,6 +969,7 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
   WriteWhatToFix(out, findings, context.index_href);
   WritePostureChanges(out, context.posture, context.now_unix);
   WriteDns(out, domain.dns);
+  WritePolicies(out, domain);
   WriteEndpoints(out, domain, findings, context.mx_notes);
   WritePassed(out, findings);
   WriteFooter(out, context);

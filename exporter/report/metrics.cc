@@ -130,15 +130,33 @@ constexpr FamilySpec kProbeFailedPhase{"smtp_probe_failed_phase", MetricType::Ga
                                       "reply_5xx, tls_handshake, limit_exceeded, protocol, "
                                       "error; absent when every phase that ran completed."};
 
+constexpr FamilySpec kMtaStsRecord{"smtp_mta_sts_record", MetricType::Gauge,
+                                   "1 if the domain publishes exactly one valid MTA-STS record "
+                                   "(RFC 8461 _mta-sts TXT), else 0; absent when not checked or "
+                                   "the lookup failed."};
+constexpr FamilySpec kMtaStsMode{"smtp_mta_sts_mode", MetricType::Gauge,
+                                 "1 for the mode of the fetched MTA-STS policy (enforce, testing "
+                                 "or none), 0 for the others; absent when no valid policy was "
+                                 "fetched."};
+constexpr FamilySpec kMtaStsMaxAge{"smtp_mta_sts_policy_max_age_seconds", MetricType::Gauge,
+                                   "max_age of the fetched MTA-STS policy; absent when no valid "
+                                   "policy was fetched."};
+constexpr FamilySpec kTlsRptRecord{"smtp_tls_rpt_record", MetricType::Gauge,
+                                   "1 if the domain publishes exactly one valid TLS-RPT record "
+                                   "(RFC 8460 _smtp._tls TXT), else 0; absent when not checked "
+                                   "or the lookup failed."};
+
 // Every per-domain and per-endpoint family, sorted by name: DomainSeries keeps its lines by
 // index into this list.
-constexpr std::array<const FamilySpec*, 25> kDomainFamilies = {
-    &kAuthPlaintext,     &kChangeTimestamp,    &kCheckDuration,      &kCheckRestored,      &kCheckSuccess,
-    &kCheckTimestamp,    &kDomainStatus,       &kEndpointUp,         &kEndpoints,
-    &kEsmtp,             &kExtension,          &kFcrdnsOk,           &kFinding,
-    &kFindings,          &kMxRecords,          &kNullMx,             &kNullSenderAccepted,
-    &kOpenRelay,         &kPhaseDuration,      &kPostmasterAccepted, &kProbeFailedPhase,
-    &kPtrPresent,        &kStartTlsOk,         &kTlsCertNotAfter,    &kTlsVersionInfo};
+constexpr std::array<const FamilySpec*, 29> kDomainFamilies = {
+    &kAuthPlaintext,      &kChangeTimestamp,    &kCheckDuration,      &kCheckRestored,
+    &kCheckSuccess,       &kCheckTimestamp,     &kDomainStatus,       &kEndpointUp,
+    &kEndpoints,          &kEsmtp,              &kExtension,          &kFcrdnsOk,
+    &kFinding,            &kFindings,           &kMtaStsMode,         &kMtaStsMaxAge,
+    &kMtaStsRecord,       &kMxRecords,          &kNullMx,             &kNullSenderAccepted,
+    &kOpenRelay,          &kPhaseDuration,      &kPostmasterAccepted, &kProbeFailedPhase,
+    &kPtrPresent,         &kStartTlsOk,         &kTlsCertNotAfter,    &kTlsRptRecord,
+    &kTlsVersionInfo};
 static_assert(std::is_sorted(kDomainFamilies.begin(), kDomainFamilies.end(),
                              [](const FamilySpec* a, const FamilySpec* b) {
                                return a->name < b->name;
@@ -438,6 +456,25 @@ void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored,
     }
     set->Add(kEndpoints, With(labels, "family", std::string(IpFamilyName(IpFamily::kV4))), v4);
     set->Add(kEndpoints, With(labels, "family", std::string(IpFamilyName(IpFamily::kV6))), v6);
+  }
+
+  // RFC 8461 / RFC 8460 policy records, when collected and their lookups answered.
+  if (obs.mta_sts && !IsDnsFailure(obs.mta_sts->record_lookup.status) &&
+      obs.mta_sts->record_lookup.status != DnsStatus::kNotQueried) {
+    set->Add(kMtaStsRecord, labels,
+             Bool(obs.mta_sts->record_count == 1 && obs.mta_sts->record_error.empty()));
+    if (obs.mta_sts->policy) {
+      for (const MtaStsMode mode : {MtaStsMode::kEnforce, MtaStsMode::kTesting, MtaStsMode::kNone}) {
+        set->Add(kMtaStsMode, With(labels, "mode", std::string(MtaStsModeName(mode))),
+                 Bool(obs.mta_sts->policy->mode == mode));
+      }
+      set->Add(kMtaStsMaxAge, labels, static_cast<double>(obs.mta_sts->policy->max_age_seconds));
+    }
+  }
+  if (obs.tls_rpt && !IsDnsFailure(obs.tls_rpt->record_lookup.status) &&
+      obs.tls_rpt->record_lookup.status != DnsStatus::kNotQueried) {
+    set->Add(kTlsRptRecord, labels,
+             Bool(obs.tls_rpt->record_count == 1 && obs.tls_rpt->record_error.empty()));
   }
 
   for (const EndpointObservation& endpoint : obs.endpoints) {

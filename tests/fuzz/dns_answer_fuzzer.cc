@@ -1,12 +1,12 @@
 // Fuzz target: DNS answers as the resolver reads them (ParseDnsAnswer, probes/resolver.h: c-ares's
-// A/AAAA/MX/PTR parsers plus our own CNAME reader, probes/dns_message.h).
+// A/AAAA/MX/PTR/TXT parsers plus our own CNAME reader, probes/dns_message.h).
 //
-// Input: byte 0 picks the query (A, AAAA, MX or PTR of an IPv4 or IPv6 address); the rest is
+// Input: byte 0 picks the query (A, AAAA, MX, PTR of an IPv4 or IPv6 address, or TXT); the rest is
 // the raw DNS message a server sent back.
 // Invariants: an answer is kOk exactly when it holds records of the query's type, and a failed
 // one says why; A answers hold only IPv4 addresses, AAAA only IPv6, each once; a CNAME chain is
 // empty or starts at the query name, has no repeats and is bounded; names come back without
-// trailing dots; the CNAME records read are normalised, and following them from any owner gives
+// trailing dots; TXT answers stay within kMaxTxtRecords records of kMaxTxtBytes; the CNAME records read are normalised, and following them from any owner gives
 // a bounded chain of real links.
 #include <algorithm>
 #include <cstddef>
@@ -56,7 +56,7 @@ bool Normalised(const std::string& name) {
 }
 
 DnsQuery QueryFor(std::uint8_t selector) {
-  switch (selector % 5) {
+  switch (selector % 6) {
     case 0:
       return {"mx1.example.org.", DnsType::kA};
     case 1:
@@ -65,8 +65,10 @@ DnsQuery QueryFor(std::uint8_t selector) {
       return {"example.org.", DnsType::kMx};
     case 3:
       return DnsQuery::Ptr(*IpAddress::Parse("192.0.2.25"));
-    default:
+    case 4:
       return DnsQuery::Ptr(*IpAddress::Parse("2001:db8::25"));
+    default:
+      return {"_mta-sts.example.org.", DnsType::kTxt};
   }
 }
 
@@ -86,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   DnsAnswer answer;
   ParseDnsAnswer(query, message, static_cast<int>(length), &answer);
   const bool has_records = !answer.addresses.empty() || !answer.mx.empty() ||
-                           !answer.names.empty();
+                           !answer.names.empty() || !answer.txt.empty();
   FUZZ_CHECK((answer.status == DnsStatus::kOk) == has_records);
   FUZZ_CHECK(answer.status != DnsStatus::kNotQueried);
   if (answer.status != DnsStatus::kOk && answer.status != DnsStatus::kNoData) {
@@ -100,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(ip.family() == family);
       }
       FUZZ_CHECK(Unique(answer.addresses));
-      FUZZ_CHECK(answer.mx.empty() && answer.names.empty());
+      FUZZ_CHECK(answer.mx.empty() && answer.names.empty() && answer.txt.empty());
       break;
     }
     case DnsType::kMx:
@@ -116,6 +118,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       FUZZ_CHECK(Unique(answer.names));
       FUZZ_CHECK(answer.addresses.empty() && answer.mx.empty());
+      FUZZ_CHECK(answer.cname_chain.empty());
+      break;
+    case DnsType::kTxt:
+      FUZZ_CHECK(answer.txt.size() <= kMaxTxtRecords);
+      for (const std::string& record : answer.txt) {
+        FUZZ_CHECK(record.size() <= kMaxTxtBytes);
+      }
+      FUZZ_CHECK(answer.addresses.empty() && answer.mx.empty() && answer.names.empty());
       FUZZ_CHECK(answer.cname_chain.empty());
       break;
   }

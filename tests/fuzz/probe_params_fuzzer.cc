@@ -134,6 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case CheckOptionType::kDuration:
       case CheckOptionType::kPort:
+      case CheckOptionType::kFilePath:
         break;
     }
   }

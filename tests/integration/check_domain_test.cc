@@ -209,6 +209,78 @@ INSTANTIATE_TEST_SUITE_P(LabDomains, CheckDomainFlagged, ::testing::ValuesIn(kFl
                            return std::string(param_info.param.name);
                          });
 
+// MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) rows: the lab's policy server (tests/lab/mta_sts.sh)
+// with its own CA, reached through the lab DNS. Run once each with the policy checks on.
+const FlaggedScenario kPolicyScenarios[] = {
+    // The lab domains publish neither record: both are INFO, nothing is fetched.
+    {"good_without_policies", "good.lab.test", "", 0,
+     {"smtp.mta_sts.missing:info", "smtp.tls_rpt.missing:info"},
+     "smtp.mta_sts.missing",
+     "_mta-sts.good.lab.test has no v=STSv1 TXT record"},
+    // An enforce policy over the MX, fetched with the certificate verified against the lab CA,
+    // and a TLS-RPT record (split over two character-strings): nothing to report.
+    {"mta_sts_good", "stsgood.lab.test", "", 0, {}, "", ""},
+    {"mta_sts_nothing_listens", "stsnofetch.lab.test", "", 1,
+     {"smtp.mta_sts.policy_unavailable:warn", "smtp.tls_rpt.missing:info"},
+     "smtp.mta_sts.policy_unavailable",
+     "(connect_failed): no connection to 127.0.0.86"},
+    {"mta_sts_certificate_for_another_name", "stsbadcert.lab.test", "", 1,
+     {"smtp.mta_sts.policy_unavailable:warn", "smtp.tls_rpt.missing:info"},
+     "smtp.mta_sts.policy_unavailable",
+     "(tls_failed): the certificate of mta-sts.stsbadcert.lab.test did not verify"},
+    {"mta_sts_policy_is_a_web_page", "stsbadpolicy.lab.test", "", 1,
+     {"smtp.mta_sts.policy_invalid:warn", "smtp.tls_rpt.missing:info"},
+     "smtp.mta_sts.policy_invalid",
+     "is not \"key: value\""},
+    // Enforce without the MX among its patterns: senders that honour it bounce the mail.
+    {"mta_sts_mx_not_covered", "stsnotcovered.lab.test", "", 2,
+     {"smtp.mta_sts.mx_not_covered:crit", "smtp.tls_rpt.missing:info"},
+     "smtp.mta_sts.mx_not_covered",
+     "the MX host mx-good.lab.test matches none of the enforce policy's mx patterns"},
+    // Enforce over mx-notls (127.0.0.3, no STARTTLS).
+    {"mta_sts_enforce_without_starttls", "stsnotls.lab.test", "", 2,
+     {"smtp.mta_sts.starttls_missing:crit", "smtp.all_no_starttls:crit",
+      "smtp.starttls.missing:warn", "smtp.banner.hostname_mismatch:info",
+      "smtp.ipv6.missing:info", "smtp.tls_rpt.missing:info"},
+     "smtp.mta_sts.starttls_missing",
+     "STARTTLS is not offered but the MTA-STS policy is in enforce mode"},
+    // Two v=STSv1 records; a TLS-RPT record with an ftp: URI.
+    {"policy_records_broken", "policybad.lab.test", "", 1,
+     {"smtp.mta_sts.record_invalid:warn", "smtp.tls_rpt.invalid:warn"},
+     "smtp.tls_rpt.invalid",
+     "is neither mailto: nor https:"},
+};
+
+class CheckDomainPolicy : public ::testing::TestWithParam<FlaggedScenario> {};
+
+TEST_P(CheckDomainPolicy, ExactFindingsAndMessage) {
+  const FlaggedScenario& scenario = GetParam();
+  const auto run = RunLabCheck(scenario.domain, LabEnvironment::PolicyFlags());
+  EXPECT_EQ(run.exit_code, scenario.exit_code) << run.output;
+  ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
+  const auto doc = nlohmann::json::parse(run.output);
+  EXPECT_EQ(NonOkFindings(doc), scenario.findings);
+  if (std::string(scenario.code).empty()) {
+    // The good row: the policy was really fetched and read.
+    EXPECT_EQ(doc["mta_sts"]["fetch_status"], "ok") << run.output;
+    EXPECT_EQ(doc["mta_sts"]["policy"]["mode"], "enforce") << run.output;
+    EXPECT_EQ(doc["tls_rpt"]["rua"][0], "mailto:tls-reports@lab.test");
+    return;
+  }
+  std::string messages;
+  for (const auto& finding : doc["findings"]) {
+    if (finding["code"] == scenario.code && finding["severity"] != "ok") {
+      messages += finding["message"].get<std::string>() + "\n";
+    }
+  }
+  EXPECT_THAT(messages, ::testing::HasSubstr(scenario.message_part));
+}
+
+INSTANTIATE_TEST_SUITE_P(LabDomains, CheckDomainPolicy, ::testing::ValuesIn(kPolicyScenarios),
+                         [](const ::testing::TestParamInfo<FlaggedScenario>& param_info) {
+                           return std::string(param_info.param.name);
+                         });
+
 // The daemon over the whole lab: after one scheduled round, /metrics carries for every domain
 // of the table exactly its non-OK findings (smtp_finding series) and its status
 // (smtp_domain_status), the same verdicts as `check`.
@@ -297,6 +369,11 @@ TEST(CheckDomainCoverage, EveryCatalogCodeHasALabRow) {
       covered.insert(finding.substr(0, finding.find(':')));
     }
   }
+  for (const auto& scenario : kPolicyScenarios) {
+    for (const auto& finding : scenario.findings) {
+      covered.insert(finding.substr(0, finding.find(':')));
+    }
+  }
   for (const auto& entry : FindingCatalog()) {
     const Rule* rule = RuleForCode(entry.code);
     if (rule != nullptr && !rule->default_enabled) {
@@ -314,7 +391,8 @@ TEST(CheckDomainCoverage, EveryCatalogCodeHasALabRow) {
 TEST(CheckDomainText, PlainWithoutATerminalColouredOnRequest) {
   const std::string command = std::string(SMTP_EXPORTER_BINARY) + " check good.lab.test" +
                               " --dns-servers " + LabEnvironment::DnsServer() + " --port " +
-                              std::to_string(kSmtpPort) + " --helo-name probe.lab.test";
+                              std::to_string(kSmtpPort) + " --helo-name probe.lab.test" +
+                              " --test-mta-sts=false --test-tls-rpt=false";
   const auto plain = RunCommand(command + " 2>&1");
   EXPECT_EQ(plain.exit_code, 0) << plain.output;
   EXPECT_THAT(plain.output, ::testing::StartsWith("good.lab.test: OK"));

@@ -16,6 +16,7 @@ void LabEnvironment::SetUp() {
   // have left them behind.
   RunCommand(lab + "exim.sh stop " + state_dir_);
   RunCommand(lab + "aiosmtpd.sh stop " + state_dir_);
+  RunCommand(lab + "mta_sts.sh stop " + state_dir_);
   RunCommand(lab + "postfix.sh stop " + state_dir_);
   RunCommand(lab + "dns.sh stop " + state_dir_);
   RunCommand("rm -rf '" + state_dir_ + "' && mkdir -p '" + state_dir_ + "'");
@@ -28,6 +29,10 @@ void LabEnvironment::SetUp() {
       RunCommand(lab + "responder.sh start " + state_dir_ + " " + std::to_string(kSmtpPort));
   ASSERT_EQ(responder.exit_code, 0) << "could not start the scripted responder:\n"
                                     << responder.output;
+  const auto mta_sts =
+      RunCommand(lab + "mta_sts.sh start " + state_dir_ + " " + std::to_string(kMtaStsPort));
+  ASSERT_EQ(mta_sts.exit_code, 0) << "could not start the MTA-STS policy server:\n"
+                                  << mta_sts.output;
 }
 
 void LabEnvironment::TearDown() {
@@ -46,6 +51,8 @@ void LabEnvironment::TearDown() {
   EXPECT_THAT(responder_log, ::testing::Not(::testing::HasSubstr("EARLY-TALKER")));
 
   const std::string lab = SourceDir() + "/tests/lab/";
+  const auto mta_sts = RunCommand(lab + "mta_sts.sh stop " + state_dir_);
+  EXPECT_EQ(mta_sts.exit_code, 0) << mta_sts.output;
   const auto responder = RunCommand(lab + "responder.sh stop " + state_dir_);
   EXPECT_EQ(responder.exit_code, 0) << responder.output;
   const auto smtp = RunCommand(lab + "postfix.sh stop " + state_dir_);
@@ -65,6 +72,8 @@ std::string LabEnvironment::DaemonConfig(const std::vector<std::string>& domains
                      "  helo_name: probe.lab.test\n"
                      "  dns_servers: [\"" + DnsServer() + "\"]\n"
                      "  port: " + std::to_string(kSmtpPort) + "\n"
+                     "  test_mta_sts: false\n"
+                     "  test_tls_rpt: false\n"
                      // The lab is on loopback, which /probe refuses by default.
                      "probe:\n"
                      "  denied_networks: []\n"
@@ -73,10 +82,17 @@ std::string LabEnvironment::DaemonConfig(const std::vector<std::string>& domains
   return yaml;
 }
 
+std::string LabEnvironment::PolicyFlags() {
+  return " --test-mta-sts=true --test-tls-rpt=true --mta-sts-port " +
+         std::to_string(kMtaStsPort) + " --mta-sts-ca-file " + state_dir_ +
+         "/mta_sts/tls/ca.crt ";
+}
+
 CommandResult RunLabCheck(const std::string& domain, const std::string& extra_flags) {
   return RunCommand(std::string(SMTP_EXPORTER_BINARY) + " check " + domain + " --dns-servers " +
                     LabEnvironment::DnsServer() + " --port " + std::to_string(kSmtpPort) +
-                    " --helo-name probe.lab.test --timeout 5s --format json " + extra_flags +
+                    " --helo-name probe.lab.test --timeout 5s --format json"
+                    " --test-mta-sts=false --test-tls-rpt=false " + extra_flags +
                     " 2>/dev/null");
 }
 

@@ -19,6 +19,8 @@ namespace smtp_exporter::testing {
 // High ports, so the tests never collide with a system MTA or the demo lab.
 inline constexpr std::uint16_t kSmtpPort = 10025;
 inline constexpr std::uint16_t kDnsPort = 25353;
+// The MTA-STS policy server (tests/lab/mta_sts.sh) on 127.0.0.84-85.
+inline constexpr std::uint16_t kMtaStsPort = 10443;
 
 class LabEnvironment : public ::testing::Environment {
  public:
@@ -29,8 +31,11 @@ class LabEnvironment : public ::testing::Environment {
   // "127.0.0.1:25353" for ResolverOptions::servers / --dns-servers.
   static std::string DnsServer() { return "127.0.0.1:" + std::to_string(kDnsPort); }
   static std::string SourceDir() { return SMTP_EXPORTER_SOURCE_DIR; }
+  // The flags that turn the MTA-STS and TLS-RPT checks on against this lab: its policy port
+  // and the lab CA for the policy fetch (RunLabCheck turns them off by default).
+  static std::string PolicyFlags();
   // A daemon config (YAML) checking `domains` through this lab: its DNS server and SMTP port,
-  // helo_name probe.lab.test, 5 s endpoint timeout, jitter 1 s. Start-up checks are spread
+  // helo_name probe.lab.test, 5 s endpoint timeout, jitter 1 s, no MTA-STS/TLS-RPT checks. Start-up checks are spread
   // over min(interval, 60 s), so a short `interval` has every first check within seconds.
   static std::string DaemonConfig(const std::vector<std::string>& domains,
                                   const std::string& interval, int concurrency);
@@ -40,8 +45,9 @@ class LabEnvironment : public ::testing::Environment {
 };
 
 // `smtp_exporter check DOMAIN --format json` against the lab (its DNS server and SMTP port,
-// helo_name probe.lab.test, 5 s timeout), then `extra_flags`: later flags win, so they can
-// override --timeout.
+// helo_name probe.lab.test, 5 s timeout, MTA-STS and TLS-RPT off: most lab domains publish
+// neither, and their rows are about SMTP), then `extra_flags`: later flags win, so they can
+// override --timeout or add LabEnvironment::PolicyFlags().
 CommandResult RunLabCheck(const std::string& domain, const std::string& extra_flags = "");
 
 // "code:severity" of every non-OK finding of a `check --format json` document.

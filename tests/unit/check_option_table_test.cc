@@ -39,6 +39,8 @@ Sample SampleFor(const CheckOptionSpec& spec) {
       return {"relay-test@example.net", {"no-at-sign", "a@", ""}};
     case CheckOptionType::kPort:
       return {"2525", {"0", "65536", "http", "", "-1"}};
+    case CheckOptionType::kFilePath:
+      return {"/etc/lab/ca.pem", {"", std::string(4097, 'a')}};
   }
   return {};
 }

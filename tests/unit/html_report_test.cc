@@ -192,6 +192,36 @@ TEST(HtmlReportTest, ServerBytesAreEscapedNeverMarkup) {
   EXPECT_THAT(html, Not(HasSubstr("\x1b")));
 }
 
+// The "Transport-security policy" block: record, policy mode, mx patterns and max_age, every
+// value from the network escaped.
+TEST(HtmlReportTest, TransportPolicySectionShowsThePolicyEscaped) {
+  CheckResult check = DnsFailure();
+  EXPECT_THAT(Render(check), Not(HasSubstr("Transport-security policy")));  // not collected
+  MtaStsObservation m;
+  m.record_lookup = {DnsStatus::kOk, "", {"v=STSv1; id=<b>1</b>"}};
+  m.record_count = 1;
+  m.record_error = "the id \"<b>1</b>\" is not 1 to 32 letters and digits";
+  m.policy_host = "mta-sts.servfail.example";
+  m.fetch_status = PolicyFetchStatus::kOk;
+  m.http_status = 200;
+  m.policy = MtaStsPolicy{MtaStsMode::kTesting, {"*.servfail.example", "<script>x</script>"}, 86400};
+  check.observation.mta_sts = m;
+  TlsRptObservation t;
+  t.record_lookup = {DnsStatus::kOk, "", {"v=TLSRPTv1; rua=mailto:\"><img src=x>@example"}};
+  t.record_count = 1;
+  check.observation.tls_rpt = t;
+  const std::string html = Render(check);
+  EXPECT_THAT(html, HasSubstr("<h2>Transport-security policy</h2>"));
+  EXPECT_THAT(html, HasSubstr("<code>testing</code>"));
+  EXPECT_THAT(html, HasSubstr("<code>*.servfail.example</code>"));
+  EXPECT_THAT(html, HasSubstr("86400 s"));
+  EXPECT_THAT(html, HasSubstr("v=STSv1; id=&lt;b&gt;1&lt;/b&gt;"));
+  EXPECT_THAT(html, HasSubstr("&lt;script&gt;x&lt;/script&gt;"));
+  EXPECT_THAT(html, HasSubstr("&quot;&gt;&lt;img src=x&gt;"));
+  EXPECT_THAT(html, Not(HasSubstr("<script>")));
+  EXPECT_THAT(html, Not(HasSubstr("<img")));
+}
+
 TEST(HtmlReportTest, PagesFetchNothingAndRunNoScript) {
   for (const CheckResult& check : {Healthy(), Broken(), DnsFailure()}) {
     const std::string html = Render(check);

@@ -61,6 +61,17 @@ std::shared_ptr<const CheckResult> HealthySnapshot() {
   obs = HealthyDomain("good.example", {{10, "mx1.good.example", {"192.0.2.10", "2001:db8::10"}}});
   obs.started_at_unix = 1700000000;
   obs.duration_seconds = 1.25;
+  // An enforce MTA-STS policy and a TLS-RPT record (RFC 8461, RFC 8460).
+  obs.mta_sts = MtaStsObservation{};
+  obs.mta_sts->record_lookup = {DnsStatus::kOk, "", {"v=STSv1; id=1"}};
+  obs.mta_sts->record_count = 1;
+  obs.mta_sts->record_id = "1";
+  obs.mta_sts->fetch_status = PolicyFetchStatus::kOk;
+  obs.mta_sts->policy = MtaStsPolicy{MtaStsMode::kEnforce, {"mx1.good.example"}, 604800};
+  obs.tls_rpt = TlsRptObservation{};
+  obs.tls_rpt->record_lookup = {DnsStatus::kOk, "", {"v=TLSRPTv1; rua=mailto:tls@good.example"}};
+  obs.tls_rpt->record_count = 1;
+  obs.tls_rpt->rua = {"mailto:tls@good.example"};
   snapshot->findings = {
       MakeFinding("smtp.open_relay", Severity::kOk, Endpoint("good.example", "mx1.good.example", "192.0.2.10")),
       MakeFinding("smtp.open_relay", Severity::kOk, Endpoint("good.example", "mx1.good.example", "2001:db8::10")),
@@ -79,6 +90,11 @@ std::shared_ptr<const CheckResult> RelaySnapshot() {
   obs.domain = "relay.example";
   obs.started_at_unix = 1700000030.25;
   obs.duration_seconds = 3.5;
+  // No MTA-STS record; the TLS-RPT lookup failed (no series for it).
+  obs.mta_sts = MtaStsObservation{};
+  obs.mta_sts->record_lookup.status = DnsStatus::kNxDomain;
+  obs.tls_rpt = TlsRptObservation{};
+  obs.tls_rpt->record_lookup.status = DnsStatus::kServFail;
   obs.dns.domain = obs.domain;
   obs.dns.mx.status = DnsStatus::kOk;
   obs.dns.mx_targets = {Mx(10, "mx1.relay.example", {"198.51.100.7"}),
@@ -277,6 +293,28 @@ TEST(MetricsTest, FamiliesAreSortedDescribedAndFreeOfDuplicateSeries) {
       EXPECT_LT(family.metric[j - 1].label, family.metric[j].label);
     }
   }
+}
+
+// RFC 8461 / RFC 8460: the record gauges, the policy's mode (one 1, two 0) and max_age; no
+// series when the lookup failed or nothing was collected.
+TEST(MetricsTest, TransportPolicySeries) {
+  const auto good = FamiliesOf(HealthySnapshot());
+  const LabelMap domain = {{"domain", "good.example"}};
+  EXPECT_THAT(Samples(good, "smtp_mta_sts_record", domain), ElementsAre(1));
+  EXPECT_THAT(Samples(good, "smtp_mta_sts_mode", {{"domain", "good.example"}, {"mode", "enforce"}}),
+              ElementsAre(1));
+  EXPECT_THAT(Samples(good, "smtp_mta_sts_mode", {{"domain", "good.example"}, {"mode", "testing"}}),
+              ElementsAre(0));
+  EXPECT_THAT(Samples(good, "smtp_mta_sts_mode", {{"domain", "good.example"}, {"mode", "none"}}),
+              ElementsAre(0));
+  EXPECT_THAT(Samples(good, "smtp_mta_sts_policy_max_age_seconds", domain), ElementsAre(604800));
+  EXPECT_THAT(Samples(good, "smtp_tls_rpt_record", domain), ElementsAre(1));
+  const auto relay = FamiliesOf(RelaySnapshot());
+  const LabelMap relay_domain = {{"domain", "relay.example"}};
+  EXPECT_THAT(Samples(relay, "smtp_mta_sts_record", relay_domain), ElementsAre(0));
+  EXPECT_TRUE(Samples(relay, "smtp_mta_sts_mode", relay_domain).empty());
+  EXPECT_TRUE(Samples(relay, "smtp_mta_sts_policy_max_age_seconds", relay_domain).empty());
+  EXPECT_TRUE(Samples(relay, "smtp_tls_rpt_record", relay_domain).empty());
 }
 
 TEST(MetricsTest, HealthyDomain) {

@@ -110,6 +110,25 @@ DomainObservation RichObservation() {
   dead.connect_status = ConnectStatus::kNoRoute;
   dead.connect_error = "Network is unreachable";
   obs.endpoints = {healthy, odd, dead};
+  // The policy records (RFC 8461, RFC 8460): every field set, an enforce policy over an MX it
+  // does not cover, so their verdicts are compared too.
+  MtaStsObservation mta_sts;
+  mta_sts.record_lookup = {DnsStatus::kOk, "", {"v=spf1 -all", "v=STSv1; id=20260101"}};
+  mta_sts.record_count = 1;
+  mta_sts.record_id = "20260101";
+  mta_sts.policy_host = "mta-sts.example.org";
+  mta_sts.fetch_status = PolicyFetchStatus::kOk;
+  mta_sts.http_status = 200;
+  mta_sts.policy_address = Ip("192.0.2.80");
+  mta_sts.policy_body = "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.org\r\nmax_age: 86400\r\n";
+  mta_sts.policy = MtaStsPolicy{MtaStsMode::kEnforce, {"mx1.example.org"}, 86400};
+  mta_sts.fetch_seconds = 0.25;
+  obs.mta_sts = mta_sts;
+  TlsRptObservation tls_rpt;
+  tls_rpt.record_lookup = {DnsStatus::kOk, "", {"v=TLSRPTv1; rua=ftp://x"}};
+  tls_rpt.record_count = 1;
+  tls_rpt.record_error = "the URI \"ftp://x\" is neither mailto: nor https: (RFC 8460 §3)";
+  obs.tls_rpt = tls_rpt;
   return obs;
 }
 
@@ -136,6 +155,35 @@ TEST(ObservationJsonTest, PipelinedIsKeptAndOptional) {
   EXPECT_FALSE(read.value().endpoints[1].transactions_pipelined);
   EXPECT_FALSE(DomainObservationFromJson(written).value().endpoints[0].transactions_pipelined);
   EXPECT_TRUE(DomainObservationFromJson(written).value().endpoints[1].transactions_pipelined);
+}
+
+// mta_sts and tls_rpt came after schema version 1 shipped: absent, they read as "not
+// collected"; present, every field comes back (RoundTripKeepsEveryFieldAndEveryVerdict).
+TEST(ObservationJsonTest, PolicyRecordsAreOptionalAndChecked) {
+  const nlohmann::json written = ToJson(RichObservation());
+  ASSERT_TRUE(written.contains("mta_sts"));
+  EXPECT_EQ(written["mta_sts"]["policy"]["mode"], "enforce");
+  EXPECT_EQ(written["mta_sts"]["fetch_status"], "ok");
+  const Result<DomainObservation> full = DomainObservationFromJson(written);
+  ASSERT_TRUE(full.ok()) << full.error().message;
+  EXPECT_EQ(full.value().mta_sts, RichObservation().mta_sts);
+  EXPECT_EQ(full.value().tls_rpt, RichObservation().tls_rpt);
+  nlohmann::json older = written;
+  older.erase("mta_sts");
+  older.erase("tls_rpt");
+  const Result<DomainObservation> read = DomainObservationFromJson(older);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_FALSE(read.value().mta_sts.has_value());
+  EXPECT_FALSE(read.value().tls_rpt.has_value());
+  nlohmann::json bad = written;
+  bad["mta_sts"]["fetch_status"] = "teleported";
+  const Result<DomainObservation> wrong = DomainObservationFromJson(bad);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(wrong.error().message,
+              ::testing::HasSubstr("$.mta_sts.fetch_status has the unknown value"));
+  bad = written;
+  bad["mta_sts"]["policy"]["mode"] = "strict";
+  EXPECT_FALSE(DomainObservationFromJson(bad).ok());
 }
 
 TEST(ObservationJsonTest, ReaderNamesWhatIsWrong) {

@@ -1081,7 +1081,8 @@ TEST(RulesTest, SeverityNames) {
 // The named rules: the table, the selection, and a disable test per rule.
 
 TEST(RuleTableTest, TheSixteenRulesOfHappyDomainsCheckerSmtpVerbatim) {
-  // happyDomain's documentation of checker-smtp, "What it checks", in its order.
+  // happyDomain's documentation of checker-smtp, "What it checks", in its order, then ours:
+  // the transport-security policies (RFC 8461, RFC 8460).
   const std::vector<std::string> expected = {
       "smtp.null_mx",          "smtp.mx_present",     "smtp.mx_sanity",
       "smtp.endpoint_reachable", "smtp.banner_sanity", "smtp.ehlo_supported",
@@ -1090,7 +1091,7 @@ TEST(RuleTableTest, TheSixteenRulesOfHappyDomainsCheckerSmtpVerbatim) {
       "smtp.open_relay",       "smtp.extension_posture", "smtp.ipv6_reachable",
       "smtp.tls_quality",
       // Our own, after happyDomain's 16.
-      "smtp.posture_drift"};
+      "smtp.mta_sts",          "smtp.tls_rpt",        "smtp.posture_drift"};
   std::vector<std::string> names;
   for (const auto& rule : Rules()) {
     names.emplace_back(rule.name);
@@ -1148,6 +1149,14 @@ DomainObservation WhereRuleSpeaks(std::string_view rule) {
     obs.dns.reverse.clear();
     obs.plan.endpoints.clear();
     obs.endpoints.clear();
+  }
+  if (rule == "smtp.mta_sts") {
+    obs.mta_sts = MtaStsObservation{};
+    obs.mta_sts->record_lookup.status = DnsStatus::kNxDomain;
+  }
+  if (rule == "smtp.tls_rpt") {
+    obs.tls_rpt = TlsRptObservation{};
+    obs.tls_rpt->record_lookup.status = DnsStatus::kNoData;
   }
   return obs;
 }
