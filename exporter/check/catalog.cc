@@ -282,8 +282,9 @@ std::vector<CatalogEntry> BuildCatalog() {
        "`smtpd_tls_chain_files`; Exim `tls_advertise_hosts = *` with `tls_certificate`. Senders "
        "now deliver in plaintext.",
        "RFC 3207 §6; RFC 8461 §1",
-       "Stays until STARTTLS is offered again. Only the daemon tracks posture: a one-shot check "
-       "has no earlier check to compare with."},
+       "CRIT when the domain's MTA-STS policy is in enforce mode (senders that honour it defer "
+       "the mail). Stays until STARTTLS is offered again. Only the daemon tracks posture: a "
+       "one-shot check has no earlier check to compare with."},
       {"smtp.drift.changed", "posture changed", Severity::kInfo,
        "The mail service's posture changed since an earlier check (MX set, banner name, TLS "
        "version, EHLO keywords, AUTH before TLS, PTR names, or STARTTLS coming back)",

@@ -48,6 +48,12 @@ const PostureChange* LatestStartTlsChange(const PostureHistory& history,
   return nullptr;
 }
 
+// RFC 8461 §5: under an enforce policy, senders that know it refuse to deliver without TLS, so
+// STARTTLS lost there stops mail instead of exposing it.
+bool EnforcePolicy(const DomainObservation& obs) {
+  return obs.mta_sts && obs.mta_sts->policy && obs.mta_sts->policy->mode == MtaStsMode::kEnforce;
+}
+
 bool IsStartTlsLoss(const PostureChange& change) {
   return change.kind == PostureKind::kStartTls && change.before == kStartTlsOfferedValue &&
          change.after == kStartTlsNotOfferedValue;
@@ -70,9 +76,13 @@ void EvaluatePostureDrift(const RuleContext& context, FindingSink& out) {
     }
     const PostureChange* latest = LatestStartTlsChange(history, e);
     if (!e.starttls.offered && latest != nullptr && IsStartTlsLoss(*latest)) {
-      out.Fail("smtp.drift.starttls_lost", subject,
+      const bool enforce = EnforcePolicy(context.obs);
+      out.Fail("smtp.drift.starttls_lost", enforce ? Severity::kCrit : Severity::kWarn, subject,
                "STARTTLS is not offered; it was until " + WhenText(latest->at_unix, now) +
-                   " (tracking started " + WhenText(history.tracked_since_unix, now) + ")");
+                   " (tracking started " + WhenText(history.tracked_since_unix, now) + ")" +
+                   (enforce ? "; the MTA-STS policy is in enforce mode, so senders that honour "
+                              "it defer mail to this host"
+                            : ""));
     } else {
       out.Pass("smtp.drift.starttls_lost", subject,
                e.starttls.offered ? "STARTTLS offered, as before"

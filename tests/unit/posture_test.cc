@@ -124,6 +124,24 @@ TEST(PostureTest, StartTlsLostIsAWarningUntilItIsBack) {
       << changed[0].message;
 }
 
+// RFC 8461 §5: under an enforce policy the loss stops mail, so it is critical.
+TEST(PostureTest, StartTlsLostUnderAnEnforcePolicyIsCritical) {
+  PostureHistory history = AdvancePosture(nullptr, Domain(kT0));
+  DomainObservation stripped = Domain(kT0 + 300);
+  WithoutStartTls(&stripped.endpoints[0]);
+  stripped.mta_sts.emplace();
+  stripped.mta_sts->policy = MtaStsPolicy{MtaStsMode::kEnforce, {"*.example.org"}, 86400};
+  history = AdvancePosture(&history, stripped);
+  std::vector<Finding> lost = Problems(Drift(stripped, history), "smtp.drift.starttls_lost");
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0].severity, Severity::kCrit);
+  EXPECT_NE(lost[0].message.find("enforce mode"), std::string::npos) << lost[0].message;
+  stripped.mta_sts->policy->mode = MtaStsMode::kTesting;
+  lost = Problems(Drift(stripped, history), "smtp.drift.starttls_lost");
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0].severity, Severity::kWarn);
+}
+
 TEST(PostureTest, AServerThatNeverOfferedStartTlsHasNotLostIt) {
   DomainObservation plain = Domain(kT0);
   WithoutStartTls(&plain.endpoints[0]);
