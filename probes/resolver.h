@@ -22,7 +22,9 @@
 
 namespace smtp_exporter {
 
-enum class DnsType { kA, kAaaa, kMx, kPtr };
+// kTlsa (RFC 6698): sent with the AD bit set, so a validating resolver says whether it
+// validated the answer (RFC 6840 §5.7); the answer's AD bit lands in DnsAnswer::authenticated.
+enum class DnsType { kA, kAaaa, kMx, kPtr, kTlsa };
 
 struct DnsQuery {
   std::string name;  // absolute, with or without the trailing dot
@@ -49,6 +51,8 @@ struct DnsAnswer {
                                          // through, before the canonical name (empty if none)
   std::vector<MxRecord> mx;              // kMx
   std::vector<std::string> names;        // kPtr
+  std::vector<TlsaRecord> tlsa;          // kTlsa: at most DaneLookup::kMaxTlsaRecords
+  bool authenticated = false;            // kTlsa: the AD bit of the reply header
 };
 
 class Resolver {

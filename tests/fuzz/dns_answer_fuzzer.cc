@@ -1,8 +1,10 @@
 // Fuzz target: DNS answers as the resolver reads them (ParseDnsAnswer, probes/resolver.h: c-ares's
-// A/AAAA/MX/PTR parsers plus our own CNAME reader, probes/dns_message.h).
+// A/AAAA/MX/PTR parsers plus our own CNAME and TLSA readers, probes/dns_message.h and
+// probes/resolver.cc).
 //
-// Input: byte 0 picks the query (A, AAAA, MX or PTR of an IPv4 or IPv6 address); the rest is
-// the raw DNS message a server sent back.
+// Input: byte 0 picks the query (A, AAAA, MX, PTR of an IPv4 or IPv6 address, or TLSA); the rest
+// is the raw DNS message a server sent back. TLSA: at most 16 records, each showing at most 64
+// bytes of its association data as lower-case hex, and "authenticated" only with the AD bit.
 // Invariants: an answer is kOk exactly when it holds records of the query's type, and a failed
 // one says why; A answers hold only IPv4 addresses, AAAA only IPv6, each once; a CNAME chain is
 // empty or starts at the query name, has no repeats and is bounded; names come back without
@@ -56,7 +58,7 @@ bool Normalised(const std::string& name) {
 }
 
 DnsQuery QueryFor(std::uint8_t selector) {
-  switch (selector % 5) {
+  switch (selector % 6) {
     case 0:
       return {"mx1.example.org.", DnsType::kA};
     case 1:
@@ -65,8 +67,10 @@ DnsQuery QueryFor(std::uint8_t selector) {
       return {"example.org.", DnsType::kMx};
     case 3:
       return DnsQuery::Ptr(*IpAddress::Parse("192.0.2.25"));
-    default:
+    case 4:
       return DnsQuery::Ptr(*IpAddress::Parse("2001:db8::25"));
+    default:
+      return {"_25._tcp.mx1.example.org.", DnsType::kTlsa};
   }
 }
 
@@ -86,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   DnsAnswer answer;
   ParseDnsAnswer(query, message, static_cast<int>(length), &answer);
   const bool has_records = !answer.addresses.empty() || !answer.mx.empty() ||
-                           !answer.names.empty();
+                           !answer.names.empty() || !answer.tlsa.empty();
   FUZZ_CHECK((answer.status == DnsStatus::kOk) == has_records);
   FUZZ_CHECK(answer.status != DnsStatus::kNotQueried);
   if (answer.status != DnsStatus::kOk && answer.status != DnsStatus::kNoData) {
@@ -118,6 +122,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(answer.addresses.empty() && answer.mx.empty());
       FUZZ_CHECK(answer.cname_chain.empty());
       break;
+    case DnsType::kTlsa:
+      FUZZ_CHECK(answer.tlsa.size() <= DaneLookup::kMaxTlsaRecords);
+      for (const TlsaRecord& record : answer.tlsa) {
+        const std::size_t shown = std::min(record.data_length, TlsaRecord::kMaxTlsaDataShown);
+        FUZZ_CHECK(record.data_hex.size() == 2 * shown);
+        FUZZ_CHECK(record.data_hex.find_first_not_of("0123456789abcdef") == std::string::npos);
+        FUZZ_CHECK(record.data_length <= 65535);
+      }
+      FUZZ_CHECK(!answer.authenticated || (length >= 4 && (message[3] & 0x20) != 0));
+      FUZZ_CHECK(answer.addresses.empty() && answer.mx.empty() && answer.names.empty());
+      FUZZ_CHECK(answer.cname_chain.empty());
+      break;
+  }
+  // Only TLSA answers carry TLSA records or the AD bit.
+  if (query.type != DnsType::kTlsa) {
+    FUZZ_CHECK(answer.tlsa.empty() && !answer.authenticated);
   }
 
   // Our own reader of the answer section, on its own.
