@@ -81,6 +81,7 @@ CheckOptions EffectiveOptions(const CheckOptions& options, const RuleSelection& 
   effective.test_null_sender = options.test_null_sender && rules.Enabled("smtp.null_sender");
   effective.test_postmaster = options.test_postmaster && rules.Enabled("smtp.postmaster");
   effective.test_open_relay = options.test_open_relay && rules.Enabled("smtp.open_relay");
+  effective.test_dane = options.test_dane && rules.Enabled("smtp.dane");
   return effective;
 }
 

@@ -25,6 +25,7 @@ void EvaluateOpenRelay(const RuleContext& context, FindingSink& out);
 void EvaluateExtensionPosture(const RuleContext& context, FindingSink& out);
 void EvaluateIpv6Reachable(const RuleContext& context, FindingSink& out);
 void EvaluateTlsQuality(const RuleContext& context, FindingSink& out);
+void EvaluateDane(const RuleContext& context, FindingSink& out);
 
 // Calls fn(endpoint, subject) for each endpoint that answered EHLO or HELO, where what it
 // offers (STARTTLS, AUTH, extensions) and the transaction probes can be judged; none for a null

@@ -36,6 +36,8 @@ constexpr std::array kOpenRelayCodes = {"smtp.open_relay"sv};
 constexpr std::array kExtensionPostureCodes = {"smtp.extension.missing"sv};
 constexpr std::array kIpv6ReachableCodes = {"smtp.ipv6.missing"sv, "smtp.ipv6.unreachable"sv};
 constexpr std::array kTlsQualityCodes = {"smtp.tls.unavailable"sv, "smtp.tls.probe_issue"sv};
+constexpr std::array kDaneCodes = {"smtp.dane.lookup_failed"sv, "smtp.dane.no_tlsa"sv,
+                                   "smtp.dane.not_validated"sv, "smtp.dane.unusable_parameters"sv};
 
 std::vector<Rule> BuildRules() {
   return {
@@ -80,6 +82,10 @@ std::vector<Rule> BuildRules() {
       {"smtp.tls_quality",
        "A TLS checker's certificate findings for the endpoints, folded in when they are given",
        kTlsQualityCodes, false, EvaluateTlsQuality},
+      {"smtp.dane",
+       "Each MX host's TLSA records (DANE, RFC 7672) are DNSSEC-validated and usable for SMTP; "
+       "checked when the option test_dane is on",
+       kDaneCodes, true, EvaluateDane},
   };
 }
 
@@ -135,7 +141,7 @@ std::string RenderCatalogMarkdown() {
          "     SMTP_EXPORTER_REGENERATE_DOCS=1 unit_tests --gtest_filter='*CatalogMarkdown*' -->\n"
          "# Rules and findings\n\n"
          "Each check of a domain turns its observation into findings. The findings come from "
-         "16 named rules, the rule names of happyDomain's checker-smtp; each rule verifies one "
+         "17 named rules, the rule names of happyDomain's checker-smtp; each rule verifies one "
          "thing and may emit the finding codes listed under it. A finding carries its rule's "
          "name, a code, a severity, the subject it is about (the domain, an MX host, or an "
          "endpoint such as `mx1.example.org [192.0.2.1]`), a message with the server's verbatim "
