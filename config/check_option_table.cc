@@ -22,7 +22,7 @@ constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
 
 constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or integer seconds";
 
-constexpr std::array<CheckOptionSpec, 13> kSpecs = {{
+constexpr std::array<CheckOptionSpec, 14> kSpecs = {{
     {"timeout", "timeout", CheckOptionType::kDuration, &CheckOptions::timeout, "12s",
      "Budget for each endpoint probe: connect, EHLO, STARTTLS and the transaction probes "
      "together, not counting the wait for the greeting (1s to 5m).",
@@ -60,6 +60,12 @@ constexpr std::array<CheckOptionSpec, 13> kSpecs = {{
      "the server advertises PIPELINING (RFC 2920): one round trip instead of about seven. "
      "`false` sends them one at a time; the verdicts are the same.",
      true, false, "Pipeline the transaction probes"},
+    {"test_dane", "test-dane", CheckOptionType::kBool, &CheckOptions::test_dane, "false",
+     "Look up each MX host's TLSA records at `_PORT._tcp.HOST` (DANE, RFC 7672) and whether "
+     "the resolver validated them (its AD bit). Off by default: the AD bit is only meaningful "
+     "from a validating resolver you trust on a secure path (RFC 6698 §4.1), so point "
+     "`dns_servers` at one (e.g. a local Unbound) before turning it on.",
+     true, false, "Check DANE (TLSA) records"},
     {"port", "port", CheckOptionType::kPort, &CheckOptions::port, "25",
      "TCP port of the SMTP service; other values are for labs and relays. Not a /probe "
      "parameter.",

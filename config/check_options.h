@@ -43,6 +43,12 @@ struct CheckOptions {
   // per reply. Verdicts are the same either way. Default: true.
   bool pipelining = true;
 
+  // Look up the TLSA records (DANE, RFC 7672) of each MX host at _PORT._tcp.HOST, and whether
+  // the resolver validated them with DNSSEC. Off by default: the AD bit is only meaningful from
+  // a validating resolver the operator trusts (dns_servers), which the default system resolver
+  // need not be. Default: false.
+  bool test_dane = false;
+
   // TCP port of the SMTP service. Default: 25; other values are for labs and relays.
   std::uint16_t port = 25;
 

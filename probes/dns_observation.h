@@ -41,6 +41,35 @@ struct DnsLookup {
   friend bool operator==(const DnsLookup&, const DnsLookup&) = default;
 };
 
+// One TLSA record (RFC 6698 §2.1): its three parameters and (a bounded part of) its certificate
+// association data.
+struct TlsaRecord {
+  std::uint8_t usage = 0;          // RFC 7218: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE
+  std::uint8_t selector = 0;       // 0 Cert, 1 SPKI
+  std::uint8_t matching_type = 0;  // 0 Full, 1 SHA2-256, 2 SHA2-512
+  std::size_t data_length = 0;     // bytes of association data, as published
+  // Lower-case hex of the association data, cut at kMaxTlsaDataShown bytes (a Full(0) record
+  // holds a whole certificate).
+  std::string data_hex;
+
+  static constexpr std::size_t kMaxTlsaDataShown = 64;
+  friend bool operator==(const TlsaRecord&, const TlsaRecord&) = default;
+};
+
+// DANE (RFC 7672 §2.2) at one MX host: the TLSA RRset at _PORT._tcp.HOST, looked up through the
+// configured resolver with the AD bit set in the query (RFC 6840 §5.7).
+struct DaneLookup {
+  std::string name;  // "_25._tcp.mx1.example.org"
+  DnsLookup lookup;  // kNotQueried: not collected (option off, IP literal, older document)
+  std::vector<TlsaRecord> records;  // at most kMaxTlsaRecords
+  // The resolver set AD on the answer (RFC 4035 §3.2.3): it validated the records with DNSSEC.
+  // Only meaningful from a trusted validating resolver on a secure path (RFC 6698 §4.1,
+  // RFC 4035 §4.9.3).
+  bool authenticated = false;
+
+  static constexpr std::size_t kMaxTlsaRecords = 16;
+};
+
 // One MX record's target and what it resolves to.
 struct MxTarget {
   std::uint16_t preference = 0;
@@ -50,6 +79,7 @@ struct MxTarget {
   DnsLookup a;
   DnsLookup aaaa;
   std::vector<IpAddress> addresses;  // A then AAAA, in answer order, deduplicated
+  DaneLookup tlsa;                   // DANE: the TLSA RRset of this host (RFC 7672 §2.2)
 };
 
 // A forward lookup (A or AAAA) of a PTR name that failed, leaving FCrDNS undecided.

@@ -21,7 +21,8 @@ void AppendUnique(const std::vector<IpAddress>& from, std::vector<IpAddress>* to
 }  // namespace
 
 DnsObservation ProbeDns(const Resolver& resolver, const Clock& clock, const std::string& domain,
-                        Deadline deadline, const DnsProbeLimits& limits) {
+                        Deadline deadline, const DnsProbeLimits& limits,
+                        std::optional<std::uint16_t> tlsa_port) {
   const SteadyTime started = clock.Now();
   DnsObservation dns;
   dns.domain = NormaliseHostName(domain);
@@ -67,6 +68,13 @@ DnsObservation ProbeDns(const Resolver& resolver, const Clock& clock, const std:
       if (!target.is_ip_literal) {
         queries.push_back({target.host, DnsType::kA});
         queries.push_back({target.host, DnsType::kAaaa});
+        if (tlsa_port) {
+          // RFC 7672 §2.2.2: the TLSA base name is the MX host name as published (senders may
+          // use its CNAME-expanded name only when the expansion validated; an alias as MX
+          // target is reported by smtp.mx_sanity anyway). RFC 6698 §3: _PORT._tcp.HOST.
+          target.tlsa.name = "_" + std::to_string(*tlsa_port) + "._tcp." + target.host;
+          queries.push_back({target.tlsa.name, DnsType::kTlsa});
+        }
       }
       dns.mx_targets.push_back(std::move(target));
     }
@@ -78,6 +86,15 @@ DnsObservation ProbeDns(const Resolver& resolver, const Clock& clock, const std:
       }
       const DnsAnswer& a = answers[next++];
       const DnsAnswer& aaaa = answers[next++];
+      if (tlsa_port) {
+        const DnsAnswer& tlsa = answers[next++];
+        target.tlsa.lookup = LookupOf(tlsa);
+        target.tlsa.records = tlsa.tlsa;
+        if (target.tlsa.records.size() > DaneLookup::kMaxTlsaRecords) {
+          target.tlsa.records.resize(DaneLookup::kMaxTlsaRecords);
+        }
+        target.tlsa.authenticated = tlsa.authenticated;
+      }
       target.a = LookupOf(a);
       target.aaaa = LookupOf(aaaa);
       AppendUnique(a.addresses, &target.addresses);

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "config/base/clock.h"
@@ -23,9 +25,12 @@ struct DnsProbeLimits {
   std::size_t max_ptr_names = 4;
 };
 
-// MX, target A/AAAA (with CNAME chains) and, with no MX RRset, the implicit MX addresses.
+// MX, target A/AAAA (with CNAME chains) and, with no MX RRset, the implicit MX addresses. With
+// `tlsa_port`, also each MX target's TLSA RRset at _PORT._tcp.HOST (DANE, RFC 7672 §2.2), in
+// the same batch as its A/AAAA; without it, no TLSA query is sent.
 DnsObservation ProbeDns(const Resolver& resolver, const Clock& clock, const std::string& domain,
-                        Deadline deadline, const DnsProbeLimits& limits = {});
+                        Deadline deadline, const DnsProbeLimits& limits = {},
+                        std::optional<std::uint16_t> tlsa_port = std::nullopt);
 
 // One endpoint per distinct address, in MX preference order (RFC 5321 §5.1), IPv4 and IPv6;
 // an address shared by several MX names is probed once. Pure.

@@ -85,7 +85,9 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
         {settings.only_endpoint_mx_name, 0, settings.only_endpoint->ip, {}});
   } else {
     obs.dns = ProbeDns(resolver, clock, domain, clock.Now() + settings.dns_budget,
-                       settings.dns_limits);
+                       settings.dns_limits,
+                       options.test_dane ? std::optional<std::uint16_t>(options.port)
+                                         : std::nullopt);
     obs.plan = PlanEndpoints(obs.dns, settings.dns_limits.max_endpoints);
   }
   obs.domain = obs.dns.domain.empty() ? domain : obs.dns.domain;

@@ -188,13 +188,30 @@ nlohmann::json ToJson(const TlsRptObservation& t) {
 nlohmann::json ToJson(const DnsObservation& dns) {
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& t : dns.mx_targets) {
-    targets.push_back({{"preference", t.preference},
-                       {"host", t.host},
-                       {"is_ip_literal", t.is_ip_literal},
-                       {"cname_chain", t.cname_chain},
-                       {"a", ToJson(t.a)},
-                       {"aaaa", ToJson(t.aaaa)},
-                       {"addresses", Addresses(t.addresses)}});
+    nlohmann::json target = {{"preference", t.preference},
+                             {"host", t.host},
+                             {"is_ip_literal", t.is_ip_literal},
+                             {"cname_chain", t.cname_chain},
+                             {"a", ToJson(t.a)},
+                             {"aaaa", ToJson(t.aaaa)},
+                             {"addresses", Addresses(t.addresses)}};
+    // DANE: written only when collected (test_dane), so documents without it stay as they were.
+    if (t.tlsa.lookup.status != DnsStatus::kNotQueried) {
+      nlohmann::json records = nlohmann::json::array();
+      for (const auto& record : t.tlsa.records) {
+        records.push_back({{"usage", record.usage},
+                           {"selector", record.selector},
+                           {"matching_type", record.matching_type},
+                           {"data_length", record.data_length},
+                           {"data", record.data_hex}});
+      }
+      nlohmann::json tlsa = ToJson(t.tlsa.lookup);
+      tlsa["name"] = t.tlsa.name;
+      tlsa["authenticated"] = t.tlsa.authenticated;
+      tlsa["records"] = std::move(records);
+      target["tlsa"] = std::move(tlsa);
+    }
+    targets.push_back(std::move(target));
   }
   nlohmann::json reverse = nlohmann::json::array();
   for (const auto& r : dns.reverse) {
@@ -577,6 +594,21 @@ DnsObservation DnsFrom(const Reader& r) {
     target.a = LookupFrom(t.Object("a"));
     target.aaaa = LookupFrom(t.Object("aaaa"));
     target.addresses = AddressesFrom(t, "addresses");
+    // Added within schema version 2: absent when not collected (and in older documents).
+    if (const auto it = t.Find("tlsa"); it != nullptr && !it->is_null()) {
+      const Reader tlsa = t.Object("tlsa");
+      target.tlsa.name = tlsa.String("name");
+      target.tlsa.lookup = LookupFrom(tlsa);
+      target.tlsa.authenticated = tlsa.Bool("authenticated");
+      for (const auto& record_json : tlsa.Array("records")) {
+        const Reader record(record_json, tlsa.Path("records[]"));
+        target.tlsa.records.push_back({record.Integer<std::uint8_t>("usage"),
+                                       record.Integer<std::uint8_t>("selector"),
+                                       record.Integer<std::uint8_t>("matching_type"),
+                                       record.Integer<std::size_t>("data_length"),
+                                       record.String("data")});
+      }
+    }
     dns.mx_targets.push_back(std::move(target));
   }
   dns.null_mx = r.Bool("null_mx");

@@ -149,6 +149,120 @@ void ParseTxt(const unsigned char* buffer, int length, DnsAnswer* answer) {
   }
   ares_free_data(replies);
   answer->status = answer->txt.empty() ? DnsStatus::kNoData : DnsStatus::kOk;
+// TLSA (RFC 6698 §2) is sent with ares_send, which hands over every reply as it came: the rcode
+// and the header flags are read here, where ares_query would have mapped them itself.
+constexpr int kTypeTlsa = 52;  // RFC 6698 §7.1
+constexpr std::size_t kDnsHeaderSize = 12;
+constexpr unsigned char kAdBit = 0x20;  // byte 3 of the header (RFC 4035 §3.2.3)
+
+unsigned ReadU16At(const unsigned char* p) {
+  return static_cast<unsigned>(p[0]) << 8 | static_cast<unsigned>(p[1]);
+}
+
+// Moves `offset` past the (possibly compressed) name there; false when it runs off the message
+// or is not a name. Bounded: a name has at most 127 labels (RFC 1035 §2.3.4: 255 octets).
+bool SkipName(const unsigned char* message, std::size_t length, std::size_t* offset) {
+  for (int labels = 0; labels < 128; ++labels) {
+    if (*offset >= length) {
+      return false;
+    }
+    const unsigned char octet = message[*offset];
+    if ((octet & 0xc0) == 0xc0) {  // a pointer ends the name (RFC 1035 §4.1.4)
+      if (*offset + 2 > length) {
+        return false;
+      }
+      *offset += 2;
+      return true;
+    }
+    if ((octet & 0xc0) != 0) {  // extended label types (RFC 6891 §5) are not names we read
+      return false;
+    }
+    *offset += 1 + octet;
+    if (octet == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void ParseTlsa(const unsigned char* buffer, int length, DnsAnswer* answer) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::size_t size = length > 0 ? static_cast<std::size_t>(length) : 0;
+  if (buffer == nullptr || size < kDnsHeaderSize) {
+    answer->status = DnsStatus::kError;
+    answer->error = "malformed DNS reply (shorter than its header)";
+    return;
+  }
+  answer->authenticated = (buffer[3] & kAdBit) != 0;
+  switch (const int rcode = buffer[3] & 0x0f; rcode) {
+    case 0:
+      break;
+    case 2:
+      answer->status = DnsStatus::kServFail;
+      answer->error = ares_strerror(ARES_ESERVFAIL);  // the same words as ares_query's
+      return;
+    case 3:
+      answer->status = DnsStatus::kNxDomain;
+      answer->error = ares_strerror(ARES_ENOTFOUND);
+      return;
+    case 5:
+      answer->status = DnsStatus::kRefused;
+      answer->error = ares_strerror(ARES_EREFUSED);
+      return;
+    default:
+      answer->status = DnsStatus::kError;
+      answer->error = "DNS reply with rcode " + std::to_string(rcode);
+      return;
+  }
+  const unsigned questions = ReadU16At(buffer + 4);
+  const unsigned answers = ReadU16At(buffer + 6);
+  std::size_t offset = kDnsHeaderSize;
+  auto malformed = [answer](const char* what) {
+    answer->status = DnsStatus::kError;
+    answer->error = std::string("malformed DNS reply: ") + what;
+    answer->tlsa.clear();
+  };
+  for (unsigned i = 0; i < questions; ++i) {
+    if (!SkipName(buffer, size, &offset) || offset + 4 > size) {
+      return malformed("truncated question");
+    }
+    offset += 4;  // QTYPE, QCLASS
+  }
+  // A CNAME at the TLSA name comes first, then the target's TLSA records: every TLSA record of
+  // the answer section is the RRset the query name leads to.
+  for (unsigned i = 0; i < answers; ++i) {
+    if (!SkipName(buffer, size, &offset) || offset + 10 > size) {
+      return malformed("truncated resource record");
+    }
+    const unsigned type = ReadU16At(buffer + offset);
+    const unsigned klass = ReadU16At(buffer + offset + 2);
+    const std::size_t rdlength = ReadU16At(buffer + offset + 8);
+    offset += 10;
+    if (offset + rdlength > size) {
+      return malformed("record data past the end of the message");
+    }
+    if (type == kTypeTlsa && klass == ns_c_in) {
+      if (rdlength < 3) {
+        return malformed("TLSA record shorter than its three parameters");
+      }
+      if (answer->tlsa.size() < DaneLookup::kMaxTlsaRecords) {
+        TlsaRecord record;
+        record.usage = buffer[offset];
+        record.selector = buffer[offset + 1];
+        record.matching_type = buffer[offset + 2];
+        record.data_length = rdlength - 3;
+        const std::size_t shown = std::min(record.data_length, TlsaRecord::kMaxTlsaDataShown);
+        for (std::size_t b = 0; b < shown; ++b) {
+          const unsigned char octet = buffer[offset + 3 + b];
+          record.data_hex += kHex[octet >> 4];
+          record.data_hex += kHex[octet & 0x0f];
+        }
+        answer->tlsa.push_back(std::move(record));
+      }
+    }
+    offset += rdlength;
+  }
+  answer->status = answer->tlsa.empty() ? DnsStatus::kNoData : DnsStatus::kOk;
 }
 
 void OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* buffer, int length) {
@@ -176,6 +290,8 @@ int QueryType(DnsType type) {
       return ns_t_ptr;
     case DnsType::kTxt:
       return ns_t_txt;
+    case DnsType::kTlsa:
+      return kTypeTlsa;
   }
   return ns_t_a;
 }
@@ -196,6 +312,27 @@ class Channel {
  private:
   ares_channel channel_;
 };
+
+// Sends a TLSA query with the AD bit set in its header: a validating resolver then says in its
+// reply whether it validated the answer (RFC 6840 §5.7), without the cost of DO and the RRSIGs.
+// c-ares 1.18's ares_query has no way to set AD, so the query is built here and sent as is.
+void SendWithAdBit(ares_channel channel, const std::string& name, Pending* pending) {
+  unsigned char* query = nullptr;
+  int query_length = 0;
+  const int rc = ares_create_query(name.c_str(), ns_c_in, kTypeTlsa, 0, /*rd=*/1, &query,
+                                   &query_length, /*max_udp_size=*/0);
+  if (rc != ARES_SUCCESS || query == nullptr || query_length < static_cast<int>(kDnsHeaderSize)) {
+    if (query != nullptr) {
+      ares_free_string(query);
+    }
+    OnAnswer(pending, rc != ARES_SUCCESS ? rc : ARES_EBADQUERY, 0, nullptr, 0);
+    return;
+  }
+  query[3] |= kAdBit;
+  // ares_send copies the query (and gives it a fresh id) before returning.
+  ares_send(channel, query, query_length, OnAnswer, pending);
+  ares_free_string(query);
+}
 
 int MillisUntil(Deadline deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -221,6 +358,8 @@ void ParseDnsAnswer(const DnsQuery& query, const unsigned char* buffer, int leng
       break;
     case DnsType::kTxt:
       ParseTxt(buffer, length, answer);
+    case DnsType::kTlsa:
+      ParseTlsa(buffer, length, answer);
       break;
   }
 }
@@ -324,6 +463,10 @@ std::vector<DnsAnswer> AresResolver::Resolve(const std::vector<DnsQuery>& querie
       continue;
     }
     names[i] = StripTrailingDots(queries[i].name);
+    if (queries[i].type == DnsType::kTlsa) {
+      SendWithAdBit(channel.get(), names[i], &pending[i]);
+      continue;
+    }
     ares_query(channel.get(), names[i].c_str(), ns_c_in, QueryType(queries[i].type), OnAnswer,
                &pending[i]);
   }

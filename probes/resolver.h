@@ -22,7 +22,9 @@
 
 namespace smtp_exporter {
 
-enum class DnsType { kA, kAaaa, kMx, kPtr, kTxt };
+// kTlsa (RFC 6698): sent with the AD bit set, so a validating resolver says whether it
+// validated the answer (RFC 6840 §5.7); the answer's AD bit lands in DnsAnswer::authenticated.
+enum class DnsType { kA, kAaaa, kMx, kPtr, kTxt, kTlsa };
 
 struct DnsQuery {
   std::string name;  // absolute, with or without the trailing dot
@@ -52,6 +54,8 @@ struct DnsAnswer {
   // kTxt: each record's character-strings joined (RFC 7208 §3.3, RFC 8461 §3.1 read a record
   // that way); at most kMaxTxtRecords records of at most kMaxTxtBytes each, longer ones cut.
   std::vector<std::string> txt;
+  std::vector<TlsaRecord> tlsa;          // kTlsa: at most DaneLookup::kMaxTlsaRecords
+  bool authenticated = false;            // kTlsa: the AD bit of the reply header
 };
 
 // Bounds on what a TXT answer keeps (the answer is untrusted network data).

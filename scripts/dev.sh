@@ -22,6 +22,7 @@ PACKAGES=(
   libssl-dev libc-ares-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev zlib1g-dev
   prometheus-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   postfix libsasl2-modules knot knot-dnsutils dnsutils iproute2 python3 procps
+  unbound  # the lab's validating resolver (tests/lab/unbound.sh) in front of the signed zone
   prometheus chromium fonts-dejavu-core
   python3-yaml systemd  # tests/dashboards, tests/deploy: YAML parsing, systemd-analyze verify
   # tests/fuzz/: clang 14 and its libFuzzer runtime (libclang-rt-14-dev, only recommended by

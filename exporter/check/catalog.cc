@@ -370,6 +370,40 @@ std::vector<CatalogEntry> BuildCatalog() {
        "`mailto:` with an address or `https://` with a host.",
        "RFC 8460 §3",
        "ERROR when the TXT lookup itself failed (SERVFAIL, timeout): the posture is unknown."},
+      // DANE (RFC 7672): TLSA records at the MX hosts. Severities: a domain without DANE is the
+      // common, legitimate case (INFO); TLSA that senders ignore or cannot use protects nothing
+      // but delivers (WARN); a failed TLSA lookup makes DANE senders defer mail to that MX, not
+      // bounce it, and non-DANE senders are unaffected (WARN, not CRIT).
+      {"smtp.dane.no_tlsa", "no TLSA record (no DANE)", Severity::kInfo,
+       "An MX host publishes no TLSA record: DANE does not protect mail to it",
+       "Optional. To let senders authenticate your server's certificate without a CA, sign the "
+       "zone of the MX host with DNSSEC and publish `_25._tcp.mx1.example.org. TLSA 3 1 1 "
+       "<SHA-256 of the certificate's public key>` (Postfix: `posttls-finger`; "
+       "`openssl x509 -pubkey | openssl pkey -pubin -outform DER | sha256sum`), plus a record for "
+       "the next key before rolling it over.",
+       "RFC 7672 §2.2; RFC 6698 §2", ""},
+      {"smtp.dane.not_validated", "TLSA not DNSSEC-validated", Severity::kWarn,
+       "TLSA records are published but the answer is not DNSSEC-validated: senders ignore them",
+       "TLSA without DNSSEC is useless: RFC 7672 §2.2 has senders ignore TLSA records that do "
+       "not validate. Sign the MX host's zone (e.g. Knot `dnssec-signing: on`, BIND "
+       "`dnssec-policy default;`) and publish the DS record at the parent. If the zone is "
+       "signed, check that this exporter asks a validating resolver (dns_servers) over a "
+       "trusted path: the AD bit is only meaningful from one.",
+       "RFC 7672 §2.2; RFC 4035 §3.2.3; RFC 6698 §4.1", ""},
+      {"smtp.dane.unusable_parameters", "TLSA unusable for SMTP", Severity::kWarn,
+       "A TLSA record has parameters SMTP senders cannot use (PKIX usage, unknown selector or "
+       "matching type, wrong digest length)",
+       "Publish DANE-EE(3) or DANE-TA(2) records only: `3 1 1` (SHA-256 of the server's public "
+       "key) is the recommended form. Usages PKIX-TA(0) and PKIX-EE(1) are not for SMTP; a "
+       "SHA2-256 digest is 32 bytes (64 hex digits), a SHA2-512 digest 64 bytes.",
+       "RFC 7672 §3.1; RFC 6698 §2.1", ""},
+      {"smtp.dane.lookup_failed", "TLSA lookup failed", Severity::kWarn,
+       "The TLSA lookup of an MX host failed (SERVFAIL, timeout): DANE senders defer mail to it",
+       "A SERVFAIL for the TLSA name usually means broken DNSSEC (expired signatures, a DS "
+       "without a matching key) or authoritative servers that mishandle the TLSA type. Compare "
+       "`dig +dnssec TLSA _25._tcp.mx1.example.org` with `delv` and fix the zone: RFC 7672 "
+       "§2.2.1 has DANE senders treat the MX host as unusable until the lookup answers.",
+       "RFC 7672 §2.2.1; RFC 4035 §5.5", ""},
   };
 }
 

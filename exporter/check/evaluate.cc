@@ -83,6 +83,7 @@ CheckOptions EffectiveOptions(const CheckOptions& options, const RuleSelection& 
   effective.test_open_relay = options.test_open_relay && rules.Enabled("smtp.open_relay");
   effective.test_mta_sts = options.test_mta_sts && rules.Enabled("smtp.mta_sts");
   effective.test_tls_rpt = options.test_tls_rpt && rules.Enabled("smtp.tls_rpt");
+  effective.test_dane = options.test_dane && rules.Enabled("smtp.dane");
   return effective;
 }
 

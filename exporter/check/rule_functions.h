@@ -29,6 +29,7 @@ void EvaluateTlsQuality(const RuleContext& context, FindingSink& out);
 void EvaluatePostureDrift(const RuleContext& context, FindingSink& out);
 void EvaluateMtaSts(const RuleContext& context, FindingSink& out);
 void EvaluateTlsRpt(const RuleContext& context, FindingSink& out);
+void EvaluateDane(const RuleContext& context, FindingSink& out);
 
 // Calls fn(endpoint, subject) for each endpoint that answered EHLO or HELO, where what it
 // offers (STARTTLS, AUTH, extensions) and the transaction probes can be judged; none for a null

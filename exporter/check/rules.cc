@@ -43,6 +43,8 @@ constexpr std::array kMtaStsCodes = {
     "smtp.mta_sts.policy_unavailable"sv, "smtp.mta_sts.policy_invalid"sv,
     "smtp.mta_sts.mx_not_covered"sv, "smtp.mta_sts.starttls_missing"sv};
 constexpr std::array kTlsRptCodes = {"smtp.tls_rpt.missing"sv, "smtp.tls_rpt.invalid"sv};
+constexpr std::array kDaneCodes = {"smtp.dane.lookup_failed"sv, "smtp.dane.no_tlsa"sv,
+                                   "smtp.dane.not_validated"sv, "smtp.dane.unusable_parameters"sv};
 
 std::vector<Rule> BuildRules() {
   return {
@@ -98,6 +100,10 @@ std::vector<Rule> BuildRules() {
        "STARTTLS, the TLS version, EHLO keywords, the banner name, AUTH before TLS, PTR names and "
        "the MX set stay as earlier checks saw them (the daemon only)",
        kPostureDriftCodes, true, EvaluatePostureDrift, /*needs_history=*/true},
+      {"smtp.dane",
+       "Each MX host's TLSA records (DANE, RFC 7672) are DNSSEC-validated and usable for SMTP; "
+       "checked when the option test_dane is on",
+       kDaneCodes, true, EvaluateDane},
   };
 }
 

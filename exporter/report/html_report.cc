@@ -474,6 +474,20 @@ void WriteDns(std::ostringstream& out, const DnsObservation& dns) {
           out << " &rarr; <code>" << Esc(target.cname_chain[i]) << "</code>";
         }
       }
+      // DANE (RFC 7672), when collected (test_dane): TLSA presence and DNSSEC validation.
+      if (const DaneLookup& dane = target.tlsa; dane.lookup.status != DnsStatus::kNotQueried) {
+        out << (target.is_ip_literal || !target.cname_chain.empty() ? "<br>" : "")
+            << "DANE <code>" << Esc(dane.name) << "</code>: ";
+        if (IsDnsFailure(dane.lookup.status)) {
+          out << "TLSA lookup failed (" << LookupCell(dane.lookup) << ")";
+        } else if (dane.records.empty()) {
+          out << "no TLSA";
+        } else {
+          out << dane.records.size() << " TLSA ("
+              << (dane.authenticated ? "DNSSEC-validated" : "<strong>not validated</strong>")
+              << ")";
+        }
+      }
       out << "</td>";
       if (target.is_ip_literal) {
         out << "<td>-</td><td>-</td>";

@@ -60,6 +60,15 @@ constexpr FamilySpec kMxRecords{"smtp_mx_records", MetricType::Gauge,
 constexpr FamilySpec kNullMx{"smtp_null_mx", MetricType::Gauge,
                              "1 if the domain publishes a null MX (RFC 7505), else 0; absent "
                              "when the MX lookup failed or was not made."};
+constexpr FamilySpec kDaneTlsaRecords{"smtp_dane_tlsa_records", MetricType::Gauge,
+                                      "TLSA records (DANE, RFC 7672) at _PORT._tcp.MX; absent "
+                                      "when not looked up (test_dane off) or the lookup "
+                                      "failed."};
+constexpr FamilySpec kDaneTlsaAuthenticated{
+    "smtp_dane_tlsa_authenticated", MetricType::Gauge,
+    "1 if the resolver validated the TLSA answer with DNSSEC (AD bit), else 0; absent when not "
+    "looked up (test_dane off) or the lookup failed. Only meaningful from a trusted validating "
+    "resolver."};
 constexpr FamilySpec kEndpoints{"smtp_endpoints", MetricType::Gauge,
                                 "Endpoints (MX host and address pairs) planned for probing, by "
                                 "address family; absent when the plan is unknown."};
@@ -148,14 +157,17 @@ constexpr FamilySpec kTlsRptRecord{"smtp_tls_rpt_record", MetricType::Gauge,
 
 // Every per-domain and per-endpoint family, sorted by name: DomainSeries keeps its lines by
 // index into this list.
-constexpr std::array<const FamilySpec*, 29> kDomainFamilies = {
-    &kAuthPlaintext,      &kChangeTimestamp,    &kCheckDuration,      &kCheckRestored,
-    &kCheckSuccess,       &kCheckTimestamp,     &kDomainStatus,       &kEndpointUp,
-    &kEndpoints,          &kEsmtp,              &kExtension,          &kFcrdnsOk,
-    &kFinding,            &kFindings,           &kMtaStsMode,         &kMtaStsMaxAge,
-    &kMtaStsRecord,       &kMxRecords,          &kNullMx,             &kNullSenderAccepted,
-    &kOpenRelay,          &kPhaseDuration,      &kPostmasterAccepted, &kProbeFailedPhase,
-    &kPtrPresent,         &kStartTlsOk,         &kTlsCertNotAfter,    &kTlsRptRecord,
+constexpr std::array<const FamilySpec*, 31> kDomainFamilies = {
+    &kAuthPlaintext,         &kChangeTimestamp,       &kCheckDuration,
+    &kCheckRestored,         &kCheckSuccess,          &kCheckTimestamp,
+    &kDaneTlsaAuthenticated, &kDaneTlsaRecords,       &kDomainStatus,
+    &kEndpointUp,            &kEndpoints,             &kEsmtp,
+    &kExtension,             &kFcrdnsOk,              &kFinding,
+    &kFindings,              &kMtaStsMode,            &kMtaStsMaxAge,
+    &kMtaStsRecord,          &kMxRecords,             &kNullMx,
+    &kNullSenderAccepted,    &kOpenRelay,             &kPhaseDuration,
+    &kPostmasterAccepted,    &kProbeFailedPhase,      &kPtrPresent,
+    &kStartTlsOk,            &kTlsCertNotAfter,       &kTlsRptRecord,
     &kTlsVersionInfo};
 static_assert(std::is_sorted(kDomainFamilies.begin(), kDomainFamilies.end(),
                              [](const FamilySpec* a, const FamilySpec* b) {
@@ -446,6 +458,15 @@ void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored,
   if (mx_decided) {
     set->Add(kMxRecords, labels, static_cast<double>(dns.mx_targets.size()));
     set->Add(kNullMx, labels, Bool(dns.null_mx));
+    for (const MxTarget& target : dns.mx_targets) {
+      const DaneLookup& dane = target.tlsa;
+      if (dane.lookup.status == DnsStatus::kNotQueried || IsDnsFailure(dane.lookup.status)) {
+        continue;  // not collected, or smtp.dane.lookup_failed says why
+      }
+      const Labels mx = With(labels, "mx", LabelValue(target.host));
+      set->Add(kDaneTlsaRecords, mx, static_cast<double>(dane.records.size()));
+      set->Add(kDaneTlsaAuthenticated, mx, Bool(dane.authenticated));
+    }
   }
   // The plan is known when the MX lookup answered, or when a fixed endpoint replaced it.
   if (mx_decided || (dns.mx.status == DnsStatus::kNotQueried && !obs.plan.endpoints.empty())) {

@@ -1,8 +1,10 @@
 // Fuzz target: DNS answers as the resolver reads them (ParseDnsAnswer, probes/resolver.h: c-ares's
-// A/AAAA/MX/PTR/TXT parsers plus our own CNAME reader, probes/dns_message.h).
+// A/AAAA/MX/PTR/TXT parsers plus our own CNAME and TLSA readers, probes/dns_message.h and
+// probes/resolver.cc).
 //
-// Input: byte 0 picks the query (A, AAAA, MX, PTR of an IPv4 or IPv6 address, or TXT); the rest is
-// the raw DNS message a server sent back.
+// Input: byte 0 picks the query (A, AAAA, MX, PTR of an IPv4 or IPv6 address, TXT or TLSA); the
+// rest is the raw DNS message a server sent back. TLSA: at most 16 records, each showing at most
+// 64 bytes of its association data as lower-case hex, and "authenticated" only with the AD bit.
 // Invariants: an answer is kOk exactly when it holds records of the query's type, and a failed
 // one says why; A answers hold only IPv4 addresses, AAAA only IPv6, each once; a CNAME chain is
 // empty or starts at the query name, has no repeats and is bounded; names come back without
@@ -69,6 +71,7 @@ DnsQuery QueryFor(std::uint8_t selector) {
       return DnsQuery::Ptr(*IpAddress::Parse("2001:db8::25"));
     default:
       return {"_mta-sts.example.org.", DnsType::kTxt};
+      return {"_25._tcp.mx1.example.org.", DnsType::kTlsa};
   }
 }
 
@@ -88,7 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   DnsAnswer answer;
   ParseDnsAnswer(query, message, static_cast<int>(length), &answer);
   const bool has_records = !answer.addresses.empty() || !answer.mx.empty() ||
-                           !answer.names.empty() || !answer.txt.empty();
+                           !answer.names.empty() || !answer.txt.empty() ||
+                           !answer.tlsa.empty();
   FUZZ_CHECK((answer.status == DnsStatus::kOk) == has_records);
   FUZZ_CHECK(answer.status != DnsStatus::kNotQueried);
   if (answer.status != DnsStatus::kOk && answer.status != DnsStatus::kNoData) {
@@ -128,6 +132,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(answer.addresses.empty() && answer.mx.empty() && answer.names.empty());
       FUZZ_CHECK(answer.cname_chain.empty());
       break;
+    case DnsType::kTlsa:
+      FUZZ_CHECK(answer.tlsa.size() <= DaneLookup::kMaxTlsaRecords);
+      for (const TlsaRecord& record : answer.tlsa) {
+        const std::size_t shown = std::min(record.data_length, TlsaRecord::kMaxTlsaDataShown);
+        FUZZ_CHECK(record.data_hex.size() == 2 * shown);
+        FUZZ_CHECK(record.data_hex.find_first_not_of("0123456789abcdef") == std::string::npos);
+        FUZZ_CHECK(record.data_length <= 65535);
+      }
+      FUZZ_CHECK(!answer.authenticated || (length >= 4 && (message[3] & 0x20) != 0));
+      FUZZ_CHECK(answer.addresses.empty() && answer.mx.empty() && answer.names.empty());
+      FUZZ_CHECK(answer.cname_chain.empty());
+      break;
+  }
+  // Only TLSA answers carry TLSA records or the AD bit.
+  if (query.type != DnsType::kTlsa) {
+    FUZZ_CHECK(answer.tlsa.empty() && !answer.authenticated);
   }
 
   // Our own reader of the answer section, on its own.

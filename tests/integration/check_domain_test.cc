@@ -150,6 +150,11 @@ struct FlaggedScenario {
   const char* message_part;        // a part of that message
 };
 
+// DANE (RFC 7672): checked through the lab's validating Unbound, which validates the signed zone
+// dnssec.test (the trust anchor is Knot's key) and not lab.test; every MX host is the good
+// Postfix on 127.0.0.2 (IPv4 only).
+constexpr char kDaneFlags[] = "--dns-servers 127.0.0.1:25354 --test-dane=true";
+
 const FlaggedScenario kFlaggedScenarios[] = {
     // Without the null-sender probe, the postmaster probe's own sender is refused at MAIL:
     // inconclusive alone, and no null-sender finding at all (the probe is disabled).
@@ -184,6 +189,27 @@ const FlaggedScenario kFlaggedScenarios[] = {
       "smtp.ipv6.missing:info"},
      "smtp.protocol.violation",
      "bare LF"},
+    // TLSA 3 1 1 in the unsigned zone: published, but senders must ignore it.
+    {"dane_tlsa_unsigned", "dane-unsigned.lab.test", kDaneFlags, 1,
+     {"smtp.dane.not_validated:warn", "smtp.ipv6.missing:info"},
+     "smtp.dane.not_validated",
+     "_10025._tcp.mx-dane-unsigned.lab.test are published, but the answer is not "
+     "DNSSEC-validated"},
+    // Signed, no TLSA at the MX host (a validated NXDOMAIN).
+    {"dane_no_tlsa", "notlsa.dnssec.test", kDaneFlags, 0,
+     {"smtp.dane.no_tlsa:info", "smtp.ipv6.missing:info"},
+     "smtp.dane.no_tlsa",
+     "no TLSA record at _10025._tcp.mx-notlsa.dnssec.test (nxdomain)"},
+    // Signed and validated, but usage PKIX-TA(0): not for SMTP.
+    {"dane_unusable_usage", "pkix.dnssec.test", kDaneFlags, 1,
+     {"smtp.dane.unusable_parameters:warn", "smtp.ipv6.missing:info"},
+     "smtp.dane.unusable_parameters",
+     "TLSA 0 0 1: PKIX-TA(0) is not for SMTP"},
+    // A TLSA answer the resolver finds bogus: SERVFAIL, and DANE senders defer.
+    {"dane_bogus_tlsa", "bogus.dnssec.test", kDaneFlags, 1,
+     {"smtp.dane.lookup_failed:warn", "smtp.ipv6.missing:info"},
+     "smtp.dane.lookup_failed",
+     "TLSA _10025._tcp.mx-bogus.dnssec.test lookup failed: servfail"},
 };
 
 class CheckDomainFlagged : public ::testing::TestWithParam<FlaggedScenario> {};
@@ -280,6 +306,41 @@ INSTANTIATE_TEST_SUITE_P(LabDomains, CheckDomainPolicy, ::testing::ValuesIn(kPol
                          [](const ::testing::TestParamInfo<FlaggedScenario>& param_info) {
                            return std::string(param_info.param.name);
                          });
+
+
+// DANE signed and validated: every smtp.dane code passes, and the AD bit read from the
+// validating resolver is what says so. Without --test-dane nothing DANE is reported.
+TEST(CheckDomainDane, SignedTlsaIsValidated) {
+  const auto run = RunLabCheck("dane.dnssec.test", kDaneFlags);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
+  const auto doc = nlohmann::json::parse(run.output);
+  EXPECT_EQ(NonOkFindings(doc), (std::set<std::string>{"smtp.ipv6.missing:info"}));
+  std::set<std::string> dane_ok;
+  for (const auto& finding : doc["findings"]) {
+    if (finding["rule"] == "smtp.dane" && finding["severity"] == "ok") {
+      dane_ok.insert(finding["code"].get<std::string>());
+    }
+  }
+  EXPECT_EQ(dane_ok, (std::set<std::string>{"smtp.dane.lookup_failed", "smtp.dane.no_tlsa",
+                                            "smtp.dane.not_validated",
+                                            "smtp.dane.unusable_parameters"}));
+  const auto& tlsa = doc["dns"]["mx_targets"][0]["tlsa"];
+  EXPECT_EQ(tlsa["name"], "_10025._tcp.mx-dane.dnssec.test");
+  EXPECT_EQ(tlsa["authenticated"], true);
+  ASSERT_EQ(tlsa["records"].size(), 1u);
+  EXPECT_EQ(tlsa["records"][0]["usage"], 3);
+  EXPECT_EQ(tlsa["records"][0]["data_length"], 32);
+
+  // The same check without the option: no TLSA lookup, no DANE finding.
+  const auto off = RunLabCheck("dane.dnssec.test", "--dns-servers 127.0.0.1:25354");
+  ASSERT_TRUE(nlohmann::json::accept(off.output)) << off.output;
+  const auto off_doc = nlohmann::json::parse(off.output);
+  EXPECT_FALSE(off_doc["dns"]["mx_targets"][0].contains("tlsa"));
+  for (const auto& finding : off_doc["findings"]) {
+    EXPECT_NE(finding["rule"], "smtp.dane") << finding.dump();
+  }
+}
 
 // The daemon over the whole lab: after one scheduled round, /metrics carries for every domain
 // of the table exactly its non-OK findings (smtp_finding series) and its status

@@ -18,10 +18,15 @@ void LabEnvironment::SetUp() {
   RunCommand(lab + "aiosmtpd.sh stop " + state_dir_);
   RunCommand(lab + "mta_sts.sh stop " + state_dir_);
   RunCommand(lab + "postfix.sh stop " + state_dir_);
+  RunCommand(lab + "unbound.sh stop " + state_dir_);
   RunCommand(lab + "dns.sh stop " + state_dir_);
   RunCommand("rm -rf '" + state_dir_ + "' && mkdir -p '" + state_dir_ + "'");
   const auto dns = RunCommand(lab + "dns.sh start " + state_dir_ + " " + std::to_string(kDnsPort));
   ASSERT_EQ(dns.exit_code, 0) << "could not start the Knot lab:\n" << dns.output;
+  const auto resolver =
+      RunCommand(lab + "unbound.sh start " + state_dir_ + " " + std::to_string(kResolverPort));
+  ASSERT_EQ(resolver.exit_code, 0) << "could not start the validating resolver:\n"
+                                   << resolver.output;
   const auto smtp =
       RunCommand(lab + "postfix.sh start " + state_dir_ + " " + std::to_string(kSmtpPort));
   ASSERT_EQ(smtp.exit_code, 0) << "could not start the Postfix lab:\n" << smtp.output;
@@ -57,6 +62,8 @@ void LabEnvironment::TearDown() {
   EXPECT_EQ(responder.exit_code, 0) << responder.output;
   const auto smtp = RunCommand(lab + "postfix.sh stop " + state_dir_);
   EXPECT_EQ(smtp.exit_code, 0) << smtp.output;
+  const auto resolver = RunCommand(lab + "unbound.sh stop " + state_dir_);
+  EXPECT_EQ(resolver.exit_code, 0) << resolver.output;
   const auto dns = RunCommand(lab + "dns.sh stop " + state_dir_);
   EXPECT_EQ(dns.exit_code, 0) << dns.output;
   RunCommand("rm -rf '" + state_dir_ + "'");

@@ -1,6 +1,7 @@
 // The lab every integration test shares: a real Postfix (tests/lab/postfix.sh) on 127.0.0.x and
-// ::1 at kSmtpPort, and a real Knot (tests/lab/dns.sh) serving the lab zones on 127.0.0.1 and
-// ::1 at kDnsPort. Started once before the first test and stopped by PID after the last, as a
+// ::1 at kSmtpPort, a real Knot (tests/lab/dns.sh) serving the lab zones on 127.0.0.1 and
+// ::1 at kDnsPort, and a validating Unbound (tests/lab/unbound.sh) in front of that Knot on
+// 127.0.0.1 at kResolverPort, for the DANE rows. Started once before the first test and stopped by PID after the last, as a
 // GoogleTest global environment. Tests only read it; not thread-safe.
 #pragma once
 
@@ -21,6 +22,7 @@ inline constexpr std::uint16_t kSmtpPort = 10025;
 inline constexpr std::uint16_t kDnsPort = 25353;
 // The MTA-STS policy server (tests/lab/mta_sts.sh) on 127.0.0.84-85.
 inline constexpr std::uint16_t kMtaStsPort = 10443;
+inline constexpr std::uint16_t kResolverPort = 25354;
 
 class LabEnvironment : public ::testing::Environment {
  public:
@@ -30,6 +32,10 @@ class LabEnvironment : public ::testing::Environment {
   static const std::string& state_dir() { return state_dir_; }
   // "127.0.0.1:25353" for ResolverOptions::servers / --dns-servers.
   static std::string DnsServer() { return "127.0.0.1:" + std::to_string(kDnsPort); }
+  // "127.0.0.1:25354": the validating resolver, which sets AD on answers from dnssec.test.
+  static std::string ValidatingResolver() {
+    return "127.0.0.1:" + std::to_string(kResolverPort);
+  }
   static std::string SourceDir() { return SMTP_EXPORTER_SOURCE_DIR; }
   // The flags that turn the MTA-STS and TLS-RPT checks on against this lab: its policy port
   // and the lab CA for the policy fetch (RunLabCheck turns them off by default).

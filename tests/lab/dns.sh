@@ -25,7 +25,7 @@ DEFAULT_PORT=15353
 if [[ -n ${LAB_DNS_READY_ZONES:-} ]]; then
     read -r -a READY_ZONES <<<"$LAB_DNS_READY_ZONES"
 else
-    READY_ZONES=(lab.test 127.in-addr.arpa 100.51.198.in-addr.arpa ip6.arpa)
+    READY_ZONES=(lab.test 127.in-addr.arpa 100.51.198.in-addr.arpa ip6.arpa dnssec.test)
 fi
 START_TIMEOUT_MS=10000   # bounded wait for readiness
 STOP_TIMEOUT_MS=5000     # bounded wait after SIGTERM, then SIGKILL

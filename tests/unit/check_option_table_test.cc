@@ -32,7 +32,7 @@ Sample SampleFor(const CheckOptionSpec& spec) {
     case CheckOptionType::kDuration:
       return {"20s", {"0", "500ms", "6m", "fast", "", "-3s"}};
     case CheckOptionType::kBool:
-      return {"false", {"1", "0", "tRue", "maybe", ""}};
+      return {spec.default_text == "false" ? "true" : "false", {"1", "0", "tRue", "maybe", ""}};
     case CheckOptionType::kHostName:
       return {"probe.example.net", {"mx probe.example.net", "-bad.example", ""}};
     case CheckOptionType::kMailAddress:

@@ -220,6 +220,30 @@ TEST(HtmlReportTest, TransportPolicySectionShowsThePolicyEscaped) {
   EXPECT_THAT(html, HasSubstr("&quot;&gt;&lt;img src=x&gt;"));
   EXPECT_THAT(html, Not(HasSubstr("<script>")));
   EXPECT_THAT(html, Not(HasSubstr("<img")));
+// DANE (test_dane): the MX panel says per MX host whether TLSA is published and validated, and a
+// hostile host name stays text.
+TEST(HtmlReportTest, MxPanelStatesTlsaPresenceAndValidation) {
+  DomainObservation obs = HealthyDomain(
+      "dane.example", {{10, "mx1.dane.example", {"198.51.100.10"}},
+                       {20, "mx2.dane.example", {"198.51.100.11"}},
+                       {30, "mx3.dane.example", {"198.51.100.12"}},
+                       {40, "mx4.dane.example", {"198.51.100.13"}}});
+  auto& targets = obs.dns.mx_targets;
+  targets[0].tlsa = {"_25._tcp.mx1.dane.example", {DnsStatus::kOk, ""}, {{3, 1, 1, 32, "00"}},
+                     true};
+  targets[1].tlsa = {"_25._tcp.<b>mx2", {DnsStatus::kOk, ""}, {{3, 1, 1, 32, "00"}}, false};
+  targets[2].tlsa = {"_25._tcp.mx3.dane.example", {DnsStatus::kNxDomain, ""}, {}, true};
+  targets[3].tlsa = {"_25._tcp.mx4.dane.example", {DnsStatus::kServFail, "bogus"}, {}, false};
+  const std::string html = Render(EvaluatedFixture(obs));
+  EXPECT_THAT(html, HasSubstr("DANE <code>_25._tcp.mx1.dane.example</code>: 1 TLSA "
+                              "(DNSSEC-validated)"));
+  EXPECT_THAT(html, HasSubstr("DANE <code>_25._tcp.&lt;b&gt;mx2</code>: 1 TLSA (<strong>not "
+                              "validated</strong>)"));
+  EXPECT_THAT(html, HasSubstr("DANE <code>_25._tcp.mx3.dane.example</code>: no TLSA"));
+  EXPECT_THAT(html, HasSubstr("DANE <code>_25._tcp.mx4.dane.example</code>: TLSA lookup failed"));
+  EXPECT_THAT(html, Not(HasSubstr("<b>mx2")));
+  // Not collected: no DANE line at all.
+  EXPECT_THAT(Render(Healthy()), Not(HasSubstr("DANE <code>")));
 }
 
 TEST(HtmlReportTest, PagesFetchNothingAndRunNoScript) {

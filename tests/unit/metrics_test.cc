@@ -59,6 +59,11 @@ std::shared_ptr<const CheckResult> HealthySnapshot() {
   auto snapshot = std::make_shared<CheckResult>();
   DomainObservation& obs = snapshot->observation;
   obs = HealthyDomain("good.example", {{10, "mx1.good.example", {"192.0.2.10", "2001:db8::10"}}});
+  // DANE collected (test_dane): one validated DANE-EE record.
+  obs.dns.mx_targets[0].tlsa = {"_25._tcp.mx1.good.example",
+                                {DnsStatus::kOk, ""},
+                                {{3, 1, 1, 32, "8f2a31d1"}},
+                                true};
   obs.started_at_unix = 1700000000;
   obs.duration_seconds = 1.25;
   // An enforce MTA-STS policy and a TLS-RPT record (RFC 8461, RFC 8460).
@@ -99,6 +104,12 @@ std::shared_ptr<const CheckResult> RelaySnapshot() {
   obs.dns.mx.status = DnsStatus::kOk;
   obs.dns.mx_targets = {Mx(10, "mx1.relay.example", {"198.51.100.7"}),
                         Mx(20, "mx2.relay.example", {"198.51.100.8"})};
+  // DANE: a TLSA record no resolver validated at mx1, none at mx2.
+  obs.dns.mx_targets[0].tlsa = {"_25._tcp.mx1.relay.example",
+                                {DnsStatus::kOk, ""},
+                                {{3, 1, 1, 32, "8f2a31d1"}},
+                                false};
+  obs.dns.mx_targets[1].tlsa = {"_25._tcp.mx2.relay.example", {DnsStatus::kNxDomain, ""}, {}, false};
   obs.dns.reverse = {
       Reverse("198.51.100.7", DnsStatus::kNxDomain, {}, std::nullopt),
       Reverse("198.51.100.8", DnsStatus::kServFail, {}, std::nullopt),

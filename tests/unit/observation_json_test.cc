@@ -62,6 +62,13 @@ DomainObservation RichObservation() {
                         Mx(20, "mx2.example.org", {"192.0.2.2"})};
   obs.dns.mx_targets[1].cname_chain = {"alias.example.net"};
   obs.dns.mx_targets[1].aaaa = {DnsStatus::kServFail, "server failed"};
+  // DANE: validated records (one unusable) at mx1, a failed TLSA lookup at mx2.
+  obs.dns.mx_targets[0].tlsa = {"_25._tcp.mx1.example.org",
+                                {DnsStatus::kOk, ""},
+                                {{3, 1, 1, 32, "0a1b"}, {0, 0, 2, 64, "ff"}},
+                                true};
+  obs.dns.mx_targets[1].tlsa = {
+      "_25._tcp.mx2.example.org", {DnsStatus::kServFail, "server failure"}, {}, false};
   obs.dns.null_mx_mixed = true;
   obs.dns.implicit_a = {DnsStatus::kNoData, ""};
   obs.dns.implicit_addresses = {Ip("192.0.2.9")};
@@ -141,6 +148,9 @@ TEST(ObservationJsonTest, RoundTripKeepsEveryFieldAndEveryVerdict) {
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(ToJson(read.value()), written);
   EXPECT_EQ(Evaluate(read.value(), CheckOptions{}), Evaluate(original, CheckOptions{}));
+  CheckOptions with_dane;
+  with_dane.test_dane = true;
+  EXPECT_EQ(Evaluate(read.value(), with_dane), Evaluate(original, with_dane));
 }
 
 // "pipelined" came after schema version 1 first shipped: a document without it reads as

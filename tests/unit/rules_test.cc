@@ -1082,7 +1082,7 @@ TEST(RulesTest, SeverityNames) {
 
 TEST(RuleTableTest, TheSixteenRulesOfHappyDomainsCheckerSmtpVerbatim) {
   // happyDomain's documentation of checker-smtp, "What it checks", in its order, then ours:
-  // the transport-security policies (RFC 8461, RFC 8460).
+  // the transport-security policies (RFC 8461, RFC 8460, RFC 7672) and posture drift.
   const std::vector<std::string> expected = {
       "smtp.null_mx",          "smtp.mx_present",     "smtp.mx_sanity",
       "smtp.endpoint_reachable", "smtp.banner_sanity", "smtp.ehlo_supported",
@@ -1091,7 +1091,8 @@ TEST(RuleTableTest, TheSixteenRulesOfHappyDomainsCheckerSmtpVerbatim) {
       "smtp.open_relay",       "smtp.extension_posture", "smtp.ipv6_reachable",
       "smtp.tls_quality",
       // Our own, after happyDomain's 16.
-      "smtp.mta_sts",          "smtp.tls_rpt",        "smtp.posture_drift"};
+      "smtp.mta_sts",          "smtp.tls_rpt",        "smtp.dane",
+      "smtp.posture_drift"};
   std::vector<std::string> names;
   for (const auto& rule : Rules()) {
     names.emplace_back(rule.name);
@@ -1158,6 +1159,12 @@ DomainObservation WhereRuleSpeaks(std::string_view rule) {
     obs.tls_rpt = TlsRptObservation{};
     obs.tls_rpt->record_lookup.status = DnsStatus::kNoData;
   }
+  if (rule == "smtp.dane") {
+    obs.dns.mx_targets[0].tlsa = {"_25._tcp." + obs.dns.mx_targets[0].host,
+                                  {DnsStatus::kOk, ""},
+                                  {{3, 1, 1, 32, "00"}},
+                                  false};
+  }
   return obs;
 }
 
@@ -1169,7 +1176,9 @@ TEST_P(RuleDisableTest, ADisabledRuleEmitsNothingAndChangesNothingElse) {
   const DomainObservation obs = WhereRuleSpeaks(rule);
   // With a posture history, as the daemon judges, so that smtp.posture_drift speaks too.
   const PostureHistory posture = AdvancePosture(nullptr, obs);
-  const std::vector<Finding> all = Judge(obs, {}, AllRules(), &posture);
+  CheckOptions options;
+  options.test_dane = true;  // smtp.dane judges only what test_dane collected
+  const std::vector<Finding> all = Judge(obs, options, AllRules(), &posture);
   std::vector<Finding> expected;
   std::size_t own = 0;
   for (const auto& f : all) {
@@ -1180,7 +1189,7 @@ TEST_P(RuleDisableTest, ADisabledRuleEmitsNothingAndChangesNothingElse) {
     }
   }
   ASSERT_GT(own, 0u) << rule << " says nothing here, so disabling it proves nothing";
-  const std::vector<Finding> without = Judge(obs, {}, AllRules().With(rule, false), &posture);
+  const std::vector<Finding> without = Judge(obs, options, AllRules().With(rule, false), &posture);
   EXPECT_EQ(without, expected) << rule;
 }
 

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# A validating resolver (Unbound, Debian's `unbound` package) in front of the lab Knot, for the
+# DANE rows (RFC 7672): it sets the AD bit on answers from the signed zone dnssec.test and not on
+# the unsigned lab.test.
+#
+#   tests/lab/unbound.sh start  STATE_DIR [PORT]   # PORT defaults to 15354
+#   tests/lab/unbound.sh stop   STATE_DIR
+#   tests/lab/unbound.sh status STATE_DIR           # exit 0 running, 3 stopped
+#
+# Needs the lab Knot of the same STATE_DIR running (tests/lab/dns.sh start STATE_DIR ...): its
+# port is read from STATE_DIR/dns/port, and the trust anchor for dnssec.test is the KSK Knot
+# generated when it signed the zone (read with dig at start). Everything lives in
+# STATE_DIR/unbound: unbound.conf, unbound.log, unbound.pid, port.
+#
+# Nothing leaves the machine: the lab zones are stub zones pointing at the lab Knot, every other
+# name is refused by Unbound itself (local-zone "." refuse, so the root hints are never used),
+# and outgoing queries may only use 127.0.0.1 as their source address. `start` checks it: a
+# name outside the lab must be refused.
+set -euo pipefail
+
+DEFAULT_PORT=15354
+START_TIMEOUT_MS=10000
+STOP_TIMEOUT_MS=5000
+
+usage() {
+    cat >&2 <<EOF
+usage: $0 start STATE_DIR [PORT]   (PORT defaults to $DEFAULT_PORT)
+       $0 stop STATE_DIR
+       $0 status STATE_DIR
+EOF
+    exit 2
+}
+
+say() { echo "unbound.sh: $*" >&2; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+set_paths() {
+    local state=$1
+    STATE_DIR=$(realpath -m -- "$state")
+    DIR="$STATE_DIR/unbound"
+    CONF="$DIR/unbound.conf"
+    LOG="$DIR/unbound.log"
+    PIDFILE="$DIR/unbound.pid"
+    PORTFILE="$DIR/port"
+}
+
+die() {
+    say "ERROR: $*"
+    if [[ -f $LOG ]]; then
+        say "last lines of $LOG:"
+        tail -n 20 "$LOG" | sed 's/^/    /' >&2
+    fi
+    exit 1
+}
+
+alive() {
+    local pid=$1 state
+    [[ -r /proc/$pid/stat ]] || return 1
+    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [[ -n $state && $state != Z ]]
+}
+
+# is_ours PID: a live unbound started with our config (guards against PID reuse).
+is_ours() {
+    local pid=$1 cmd
+    alive "$pid" || return 1
+    cmd=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ $(head -n1 <<<"$cmd") == *unbound ]] && grep -qxF -- "$CONF" <<<"$cmd"
+}
+
+read_pid() {
+    local pid=""
+    [[ -f $PIDFILE ]] && pid=$(tr -dc '0-9' <"$PIDFILE")
+    echo "$pid"
+}
+
+do_stop() {
+    local quiet=${1:-} pid deadline
+    pid=$(read_pid)
+    if [[ -z $pid ]] || ! is_ours "$pid"; then
+        [[ -n $quiet ]] || say "not running (${STATE_DIR})"
+        rm -f "$PIDFILE"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$(( $(now_ms) + STOP_TIMEOUT_MS ))
+    for _ in $(seq 1 250); do
+        alive "$pid" || break
+        (( $(now_ms) < deadline )) || break
+        sleep 0.02
+    done
+    if alive "$pid"; then
+        say "unbound pid $pid ignored SIGTERM for ${STOP_TIMEOUT_MS} ms; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            alive "$pid" || break
+            sleep 0.02
+        done
+        alive "$pid" && die "unbound pid $pid still alive after SIGKILL"
+    fi
+    rm -f "$PIDFILE"
+    [[ -n $quiet ]] || say "stopped unbound pid $pid"
+    return 0
+}
+
+do_start() {
+    local port=$1 t0 pid deadline knot_port anchors listeners status=""
+    t0=$(now_ms)
+    local tool
+    for tool in unbound unbound-checkconf dig ss; do
+        command -v "$tool" >/dev/null \
+            || die "$tool not found: apt-get install -y unbound dnsutils iproute2"
+    done
+    do_stop quiet
+
+    [[ -f $STATE_DIR/dns/port ]] \
+        || die "no lab Knot in $STATE_DIR (start tests/lab/dns.sh start $STATE_DIR first)"
+    knot_port=$(tr -dc '0-9' <"$STATE_DIR/dns/port")
+    # The key-signing key(s) Knot generated for dnssec.test: DNSKEY flags 257 (RFC 4034 §2.1.1).
+    anchors=$(dig @127.0.0.1 -p "$knot_port" +norec +time=1 +tries=2 +noall +answer \
+        DNSKEY dnssec.test. 2>/dev/null | awk '$4 == "DNSKEY" && $5 == 257 {
+            key = ""; for (i = 8; i <= NF; i++) key = key $i;
+            printf "    trust-anchor: \"dnssec.test. DNSKEY 257 %s %s %s\"\n", $6, $7, key }')
+    [[ -n $anchors ]] || die "the lab Knot on port $knot_port has no DNSKEY 257 for dnssec.test"
+
+    listeners=$(ss -Hlnup "( sport = :$port )" 2>/dev/null; ss -Hlntp "( sport = :$port )" 2>/dev/null) || true
+    [[ -z $listeners ]] || die "port $port is already in use: $listeners"
+
+    # The zones the lab Knot serves (tests/lab/dns/knot.conf.in), each a stub zone.
+    local zone zones="" stubs=""
+    for zone in dnssec.test lab.test broken.test 127.in-addr.arpa 100.51.198.in-addr.arpa ip6.arpa; do
+        zones+="    local-zone: \"$zone.\" transparent"$'\n'
+        stubs+="stub-zone:"$'\n'"    name: \"$zone.\""$'\n'"    stub-addr: 127.0.0.1@$knot_port"$'\n'
+    done
+    rm -rf "$DIR"
+    mkdir -p "$DIR"
+    cat >"$CONF" <<EOF
+# Generated by tests/lab/unbound.sh; edit the script, not this file.
+server:
+    username: ""
+    chroot: ""
+    directory: "$DIR"
+    pidfile: "$PIDFILE"
+    logfile: "$LOG"
+    use-syslog: no
+    verbosity: 1
+    val-log-level: 2
+    interface: 127.0.0.1@$port
+    port: $port
+    do-ip6: no
+    # The lab Knot is on loopback, which Unbound otherwise refuses to ask.
+    do-not-query-localhost: no
+    # Only a loopback source address: a query to an address off the machine cannot be sent.
+    outgoing-interface: 127.0.0.1
+    access-control: 127.0.0.0/8 allow
+    module-config: "validator iterator"
+    # No root trust anchor: names outside dnssec.test are insecure (AD clear), not bogus.
+    auto-trust-anchor-file: ""
+$anchors
+    # No key has this digest: everything at and below _10025._tcp.mx-bogus.dnssec.test is bogus
+    # (SERVFAIL), while mx-bogus.dnssec.test itself (its MX and A) validates.
+    trust-anchor: "_10025._tcp.mx-bogus.dnssec.test. DS 4711 13 2 $(printf '0%.0s' $(seq 1 64))"
+    qname-minimisation: no
+    prefetch: no
+    # Every name outside the lab zones is refused here, before any iteration: no root hints are
+    # ever used. The lab zones pass through (transparent) to their stub, the lab Knot. Unbound's
+    # default local zones for RFC 6761 test., reverse loopback and RFC 5737 TEST-NET-2 are lifted.
+    local-zone: "." refuse
+    local-zone: "test." nodefault
+    local-zone: "127.in-addr.arpa." nodefault
+    local-zone: "100.51.198.in-addr.arpa." nodefault
+    local-zone: "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa." nodefault
+    local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." nodefault
+$zones
+remote-control:
+    control-enable: no
+$stubs
+EOF
+    local check
+    check=$(unbound-checkconf "$CONF" 2>&1) || die "unbound-checkconf failed: $check"
+
+    unbound -d -c "$CONF" </dev/null >>"$LOG" 2>&1 &
+    pid=$!
+    echo "$pid" >"$PIDFILE.start"
+    echo "$port" >"$PORTFILE"
+    deadline=$(( $(now_ms) + START_TIMEOUT_MS ))
+    for _ in $(seq 1 400); do
+        alive "$pid" || die "unbound (pid $pid) exited during start-up"
+        status=$(dig @127.0.0.1 -p "$port" +time=1 +tries=1 +dnssec SOA dnssec.test. 2>/dev/null \
+            | grep -E '^;; flags:' || true)
+        [[ -n $status ]] && break
+        (( $(now_ms) < deadline )) || break
+        sleep 0.02
+    done
+    # Unbound writes its own pidfile; ours names the process we started, which is the same.
+    mv -f "$PIDFILE.start" "$PIDFILE"
+    [[ $status == *" ad"* ]] || { do_stop quiet; die "dnssec.test is not validated (flags: $status)"; }
+    # The guard: a name outside the lab must be refused, never looked up.
+    local outside
+    outside=$(dig @127.0.0.1 -p "$port" +time=2 +tries=1 A example.com. 2>/dev/null \
+        | grep -oE 'status: [A-Z]+' || true)
+    if [[ $outside == "status: NOERROR" || -z $outside ]]; then
+        do_stop quiet
+        die "example.com. through the lab resolver gave '${outside:-no answer}', not a refusal"
+    fi
+    say "unbound pid $pid ready on 127.0.0.1@$port in $(( $(now_ms) - t0 )) ms" \
+        "(validating dnssec.test from Knot on port $knot_port; example.com. -> ${outside#status: })"
+}
+
+do_status() {
+    local pid
+    pid=$(read_pid)
+    if [[ -n $pid ]] && is_ours "$pid"; then
+        echo "running pid=$pid port=$(cat "$PORTFILE" 2>/dev/null || echo "?") dir=$DIR"
+        return 0
+    fi
+    echo "stopped dir=$DIR"
+    return 3
+}
+
+main() {
+    (( $# >= 2 )) || usage
+    local cmd=$1
+    [[ -n $2 ]] || usage
+    case $cmd in
+        start)
+            (( $# <= 3 )) || usage
+            local port=${3:-$DEFAULT_PORT}
+            if ! [[ $port =~ ^[0-9]{1,5}$ ]] || (( 10#$port < 1 || 10#$port > 65535 )); then
+                say "ERROR: bad port '$port'"; exit 2
+            fi
+            set_paths "$2"
+            do_start "$(( 10#$port ))"
+            ;;
+        stop)
+            (( $# == 2 )) || usage
+            set_paths "$2"
+            do_stop
+            ;;
+        status)
+            (( $# == 2 )) || usage
+            set_paths "$2"
+            do_status
+            ;;
+        *) usage ;;
+    esac
+}
+
+main "$@"
