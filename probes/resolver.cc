@@ -149,6 +149,8 @@ void ParseTxt(const unsigned char* buffer, int length, DnsAnswer* answer) {
   }
   ares_free_data(replies);
   answer->status = answer->txt.empty() ? DnsStatus::kNoData : DnsStatus::kOk;
+}
+
 // TLSA (RFC 6698 §2) is sent with ares_send, which hands over every reply as it came: the rcode
 // and the header flags are read here, where ares_query would have mapped them itself.
 constexpr int kTypeTlsa = 52;  // RFC 6698 §7.1
@@ -358,6 +360,7 @@ void ParseDnsAnswer(const DnsQuery& query, const unsigned char* buffer, int leng
       break;
     case DnsType::kTxt:
       ParseTxt(buffer, length, answer);
+      break;
     case DnsType::kTlsa:
       ParseTlsa(buffer, length, answer);
       break;

@@ -96,14 +96,14 @@ std::vector<Rule> BuildRules() {
        kMtaStsCodes, true, EvaluateMtaSts},
       {"smtp.tls_rpt", "The TLS-RPT record is published and valid", kTlsRptCodes, true,
        EvaluateTlsRpt},
-      {"smtp.posture_drift",
-       "STARTTLS, the TLS version, EHLO keywords, the banner name, AUTH before TLS, PTR names and "
-       "the MX set stay as earlier checks saw them (the daemon only)",
-       kPostureDriftCodes, true, EvaluatePostureDrift, /*needs_history=*/true},
       {"smtp.dane",
        "Each MX host's TLSA records (DANE, RFC 7672) are DNSSEC-validated and usable for SMTP; "
        "checked when the option test_dane is on",
        kDaneCodes, true, EvaluateDane},
+      {"smtp.posture_drift",
+       "STARTTLS, the TLS version, EHLO keywords, the banner name, AUTH before TLS, PTR names and "
+       "the MX set stay as earlier checks saw them (the daemon only)",
+       kPostureDriftCodes, true, EvaluatePostureDrift, /*needs_history=*/true},
   };
 }
 

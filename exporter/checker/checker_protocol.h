@@ -61,7 +61,8 @@ Result<std::string> ParseDomainOption(std::string_view text);
 
 // The rules this mode offers (/definition, /evaluate's states): every rule but those that judge
 // what only the daemon keeps between checks (Rule::needs_history), since happyDomain runs each
-// check on its own.
+// check on its own, and smtp.dane, whose option (test_dane) is not one of the seed's run
+// options.
 const std::vector<Rule>& CheckerRules();
 
 // `precheck_failures` of POST /definition: {rule name: reason}, `{}` when every rule can run.

@@ -58,7 +58,7 @@ bool Normalised(const std::string& name) {
 }
 
 DnsQuery QueryFor(std::uint8_t selector) {
-  switch (selector % 6) {
+  switch (selector % 7) {
     case 0:
       return {"mx1.example.org.", DnsType::kA};
     case 1:
@@ -69,8 +69,9 @@ DnsQuery QueryFor(std::uint8_t selector) {
       return DnsQuery::Ptr(*IpAddress::Parse("192.0.2.25"));
     case 4:
       return DnsQuery::Ptr(*IpAddress::Parse("2001:db8::25"));
-    default:
+    case 5:
       return {"_mta-sts.example.org.", DnsType::kTxt};
+    default:
       return {"_25._tcp.mx1.example.org.", DnsType::kTlsa};
   }
 }

@@ -220,6 +220,8 @@ TEST(HtmlReportTest, TransportPolicySectionShowsThePolicyEscaped) {
   EXPECT_THAT(html, HasSubstr("&quot;&gt;&lt;img src=x&gt;"));
   EXPECT_THAT(html, Not(HasSubstr("<script>")));
   EXPECT_THAT(html, Not(HasSubstr("<img")));
+}
+
 // DANE (test_dane): the MX panel says per MX host whether TLSA is published and validated, and a
 // hostile host name stays text.
 TEST(HtmlReportTest, MxPanelStatesTlsaPresenceAndValidation) {
