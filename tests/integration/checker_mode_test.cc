@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "exporter/check/rules.h"
+#include "exporter/checker/checker_protocol.h"
 #include "tests/integration/checker_process.h"
 #include "tests/integration/lab_environment.h"
 #include "tests/support/lab.h"
@@ -31,7 +32,7 @@ using ::testing::HasSubstr;
 
 json AllRulesEnabled() {
   json enabled = json::object();
-  for (const Rule& rule : Rules()) {
+  for (const Rule& rule : CheckerRules()) {
     enabled[std::string(rule.name)] = true;
   }
   return enabled;
@@ -101,7 +102,7 @@ TEST_F(CheckerModeTest, HealthcheckFlagAndPrecheck) {
   const json precheck =
       PostJson("/definition", json{{"options", {{"endpoint", "http://" + listen_}}}});
   EXPECT_EQ(precheck["precheck_failures"], json::object());
-  EXPECT_EQ(precheck["rules"].size(), Rules().size());
+  EXPECT_EQ(precheck["rules"].size(), CheckerRules().size());
   EXPECT_EQ(Terminate(), 0) << testing::ReadFile(log_path_);
   const auto dead =
       testing::RunCommand(std::string(SMTP_EXPORTER_BINARY) + " --healthcheck --listen " + listen_);
