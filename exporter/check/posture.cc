@@ -45,13 +45,13 @@ std::string SortedJoin(std::vector<std::string> items) {
   return items.empty() ? "(none)" : Bounded(Join(items, " "));
 }
 
+// mx_targets are sorted by preference, then host: the order DNS answered in is no change.
 std::string MxSetValue(const DnsObservation& dns) {
   std::vector<std::string> records;
   for (const auto& target : dns.mx_targets) {
     records.push_back(std::to_string(target.preference) + " " +
                       (target.host.empty() ? "." : target.host));
   }
-  // mx_targets are sorted by preference, then host: the order DNS answered in is no change.
   if (records.empty()) {
     // RFC 5321 §5.1: no MX RRset means the domain's own address is the implicit MX.
     return dns.implicit_mx ? "(no MX: implicit MX)" : "(none)";
