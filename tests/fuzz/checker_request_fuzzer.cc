@@ -48,7 +48,7 @@ void CheckRunOptions(const nlohmann::json& options, bool need_domain) {
     FUZZ_CHECK(domain == NormaliseHostName(domain));
   }
   for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
-    if (IsMachineDefault(spec, run.value().options)) {
+    if (IsUnspellableDefault(spec, run.value().options)) {
       continue;
     }
     CheckOptions again;

@@ -23,7 +23,7 @@ namespace {
 
 void CheckOptionsReread(const CheckOptions& options) {
   for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
-    if (IsMachineDefault(spec, options)) {
+    if (IsUnspellableDefault(spec, options)) {
       continue;
     }
     CheckOptions again;

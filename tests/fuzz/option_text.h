@@ -33,12 +33,16 @@ inline std::string OptionText(const CheckOptionSpec& spec, const CheckOptions& o
       spec.field);
 }
 
-// Whether the option holds this machine's host name, helo_name's default (DefaultHeloName(),
-// from gethostname()): not from the input, and not necessarily a valid or normalised host name
-// (a machine may be called "MyHost"), so the "re-read equal" invariants skip it.
-inline bool IsMachineDefault(const CheckOptionSpec& spec, const CheckOptions& options) {
+// Whether the option holds a default that did not come from the input and that the option
+// table cannot spell, so the "re-read equal" invariants skip it: helo_name's default, this
+// machine's host name (DefaultHeloName(), from gethostname(): not necessarily a valid or
+// normalised host name, a machine may be called "MyHost"), and an unset file path such as
+// mta_sts_ca_file's "" (the system's CA bundle), where a given path must be non-empty.
+inline bool IsUnspellableDefault(const CheckOptionSpec& spec, const CheckOptions& options) {
   static const std::string kMachineName = DefaultHeloName();
-  return spec.type == CheckOptionType::kHostName && OptionText(spec, options) == kMachineName;
+  const std::string text = OptionText(spec, options);
+  return (spec.type == CheckOptionType::kHostName && text == kMachineName) ||
+         (spec.type == CheckOptionType::kFilePath && text.empty());
 }
 
 }  // namespace smtp_exporter::fuzz

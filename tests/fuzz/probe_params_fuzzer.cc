@@ -73,7 +73,7 @@ void CheckForm(const httplib::Params& params) {
     FUZZ_CHECK(ValidateHostName(run.value().domain).ok());
     FUZZ_CHECK(run.value().domain == NormaliseHostName(run.value().domain));
     for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
-      if (IsMachineDefault(spec, run.value().options)) {
+      if (IsUnspellableDefault(spec, run.value().options)) {
         continue;
       }
       CheckOptions again;
