@@ -1,5 +1,7 @@
 // smtp.posture_drift: what changed since earlier checks of the daemon (posture.h).
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "exporter/check/rule_functions.h"
