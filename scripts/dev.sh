@@ -122,8 +122,8 @@ cmd_test() {
   build build-asan -DSMTP_EXPORTER_SANITIZE=address,undefined
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
   # ThreadSanitizer for the concurrent parts: scheduler, limiter, the endpoint worker pool,
-  # the HTTP front (a thread per connection) and the routes it runs concurrently, and the checks
-  # whose collect stage runs threads of its own (policy fetch, DANE lookups, posture drift).
+  # the HTTP front (a thread per connection) and the routes it runs concurrently, and the
+  # collect stage's policy thread (MTA-STS, TLS-RPT) beside the DANE and posture suites.
   echo "== building build-tsan (unit tests only)"
   cmake -S "$ROOT" -B "$ROOT/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSMTP_EXPORTER_WERROR=ON -DSMTP_EXPORTER_SANITIZE=thread
