@@ -39,8 +39,8 @@ Result<std::string> ExpandName(const unsigned char* message, std::size_t length,
 
 }  // namespace
 
-Result<std::vector<CnameRecord>> ParseCnameRecords(const unsigned char* message,
-                                                   std::size_t length) {
+Result<std::vector<AnswerRecord>> ParseAnswerRecords(const unsigned char* message,
+                                                     std::size_t length) {
   if (message == nullptr || length < kHeaderSize || length > 65535) {
     return Error{ErrorCode::kProtocol, "DNS message shorter than its header"};
   }
@@ -57,7 +57,7 @@ Result<std::vector<CnameRecord>> ParseCnameRecords(const unsigned char* message,
     }
     offset += 4;  // QTYPE, QCLASS
   }
-  std::vector<CnameRecord> records;
+  std::vector<AnswerRecord> records;
   for (unsigned i = 0; i < answers; ++i) {
     Result<std::string> owner = ExpandName(message, length, &offset);
     if (!owner.ok()) {
@@ -66,21 +66,38 @@ Result<std::vector<CnameRecord>> ParseCnameRecords(const unsigned char* message,
     if (offset + 10 > length) {
       return Error{ErrorCode::kProtocol, "truncated resource record"};
     }
-    const unsigned type = ReadU16(message + offset);
-    const std::size_t rdlength = ReadU16(message + offset + 8);
+    AnswerRecord record;
+    record.owner = std::move(owner).value();
+    record.type = ReadU16(message + offset);
+    record.klass = ReadU16(message + offset + 2);
+    record.rdlength = ReadU16(message + offset + 8);
     offset += 10;
-    if (offset + rdlength > length) {
+    if (offset + record.rdlength > length) {
       return Error{ErrorCode::kProtocol, "resource record data past the end of the message"};
     }
-    if (type == kTypeCname) {
-      std::size_t rdata = offset;
+    record.rdata = offset;
+    offset += record.rdlength;
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+Result<std::vector<CnameRecord>> ParseCnameRecords(const unsigned char* message,
+                                                   std::size_t length) {
+  Result<std::vector<AnswerRecord>> answers = ParseAnswerRecords(message, length);
+  if (!answers.ok()) {
+    return answers.error();
+  }
+  std::vector<CnameRecord> records;
+  for (AnswerRecord& answer : answers.value()) {
+    if (answer.type == kTypeCname) {
+      std::size_t rdata = answer.rdata;
       Result<std::string> target = ExpandName(message, length, &rdata);
       if (!target.ok()) {
         return target.error();
       }
-      records.push_back({std::move(owner).value(), std::move(target).value()});
+      records.push_back({std::move(answer.owner), std::move(target).value()});
     }
-    offset += rdlength;
   }
   return records;
 }

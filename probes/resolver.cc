@@ -157,36 +157,6 @@ constexpr int kTypeTlsa = 52;  // RFC 6698 §7.1
 constexpr std::size_t kDnsHeaderSize = 12;
 constexpr unsigned char kAdBit = 0x20;  // byte 3 of the header (RFC 4035 §3.2.3)
 
-unsigned ReadU16At(const unsigned char* p) {
-  return static_cast<unsigned>(p[0]) << 8 | static_cast<unsigned>(p[1]);
-}
-
-// Moves `offset` past the (possibly compressed) name there; false when it runs off the message
-// or is not a name. Bounded: a name has at most 127 labels (RFC 1035 §2.3.4: 255 octets).
-bool SkipName(const unsigned char* message, std::size_t length, std::size_t* offset) {
-  for (int labels = 0; labels < 128; ++labels) {
-    if (*offset >= length) {
-      return false;
-    }
-    const unsigned char octet = message[*offset];
-    if ((octet & 0xc0) == 0xc0) {  // a pointer ends the name (RFC 1035 §4.1.4)
-      if (*offset + 2 > length) {
-        return false;
-      }
-      *offset += 2;
-      return true;
-    }
-    if ((octet & 0xc0) != 0) {  // extended label types (RFC 6891 §5) are not names we read
-      return false;
-    }
-    *offset += 1 + octet;
-    if (octet == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
 void ParseTlsa(const unsigned char* buffer, int length, DnsAnswer* answer) {
   static constexpr char kHex[] = "0123456789abcdef";
   const std::size_t size = length > 0 ? static_cast<std::size_t>(length) : 0;
@@ -216,53 +186,38 @@ void ParseTlsa(const unsigned char* buffer, int length, DnsAnswer* answer) {
       answer->error = "DNS reply with rcode " + std::to_string(rcode);
       return;
   }
-  const unsigned questions = ReadU16At(buffer + 4);
-  const unsigned answers = ReadU16At(buffer + 6);
-  std::size_t offset = kDnsHeaderSize;
-  auto malformed = [answer](const char* what) {
-    answer->status = DnsStatus::kError;
-    answer->error = std::string("malformed DNS reply: ") + what;
-    answer->tlsa.clear();
-  };
-  for (unsigned i = 0; i < questions; ++i) {
-    if (!SkipName(buffer, size, &offset) || offset + 4 > size) {
-      return malformed("truncated question");
-    }
-    offset += 4;  // QTYPE, QCLASS
-  }
   // A CNAME at the TLSA name comes first, then the target's TLSA records: every TLSA record of
   // the answer section is the RRset the query name leads to.
-  for (unsigned i = 0; i < answers; ++i) {
-    if (!SkipName(buffer, size, &offset) || offset + 10 > size) {
-      return malformed("truncated resource record");
+  Result<std::vector<AnswerRecord>> records = ParseAnswerRecords(buffer, size);
+  if (!records.ok()) {
+    answer->status = DnsStatus::kError;
+    answer->error = "malformed DNS reply: " + records.error().message;
+    return;
+  }
+  for (const AnswerRecord& rr : records.value()) {
+    if (rr.type != kTypeTlsa || rr.klass != ns_c_in) {
+      continue;
     }
-    const unsigned type = ReadU16At(buffer + offset);
-    const unsigned klass = ReadU16At(buffer + offset + 2);
-    const std::size_t rdlength = ReadU16At(buffer + offset + 8);
-    offset += 10;
-    if (offset + rdlength > size) {
-      return malformed("record data past the end of the message");
+    if (rr.rdlength < 3) {
+      answer->status = DnsStatus::kError;
+      answer->error = "malformed DNS reply: TLSA record shorter than its three parameters";
+      answer->tlsa.clear();
+      return;
     }
-    if (type == kTypeTlsa && klass == ns_c_in) {
-      if (rdlength < 3) {
-        return malformed("TLSA record shorter than its three parameters");
+    if (answer->tlsa.size() < DaneLookup::kMaxTlsaRecords) {
+      TlsaRecord record;
+      record.usage = buffer[rr.rdata];
+      record.selector = buffer[rr.rdata + 1];
+      record.matching_type = buffer[rr.rdata + 2];
+      record.data_length = rr.rdlength - 3;
+      const std::size_t shown = std::min(record.data_length, TlsaRecord::kMaxTlsaDataShown);
+      for (std::size_t b = 0; b < shown; ++b) {
+        const unsigned char octet = buffer[rr.rdata + 3 + b];
+        record.data_hex += kHex[octet >> 4];
+        record.data_hex += kHex[octet & 0x0f];
       }
-      if (answer->tlsa.size() < DaneLookup::kMaxTlsaRecords) {
-        TlsaRecord record;
-        record.usage = buffer[offset];
-        record.selector = buffer[offset + 1];
-        record.matching_type = buffer[offset + 2];
-        record.data_length = rdlength - 3;
-        const std::size_t shown = std::min(record.data_length, TlsaRecord::kMaxTlsaDataShown);
-        for (std::size_t b = 0; b < shown; ++b) {
-          const unsigned char octet = buffer[offset + 3 + b];
-          record.data_hex += kHex[octet >> 4];
-          record.data_hex += kHex[octet & 0x0f];
-        }
-        answer->tlsa.push_back(std::move(record));
-      }
+      answer->tlsa.push_back(std::move(record));
     }
-    offset += rdlength;
   }
   answer->status = answer->tlsa.empty() ? DnsStatus::kNoData : DnsStatus::kOk;
 }
