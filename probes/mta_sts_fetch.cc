@@ -196,8 +196,8 @@ TransportPolicies ProbeTransportPolicies(const Resolver& resolver, const std::st
   if (queries.empty()) {
     return policies;
   }
+  // answers[0] is _mta-sts when it was asked, else _smtp._tls.
   const std::vector<DnsAnswer> answers = resolver.Resolve(queries, deadline);
-  std::size_t next = 0;
   if (options.test_tls_rpt) {
     const std::size_t at = options.test_mta_sts ? 1 : 0;
     TlsRptObservation tls_rpt;
@@ -215,7 +215,7 @@ TransportPolicies ProbeTransportPolicies(const Resolver& resolver, const std::st
     return policies;
   }
   MtaStsObservation mta_sts;
-  mta_sts.record_lookup = ToLookup(answers.at(next));
+  mta_sts.record_lookup = ToLookup(answers.at(0));
   mta_sts.record_count = RecordsWithVersion(mta_sts.record_lookup.records, "v=STSv1").size();
   mta_sts.policy_host = "mta-sts." + domain;
   if (Result<std::string> id = SelectMtaStsRecord(mta_sts.record_lookup.records); id.ok()) {
