@@ -14,7 +14,10 @@ namespace smtp_exporter::testing {
 
 class FakeResolver final : public Resolver {
  public:
+  // Locked like Resolve(): a test may change the table while the daemon's scheduled checks
+  // (other threads) read it.
   void Set(const std::string& name, DnsType type, DnsAnswer answer) {
+    std::lock_guard<std::mutex> lock(mutex_);
     table_[{name, type}] = std::move(answer);
   }
   // Convenience: an OK answer with these addresses / MX records / PTR names.
@@ -31,8 +34,8 @@ class FakeResolver final : public Resolver {
   }
 
  private:
+  mutable std::mutex mutex_;  // guards table_ and asked_
   std::map<std::pair<std::string, DnsType>, DnsAnswer> table_;
-  mutable std::mutex mutex_;
   mutable std::vector<DnsQuery> asked_;
 };
 
