@@ -28,7 +28,7 @@ else
     READY_ZONES=(lab.test 127.in-addr.arpa 100.51.198.in-addr.arpa ip6.arpa dnssec.test)
 fi
 START_TIMEOUT_MS=10000   # bounded wait for readiness
-STOP_TIMEOUT_MS=5000     # bounded wait after SIGTERM, then SIGKILL
+readonly STOP_TRIES=100  # x 50 ms = 5 s after SIGTERM, then SIGKILL
 
 usage() {
     cat >&2 <<EOF
@@ -67,33 +67,18 @@ log_tail() {
     fi
 }
 
+log() { say "$*"; }
 die() {
     say "ERROR: $*"
     log_tail
     exit 1
 }
+# shellcheck source=tests/lab/proc_lib.sh
+source "$SCRIPT_DIR/proc_lib.sh"
 
-# alive PID: process exists and is not a zombie.
-alive() {
-    local pid=$1 state
-    [[ -r /proc/$pid/stat ]] || return 1
-    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    [[ -n $state && $state != Z ]]
-}
-
-# is_ours PID: a live knotd started with our config (guards against PID reuse).
-is_ours() {
-    local pid=$1 cmd
-    alive "$pid" || return 1
-    cmd=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-    [[ $(head -n1 <<<"$cmd") == *knotd ]] && grep -qxF -- "$CONF" <<<"$cmd"
-}
-
-read_pid() {
-    local pid=""
-    [[ -f $PIDFILE ]] && pid=$(tr -dc '0-9' <"$PIDFILE")
-    echo "$pid"
-}
+# The knotd processes started with our config, found by command line: one a crashed run left
+# behind (its PID file gone or stale) is found too, and a reused PID is never mistaken for ours.
+knotd_pids() { pids_with_args "$CONF" knotd; }
 
 # soa_serial ADDR PORT ZONE: prints the SOA serial, or nothing.
 soa_serial() {
@@ -102,33 +87,14 @@ soa_serial() {
 }
 
 do_stop() {
-    local quiet=${1:-} pid deadline
-    pid=$(read_pid)
-    if [[ -z $pid ]] || ! is_ours "$pid"; then
-        [[ -n $quiet ]] || say "not running (${STATE_DIR})"
-        rm -f "$PIDFILE"
-        [[ $CONTROL_SOCK == /tmp/* ]] && rm -f "$CONTROL_SOCK"
-        return 0
-    fi
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$(( $(now_ms) + STOP_TIMEOUT_MS ))
-    for _ in $(seq 1 250); do
-        alive "$pid" || break
-        (( $(now_ms) < deadline )) || break
-        sleep 0.02
-    done
-    if alive "$pid"; then
-        say "knotd pid $pid ignored SIGTERM for ${STOP_TIMEOUT_MS} ms; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            alive "$pid" || break
-            sleep 0.02
-        done
-        alive "$pid" && die "knotd pid $pid still alive after SIGKILL"
-    fi
+    local quiet=${1:-} pids
+    mapfile -t pids < <(knotd_pids)
+    stop_pids knotd "${pids[@]}"
     rm -f "$PIDFILE"
     [[ $CONTROL_SOCK == /tmp/* ]] && rm -f "$CONTROL_SOCK"
-    [[ -n $quiet ]] || say "stopped knotd pid $pid"
+    if [[ -z $quiet ]]; then
+        if (( ${#pids[@]} > 0 )); then say "stopped knotd pid ${pids[*]}"; else say "not running (${STATE_DIR})"; fi
+    fi
     return 0
 }
 
@@ -189,7 +155,7 @@ do_start() {
     load_re=$(printf '%s|' "${READY_ZONES[@]}" | sed -e 's/|$//' -e 's/\./\\./g')
     deadline=$(( $(now_ms) + START_TIMEOUT_MS ))
     for _ in $(seq 1 400); do
-        alive "$pid" || die "knotd (pid $pid) exited during start-up"
+        proc_alive "$pid" || die "knotd (pid $pid) exited during start-up"
         # Fail fast when one of the required zones did not parse.
         if grep -qE "\[($load_re)\.\] zone event 'load' failed" "$LOG" 2>/dev/null; then
             say "ERROR: a required zone failed to load (see $LOG)"
@@ -216,15 +182,15 @@ do_start() {
         do_stop quiet || true
         exit 1
     fi
-    alive "$pid" || die "knotd (pid $pid) exited during start-up"
+    proc_alive "$pid" || die "knotd (pid $pid) exited during start-up"
     say "knotd pid $pid ready on 127.0.0.1@$port and ::1@$port in $(( $(now_ms) - t0 )) ms" \
         "(${READY_ZONES[0]} serial $ready6; state $DNS_DIR)"
 }
 
 do_status() {
     local pid port serial
-    pid=$(read_pid)
-    if [[ -n $pid ]] && is_ours "$pid"; then
+    pid=$(knotd_pids | head -n 1)
+    if [[ -n $pid ]]; then
         port=$(cat "$PORTFILE" 2>/dev/null || echo "?")
         serial=$(soa_serial 127.0.0.1 "$port" "${READY_ZONES[0]}")
         if [[ -n $serial ]]; then

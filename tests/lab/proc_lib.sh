@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Process helpers the lab's server scripts share (exim.sh, aiosmtpd.sh): sourced, not run.
+# Process helpers the lab's server scripts share (dns.sh, unbound.sh, exim.sh, aiosmtpd.sh,
+# mta_sts.sh): sourced, not run.
 # They find a lab server by its command line rather than by a PID file alone, so a server that a
 # crashed run left behind is still found and stopped. Callers define log() and die() and set
 # STOP_TRIES (SIGTERM wait, in 50 ms steps).

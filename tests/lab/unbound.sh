@@ -18,9 +18,10 @@
 # name outside the lab must be refused.
 set -euo pipefail
 
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DEFAULT_PORT=15354
 START_TIMEOUT_MS=10000
-STOP_TIMEOUT_MS=5000
+readonly STOP_TRIES=100  # x 50 ms = 5 s after SIGTERM, then SIGKILL
 
 usage() {
     cat >&2 <<EOF
@@ -44,6 +45,7 @@ set_paths() {
     PORTFILE="$DIR/port"
 }
 
+log() { say "$*"; }
 die() {
     say "ERROR: $*"
     if [[ -f $LOG ]]; then
@@ -52,54 +54,20 @@ die() {
     fi
     exit 1
 }
+# shellcheck source=tests/lab/proc_lib.sh
+source "$SCRIPT_DIR/proc_lib.sh"
 
-alive() {
-    local pid=$1 state
-    [[ -r /proc/$pid/stat ]] || return 1
-    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    [[ -n $state && $state != Z ]]
-}
-
-# is_ours PID: a live unbound started with our config (guards against PID reuse).
-is_ours() {
-    local pid=$1 cmd
-    alive "$pid" || return 1
-    cmd=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-    [[ $(head -n1 <<<"$cmd") == *unbound ]] && grep -qxF -- "$CONF" <<<"$cmd"
-}
-
-read_pid() {
-    local pid=""
-    [[ -f $PIDFILE ]] && pid=$(tr -dc '0-9' <"$PIDFILE")
-    echo "$pid"
-}
+# The unbound processes started with our config, found by command line (see dns.sh).
+unbound_pids() { pids_with_args "$CONF" unbound; }
 
 do_stop() {
-    local quiet=${1:-} pid deadline
-    pid=$(read_pid)
-    if [[ -z $pid ]] || ! is_ours "$pid"; then
-        [[ -n $quiet ]] || say "not running (${STATE_DIR})"
-        rm -f "$PIDFILE"
-        return 0
-    fi
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$(( $(now_ms) + STOP_TIMEOUT_MS ))
-    for _ in $(seq 1 250); do
-        alive "$pid" || break
-        (( $(now_ms) < deadline )) || break
-        sleep 0.02
-    done
-    if alive "$pid"; then
-        say "unbound pid $pid ignored SIGTERM for ${STOP_TIMEOUT_MS} ms; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            alive "$pid" || break
-            sleep 0.02
-        done
-        alive "$pid" && die "unbound pid $pid still alive after SIGKILL"
-    fi
+    local quiet=${1:-} pids
+    mapfile -t pids < <(unbound_pids)
+    stop_pids unbound "${pids[@]}"
     rm -f "$PIDFILE"
-    [[ -n $quiet ]] || say "stopped unbound pid $pid"
+    if [[ -z $quiet ]]; then
+        if (( ${#pids[@]} > 0 )); then say "stopped unbound pid ${pids[*]}"; else say "not running (${STATE_DIR})"; fi
+    fi
     return 0
 }
 
@@ -185,7 +153,7 @@ EOF
     echo "$port" >"$PORTFILE"
     deadline=$(( $(now_ms) + START_TIMEOUT_MS ))
     for _ in $(seq 1 400); do
-        alive "$pid" || die "unbound (pid $pid) exited during start-up"
+        proc_alive "$pid" || die "unbound (pid $pid) exited during start-up"
         status=$(dig @127.0.0.1 -p "$port" +time=1 +tries=1 +dnssec SOA dnssec.test. 2>/dev/null \
             | grep -E '^;; flags:' || true)
         [[ -n $status ]] && break
@@ -209,8 +177,8 @@ EOF
 
 do_status() {
     local pid
-    pid=$(read_pid)
-    if [[ -n $pid ]] && is_ours "$pid"; then
+    pid=$(unbound_pids | head -n 1)
+    if [[ -n $pid ]]; then
         echo "running pid=$pid port=$(cat "$PORTFILE" 2>/dev/null || echo "?") dir=$DIR"
         return 0
     fi
