@@ -290,9 +290,20 @@ std::shared_ptr<const ExporterApp::Runtime> ExporterApp::runtime() const {
 
 std::vector<ScheduledDomain> ExporterApp::Schedule(const Runtime& runtime) const {
   std::vector<ScheduledDomain> schedule;
+  const double now_unix = UnixNow();
   for (const auto& domain : runtime.config.domains) {
     // The config loader guarantees jitter <= interval / 2 for every domain.
-    schedule.push_back({domain.name, domain.interval, runtime.config.jitter});
+    ScheduledDomain scheduled{domain.name, domain.interval, runtime.config.jitter, std::nullopt};
+    // A result restored from disk is as good as one checked then: the domain is next due when
+    // it is an interval old (Scheduler), as if the exporter had not restarted.
+    // (A check time read back from disk is data: only a finite age of at most a year counts.)
+    if (const auto held = store_.Get(domain.name)) {
+      const double age_ms = (now_unix - held->observation.started_at_unix) * 1000.0;
+      if (std::isfinite(age_ms) && std::abs(age_ms) <= 365.0 * 24 * 3600 * 1000) {
+        scheduled.last_check_age = std::chrono::milliseconds(std::llround(age_ms));
+      }
+    }
+    schedule.push_back(std::move(scheduled));
   }
   return schedule;
 }

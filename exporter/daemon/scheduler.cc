@@ -82,12 +82,16 @@ void Scheduler::SetDomains(const std::vector<ScheduledDomain>& domains) {
         it = entries_.erase(it);
       }
     }
-    // Added or changed domains; new ones are spread over the stagger window.
+    // Added or changed domains; new ones are due when their held result is an interval old,
+    // or else spread over the stagger window.
+    const auto held_result_fresh = [](const ScheduledDomain& d) {
+      return d.last_check_age && d.last_check_age->count() >= 0 && *d.last_check_age < d.interval;
+    };
     std::size_t added = 0;
     std::size_t to_add = 0;
     for (const auto& d : domains) {
       const auto it = entries_.find(d.name);
-      if (it == entries_.end() || it->second.removed) {
+      if ((it == entries_.end() || it->second.removed) && !held_result_fresh(d)) {
         ++to_add;
       }
     }
@@ -97,20 +101,25 @@ void Scheduler::SetDomains(const std::vector<ScheduledDomain>& domains) {
         it->second.config = d;
         continue;
       }
-      const auto window = std::min(d.interval, stagger_);
-      const std::chrono::milliseconds offset(
-          to_add <= 1 ? 0
-                      : window.count() * static_cast<std::int64_t>(added) /
-                            static_cast<std::int64_t>(to_add));
-      ++added;
+      SteadyTime due = now;
+      if (held_result_fresh(d)) {
+        due += d.interval - *d.last_check_age;
+      } else {
+        const auto window = std::min(d.interval, stagger_);
+        due += std::chrono::milliseconds(
+            to_add <= 1 ? 0
+                        : window.count() * static_cast<std::int64_t>(added) /
+                              static_cast<std::int64_t>(to_add));
+        ++added;
+      }
       if (it != entries_.end()) {
         // Removed and re-added while its check was running: schedule it again.
         it->second.removed = false;
         it->second.config = d;
-        it->second.due = now + offset;
+        it->second.due = due;
         continue;
       }
-      Entry entry{d, now + offset, false, false};
+      Entry entry{d, due, false, false};
       queue_.insert({entry.due, d.name});
       entries_.emplace(d.name, std::move(entry));
     }

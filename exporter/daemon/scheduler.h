@@ -1,8 +1,10 @@
 // Scheduler: checks every configured domain at start-up (staggered) and then every interval
 // ± jitter, with at most `concurrency` checks at once and never two checks of the same domain
-// at the same time. SetDomains() applies a reload: removed domains stop being scheduled (a
-// check in flight finishes but is not rescheduled), added domains are due at once, changed
-// intervals apply from the next run.
+// at the same time. A domain whose result is already held and younger than its interval (one
+// restored from disk) is first due when that result is an interval old, not at start-up.
+// SetDomains() applies a reload: removed domains stop being scheduled (a check in flight
+// finishes but is not rescheduled), added domains are due at once, changed intervals apply
+// from the next run.
 //
 // Thread safety: every public method is thread-safe. The run function is called from the
 // scheduler's worker threads, at most once at a time per domain.
@@ -31,6 +33,13 @@ struct ScheduledDomain {
   std::string name;
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
   std::chrono::milliseconds jitter{std::chrono::seconds(30)};
+  // How long ago the check behind the result already held for this domain started (a result
+  // restored from disk at start-up), if one is held. Only read when the domain is new to the
+  // scheduler: younger than `interval`, the domain is first due when that result is an
+  // interval old, so a restart does not re-check a whole fleet at once (and its MX hosts do
+  // not see every domain's probes again within the first minute). Unset, negative (the wall
+  // clock stepped back) or at least `interval`: due at start-up, staggered.
+  std::optional<std::chrono::milliseconds> last_check_age;
 };
 
 class Scheduler {

@@ -102,10 +102,13 @@ class DaemonStorageTest : public ::testing::Test {
 
   // dns_servers is never asked (the fake resolver answers); 192.0.2.1 is never connected to
   // (the scripted factory refuses every connection).
-  void WriteConfig(const std::string& nullmx_options, bool with_refused = true) {
+  void WriteConfig(const std::string& nullmx_options, bool with_refused = true,
+                   const std::string& interval = "1h") {
     std::ofstream(config_, std::ios::trunc)
         << "global:\n"
-           "  interval: 1h\n"
+           "  interval: "
+        << interval
+        << "\n"
            "  helo_name: probe.example.net\n"
            "  dns_servers: [\"127.0.0.1:1\"]\n"
            "domains:\n"
@@ -181,7 +184,10 @@ TEST_F(DaemonStorageTest, ARestartServesTheStoredResultsAtOnceUntilCheckedAgain)
       Line(first_metrics_, "smtp_check_timestamp_seconds{domain=\"refused.example\"}");
   ASSERT_FALSE(nullmx_time.empty()) << first_metrics_;
 
-  // The second life: no check can finish until the gate opens.
+  // The second life, with a 2 s interval: the stored results are due again when they are 2 s
+  // old (DaemonStorageTest.ARestoredResultIsNotCheckedAgainBeforeItIsAnIntervalOld), and no
+  // check can finish until the gate opens.
+  WriteConfig("", /*with_refused=*/true, "2s");
   gate_.Close();
   Start();
   const std::string metrics = Get("/metrics");
@@ -214,6 +220,21 @@ TEST_F(DaemonStorageTest, ARestartServesTheStoredResultsAtOnceUntilCheckedAgain)
   const std::string later = Get("/metrics");
   EXPECT_NE(Line(later, "smtp_check_timestamp_seconds{domain=\"nullmx.example\"}"), nullmx_time);
   EXPECT_THAT(Get("/report?domain=refused.example"), Not(HasSubstr("restored from disk")));
+}
+
+// A restart does not re-check the fleet: a restored result younger than the domain's interval
+// stands until it is an interval old, as it would have without the restart.
+TEST_F(DaemonStorageTest, ARestoredResultIsNotCheckedAgainBeforeItIsAnIntervalOld) {
+  RunFirstLife();
+  const std::size_t asked = resolver_.asked().size();
+  Start();
+  EXPECT_THAT(Get("/metrics"), HasSubstr("\nsmtp_check_restored{domain=\"nullmx.example\"} 1\n"));
+  // A negative check has to wait a little: a start-up check would ask the resolver at once.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_EQ(resolver_.asked().size(), asked);
+  const std::string metrics = Get("/metrics");
+  EXPECT_THAT(metrics, HasSubstr("\nsmtp_check_restored{domain=\"nullmx.example\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("\nsmtp_check_restored{domain=\"refused.example\"} 1\n"));
 }
 
 TEST_F(DaemonStorageTest, ChangedOptionsAndRemovedDomainsAreNotRestored) {

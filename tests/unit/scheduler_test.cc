@@ -87,7 +87,7 @@ bool WaitUntilRequeued(const Scheduler& scheduler, const std::string& domain) {
 }
 
 ScheduledDomain Domain(const std::string& name, milliseconds interval = seconds(300)) {
-  return ScheduledDomain{name, interval, milliseconds(0)};
+  return ScheduledDomain{name, interval, milliseconds(0), std::nullopt};
 }
 
 TEST(SchedulerTest, ChecksEveryDomainAtStartupStaggeredThenEveryInterval) {
@@ -108,6 +108,38 @@ TEST(SchedulerTest, ChecksEveryDomainAtStartupStaggeredThenEveryInterval) {
   clock.Advance(seconds(300));
   scheduler.Wake();
   EXPECT_TRUE(recorder.WaitFor([&] { return recorder.runs_["a.test"] == 2; }));
+  scheduler.Stop();
+}
+
+// A domain whose held result (one restored from disk) is younger than its interval is first
+// due when that result is an interval old; with an older result, a negative age (the wall
+// clock stepped back) or none, at start-up.
+TEST(SchedulerTest, AFreshHeldResultIsCheckedAgainWhenItIsAnIntervalOld) {
+  FakeClock clock;
+  Recorder recorder;
+  Scheduler scheduler(clock, 4, [&](const std::string& d) { recorder.Run(d); }, seconds(0));
+  ScheduledDomain fresh = Domain("fresh.test");  // interval 300 s
+  fresh.last_check_age = seconds(200);
+  ScheduledDomain stale = Domain("stale.test");
+  stale.last_check_age = seconds(300);
+  ScheduledDomain stepped_back = Domain("stepped-back.test");
+  stepped_back.last_check_age = seconds(-50);
+  const SteadyTime start = clock.Now();
+  scheduler.SetDomains({fresh, stale, stepped_back, Domain("new.test")});
+  EXPECT_EQ(scheduler.NextDue("fresh.test"), std::optional<SteadyTime>(start + seconds(100)));
+  scheduler.Start();
+  EXPECT_TRUE(recorder.WaitFor([&] {
+    return recorder.runs_["stale.test"] == 1 && recorder.runs_["stepped-back.test"] == 1 &&
+           recorder.runs_["new.test"] == 1;
+  }));
+  clock.Advance(seconds(99));
+  scheduler.Wake();
+  // A negative check has to wait a little; 500 ms is plenty for a worker to (wrongly) start.
+  EXPECT_FALSE(
+      recorder.WaitFor([&] { return recorder.runs_["fresh.test"] > 0; }, milliseconds(500)));
+  clock.Advance(seconds(1));
+  scheduler.Wake();
+  EXPECT_TRUE(recorder.WaitFor([&] { return recorder.runs_["fresh.test"] == 1; }));
   scheduler.Stop();
 }
 
