@@ -7,6 +7,7 @@
 #include "exporter/report/findings_text.h"
 #include "exporter/report/terminal_text.h"
 #include "exporter/report/unix_time.h"
+#include "probes/mta_sts.h"
 
 namespace smtp_exporter {
 namespace {
@@ -17,7 +18,41 @@ std::string Seconds(double value) {
   return buffer;
 }
 
+// "ok" or "servfail (the resolver's text)".
+std::string LookupText(DnsStatus status, const std::string& error) {
+  std::string out(DnsStatusName(status));
+  if (!error.empty()) {
+    out += " (" + EscapeForTerminal(error) + ")";
+  }
+  return out;
+}
 
+// The records of `lookup` that start with `version`, one per line.
+void WriteVersionRecords(std::ostringstream& out, const TxtLookupResult& lookup,
+                         std::string_view version) {
+  for (std::string_view record : RecordsWithVersion(lookup.records, version)) {
+    out << "      " << EscapeForTerminal(record) << '\n';
+  }
+}
+
+// DANE at one MX host (RFC 7672), when collected: the TLSA RRset and whether it validated.
+void WriteTlsa(std::ostringstream& out, const DaneLookup& dane) {
+  if (dane.lookup.status == DnsStatus::kNotQueried) {
+    return;
+  }
+  out << "      TLSA " << EscapeForTerminal(dane.name) << ": ";
+  if (dane.records.empty()) {
+    out << LookupText(dane.lookup.status, dane.lookup.error) << ", no TLSA\n";
+    return;
+  }
+  out << dane.records.size() << " record" << (dane.records.size() == 1 ? "" : "s") << ", "
+      << (dane.authenticated ? "DNSSEC-validated (AD)" : "NOT validated (no AD bit)") << '\n';
+  for (const auto& record : dane.records) {
+    out << "        " << static_cast<int>(record.usage) << ' ' << static_cast<int>(record.selector)
+        << ' ' << static_cast<int>(record.matching_type) << ' ' << record.data_hex
+        << (record.data_hex.size() / 2 < record.data_length ? "..." : "") << '\n';
+  }
+}
 
 void WriteReply(std::ostringstream& out, const char* indent, const Reply& reply) {
   for (const auto& line : reply.lines) {
@@ -192,6 +227,7 @@ std::string RenderDnsText(const DnsObservation& dns) {
       for (const auto& ip : target.addresses) out << ' ' << ip.ToString();
       out << '\n';
     }
+    WriteTlsa(out, target.tlsa);
   }
   if (DeriveDnsFacts(dns).implicit_lookups_made) {
     out << "  no MX RRset; implicit MX from the domain's A ("
@@ -216,6 +252,50 @@ std::string RenderDnsText(const DnsObservation& dns) {
   return out.str();
 }
 
+std::string RenderPoliciesText(const DomainObservation& domain) {
+  std::ostringstream out;
+  if (!domain.mta_sts && !domain.tls_rpt) {
+    return "";
+  }
+  out << "Transport-security policies of " << EscapeForTerminal(domain.domain) << '\n';
+  if (const auto& m = domain.mta_sts) {
+    out << "  MTA-STS record _mta-sts." << EscapeForTerminal(domain.domain) << ": "
+        << LookupText(m->record_lookup.status, m->record_lookup.error);
+    if (!m->record_error.empty()) {
+      out << ", " << EscapeForTerminal(m->record_error);
+    }
+    out << '\n';
+    WriteVersionRecords(out, m->record_lookup, "v=STSv1");
+    if (m->fetch_status != PolicyFetchStatus::kNotAttempted) {
+      out << "  MTA-STS policy https://" << EscapeForTerminal(m->policy_host)
+          << "/.well-known/mta-sts.txt: " << PolicyFetchStatusName(m->fetch_status);
+      if (m->http_status != 0) {
+        out << " (HTTP " << m->http_status << ")";
+      }
+      if (!m->fetch_error.empty()) {
+        out << ": " << EscapeForTerminal(m->fetch_error);
+      }
+      out << '\n';
+    }
+    if (m->policy) {
+      out << "      mode " << MtaStsModeName(m->policy->mode) << ", max_age "
+          << m->policy->max_age_seconds << " s, mx:";
+      for (const auto& pattern : m->policy->mx) out << ' ' << EscapeForTerminal(pattern);
+      out << '\n';
+    }
+  }
+  if (const auto& t = domain.tls_rpt) {
+    out << "  TLS-RPT record _smtp._tls." << EscapeForTerminal(domain.domain) << ": "
+        << LookupText(t->record_lookup.status, t->record_lookup.error);
+    if (!t->record_error.empty()) {
+      out << ", " << EscapeForTerminal(t->record_error);
+    }
+    out << '\n';
+    WriteVersionRecords(out, t->record_lookup, "v=TLSRPTv1");
+  }
+  return out.str();
+}
+
 std::string RenderDomainText(const DomainObservation& domain, const std::vector<Finding>& findings,
                              Severity status, bool color) {
   std::ostringstream out;
@@ -225,6 +305,9 @@ std::string RenderDomainText(const DomainObservation& domain, const std::vector<
       << Seconds(domain.duration_seconds) << ")\n\n";
   out << RenderWhatToFixText(findings, color) << '\n';
   out << RenderDnsText(domain.dns) << '\n';
+  if (const std::string policies = RenderPoliciesText(domain); !policies.empty()) {
+    out << policies << '\n';
+  }
   for (const auto& endpoint : domain.endpoints) {
     out << RenderEndpointText(endpoint) << '\n';
   }

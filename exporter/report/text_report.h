@@ -17,11 +17,15 @@ namespace smtp_exporter {
 std::string RenderEndpointText(const EndpointObservation& endpoint);
 
 // The DNS posture: MX set with preferences and addresses, null/implicit MX, CNAME and IP-literal
-// targets, PTR and FCrDNS per address.
+// targets, each MX host's TLSA records (DANE, when collected), PTR and FCrDNS per address.
 std::string RenderDnsText(const DnsObservation& dns);
 
-// The whole check, in the order an operator reads it: status line, what to fix, DNS, one
-// section per endpoint, passed checks. With `color`, the status, headings and severity labels
+// The transport-security policies, when collected: the MTA-STS record and policy (RFC 8461)
+// and the TLS-RPT record (RFC 8460). "" when neither was.
+std::string RenderPoliciesText(const DomainObservation& domain);
+
+// The whole check, in the order an operator reads it: status line, what to fix, DNS,
+// transport-security policies, one section per endpoint, passed checks. With `color`, the status, headings and severity labels
 // carry ANSI colours (for a terminal); server text is escaped either way.
 std::string RenderDomainText(const DomainObservation& domain, const std::vector<Finding>& findings,
                              Severity status, bool color = false);
