@@ -258,6 +258,12 @@ const FlaggedScenario kPolicyScenarios[] = {
      {"smtp.mta_sts.policy_invalid:warn", "smtp.tls_rpt.missing:info"},
      "smtp.mta_sts.policy_invalid",
      "is not \"key: value\""},
+    // A 301 to stsgood's (good) policy: RFC 8461 §3.3 forbids following it.
+    {"mta_sts_redirect_not_followed", "stsredirect.lab.test", "", 1,
+     {"smtp.mta_sts.policy_unavailable:warn", "smtp.tls_rpt.missing:info"},
+     "smtp.mta_sts.policy_unavailable",
+     "(http_status): the server answered HTTP 301 (a redirect; RFC 8461 §3.3 forbids following "
+     "it), not 200"},
     // Enforce without the MX among its patterns: senders that honour it bounce the mail.
     {"mta_sts_mx_not_covered", "stsnotcovered.lab.test", "", 2,
      {"smtp.mta_sts.mx_not_covered:crit", "smtp.tls_rpt.missing:info"},

@@ -19,7 +19,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 readonly SCRIPT_DIR
 readonly SERVER_PY=$SCRIPT_DIR/mta_sts_server.py
 readonly ADDRESSES=(127.0.0.84 127.0.0.85)
-readonly GOOD_NAMES="DNS:mta-sts.stsgood.lab.test,DNS:mta-sts.stsbadpolicy.lab.test,DNS:mta-sts.stsnotcovered.lab.test,DNS:mta-sts.stsnotls.lab.test"
+readonly GOOD_NAMES="DNS:mta-sts.stsgood.lab.test,DNS:mta-sts.stsbadpolicy.lab.test,DNS:mta-sts.stsnotcovered.lab.test,DNS:mta-sts.stsnotls.lab.test,DNS:mta-sts.stsredirect.lab.test"
 readonly READY_TRIES=200   # x 50 ms = 10 s
 readonly STOP_TRIES=100    # x 50 ms = 5 s after SIGTERM, then SIGKILL
 

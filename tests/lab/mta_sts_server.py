@@ -38,6 +38,10 @@ POLICIES = {
     # Enforce over an MX without STARTTLS (mx-notls.lab.test, covered by the wildcard).
     "mta-sts.stsnotls.lab.test": (
         200, "text/plain", b"version: STSv1\nmode: enforce\nmx: *.lab.test\nmax_age: 86400\n"),
+    # A redirect to a good policy: RFC 8461 §3.3 forbids following it, so no policy.
+    "mta-sts.stsredirect.lab.test": (
+        301, "text/plain", b"moved\n",
+        {"Location": "https://mta-sts.stsgood.lab.test/.well-known/mta-sts.txt"}),
 }
 
 
@@ -48,8 +52,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's name)
         host = (self.headers.get("Host") or "").split(":")[0].lower()
         policy = POLICIES.get(host) if self.path == "/.well-known/mta-sts.txt" else None
-        status, content_type, body = policy or (404, "text/plain", b"not found\n")
+        status, content_type, body, *extra = policy or (404, "text/plain", b"not found\n")
         self.send_response(status)
+        for name, value in (extra[0] if extra else {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
