@@ -287,11 +287,14 @@ std::vector<CatalogEntry> BuildCatalog() {
        "one-shot check has no earlier check to compare with."},
       {"smtp.drift.changed", "posture changed", Severity::kInfo,
        "The mail service's posture changed since an earlier check (MX set, banner name, TLS "
-       "version, EHLO keywords, AUTH before TLS, PTR names, or STARTTLS coming back)",
+       "version, EHLO keywords, AUTH before TLS, PTR names, MTA-STS mode, TLSA records, or "
+       "STARTTLS coming back)",
        "Nothing to fix if the change was planned. Otherwise find who changed what the message "
        "names: a new MX record, a replaced MTA (new banner or extensions), a TLS library "
-       "upgrade or downgrade, a reverse zone edit.",
-       "RFC 5321 §4.3.1; RFC 3207 §4.2",
+       "upgrade or downgrade, a reverse zone edit, an MTA-STS policy edit. After a TLSA change, "
+       "check that the MX host's certificate matches one of the new records (RFC 7671 §8.1: "
+       "publish the new record before the new certificate is used).",
+       "RFC 5321 §4.3.1; RFC 3207 §4.2; RFC 8461 §5; RFC 7671 §8.1",
        "Reported for 24 hours after the check that saw it; the report's \"Changes\" section and "
        "smtp_change_timestamp_seconds keep it longer."},
 

@@ -22,6 +22,8 @@ constexpr std::array<std::pair<PostureKind, std::string_view>, kPostureKindCount
     {PostureKind::kBanner, "banner"},
     {PostureKind::kAuthBeforeTls, "auth_before_tls"},
     {PostureKind::kPtr, "ptr"},
+    {PostureKind::kMtaStsMode, "mta_sts_mode"},
+    {PostureKind::kDaneTlsa, "dane_tlsa"},
 }};
 
 // Bounds re-applied to what is read back from disk (a file is input like any other).
@@ -98,6 +100,51 @@ void AddReverseFacts(const DomainObservation& obs, std::vector<PostureFact>& out
   }
 }
 
+// A lookup that answered: its records, or their absence, are the published state. A failed
+// one (SERVFAIL, timeout) says nothing and changes nothing.
+bool Answered(DnsStatus status) {
+  return status == DnsStatus::kOk || status == DnsStatus::kNoData ||
+         status == DnsStatus::kNxDomain;
+}
+
+// The MTA-STS mode (RFC 8461 §5) when it is known: the mode of a fetched policy, or "no policy"
+// when the _mta-sts lookup answered without a v=STSv1 record. A record that does not parse, or a
+// policy that could not be fetched this time, is another rule's finding and no change of mode:
+// senders keep using a cached policy until its max_age runs out (RFC 8461 §5.1).
+void AddPolicyFacts(const DomainObservation& obs, std::vector<PostureFact>& out) {
+  const auto& m = obs.mta_sts;
+  if (!m) {
+    return;  // not collected
+  }
+  if (m->policy && m->fetch_status == PolicyFetchStatus::kOk) {
+    out.push_back({PostureKind::kMtaStsMode, "", "", std::string(MtaStsModeName(m->policy->mode))});
+  } else if (Answered(m->record_lookup.status) && m->record_count == 0) {
+    out.push_back({PostureKind::kMtaStsMode, "", "", "no policy"});
+  }
+}
+
+// Each MX host's TLSA RRset (RFC 7672 §2.2) when its lookup answered: "3 1 1 <data>" per record,
+// sorted, then whether the resolver validated it; "(none)" without records.
+void AddDaneFacts(const DnsObservation& dns, std::vector<PostureFact>& out) {
+  for (const auto& target : dns.mx_targets) {
+    const DaneLookup& dane = target.tlsa;
+    if (dane.lookup.status == DnsStatus::kNotQueried || !Answered(dane.lookup.status)) {
+      continue;
+    }
+    std::vector<std::string> records;
+    for (const auto& r : dane.records) {
+      records.push_back(std::to_string(r.usage) + " " + std::to_string(r.selector) + " " +
+                        std::to_string(r.matching_type) + " " + r.data_hex);
+    }
+    std::sort(records.begin(), records.end());
+    std::string value = records.empty() ? "(none)" : Join(records, ", ");
+    if (!records.empty()) {
+      value += dane.authenticated ? " (validated)" : " (not validated)";
+    }
+    out.push_back({PostureKind::kDaneTlsa, target.host, "", Bounded(std::move(value))});
+  }
+}
+
 // Drops the oldest changes beyond kMaxPostureChanges, STARTTLS changes last: smtp.drift's
 // "STARTTLS lost" verdict rests on an endpoint's latest STARTTLS change, which a server whose
 // banner changes at every connection must not push out of the log.
@@ -141,6 +188,10 @@ std::string_view PostureKindTitle(PostureKind kind) {
       return "AUTH before STARTTLS";
     case PostureKind::kPtr:
       return "PTR names";
+    case PostureKind::kMtaStsMode:
+      return "MTA-STS mode";
+    case PostureKind::kDaneTlsa:
+      return "TLSA records";
   }
   return "Posture";
 }
@@ -164,6 +215,8 @@ std::vector<PostureFact> PostureOf(const DomainObservation& obs) {
     AddEndpointFacts(e, facts);
   }
   AddReverseFacts(obs, facts);
+  AddPolicyFacts(obs, facts);
+  AddDaneFacts(obs.dns, facts);
   std::sort(facts.begin(), facts.end(), KeyLess);
   // One endpoint per (mx, ip) and one reverse entry per ip: a repeat would be a bug upstream,
   // and a repeated key must not read as a change between the two copies.
@@ -202,16 +255,31 @@ PostureHistory AdvancePosture(const PostureHistory* previous, const DomainObserv
   // endpoint or address that left the plan go (the MX set change says so).
   std::set<std::pair<std::string, std::string>> planned;
   std::set<std::string> planned_ips;
+  std::set<std::string> mx_hosts;
   for (const auto& endpoint : obs.plan.endpoints) {
     planned.insert({endpoint.mx_name, endpoint.ip.ToString()});
     planned_ips.insert(endpoint.ip.ToString());
   }
+  for (const auto& target : obs.dns.mx_targets) {
+    mx_hosts.insert(target.host);
+  }
+  const auto still_there = [&](const PostureFact& old) {
+    switch (old.kind) {
+      case PostureKind::kMxSet:
+      case PostureKind::kMtaStsMode:
+        return true;  // the domain's own
+      case PostureKind::kPtr:
+        return planned_ips.contains(old.ip);
+      case PostureKind::kDaneTlsa:
+        return mx_hosts.contains(old.mx);
+      default:
+        return planned.contains({old.mx, old.ip});
+    }
+  };
   std::vector<PostureFact> merged = now;
   for (const PostureFact& old : next.facts) {
     const bool observed_now = std::binary_search(now.begin(), now.end(), old, KeyLess);
-    const bool still_planned = old.kind == PostureKind::kMxSet ||
-                               (old.kind == PostureKind::kPtr ? planned_ips.contains(old.ip)
-                                                              : planned.contains({old.mx, old.ip}));
+    const bool still_planned = still_there(old);
     if (!observed_now && still_planned) {
       merged.push_back(old);
     }

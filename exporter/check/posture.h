@@ -2,12 +2,16 @@
 // changed since (issue #19 §2). A check's *posture* is a small set of facts that should stay put
 // between checks: the MX set, and per endpoint whether STARTTLS is offered, the TLS version it
 // negotiates, the EHLO keywords, the host name in the banner, whether AUTH is offered before TLS,
-// and the PTR names of its address. A `PostureHistory` keeps the last known value of each fact
+// and the PTR names of its address; when the policy checks collect them, the MTA-STS mode and
+// each MX host's TLSA records. A `PostureHistory` keeps the last known value of each fact
 // and a bounded log of the changes; `AdvancePosture` folds one more observation into it.
 //
 // Why it matters: STARTTLS that disappears where it was offered is what a downgrade on the path
 // looks like (STRIPTLS, RFC 3207 §6 / RFC 8461 §1), and other changes (a new banner name, a
 // lost extension, a changed MX set) are what an operator wants to see before a user complains.
+// A changed TLSA RRset is the first thing to look at when DANE senders start failing after a
+// certificate rollover (RFC 7671 §8.1), and an MTA-STS mode that left enforce is protection
+// gone without a sign elsewhere.
 //
 // Only the daemon tracks posture (it keeps each domain's history from check to check, and on
 // disk with --storage.path); a one-shot check or the happyDomain mode has no history, and the
@@ -41,23 +45,27 @@ enum class PostureKind {
   kBanner,         // the host name the 220 greeting announces
   kAuthBeforeTls,  // "yes" / "no": AUTH in the plaintext EHLO reply
   kPtr,            // the PTR names of the endpoint's address, sorted
+  kMtaStsMode,     // the fetched MTA-STS policy's mode, or "no policy" (RFC 8461)
+  kDaneTlsa,       // an MX host's TLSA records, sorted, and whether they validated (RFC 7672)
 };
-inline constexpr std::size_t kPostureKindCount = 7;
+inline constexpr std::size_t kPostureKindCount = 9;
 
-// "mx_set", "starttls", "tls_version", "extensions", "banner", "auth_before_tls", "ptr": the
-// `kind` label of smtp_change_timestamp_seconds and the JSON name.
+// "mx_set", "starttls", "tls_version", "extensions", "banner", "auth_before_tls", "ptr",
+// "mta_sts_mode", "dane_tlsa": the `kind` label of smtp_change_timestamp_seconds and the JSON
+// name.
 std::string_view PostureKindName(PostureKind kind);
 std::optional<PostureKind> PostureKindFromName(std::string_view name);
 // "MX set", "STARTTLS", "TLS version", "EHLO keywords", "Banner host name", "AUTH before
-// STARTTLS", "PTR names": how messages and reports name a kind.
+// STARTTLS", "PTR names", "MTA-STS mode", "TLSA records": how messages and reports name a kind.
 std::string_view PostureKindTitle(PostureKind kind);
 
 // Values of kStartTls.
 inline constexpr std::string_view kStartTlsOfferedValue = "offered";
 inline constexpr std::string_view kStartTlsNotOfferedValue = "not offered";
 
-// One fact of a posture. `mx` and `ip` are empty for the domain-level kMxSet; kPtr names the
-// address only (PTR belongs to the address, whatever MX name led to it).
+// One fact of a posture. `mx` and `ip` are empty for the domain-level kMxSet and kMtaStsMode;
+// kPtr names the address only (PTR belongs to the address, whatever MX name led to it), and
+// kDaneTlsa the MX host only (TLSA is published per host name, RFC 7672 §2.2).
 struct PostureFact {
   PostureKind kind = PostureKind::kMxSet;
   std::string mx;

@@ -101,8 +101,9 @@ std::vector<Rule> BuildRules() {
        "checked when the option test_dane is on",
        kDaneCodes, true, EvaluateDane},
       {"smtp.posture_drift",
-       "STARTTLS, the TLS version, EHLO keywords, the banner name, AUTH before TLS, PTR names and "
-       "the MX set stay as earlier checks saw them (the daemon only)",
+       "STARTTLS, the TLS version, EHLO keywords, the banner name, AUTH before TLS, PTR names, "
+       "the MX set, the MTA-STS mode and TLSA records stay as earlier checks saw them (the "
+       "daemon only)",
        kPostureDriftCodes, true, EvaluatePostureDrift, /*needs_history=*/true},
   };
 }

@@ -25,7 +25,7 @@ std::string WhenText(double at_unix, double now_unix) {
 
 Subject ChangeSubject(const RuleContext& context, const PostureChange& change) {
   const std::string& domain = context.facts.domain;
-  if (change.kind == PostureKind::kMxSet) {
+  if (change.kind == PostureKind::kMxSet || change.kind == PostureKind::kMtaStsMode) {
     return Subject::Domain(domain);
   }
   const std::optional<IpAddress> ip = IpAddress::Parse(change.ip);

@@ -86,7 +86,8 @@ constexpr FamilySpec kCheckRestored{"smtp_check_restored", MetricType::Gauge,
 constexpr FamilySpec kChangeTimestamp{
     "smtp_change_timestamp_seconds", MetricType::Gauge,
     "Unix time of the check that last saw a posture change of this kind (mx_set, starttls, "
-    "tls_version, extensions, banner, auth_before_tls, ptr); absent for kinds unchanged since "
+    "tls_version, extensions, banner, auth_before_tls, ptr, mta_sts_mode, dane_tlsa); absent "
+    "for kinds unchanged since "
     "the daemon began tracking the domain. Scheduled checks only."};
 
 // Per endpoint.

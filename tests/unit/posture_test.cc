@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -221,6 +222,104 @@ TEST(PostureTest, AnMxSetChangeDropsTheFactsOfTheHostThatLeft) {
   const std::vector<Finding> changed = Problems(Drift(one, history), "smtp.drift.changed");
   ASSERT_EQ(changed.size(), 1u);
   EXPECT_TRUE(changed[0].subject.mx.empty()) << "about the domain";
+}
+
+// MTA-STS (test_mta_sts): the fetched policy's mode, or "no policy" when the lookup answered
+// without a record. A fetch that failed this time is no change of mode (senders keep their
+// cached policy, RFC 8461 §5.1).
+DomainObservation WithPolicy(double at, std::optional<MtaStsMode> mode,
+                             PolicyFetchStatus fetch = PolicyFetchStatus::kOk) {
+  DomainObservation obs = Domain(at);
+  MtaStsObservation m;
+  m.record_lookup.status = mode || fetch != PolicyFetchStatus::kOk ? DnsStatus::kOk
+                                                                     : DnsStatus::kNxDomain;
+  m.record_count = mode || fetch != PolicyFetchStatus::kOk ? 1 : 0;
+  m.fetch_status = mode ? fetch : PolicyFetchStatus::kNotAttempted;
+  if (mode && fetch == PolicyFetchStatus::kOk) {
+    m.policy = MtaStsPolicy{*mode, {"*.example.org"}, 86400};
+  }
+  if (!mode && fetch != PolicyFetchStatus::kOk) {
+    m.fetch_status = fetch;
+  }
+  obs.mta_sts = m;
+  return obs;
+}
+
+TEST(PostureTest, AnMtaStsModeChangeIsReportedAboutTheDomain) {
+  PostureHistory history = AdvancePosture(nullptr, WithPolicy(kT0, MtaStsMode::kEnforce));
+  const PostureFact* mode = FindPostureFact(history, PostureKind::kMtaStsMode, "", "");
+  ASSERT_NE(mode, nullptr);
+  EXPECT_EQ(mode->value, "enforce");
+  // The policy host is down for a check: nothing changes.
+  history = AdvancePosture(&history, WithPolicy(kT0 + 300, std::nullopt,
+                                                PolicyFetchStatus::kConnectFailed));
+  EXPECT_TRUE(history.changes.empty());
+  EXPECT_EQ(FindPostureFact(history, PostureKind::kMtaStsMode, "", "")->value, "enforce");
+  // Testing mode: a change, about the domain.
+  const DomainObservation testing_mode = WithPolicy(kT0 + 600, MtaStsMode::kTesting);
+  history = AdvancePosture(&history, testing_mode);
+  ASSERT_EQ(history.changes.size(), 1u);
+  EXPECT_EQ(history.changes[0].kind, PostureKind::kMtaStsMode);
+  EXPECT_EQ(history.changes[0].before, "enforce");
+  EXPECT_EQ(history.changes[0].after, "testing");
+  const std::vector<Finding> changed = Problems(Drift(testing_mode, history), "smtp.drift.changed");
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].severity, Severity::kInfo);
+  EXPECT_TRUE(changed[0].subject.mx.empty()) << "about the domain";
+  EXPECT_NE(changed[0].message.find("MTA-STS mode changed from \"enforce\" to \"testing\""),
+            std::string::npos)
+      << changed[0].message;
+  // The record withdrawn: "no policy".
+  history = AdvancePosture(&history, WithPolicy(kT0 + 900, std::nullopt));
+  ASSERT_EQ(history.changes.size(), 2u);
+  EXPECT_EQ(history.changes[1].after, "no policy");
+  // Not collected (test_mta_sts off): the last known mode stays, no change.
+  history = AdvancePosture(&history, Domain(kT0 + 1200));
+  EXPECT_EQ(history.changes.size(), 2u);
+  EXPECT_EQ(FindPostureFact(history, PostureKind::kMtaStsMode, "", "")->value, "no policy");
+}
+
+// DANE (test_dane): each MX host's TLSA RRset, sorted, with its DNSSEC status. A rollover is a
+// change about that host; a failed lookup is none.
+TEST(PostureTest, ATlsaChangeIsReportedAboutItsMxHost) {
+  auto with_tlsa = [](double at, std::vector<TlsaRecord> records, bool validated,
+                      DnsStatus status = DnsStatus::kOk) {
+    DomainObservation obs = Domain(at);
+    obs.dns.mx_targets[0].tlsa = {"_25._tcp.mx1.example.org", {status, ""}, std::move(records),
+                                  validated};
+    return obs;
+  };
+  const TlsaRecord old_key{3, 1, 1, 32, "aa11"};
+  const TlsaRecord new_key{3, 1, 1, 32, "bb22"};
+  PostureHistory history = AdvancePosture(nullptr, with_tlsa(kT0, {new_key, old_key}, true));
+  const PostureFact* tlsa =
+      FindPostureFact(history, PostureKind::kDaneTlsa, "mx1.example.org", "");
+  ASSERT_NE(tlsa, nullptr);
+  EXPECT_EQ(tlsa->value, "3 1 1 aa11, 3 1 1 bb22 (validated)");  // sorted: order is no change
+  history = AdvancePosture(&history, with_tlsa(kT0 + 300, {old_key, new_key}, true));
+  history = AdvancePosture(&history, with_tlsa(kT0 + 600, {}, false, DnsStatus::kServFail));
+  EXPECT_TRUE(history.changes.empty());
+  // The old key withdrawn after the rollover: a change about mx1.
+  const DomainObservation rolled = with_tlsa(kT0 + 900, {new_key}, true);
+  history = AdvancePosture(&history, rolled);
+  ASSERT_EQ(history.changes.size(), 1u);
+  EXPECT_EQ(history.changes[0].kind, PostureKind::kDaneTlsa);
+  EXPECT_EQ(history.changes[0].after, "3 1 1 bb22 (validated)");
+  const std::vector<Finding> changed = Problems(Drift(rolled, history), "smtp.drift.changed");
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].subject.mx, "mx1.example.org");
+  EXPECT_NE(changed[0].message.find("TLSA records changed from"), std::string::npos)
+      << changed[0].message;
+  // Validation lost is a change too; so is the RRset gone.
+  history = AdvancePosture(&history, with_tlsa(kT0 + 1200, {new_key}, false));
+  EXPECT_EQ(history.changes.back().after, "3 1 1 bb22 (not validated)");
+  history = AdvancePosture(&history, with_tlsa(kT0 + 1500, {}, false, DnsStatus::kNxDomain));
+  EXPECT_EQ(history.changes.back().after, "(none)");
+  // mx1 leaves the MX set: its TLSA fact goes with it.
+  DomainObservation one = HealthyDomain("example.org", {{20, "mx2.example.org", {"192.0.2.2"}}});
+  one.started_at_unix = kT0 + 1800;
+  history = AdvancePosture(&history, one);
+  EXPECT_EQ(FindPostureFact(history, PostureKind::kDaneTlsa, "mx1.example.org", ""), nullptr);
 }
 
 TEST(PostureTest, TheLogIsBoundedAndKeepsTheStartTlsLossLongest) {
