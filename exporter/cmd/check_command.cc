@@ -181,7 +181,10 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
   if (progress) {
     settings.on_endpoint_done = [&err, &progress_mutex](const EndpointObservation& e) {
       std::string line = "probed " + (e.mx_name.empty() ? "" : e.mx_name + " ") + "[" +
-                         e.ip.ToString() + "]: " + std::string(ConnectStatusName(e.connect_status));
+                         e.ip.ToString() + "]" +
+                         (e.service == EndpointService::kMx ? ""
+                                                            : " port " + std::to_string(e.port)) +
+                         ": " + std::string(ConnectStatusName(e.connect_status));
       if (e.greeting) {
         line += ", greeting " + std::to_string(e.greeting->code);
       }
