@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "probes/domain_check.h"
 #include "probes/smtp_probe.h"
+#include "tests/support/fake_resolver.h"
 #include "tests/support/scripted_transport.h"
 
 namespace smtp_exporter {
@@ -159,6 +161,96 @@ TEST_F(SubmissionProbeTest, Port465HandshakeFailureSendsNothing) {
   ASSERT_TRUE(e.failure.has_value());
   EXPECT_EQ(e.failure->phase, "tls");
   EXPECT_EQ(e.failure->reason, FailureReason::kTlsHandshake);
+}
+
+// ---- Planning: which sessions CheckDomain runs --------------------------------------------
+
+class SubmissionPlanTest : public ::testing::Test {
+ protected:
+  SubmissionPlanTest() {
+    resolver_.SetMx("example.org", {{10, "mx1.example.org"}});
+    resolver_.SetAddresses("mx1.example.org", DnsType::kA, {"192.0.2.1"});
+    resolver_.SetAddresses("smtp.example.org", DnsType::kA, {"192.0.2.7"});
+    options_.helo_name = "probe.test";
+    options_.test_mta_sts = false;
+    options_.test_tls_rpt = false;
+    settings_.endpoint_concurrency = 1;  // the scripted factory hands out connects in order
+  }
+
+  // Every connection is refused: the plan is what this test is about.
+  DomainObservation Check(int connects) {
+    for (int i = 0; i < connects; ++i) {
+      transports_.AddConnectError(Error{ErrorCode::kConnectionRefused, "refused"});
+    }
+    DomainObservation obs =
+        CheckDomain("example.org", options_, settings_, resolver_, transports_, clock_);
+    EXPECT_EQ(transports_.connects(), connects);
+    return obs;
+  }
+
+  static std::vector<std::string> Sessions(const DomainObservation& obs) {
+    std::vector<std::string> out;
+    for (const auto& e : obs.submission) {
+      out.push_back(e.mx_name + " " + e.ip.ToString() + ":" + std::to_string(e.port) + " " +
+                    std::string(EndpointServiceName(e.service)));
+    }
+    return out;
+  }
+
+  FakeClock clock_;
+  testing::FakeResolver resolver_;
+  ScriptedTransportFactory transports_;
+  CheckOptions options_;
+  DomainCheckSettings settings_;
+};
+
+TEST_F(SubmissionPlanTest, OffByDefault) {
+  const DomainObservation obs = Check(1);  // the MX endpoint only
+  EXPECT_TRUE(obs.submission.empty());
+  EXPECT_EQ(obs.endpoints.size(), 1u);
+}
+
+TEST_F(SubmissionPlanTest, EachPortOnEachMxAddressApartFromTheMxEndpoints) {
+  options_.submission = {587, 465};
+  const DomainObservation obs = Check(3);
+  ASSERT_EQ(obs.endpoints.size(), 1u);
+  EXPECT_EQ(obs.endpoints[0].port, 25);
+  EXPECT_EQ(obs.endpoints[0].service, EndpointService::kMx);
+  EXPECT_THAT(Sessions(obs), ElementsAre("mx1.example.org 192.0.2.1:587 submission",
+                                         "mx1.example.org 192.0.2.1:465 submissions"));
+  EXPECT_EQ(obs.submission[0].connect_status, ConnectStatus::kRefused);
+}
+
+// The configured host is resolved through the check's resolver (never getaddrinfo).
+TEST_F(SubmissionPlanTest, ConfiguredHostIsResolvedByTheChecksResolver) {
+  options_.submission = {465};
+  options_.submission_host = "smtp.example.org";
+  const DomainObservation obs = Check(2);
+  EXPECT_THAT(Sessions(obs), ElementsAre("smtp.example.org 192.0.2.7:465 submissions"));
+  bool asked = false;
+  for (const DnsQuery& query : resolver_.asked()) {
+    asked = asked || (query.name == "smtp.example.org" && query.type == DnsType::kA);
+  }
+  EXPECT_TRUE(asked);
+}
+
+TEST_F(SubmissionPlanTest, ConfiguredHostWithoutAddressIsRecordedNotProbed) {
+  options_.submission = {587};
+  options_.submission_host = "nowhere.example.org";
+  const DomainObservation obs = Check(1);
+  EXPECT_TRUE(obs.submission.empty());
+  EXPECT_THAT(obs.submission_host_error, HasSubstr("nowhere.example.org has no address"));
+}
+
+// A denied network is not connected to, on the submission ports either.
+TEST_F(SubmissionPlanTest, DeniedNetworksApply) {
+  options_.submission = {587};
+  settings_.denied_networks = {IpNetwork::Parse("192.0.2.0/24").value()};
+  const DomainObservation obs = Check(0);
+  ASSERT_EQ(obs.submission.size(), 1u);
+  ASSERT_TRUE(obs.submission[0].failure.has_value());
+  EXPECT_EQ(obs.submission[0].failure->reason, FailureReason::kNotAllowed);
+  EXPECT_EQ(obs.submission[0].service, EndpointService::kSubmission);
 }
 
 }  // namespace
