@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "exporter/check/check.h"
 #include "exporter/check/evaluate.h"
 #include "exporter/daemon/snapshot_store.h"
 #include "exporter/report/html.h"
@@ -220,6 +221,36 @@ TEST(HtmlReportTest, TransportPolicySectionShowsThePolicyEscaped) {
   EXPECT_THAT(html, HasSubstr("&quot;&gt;&lt;img src=x&gt;"));
   EXPECT_THAT(html, Not(HasSubstr("<script>")));
   EXPECT_THAT(html, Not(HasSubstr("<img")));
+}
+
+// The submission ports (RFC 8314): a block per (address, port), badged by smtp.submission's
+// findings on it, the AUTH mechanisms before and after TLS, every server byte escaped. No
+// section when the option is off.
+TEST(HtmlReportTest, SubmissionSectionShowsEachPortEscaped) {
+  DomainObservation obs = HealthyDomain("sub.example", {{10, "mx1.sub.example", {"198.51.100.20"}}});
+  EXPECT_THAT(Render(EvaluatedFixture(obs)), Not(HasSubstr("id=\"submission\"")));
+  EndpointObservation leaky =
+      testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20", 587);
+  leaky.ehlo = Reply{250, {"250-mx1", "250-AUTH PLAIN <script>x</script>", "250 STARTTLS"}};
+  leaky.extensions_plain = ExtensionSet::FromEhloReply(*leaky.ehlo);
+  leaky.auth_before_tls = true;
+  obs.submission = {leaky,
+                    testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20",
+                                               465)};
+  CheckOptions options = testing::FixtureOptions();
+  options.submission = {587, 465};
+  const CheckResult check = EvaluateObservation(obs, options);
+  const std::string html = Render(check);
+  EXPECT_THAT(html, HasSubstr("<h2>Submission ports (2)</h2>"));
+  EXPECT_EQ(Attributes(html, "id=\"submission\"", "</section>", "<details class=\"endpoint submission\"",
+                       "data-status"),
+            (std::vector<std::string>{"crit", "ok"}));
+  EXPECT_EQ(Attributes(html, "id=\"submission\"", "</section>", "<details class=\"endpoint submission\"",
+                       "data-port"),
+            (std::vector<std::string>{"587", "465"}));
+  EXPECT_THAT(html, HasSubstr("&lt;SCRIPT&gt;X&lt;/SCRIPT&gt;"));  // a "mechanism", upper-cased
+  EXPECT_THAT(html, Not(HasSubstr("<script>")));
+  EXPECT_THAT(html, HasSubstr("mx1.sub.example [198.51.100.20]:587"));  // the finding's subject
 }
 
 // DANE (test_dane): the MX panel says per MX host whether TLSA is published and validated, and a
