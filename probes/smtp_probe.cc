@@ -856,6 +856,7 @@ EndpointObservation ProbeEndpoint(TransportFactory& transports, const Clock& clo
   EndpointObservation obs = EndpointProber(transports, clock, target, submission, limits).Run();
   obs.probe_sender.clear();
   obs.probe_recipient.clear();
+  obs.transactions_channel = TransactionChannel::kNone;  // none ran
   return obs;
 }
 

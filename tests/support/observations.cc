@@ -86,6 +86,7 @@ EndpointObservation HealthySubmission(const std::string& domain, const std::stri
   e.null_sender = {};
   e.postmaster = {};
   e.open_relay = {};
+  e.transactions_channel = TransactionChannel::kNone;
   e.tls_ehlo = Reply{250, {"250-" + host, "250-PIPELINING", "250-AUTH PLAIN LOGIN", "250 8BITMIME"}};
   e.extensions_tls = ExtensionSet::FromEhloReply(*e.tls_ehlo);
   if (e.service == EndpointService::kSubmissions) {
@@ -93,7 +94,6 @@ EndpointObservation HealthySubmission(const std::string& domain, const std::stri
     e.starttls.reply.reset();
     e.ehlo.reset();
     e.extensions_plain = ExtensionSet();
-    e.transactions_channel = TransactionChannel::kNone;
     e.phases = {{"connect", 0.012}, {"tls", 0.03}, {"greeting", 0.01}, {"ehlo", 0.004},
                 {"total", 0.06}};
   } else {

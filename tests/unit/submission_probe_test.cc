@@ -71,7 +71,7 @@ TEST_F(SubmissionProbeTest, Port587ReadsAuthBeforeAndAfterStartTlsAndQuits) {
   EXPECT_FALSE(e.auth_before_tls);
   EXPECT_TRUE(e.starttls.ok);
   EXPECT_THAT(e.extensions_tls.AuthMechanisms(), ElementsAre("PLAIN", "LOGIN"));
-  EXPECT_EQ(e.transactions_channel, TransactionChannel::kTls);
+  EXPECT_EQ(e.transactions_channel, TransactionChannel::kNone);
   EXPECT_EQ(e.null_sender.outcome, ProbeOutcome::kNotTested);
   EXPECT_EQ(e.open_relay.outcome, ProbeOutcome::kNotTested);
   EXPECT_TRUE(e.probe_recipient.empty());
