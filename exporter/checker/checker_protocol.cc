@@ -119,22 +119,8 @@ std::optional<std::string> OptionText(const CheckOptionSpec& spec, const json& v
         return std::nullopt;
       }
       return std::to_string(static_cast<long long>(std::clamp(value.get<double>(), -1.0, 1e6)));
+    // Not a run option (IsRunOption): never read from a request; the table's text form if it were.
     case CheckOptionType::kSubmissionPorts:
-      if (value.is_array()) {  // [587, 465]: bounded, as the option table bounds the text
-        std::string text;
-        for (std::size_t i = 0; i < value.size() && i < 8; ++i) {
-          if (!value.at(i).is_number_unsigned()) {
-            return std::string("not a port");
-          }
-          text += (text.empty() ? "" : ",") +
-                  std::to_string(std::min<std::uint64_t>(value.at(i).get<std::uint64_t>(), 1000000));
-        }
-        return text;
-      }
-      if (!value.is_string()) {
-        return std::nullopt;
-      }
-      return value.get<std::string>();
     case CheckOptionType::kHostName:
     case CheckOptionType::kMailAddress:
     case CheckOptionType::kFilePath:
