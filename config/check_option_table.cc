@@ -189,10 +189,9 @@ Result<std::vector<std::uint16_t>> ParsePortList(std::string_view text) {
       }
       return Error::InvalidArgument(std::string(kExpected) + Quote(text));
     }
-    const auto known = std::find_if(kSubmissionPorts.begin(), kSubmissionPorts.end(),
-                                    [item](std::uint16_t port) {
-                                      return item == std::to_string(port);
-                                    });
+    const auto known =
+        std::find_if(kSubmissionPorts.begin(), kSubmissionPorts.end(),
+                     [item](std::uint16_t port) { return item == std::to_string(port); });
     if (known == kSubmissionPorts.end()) {
       return Error::InvalidArgument(std::string(kExpected) + Quote(text));
     }

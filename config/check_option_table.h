@@ -20,12 +20,12 @@
 namespace smtp_exporter {
 
 enum class CheckOptionType {
-  kDuration,     // 12s, 1m30s, 500ms or integer seconds, within [min, max]
-  kBool,         // true/false (also yes/no, on/off, y/n; lower, upper or title case)
-  kHostName,     // a DNS host name, normalised (lower case, no trailing dot)
-  kMailAddress,  // local@domain
-  kPort,         // 1-65535
-  kFilePath,     // a file name: non-empty, no control characters, at most 4096 bytes
+  kDuration,         // 12s, 1m30s, 500ms or integer seconds, within [min, max]
+  kBool,             // true/false (also yes/no, on/off, y/n; lower, upper or title case)
+  kHostName,         // a DNS host name, normalised (lower case, no trailing dot)
+  kMailAddress,      // local@domain
+  kPort,             // 1-65535
+  kFilePath,         // a file name: non-empty, no control characters, at most 4096 bytes
   kSubmissionPorts,  // "587,465", "587", "465" or "" (none): the RFC 8314 submission ports
 };
 

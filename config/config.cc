@@ -719,8 +719,8 @@ bool Parser::ParseCheckKey(const std::string& key, const YAML::Node& key_node,
       // `submission: [587, 465]`: the list is read as the option table's "587,465".
       for (const YAML::Node& item : value) {
         if (!item.IsScalar()) {
-          return Fail(item.Mark(), key + " must be " + std::string(ExpectedForm(*spec)) +
-                                       ", got " + Describe(item) + " in the list");
+          return Fail(item.Mark(), key + " must be " + std::string(ExpectedForm(*spec)) + ", got " +
+                                       Describe(item) + " in the list");
         }
         text += (text.empty() ? "" : ",") + item.Scalar();
       }

@@ -77,20 +77,18 @@ std::vector<EndpointTarget> PlanSubmission(const CheckOptions& options,
                                            DomainObservation& obs) {
   std::vector<std::pair<std::string, IpAddress>> hosts;
   if (!options.submission_host.empty()) {
-    const std::vector<DnsAnswer> answers =
-        resolver.Resolve({{options.submission_host, DnsType::kA},
-                          {options.submission_host, DnsType::kAaaa}},
-                         clock.Now() + settings.dns_budget);
+    const std::vector<DnsAnswer> answers = resolver.Resolve(
+        {{options.submission_host, DnsType::kA}, {options.submission_host, DnsType::kAaaa}},
+        clock.Now() + settings.dns_budget);
     for (const DnsAnswer& answer : answers) {
-      for (std::size_t i = 0; i < answer.addresses.size() && i < kMaxSubmissionHostAddresses;
-           ++i) {
+      for (std::size_t i = 0; i < answer.addresses.size() && i < kMaxSubmissionHostAddresses; ++i) {
         hosts.emplace_back(options.submission_host, answer.addresses[i]);
       }
     }
     if (hosts.empty()) {
       obs.submission_host_error =
-          options.submission_host + " has no address (A: " +
-          std::string(DnsStatusName(answers.at(0).status)) +
+          options.submission_host +
+          " has no address (A: " + std::string(DnsStatusName(answers.at(0).status)) +
           ", AAAA: " + std::string(DnsStatusName(answers.at(1).status)) + ")";
     }
   } else {
@@ -102,9 +100,9 @@ std::vector<EndpointTarget> PlanSubmission(const CheckOptions& options,
   for (std::uint16_t port : options.submission) {
     for (const auto& [name, ip] : hosts) {
       if (targets.size() < kMaxSubmissionEndpoints) {
-        targets.push_back({obs.domain, name, ip, port,
-                           port == 465 ? EndpointService::kSubmissions
-                                       : EndpointService::kSubmission});
+        targets.push_back(
+            {obs.domain, name, ip, port,
+             port == 465 ? EndpointService::kSubmissions : EndpointService::kSubmission});
       }
     }
   }
@@ -204,8 +202,7 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
   auto worker = [&] {
     for (std::size_t i = next++; i < count; i = next++) {
       const EndpointTarget& target = targets[i];
-      EndpointObservation& result =
-          i < mx_count ? obs.endpoints[i] : obs.submission[i - mx_count];
+      EndpointObservation& result = i < mx_count ? obs.endpoints[i] : obs.submission[i - mx_count];
       const std::string ip = target.ip.ToString();
       if (const IpNetwork* denied = DeniedBy(settings.denied_networks, target.ip)) {
         result = NotAllowedEndpoint(target, *denied);

@@ -736,9 +736,8 @@ Result<DomainObservation> DomainObservationFromJson(const nlohmann::json& json) 
     if (r.Find("submission") != nullptr) {
       const nlohmann::json& submission = r.Array("submission");
       if (submission.size() > kMaxSubmissionEndpoints) {
-        throw ReadError{r.Path("submission"), "has more than " +
-                                                  std::to_string(kMaxSubmissionEndpoints) +
-                                                  " endpoints"};
+        throw ReadError{r.Path("submission"),
+                        "has more than " + std::to_string(kMaxSubmissionEndpoints) + " endpoints"};
       }
       for (const auto& item : submission) {
         obs.submission.push_back(EndpointFrom(Reader(item, "$.submission[]")));

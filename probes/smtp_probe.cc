@@ -439,7 +439,7 @@ bool EndpointProber::StartImplicitTls() {
   if (!tls.ok()) {
     obs_.starttls.error = tls.error().message;
     NoteFailure(tls.error().code == ErrorCode::kTimeout ? FailureReason::kTimeout
-                                                         : FailureReason::kTlsHandshake);
+                                                        : FailureReason::kTlsHandshake);
     client_->Note("implicit TLS handshake failed: " + tls.error().ToString());
     if (obs_.session_error.empty()) {
       obs_.session_error = "TLS handshake failed: " + tls.error().message;
@@ -809,15 +809,14 @@ EndpointObservation EndpointProber::Run() {
       usable = SayHello(true);
       EndPhase(started);
     }
-    if (usable && target_.service == EndpointService::kSubmissions) {
-      // Everything on this connection was said over TLS: the EHLO reply is the TLS one, and
-      // nothing was offered in plaintext.
+    if (target_.service == EndpointService::kSubmissions) {
+      // Everything on this connection was said over TLS (whether or not EHLO succeeded): the
+      // EHLO reply is the TLS one, and nothing was offered in plaintext.
       obs_.tls_ehlo = std::move(obs_.ehlo);
       obs_.ehlo.reset();
       obs_.extensions_tls = std::move(obs_.extensions_plain);
       obs_.extensions_plain = ExtensionSet();
       obs_.auth_before_tls = false;
-      obs_.transactions_channel = TransactionChannel::kNone;
     } else if (usable) {
       if (obs_.esmtp) {
         TryStartTls();

@@ -46,8 +46,8 @@ constexpr std::array kTlsRptCodes = {"smtp.tls_rpt.missing"sv, "smtp.tls_rpt.inv
 constexpr std::array kDaneCodes = {"smtp.dane.lookup_failed"sv, "smtp.dane.no_tlsa"sv,
                                    "smtp.dane.not_validated"sv, "smtp.dane.unusable_parameters"sv};
 constexpr std::array kSubmissionCodes = {
-    "smtp.submission.unreachable"sv,    "smtp.submission.no_starttls"sv,
-    "smtp.submission.tls_failed"sv,     "smtp.submission.plaintext_auth"sv,
+    "smtp.submission.unreachable"sv,     "smtp.submission.no_starttls"sv,
+    "smtp.submission.tls_failed"sv,      "smtp.submission.plaintext_auth"sv,
     "smtp.submission.auth_before_tls"sv, "smtp.submission.no_auth"sv};
 
 std::vector<Rule> BuildRules() {

@@ -44,9 +44,9 @@ void JudgeEndpoint(const EndpointObservation& e, const std::string& domain, bool
                    (e.starttls.error.empty() ? std::string("no detail") : e.starttls.error));
       return;
     }
-    out.Pass("smtp.submission.tls_failed", about,
-             "implicit TLS on " + port + ": " + e.starttls.tls.version + " " +
-                 e.starttls.tls.cipher);
+    out.Pass(
+        "smtp.submission.tls_failed", about,
+        "implicit TLS on " + port + ": " + e.starttls.tls.version + " " + e.starttls.tls.cipher);
   }
   if (!SubmissionAnswers(e)) {
     // RFC 8314 §3: users' programs are configured with one host and port; a port that no

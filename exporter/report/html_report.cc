@@ -955,8 +955,8 @@ void WriteSubmission(std::ostringstream& out, const DomainObservation& domain,
     out << "<details class=\"endpoint submission\" data-ip=\"" << Esc(e.ip.ToString())
         << "\" data-port=\"" << e.port << "\" data-status=\"" << SeverityName(worst) << "\""
         << (worst >= Severity::kWarn ? " open" : "") << ">\n<summary>" << SeverityBadge(worst)
-        << " " << Esc(e.mx_name) << " <code>" << Esc(e.ip.ToString()) << "</code> port "
-        << e.port << (implicit_tls ? " (implicit TLS)" : " (STARTTLS)")
+        << " " << Esc(e.mx_name) << " <code>" << Esc(e.ip.ToString()) << "</code> port " << e.port
+        << (implicit_tls ? " (implicit TLS)" : " (STARTTLS)")
         << "</summary>\n<div class=\"body\">\n<dl class=\"kv\">\n<dt>Connection</dt><dd>"
         << Esc(ConnectStatusName(e.connect_status));
     if (!e.connect_error.empty()) {

@@ -179,18 +179,19 @@ constexpr FamilySpec kSubmissionAuthAfterTls{"smtp_submission_auth_after_tls", M
 // Every per-domain and per-endpoint family, sorted by name: DomainSeries keeps its lines by
 // index into this list.
 constexpr std::array<const FamilySpec*, 36> kDomainFamilies = {
-    &kAuthPlaintext,         &kChangeTimestamp,       &kCheckDuration,
-    &kCheckRestored,         &kCheckSuccess,          &kCheckTimestamp,
-    &kDaneTlsaAuthenticated, &kDaneTlsaRecords,       &kDomainStatus,
-    &kEndpointUp,            &kEndpoints,             &kEsmtp,
-    &kExtension,             &kFcrdnsOk,              &kFinding,
-    &kFindings,              &kMtaStsMode,            &kMtaStsMaxAge,
-    &kMtaStsRecord,          &kMxRecords,             &kNullMx,
-    &kNullSenderAccepted,    &kOpenRelay,             &kPhaseDuration,
-    &kPostmasterAccepted,    &kProbeFailedPhase,      &kPtrPresent,
-    &kStartTlsOk,            &kSubmissionAuthAfterTls, &kSubmissionAuthBeforeTls,
-    &kSubmissionPlaintextAuthBeforeTls, &kSubmissionTls, &kSubmissionUp,
-    &kTlsCertNotAfter,       &kTlsRptRecord,          &kTlsVersionInfo};
+    &kAuthPlaintext,          &kChangeTimestamp,         &kCheckDuration,
+    &kCheckRestored,          &kCheckSuccess,            &kCheckTimestamp,
+    &kDaneTlsaAuthenticated,  &kDaneTlsaRecords,         &kDomainStatus,
+    &kEndpointUp,             &kEndpoints,               &kEsmtp,
+    &kExtension,              &kFcrdnsOk,                &kFinding,
+    &kFindings,               &kMtaStsMode,              &kMtaStsMaxAge,
+    &kMtaStsRecord,           &kMxRecords,               &kNullMx,
+    &kNullSenderAccepted,     &kOpenRelay,               &kPhaseDuration,
+    &kPostmasterAccepted,     &kProbeFailedPhase,        &kPtrPresent,
+    &kStartTlsOk,             &kSubmissionAuthAfterTls,  &kSubmissionAuthBeforeTls,
+    &kSubmissionPlaintextAuthBeforeTls,                  &kSubmissionTls,
+    &kSubmissionUp,           &kTlsCertNotAfter,         &kTlsRptRecord,
+    &kTlsVersionInfo};
 static_assert(std::is_sorted(kDomainFamilies.begin(), kDomainFamilies.end(),
                              [](const FamilySpec* a, const FamilySpec* b) {
                                return a->name < b->name;
@@ -451,9 +452,8 @@ void AddSubmissionEndpoint(const std::string& domain, const EndpointObservation&
     set->Add(kSubmissionAuthBeforeTls, labels, Bool(endpoint.extensions_plain.Has("AUTH")));
     const std::vector<std::string> mechanisms = endpoint.extensions_plain.AuthMechanisms();
     set->Add(kSubmissionPlaintextAuthBeforeTls, labels,
-             Bool(std::any_of(mechanisms.begin(), mechanisms.end(), [](const std::string& m) {
-               return SendsPasswordInClear(m);
-             })));
+             Bool(std::any_of(mechanisms.begin(), mechanisms.end(),
+                              [](const std::string& m) { return SendsPasswordInClear(m); })));
   }
   if (hello && endpoint.starttls.ok && endpoint.tls_ehlo && endpoint.tls_ehlo->IsPositive()) {
     set->Add(kSubmissionAuthAfterTls, labels, Bool(endpoint.extensions_tls.Has("AUTH")));

@@ -516,8 +516,8 @@ TEST_P(SubmissionRows, ExactFindingsAndPoliteSessions) {
   EXPECT_EQ(sessions, row.sessions);
   for (const std::string& scenario : row.polite) {
     std::vector<std::string> lines;
-    const auto problems = SettledProblems(SessionLog(), offset, " " + scenario + " ",
-                                          AiosmtpdSessionProblems, lines);
+    const auto problems =
+        SettledProblems(SessionLog(), offset, " " + scenario + " ", AiosmtpdSessionProblems, lines);
     EXPECT_THAT(problems, ::testing::IsEmpty()) << scenario << " logged:\n" << Joined(lines);
   }
 }

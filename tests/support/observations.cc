@@ -87,18 +87,19 @@ EndpointObservation HealthySubmission(const std::string& domain, const std::stri
   e.postmaster = {};
   e.open_relay = {};
   e.transactions_channel = TransactionChannel::kNone;
-  e.tls_ehlo = Reply{250, {"250-" + host, "250-PIPELINING", "250-AUTH PLAIN LOGIN", "250 8BITMIME"}};
+  e.tls_ehlo =
+      Reply{250, {"250-" + host, "250-PIPELINING", "250-AUTH PLAIN LOGIN", "250 8BITMIME"}};
   e.extensions_tls = ExtensionSet::FromEhloReply(*e.tls_ehlo);
   if (e.service == EndpointService::kSubmissions) {
     e.starttls.offered = false;
     e.starttls.reply.reset();
     e.ehlo.reset();
     e.extensions_plain = ExtensionSet();
-    e.phases = {{"connect", 0.012}, {"tls", 0.03}, {"greeting", 0.01}, {"ehlo", 0.004},
-                {"total", 0.06}};
+    e.phases = {
+        {"connect", 0.012}, {"tls", 0.03}, {"greeting", 0.01}, {"ehlo", 0.004}, {"total", 0.06}};
   } else {
-    e.phases = {{"connect", 0.012}, {"greeting", 0.01}, {"ehlo", 0.004}, {"starttls", 0.031},
-                {"tls_ehlo", 0.003}, {"total", 0.065}};
+    e.phases = {{"connect", 0.012},  {"greeting", 0.01},  {"ehlo", 0.004},
+                {"starttls", 0.031}, {"tls_ehlo", 0.003}, {"total", 0.065}};
   }
   return e;
 }

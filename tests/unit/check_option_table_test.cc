@@ -157,12 +157,12 @@ TEST(CheckOptionTableTest, SubmissionPortsReadAsAListOrText) {
   EXPECT_EQ(config.value().domains.at(1).options.submission, (std::vector<std::uint16_t>{587}));
   EXPECT_TRUE(CheckOptions{}.submission.empty());  // off by default
 
-  const auto bad = ParseConfig("domains:\n  - name: example.org\n    submission: [587, 25]\n",
-                               "t.yml");
+  const auto bad =
+      ParseConfig("domains:\n  - name: example.org\n    submission: [587, 25]\n", "t.yml");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.error().message, HasSubstr("587 and/or 465"));
-  EXPECT_FALSE(ParseConfig("domains:\n  - name: example.org\n    submission: [[587]]\n", "t.yml")
-                   .ok());
+  EXPECT_FALSE(
+      ParseConfig("domains:\n  - name: example.org\n    submission: [[587]]\n", "t.yml").ok());
 
   // Empty means off, and the option's text reads back as what it was.
   const CheckOptionSpec& spec = *FindCheckOption("submission");

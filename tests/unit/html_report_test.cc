@@ -228,26 +228,26 @@ TEST(HtmlReportTest, TransportPolicySectionShowsThePolicyEscaped) {
 // findings on it, the AUTH mechanisms before and after TLS, every server byte escaped. No
 // section when the option is off.
 TEST(HtmlReportTest, SubmissionSectionShowsEachPortEscaped) {
-  DomainObservation obs = HealthyDomain("sub.example", {{10, "mx1.sub.example", {"198.51.100.20"}}});
+  DomainObservation obs =
+      HealthyDomain("sub.example", {{10, "mx1.sub.example", {"198.51.100.20"}}});
   EXPECT_THAT(Render(EvaluatedFixture(obs)), Not(HasSubstr("id=\"submission\"")));
   EndpointObservation leaky =
       testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20", 587);
   leaky.ehlo = Reply{250, {"250-mx1", "250-AUTH PLAIN <script>x</script>", "250 STARTTLS"}};
   leaky.extensions_plain = ExtensionSet::FromEhloReply(*leaky.ehlo);
   leaky.auth_before_tls = true;
-  obs.submission = {leaky,
-                    testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20",
-                                               465)};
+  obs.submission = {
+      leaky, testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20", 465)};
   CheckOptions options = testing::FixtureOptions();
   options.submission = {587, 465};
   const CheckResult check = EvaluateObservation(obs, options);
   const std::string html = Render(check);
   EXPECT_THAT(html, HasSubstr("<h2>Submission ports (2)</h2>"));
-  EXPECT_EQ(Attributes(html, "id=\"submission\"", "</section>", "<details class=\"endpoint submission\"",
-                       "data-status"),
+  EXPECT_EQ(Attributes(html, "id=\"submission\"", "</section>",
+                       "<details class=\"endpoint submission\"", "data-status"),
             (std::vector<std::string>{"crit", "ok"}));
-  EXPECT_EQ(Attributes(html, "id=\"submission\"", "</section>", "<details class=\"endpoint submission\"",
-                       "data-port"),
+  EXPECT_EQ(Attributes(html, "id=\"submission\"", "</section>",
+                       "<details class=\"endpoint submission\"", "data-port"),
             (std::vector<std::string>{"587", "465"}));
   EXPECT_THAT(html, HasSubstr("&lt;SCRIPT&gt;X&lt;/SCRIPT&gt;"));  // a "mechanism", upper-cased
   EXPECT_THAT(html, Not(HasSubstr("<script>")));
@@ -257,7 +257,8 @@ TEST(HtmlReportTest, SubmissionSectionShowsEachPortEscaped) {
 // The text report (`check`, /report?format=text) lists the submission sessions after the MX
 // endpoints, saying which TLS each port uses; 465 has no "before TLS" stage.
 TEST(HtmlReportTest, TextReportListsTheSubmissionSessions) {
-  DomainObservation obs = HealthyDomain("sub.example", {{10, "mx1.sub.example", {"198.51.100.20"}}});
+  DomainObservation obs =
+      HealthyDomain("sub.example", {{10, "mx1.sub.example", {"198.51.100.20"}}});
   obs.submission = {
       testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20", 587),
       testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20", 465)};

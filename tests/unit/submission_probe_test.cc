@@ -18,8 +18,11 @@ using ::testing::HasSubstr;
 using testing::Script;
 using testing::ScriptedTransportFactory;
 
-const TlsDetails kTls{
-    "TLSv1.3", "TLS_AES_256_GCM_SHA384", "CN=mail.example.org", {"mail.example.org"}, 1'900'000'000};
+const TlsDetails kTls{"TLSv1.3",
+                      "TLS_AES_256_GCM_SHA384",
+                      "CN=mail.example.org",
+                      {"mail.example.org"},
+                      1'900'000'000};
 
 class SubmissionProbeTest : public ::testing::Test {
  protected:

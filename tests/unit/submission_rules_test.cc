@@ -48,9 +48,9 @@ EndpointObservation Good465() {
 }
 
 std::size_t CountWith(const std::vector<std::string>& findings, const std::string& text) {
-  return static_cast<std::size_t>(std::count_if(
-      findings.begin(), findings.end(),
-      [&text](const std::string& f) { return f.find(text) != std::string::npos; }));
+  return static_cast<std::size_t>(
+      std::count_if(findings.begin(), findings.end(),
+                    [&text](const std::string& f) { return f.find(text) != std::string::npos; }));
 }
 
 TEST(SubmissionRuleTest, OffByDefaultEvenWithSessionsInTheObservation) {
@@ -132,8 +132,9 @@ TEST(SubmissionRuleTest, UnreachableIsCriticalOnlyWhenNoAddressAnswersThePort) {
   down.port = 587;
   down.service = EndpointService::kSubmission;
   auto findings = SubmissionFindings(WithSubmission({Good587(), down}), {587});
-  EXPECT_EQ(CountWith(findings, "smtp.submission.unreachable:warn mx2.example.org "
-                                "[192.0.2.2]:587"),
+  EXPECT_EQ(CountWith(findings,
+                      "smtp.submission.unreachable:warn mx2.example.org "
+                      "[192.0.2.2]:587"),
             1u)
       << ::testing::PrintToString(findings);
 
