@@ -22,7 +22,7 @@ constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
 
 constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or integer seconds";
 
-constexpr std::array<CheckOptionSpec, 14> kSpecs = {{
+constexpr std::array<CheckOptionSpec, 16> kSpecs = {{
     {"timeout", "timeout", CheckOptionType::kDuration, &CheckOptions::timeout, "12s",
      "Budget for each endpoint probe: connect, EHLO, STARTTLS and the transaction probes "
      "together, not counting the wait for the greeting (1s to 5m).",
@@ -88,6 +88,17 @@ constexpr std::array<CheckOptionSpec, 14> kSpecs = {{
      "PEM file of the certificate authorities trusted for the MTA-STS policy host (labs, "
      "private CAs). Not a /probe parameter.",
      false, false, "MTA-STS trust anchors"},
+    {"submission", "submission", CheckOptionType::kSubmissionPorts, &CheckOptions::submission,
+     "none",
+     "Message submission ports to check too (RFC 8314): `587` (STARTTLS, then AUTH only over "
+     "TLS) and/or `465` (implicit TLS), as a YAML list or `587,465`; empty: off. The sessions "
+     "read the greeting and the EHLO replies and quit: MAIL, RCPT, DATA and AUTH are never sent.",
+     true, false, "Submission ports (587, 465)"},
+    {"submission_host", "submission-host", CheckOptionType::kHostName,
+     &CheckOptions::submission_host, "the MX hosts",
+     "Host whose submission ports are checked, resolved through the check's resolver; by "
+     "default the MX hosts' addresses.",
+     true, false, "Submission host"},
 }};
 
 // The member pointer's alternative must match the option's type: SetCheckOption relies on it.
@@ -103,6 +114,8 @@ constexpr bool FieldMatchesType(const CheckOptionSpec& spec) {
       return std::holds_alternative<std::string CheckOptions::*>(spec.field);
     case CheckOptionType::kPort:
       return std::holds_alternative<std::uint16_t CheckOptions::*>(spec.field);
+    case CheckOptionType::kSubmissionPorts:
+      return std::holds_alternative<std::vector<std::uint16_t> CheckOptions::*>(spec.field);
   }
   return false;
 }
@@ -138,11 +151,72 @@ std::string_view TypeName(CheckOptionType type) {
       return "port";
     case CheckOptionType::kFilePath:
       return "file path";
+    case CheckOptionType::kSubmissionPorts:
+      return "port list";
   }
   return "string";
 }
 
+// The submission ports RFC 8314 names: 587 (RFC 6409, STARTTLS) and 465 (implicit TLS, §3.3).
+// Other ports are refused: a /probe parameter must not point the exporter at any service.
+constexpr std::array<std::uint16_t, 2> kSubmissionPorts = {587, 465};
+
+// "587, 465" -> {587, 465}; "" -> {}. Each port once; only 587 and 465.
+Result<std::vector<std::uint16_t>> ParsePortList(std::string_view text) {
+  std::vector<std::uint16_t> ports;
+  constexpr std::string_view kExpected = "must be a list of 587 and/or 465 (e.g. 587,465), got ";
+  if (text.size() > 64) {
+    return Error::InvalidArgument(std::string(kExpected) + "a value of " +
+                                  std::to_string(text.size()) + " bytes");
+  }
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) {
+      comma = text.size();
+    }
+    std::string_view item = text.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && item.back() == ' ') {
+      item.remove_suffix(1);
+    }
+    const bool last = comma == text.size();
+    if (item.empty()) {
+      if (last && ports.empty() && start == 0) {
+        break;  // "" (or blanks): no ports, the check is off
+      }
+      return Error::InvalidArgument(std::string(kExpected) + Quote(text));
+    }
+    const auto known =
+        std::find_if(kSubmissionPorts.begin(), kSubmissionPorts.end(),
+                     [item](std::uint16_t port) { return item == std::to_string(port); });
+    if (known == kSubmissionPorts.end()) {
+      return Error::InvalidArgument(std::string(kExpected) + Quote(text));
+    }
+    if (std::find(ports.begin(), ports.end(), *known) != ports.end()) {
+      return Error::InvalidArgument("lists port " + std::to_string(*known) + " twice, got " +
+                                    Quote(text));
+    }
+    ports.push_back(*known);
+    if (last) {
+      break;
+    }
+    start = comma + 1;
+  }
+  return ports;
+}
+
 }  // namespace
+
+std::string PortListText(const std::vector<std::uint16_t>& ports) {
+  std::string text;
+  for (std::uint16_t port : ports) {
+    text += (text.empty() ? "" : ",") + std::to_string(port);
+  }
+  return text;
+}
 
 std::span<const CheckOptionSpec> CheckOptionSpecs() { return kSpecs; }
 
@@ -234,6 +308,15 @@ Status SetCheckOption(const CheckOptionSpec& spec, std::string_view text, CheckO
             "must be a file name (1 to 4096 bytes, no control characters), got " + Quote(text));
       }
       options.*std::get<std::string CheckOptions::*>(spec.field) = std::string(text);
+      return Status::Ok();
+    }
+    case CheckOptionType::kSubmissionPorts: {
+      Result<std::vector<std::uint16_t>> ports = ParsePortList(text);
+      if (!ports.ok()) {
+        return ports.error();
+      }
+      options.*std::get<std::vector<std::uint16_t> CheckOptions::*>(spec.field) =
+          std::move(ports).value();
       return Status::Ok();
     }
   }

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "config/base/result.h"
 #include "config/check_options.h"
@@ -19,19 +20,22 @@
 namespace smtp_exporter {
 
 enum class CheckOptionType {
-  kDuration,     // 12s, 1m30s, 500ms or integer seconds, within [min, max]
-  kBool,         // true/false (also yes/no, on/off, y/n; lower, upper or title case)
-  kHostName,     // a DNS host name, normalised (lower case, no trailing dot)
-  kMailAddress,  // local@domain
-  kPort,         // 1-65535
-  kFilePath,     // a file name: non-empty, no control characters, at most 4096 bytes
+  kDuration,         // 12s, 1m30s, 500ms or integer seconds, within [min, max]
+  kBool,             // true/false (also yes/no, on/off, y/n; lower, upper or title case)
+  kHostName,         // a DNS host name, normalised (lower case, no trailing dot)
+  kMailAddress,      // local@domain
+  kPort,             // 1-65535
+  kFilePath,         // a file name: non-empty, no control characters, at most 4096 bytes
+  kSubmissionPorts,  // "587,465", "587", "465" or "" (none): the RFC 8314 submission ports
 };
 
 // The CheckOptions member an option sets; its alternative matches the option's type (duration:
-// milliseconds; bool; host name and mail address: string; port: uint16_t).
+// milliseconds; bool; host name and mail address: string; port: uint16_t; submission ports:
+// a list of uint16_t).
 using CheckOptionField =
     std::variant<std::chrono::milliseconds CheckOptions::*, bool CheckOptions::*,
-                 std::string CheckOptions::*, std::uint16_t CheckOptions::*>;
+                 std::string CheckOptions::*, std::uint16_t CheckOptions::*,
+                 std::vector<std::uint16_t> CheckOptions::*>;
 
 struct CheckOptionSpec {
   std::string_view key;   // YAML key, /probe parameter, happyDomain option id
@@ -64,6 +68,9 @@ Status SetCheckOption(const CheckOptionSpec& spec, std::string_view text, CheckO
 // The one boolean reader: true/yes/on/y and false/no/off/n in lower, upper or title case
 // (what yaml-cpp accepts), for the YAML config, the CLI and /probe alike.
 std::optional<bool> ParseBoolText(std::string_view text);
+
+// The text SetCheckOption reads back for a port list: "587,465" in the given order, "" for none.
+std::string PortListText(const std::vector<std::uint16_t>& ports);
 
 // docs/options.md: the table of options with their YAML keys, flags, /probe parameters,
 // defaults and meaning.

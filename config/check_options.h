@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace smtp_exporter {
 
@@ -64,6 +65,18 @@ struct CheckOptions {
   // PEM file of the CAs trusted for the MTA-STS policy host's certificate. Default: empty, the
   // system's CA bundle.
   std::string mta_sts_ca_file;
+
+  // The message submission ports to check as well (RFC 8314): 587 (submission with STARTTLS,
+  // RFC 6409) and/or 465 (submissions, implicit TLS, RFC 8314 §3.3), each at most once, in the
+  // order given. The submission sessions never send MAIL, RCPT, DATA or AUTH: they read the
+  // greeting, the EHLO reply (the AUTH mechanisms) before and after TLS, then QUIT.
+  // Default: empty, off.
+  std::vector<std::uint16_t> submission;
+
+  // The host whose addresses the submission ports are checked on, resolved through the check's
+  // own resolver. Default: empty, the MX hosts' addresses (many small domains submit to their
+  // MX host).
+  std::string submission_host;
 
   friend bool operator==(const CheckOptions&, const CheckOptions&) = default;
 };

@@ -107,6 +107,8 @@ std::string_view ExpectedForm(const CheckOptionSpec& spec) {
       return "a mail address (local@domain)";
     case CheckOptionType::kFilePath:
       return "a file name";
+    case CheckOptionType::kSubmissionPorts:
+      return "a list of 587 and/or 465";
   }
   return "a string";
 }
@@ -712,15 +714,27 @@ bool Parser::ParseCheckKey(const std::string& key, const YAML::Node& key_node,
                            const YAML::Node& value, Overrides& out) {
   // The per-check options come from the option table, as for the CLI and /probe.
   if (const CheckOptionSpec* spec = FindCheckOption(key)) {
-    if (!value.IsScalar()) {
+    std::string text;
+    if (spec->type == CheckOptionType::kSubmissionPorts && value.IsSequence()) {
+      // `submission: [587, 465]`: the list is read as the option table's "587,465".
+      for (const YAML::Node& item : value) {
+        if (!item.IsScalar()) {
+          return Fail(item.Mark(), key + " must be " + std::string(ExpectedForm(*spec)) + ", got " +
+                                       Describe(item) + " in the list");
+        }
+        text += (text.empty() ? "" : ",") + item.Scalar();
+      }
+    } else if (!value.IsScalar()) {
       return Fail(ValueMark(key_node, value), key + " must be " + std::string(ExpectedForm(*spec)) +
                                                   ", got " + Describe(value));
+    } else {
+      text = value.Scalar();
     }
     CheckOptions scratch;
-    if (Status set = SetCheckOption(*spec, value.Scalar(), scratch); !set.ok()) {
+    if (Status set = SetCheckOption(*spec, text, scratch); !set.ok()) {
       return Fail(ValueMark(key_node, value), key + " " + set.message());
     }
-    out.options.emplace_back(spec, value.Scalar());
+    out.options.emplace_back(spec, text);
     return true;
   }
   if (key == "interval") {

@@ -4,6 +4,7 @@
 // thread-compatible.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -145,6 +146,9 @@ struct EndpointPlan {
 };
 
 // Everything one check of one domain saw.
+// Bound on DomainObservation::submission: two ports on at most 32 addresses.
+inline constexpr std::size_t kMaxSubmissionEndpoints = 64;
+
 struct DomainObservation {
   std::string domain;
   double started_at_unix = 0;
@@ -152,6 +156,14 @@ struct DomainObservation {
   DnsObservation dns;
   EndpointPlan plan;
   std::vector<EndpointObservation> endpoints;  // same order as plan.endpoints
+  // The message submission sessions (option `submission`, RFC 8314): one per (address, port),
+  // kSubmission (587) or kSubmissions (465), kept apart from the MX endpoints so that the port
+  // 25 rules and series never see them. Empty when the option is off. At most
+  // kMaxSubmissionEndpoints.
+  std::vector<EndpointObservation> submission;
+  // Set when the configured submission_host had no address to probe (why, from its A and
+  // AAAA lookups); the submission list is then empty.
+  std::string submission_host_error;
   // RFC 8461 / RFC 8460 policy records; nullopt when not collected (option or rule off, or a
   // document from before they were).
   std::optional<MtaStsObservation> mta_sts;

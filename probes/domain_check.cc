@@ -19,6 +19,7 @@ EndpointObservation Unprobed(const EndpointTarget& target, ConnectStatus status)
   e.mx_name = target.mx_name;
   e.ip = target.ip;
   e.port = target.port;
+  e.service = target.service;
   e.connect_status = status;
   return e;
 }
@@ -61,6 +62,51 @@ const IpNetwork* DeniedBy(const std::vector<IpNetwork>& denied, const IpAddress&
     }
   }
   return nullptr;
+}
+
+// Addresses of one submission host kept at most (A and AAAA each): the submission list is
+// bounded (kMaxSubmissionEndpoints) with both ports.
+constexpr std::size_t kMaxSubmissionHostAddresses = 16;
+
+// The submission sessions to run (RFC 8314): each configured port on each address of
+// `submission_host`, resolved through the check's resolver, or by default on each planned MX
+// address. A host without an address sets `obs.submission_host_error` and plans nothing.
+std::vector<EndpointTarget> PlanSubmission(const CheckOptions& options,
+                                           const DomainCheckSettings& settings,
+                                           const Resolver& resolver, const Clock& clock,
+                                           DomainObservation& obs) {
+  std::vector<std::pair<std::string, IpAddress>> hosts;
+  if (!options.submission_host.empty()) {
+    const std::vector<DnsAnswer> answers = resolver.Resolve(
+        {{options.submission_host, DnsType::kA}, {options.submission_host, DnsType::kAaaa}},
+        clock.Now() + settings.dns_budget);
+    for (const DnsAnswer& answer : answers) {
+      for (std::size_t i = 0; i < answer.addresses.size() && i < kMaxSubmissionHostAddresses; ++i) {
+        hosts.emplace_back(options.submission_host, answer.addresses[i]);
+      }
+    }
+    if (hosts.empty()) {
+      obs.submission_host_error =
+          options.submission_host +
+          " has no address (A: " + std::string(DnsStatusName(answers.at(0).status)) +
+          ", AAAA: " + std::string(DnsStatusName(answers.at(1).status)) + ")";
+    }
+  } else {
+    for (const PlannedEndpoint& planned : obs.plan.endpoints) {
+      hosts.emplace_back(planned.mx_name, planned.ip);
+    }
+  }
+  std::vector<EndpointTarget> targets;
+  for (std::uint16_t port : options.submission) {
+    for (const auto& [name, ip] : hosts) {
+      if (targets.size() < kMaxSubmissionEndpoints) {
+        targets.push_back(
+            {obs.domain, name, ip, port,
+             port == 465 ? EndpointService::kSubmissions : EndpointService::kSubmission});
+      }
+    }
+  }
+  return targets;
 }
 
 }  // namespace
@@ -131,21 +177,35 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
     }
   }
 
-  // Probe the endpoints with a small pool of workers; each keeps its own deadline (timeout).
-  const std::size_t count = obs.plan.endpoints.size();
-  obs.endpoints.resize(count);
   CheckOptions endpoint_options = options;
   if (settings.only_endpoint) {
     endpoint_options.port = settings.only_endpoint->port;
   }
+  // The MX endpoints, then the submission sessions: one queue, one pool, the same per-IP
+  // limiter, denied networks and deadlines.
+  std::vector<EndpointTarget> targets;
+  for (const PlannedEndpoint& planned : obs.plan.endpoints) {
+    targets.push_back({obs.domain, planned.mx_name, planned.ip, endpoint_options.port});
+  }
+  const std::size_t mx_count = targets.size();
+  if (!options.submission.empty()) {
+    for (EndpointTarget& target : PlanSubmission(options, settings, resolver, clock, obs)) {
+      targets.push_back(std::move(target));
+    }
+  }
+  obs.endpoints.resize(mx_count);
+  obs.submission.resize(targets.size() - mx_count);
+
+  // Probe the endpoints with a small pool of workers; each keeps its own deadline (timeout).
+  const std::size_t count = targets.size();
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < count; i = next++) {
-      const PlannedEndpoint& planned = obs.plan.endpoints[i];
-      const EndpointTarget target{obs.domain, planned.mx_name, planned.ip, endpoint_options.port};
-      const std::string ip = planned.ip.ToString();
-      if (const IpNetwork* denied = DeniedBy(settings.denied_networks, planned.ip)) {
-        obs.endpoints[i] = NotAllowedEndpoint(target, *denied);
+      const EndpointTarget& target = targets[i];
+      EndpointObservation& result = i < mx_count ? obs.endpoints[i] : obs.submission[i - mx_count];
+      const std::string ip = target.ip.ToString();
+      if (const IpNetwork* denied = DeniedBy(settings.denied_networks, target.ip)) {
+        result = NotAllowedEndpoint(target, *denied);
         continue;
       }
       // The limiter waits on the real steady clock; the deadline is on `clock`.
@@ -156,12 +216,12 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
       if (settings.ip_limiter != nullptr &&
           !settings.ip_limiter->Acquire(ip, settings.cancelled, slot_deadline)) {
         const bool shut_down = settings.cancelled != nullptr && settings.cancelled->load();
-        obs.endpoints[i] = shut_down ? CancelledEndpoint(target) : NoSlotEndpoint(target);
+        result = shut_down ? CancelledEndpoint(target) : NoSlotEndpoint(target);
         continue;
       }
       IpConnectionLimiter::Slot slot(settings.ip_limiter, ip);
       if (settings.cancelled != nullptr && settings.cancelled->load()) {
-        obs.endpoints[i] = CancelledEndpoint(target);
+        result = CancelledEndpoint(target);
         continue;
       }
       CheckOptions options_now = endpoint_options;
@@ -169,14 +229,14 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(*settings.deadline - clock.Now());
         if (left <= std::chrono::milliseconds(0)) {
-          obs.endpoints[i] = NoSlotEndpoint(target);
+          result = NoSlotEndpoint(target);
           continue;
         }
         options_now = FitIntoRemainingTime(options_now, left);
       }
-      obs.endpoints[i] = ProbeEndpoint(transports, clock, target, options_now);
+      result = ProbeEndpoint(transports, clock, target, options_now);
       if (settings.on_endpoint_done) {
-        settings.on_endpoint_done(obs.endpoints[i]);
+        settings.on_endpoint_done(result);
       }
     }
   };

@@ -22,6 +22,18 @@ std::string_view ConnectStatusName(ConnectStatus status) {
   return "error";
 }
 
+std::string_view EndpointServiceName(EndpointService service) {
+  switch (service) {
+    case EndpointService::kMx:
+      return "mx";
+    case EndpointService::kSubmission:
+      return "submission";
+    case EndpointService::kSubmissions:
+      return "submissions";
+  }
+  return "mx";
+}
+
 std::string_view ProbeOutcomeName(ProbeOutcome outcome) {
   switch (outcome) {
     case ProbeOutcome::kNotTested:

@@ -107,7 +107,16 @@ struct PhaseDuration {
   double seconds = 0;
 };
 
+// Which service an endpoint session checked. The submission sessions (RFC 8314) send no
+// MAIL, RCPT, DATA or AUTH: greeting, EHLO, STARTTLS (587) and QUIT only.
+enum class EndpointService {
+  kMx,           // the MX service (port 25): EHLO, STARTTLS and the transaction probes
+  kSubmission,   // message submission with STARTTLS (port 587, RFC 6409, RFC 8314 §3.3)
+  kSubmissions,  // message submission over implicit TLS (port 465, RFC 8314 §3.3)
+};
+
 struct EndpointObservation {
+  EndpointService service = EndpointService::kMx;
   // What was probed.
   std::string domain;   // the domain whose mail service this endpoint serves
   std::string mx_name;  // MX target host name (SNI, banner comparison)
@@ -131,6 +140,9 @@ struct EndpointObservation {
   ExtensionSet extensions_tls;  // from the EHLO after STARTTLS
   bool auth_before_tls = false;  // AUTH in the plaintext EHLO reply
 
+  // The TLS upgrade. For kSubmissions (implicit TLS) it is the handshake right after connect:
+  // `offered` stays false, `attempted` and `ok` say whether it was tried and completed, and
+  // the EHLO reply, read over TLS, is `tls_ehlo` and `extensions_tls`.
   StartTlsObservation starttls;
   std::optional<Reply> tls_ehlo;
 
@@ -175,6 +187,8 @@ struct EndpointObservation {
 };
 
 std::string_view ConnectStatusName(ConnectStatus status);
+// "mx", "submission", "submissions" (the IANA service names of ports 25, 587 and 465).
+std::string_view EndpointServiceName(EndpointService service);
 std::string_view ProbeOutcomeName(ProbeOutcome outcome);
 std::string_view TransactionChannelName(TransactionChannel channel);
 // "timeout", "refused", "unreachable", "closed", "reply_4xx", "reply_5xx", "tls_handshake",

@@ -73,6 +73,7 @@ nlohmann::json ToJson(const EndpointObservation& e) {
   }
   const auto size_limit = e.ExtensionsUnion().SizeLimit();
   return {
+      {"service", EndpointServiceName(e.service)},
       {"domain", e.domain},
       {"mx", e.mx_name},
       {"ip", e.ip.ToString()},
@@ -255,6 +256,14 @@ nlohmann::json ToJson(const DomainObservation& domain) {
            {{"endpoints", std::move(plan)}, {"dropped_over_cap", domain.plan.dropped_over_cap}}},
           {"endpoints", std::move(endpoints)}};
   // Written only when collected: an absent key reads back as "not collected".
+  if (!domain.submission.empty()) {
+    nlohmann::json submission = nlohmann::json::array();
+    for (const auto& e : domain.submission) submission.push_back(ToJson(e));
+    out["submission"] = std::move(submission);
+  }
+  if (!domain.submission_host_error.empty()) {
+    out["submission_host_error"] = domain.submission_host_error;
+  }
   if (domain.mta_sts) {
     out["mta_sts"] = ToJson(*domain.mta_sts);
   }
@@ -428,8 +437,9 @@ TransactionProbe ProbeFrom(const Reader& r) {
 }
 
 // The order the prober records phases in; unknown names keep their (sorted) place after these.
-constexpr std::string_view kPhaseOrder[] = {"connect",  "greeting",  "ehlo",         "starttls",
-                                            "tls_ehlo", "reconnect", "transactions", "total"};
+constexpr std::string_view kPhaseOrder[] = {"connect",   "tls",          "greeting",
+                                            "ehlo",      "starttls",     "tls_ehlo",
+                                            "reconnect", "transactions", "total"};
 
 std::size_t PhaseRank(std::string_view phase) {
   for (std::size_t i = 0; i < std::size(kPhaseOrder); ++i) {
@@ -451,7 +461,14 @@ EndpointObservation EndpointFrom(const Reader& r) {
   static constexpr TranscriptEntry::Direction kDirections[] = {TranscriptEntry::Direction::kClient,
                                                                TranscriptEntry::Direction::kServer,
                                                                TranscriptEntry::Direction::kNote};
+  static constexpr EndpointService kServices[] = {
+      EndpointService::kMx, EndpointService::kSubmission, EndpointService::kSubmissions};
   EndpointObservation e;
+  // Absent in documents from before the submission check: the MX service.
+  if (r.Find("service") != nullptr) {
+    e.service =
+        EnumFromName(r.String("service"), kServices, EndpointServiceName, r.Path("service"));
+  }
   e.domain = r.String("domain");
   e.mx_name = r.String("mx");
   e.ip = AddressFrom(r.String("ip"), r.Path("ip"));
@@ -716,6 +733,22 @@ Result<DomainObservation> DomainObservationFromJson(const nlohmann::json& json) 
       obs.endpoints.push_back(EndpointFrom(Reader(item, "$.endpoints[]")));
     }
     // Absent in documents from before these were collected: "not collected".
+    if (r.Find("submission") != nullptr) {
+      const nlohmann::json& submission = r.Array("submission");
+      if (submission.size() > kMaxSubmissionEndpoints) {
+        throw ReadError{r.Path("submission"),
+                        "has more than " + std::to_string(kMaxSubmissionEndpoints) + " endpoints"};
+      }
+      for (const auto& item : submission) {
+        obs.submission.push_back(EndpointFrom(Reader(item, "$.submission[]")));
+        if (obs.submission.back().service == EndpointService::kMx) {
+          throw ReadError{"$.submission[]", "is not a submission endpoint"};
+        }
+      }
+    }
+    if (r.Find("submission_host_error") != nullptr) {
+      obs.submission_host_error = r.String("submission_host_error");
+    }
     if (r.Find("mta_sts") != nullptr) {
       obs.mta_sts = MtaStsFrom(r.Object("mta_sts"));
     }

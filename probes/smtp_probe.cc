@@ -120,6 +120,9 @@ class EndpointProber {
 
  private:
   bool OpenSession();
+  // Port 465 (RFC 8314 §3.3): the TLS handshake before any SMTP byte. False (and the
+  // connection dropped: nothing can be said on it) when it fails.
+  bool StartImplicitTls();
   bool ReadGreeting();
   bool SayHello(bool primary);
   void TryStartTls();
@@ -424,6 +427,30 @@ bool EndpointProber::OpenSession() {
   obs_.connect_status = ConnectStatus::kConnected;
   alive_ = true;
   stopping_ = false;
+  return true;
+}
+
+bool EndpointProber::StartImplicitTls() {
+  obs_.starttls.attempted = true;
+  const std::string server_name =
+      StripTrailingDots(target_.mx_name.empty() ? obs_.ip.ToString() : target_.mx_name);
+  std::size_t discarded = 0;  // nothing can be buffered before the first read
+  Result<TlsDetails> tls = client_->UpgradeToTls(server_name, deadline_, &discarded);
+  if (!tls.ok()) {
+    obs_.starttls.error = tls.error().message;
+    NoteFailure(tls.error().code == ErrorCode::kTimeout ? FailureReason::kTimeout
+                                                        : FailureReason::kTlsHandshake);
+    client_->Note("implicit TLS handshake failed: " + tls.error().ToString());
+    if (obs_.session_error.empty()) {
+      obs_.session_error = "TLS handshake failed: " + tls.error().message;
+      obs_.session_error_code = tls.error().code;
+    }
+    // Mid-handshake the connection cannot carry a QUIT; it is dropped.
+    alive_ = false;
+    return false;
+  }
+  obs_.starttls.ok = true;
+  obs_.starttls.tls = std::move(tls).value();
   return true;
 }
 
@@ -752,6 +779,7 @@ void EndpointProber::FailUntested(const std::string& why) {
 }
 
 EndpointObservation EndpointProber::Run() {
+  obs_.service = target_.service;
   obs_.domain = StripTrailingDots(target_.domain);
   obs_.mx_name = StripTrailingDots(target_.mx_name);
   obs_.ip = target_.ip;
@@ -764,15 +792,32 @@ EndpointObservation EndpointProber::Run() {
   const bool connected = OpenSession();
   EndPhase(started);
   if (connected) {
-    started = StartPhase("greeting");
-    bool usable = ReadGreeting();
-    EndPhase(started);
+    bool usable = true;
+    if (target_.service == EndpointService::kSubmissions) {
+      // RFC 8314 §3.3: on port 465 the client starts TLS at once; the greeting comes over it.
+      started = StartPhase("tls");
+      usable = StartImplicitTls();
+      EndPhase(started);
+    }
+    if (usable) {
+      started = StartPhase("greeting");
+      usable = ReadGreeting();
+      EndPhase(started);
+    }
     if (usable) {
       started = StartPhase("ehlo");
       usable = SayHello(true);
       EndPhase(started);
     }
-    if (usable) {
+    if (target_.service == EndpointService::kSubmissions) {
+      // Everything on this connection was said over TLS (whether or not EHLO succeeded): the
+      // EHLO reply is the TLS one, and nothing was offered in plaintext.
+      obs_.tls_ehlo = std::move(obs_.ehlo);
+      obs_.ehlo.reset();
+      obs_.extensions_tls = std::move(obs_.extensions_plain);
+      obs_.extensions_plain = ExtensionSet();
+      obs_.auth_before_tls = false;
+    } else if (usable) {
       if (obs_.esmtp) {
         TryStartTls();
       } else {
@@ -798,7 +843,20 @@ EndpointObservation EndpointProber::Run() {
 EndpointObservation ProbeEndpoint(TransportFactory& transports, const Clock& clock,
                                   const EndpointTarget& target, const CheckOptions& options,
                                   const SmtpLimits& limits) {
-  return EndpointProber(transports, clock, target, options, limits).Run();
+  if (target.service == EndpointService::kMx) {
+    return EndpointProber(transports, clock, target, options, limits).Run();
+  }
+  // A submission session never runs a transaction (nor AUTH, which the prober has no code
+  // for): its server is for authenticated users, and what it says before AUTH is all we ask.
+  CheckOptions submission = options;
+  submission.test_null_sender = false;
+  submission.test_postmaster = false;
+  submission.test_open_relay = false;
+  EndpointObservation obs = EndpointProber(transports, clock, target, submission, limits).Run();
+  obs.probe_sender.clear();
+  obs.probe_recipient.clear();
+  obs.transactions_channel = TransactionChannel::kNone;  // none ran
+  return obs;
 }
 
 }  // namespace smtp_exporter

@@ -407,6 +407,60 @@ std::vector<CatalogEntry> BuildCatalog() {
        "`dig +dnssec TLSA _25._tcp.mx1.example.org` with `delv` and fix the zone: RFC 7672 "
        "§2.2.1 has DANE senders treat the MX host as unusable until the lookup answers.",
        "RFC 7672 §2.2.1; RFC 4035 §5.5", ""},
+      // Message submission (option `submission`, RFC 8314): the ports mail users' programs
+      // send through, 587 with STARTTLS and 465 with implicit TLS. Passwords cross them, so
+      // what matters is that nothing can be authenticated in clear.
+      {"smtp.submission.unreachable", "submission port unreachable", Severity::kWarn,
+       "A configured submission port (587 or 465) does not hold a session to QUIT: no "
+       "connection, no 220 greeting, or EHLO refused",
+       "Check that the submission service listens on the port and address (Postfix master.cf: "
+       "`submission inet n - y - - smtpd` and `submissions inet n - y - - smtpd` with "
+       "`-o smtpd_tls_wrappermode=yes`; Exim: `daemon_smtp_ports = 25 : 465 : 587` and "
+       "`tls_on_connect_ports = 465`), that the firewall lets it through, and that "
+       "`submission_host` names the host your users send to.",
+       "RFC 8314 §3; RFC 6409 §3",
+       "WARN when another address still answers on that port; CRIT when no address of a "
+       "configured port answers, or the submission host has no address: mail users cannot "
+       "send."},
+      {"smtp.submission.no_starttls", "no STARTTLS on 587", Severity::kCrit,
+       "Port 587 does not offer STARTTLS, or the TLS upgrade fails: passwords and mail would "
+       "cross the network in clear",
+       "Offer STARTTLS on 587 and require it before AUTH. Postfix master.cf submission: "
+       "`-o smtpd_tls_security_level=encrypt` with `smtpd_tls_cert_file`/`smtpd_tls_key_file` "
+       "set; Exim: `tls_advertise_hosts = *` with `tls_certificate`/`tls_privatekey`. RFC 8314 "
+       "§3.3 prefers implicit TLS on 465 for new setups.",
+       "RFC 8314 §3.3, §4; RFC 3207 §4", ""},
+      {"smtp.submission.tls_failed", "implicit TLS failed on 465", Severity::kCrit,
+       "The TLS handshake right after connecting to port 465 failed: clients using implicit TLS "
+       "cannot submit mail",
+       "Port 465 must start TLS before any SMTP (RFC 8314 §3.3), so a plain SMTP greeting there "
+       "is this finding. Postfix master.cf submissions: `-o smtpd_tls_wrappermode=yes`; Exim: "
+       "`tls_on_connect_ports = 465`. Check the certificate and key files and the protocols "
+       "allowed (TLS 1.2 or later, RFC 8314 §4.1).",
+       "RFC 8314 §3.3, §4.1", ""},
+      {"smtp.submission.plaintext_auth", "plaintext AUTH before TLS", Severity::kCrit,
+       "Port 587 offers a plaintext password mechanism (PLAIN, LOGIN) before STARTTLS: a client "
+       "can send the password in clear",
+       "Advertise AUTH only after STARTTLS. Postfix: `smtpd_tls_auth_only = yes` (master.cf "
+       "submission: `-o smtpd_tls_security_level=encrypt`); Exim: `auth_advertise_hosts = "
+       "${if eq{$tls_in_cipher}{}{}{*}}`; Dovecot submission: `disable_plaintext_auth = yes`. "
+       "Better still, serve users on 465 (implicit TLS, RFC 8314 §3.3).",
+       "RFC 4954 §4; RFC 4616 §6; RFC 8314 §3", ""},
+      {"smtp.submission.auth_before_tls", "AUTH before TLS", Severity::kWarn,
+       "Port 587 offers AUTH before STARTTLS with mechanisms that do not send the password in "
+       "clear (CRAM-MD5, SCRAM): the user name and a hash still cross in clear",
+       "Advertise AUTH only after STARTTLS (Postfix `smtpd_tls_auth_only = yes`; Exim "
+       "`auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}`): RFC 8314 §3 wants every "
+       "submission session encrypted before authentication, and a client that authenticates "
+       "in clear can be downgraded.",
+       "RFC 4954 §4; RFC 8314 §3", ""},
+      {"smtp.submission.no_auth", "no AUTH after TLS", Severity::kWarn,
+       "The submission port offers no AUTH over TLS: its users cannot authenticate",
+       "A submission server is for authenticated users (RFC 6409 §4.3): enable SASL on it "
+       "(Postfix master.cf submission/submissions: `-o smtpd_sasl_auth_enable=yes` with "
+       "`smtpd_sasl_type = dovecot`; Exim: an `authenticators` section). If the port accepts "
+       "mail without authentication, it is another MX, not a submission service.",
+       "RFC 6409 §4.3; RFC 4954 §3; RFC 8314 §3", ""},
   };
 }
 
@@ -432,9 +486,17 @@ Subject Subject::Endpoint(std::string domain, std::string mx, const IpAddress& i
   return subject;
 }
 
+Subject Subject::Service(std::string domain, std::string host, const IpAddress& ip,
+                         std::uint16_t port) {
+  Subject subject = Endpoint(std::move(domain), std::move(host), ip, port);
+  subject.show_port = true;
+  return subject;
+}
+
 std::string Subject::Text() const {
   if (ip) {
-    const std::string address = "[" + ip->ToString() + "]";
+    const std::string address =
+        "[" + ip->ToString() + "]" + (show_port ? ":" + std::to_string(port) : "");
     return mx.empty() ? address : mx + " " + address;
   }
   return mx.empty() ? domain : mx;

@@ -84,6 +84,9 @@ CheckOptions EffectiveOptions(const CheckOptions& options, const RuleSelection& 
   effective.test_mta_sts = options.test_mta_sts && rules.Enabled("smtp.mta_sts");
   effective.test_tls_rpt = options.test_tls_rpt && rules.Enabled("smtp.tls_rpt");
   effective.test_dane = options.test_dane && rules.Enabled("smtp.dane");
+  if (!rules.Enabled("smtp.submission")) {
+    effective.submission.clear();  // no submission session without the rule that judges it
+  }
   return effective;
 }
 

@@ -85,6 +85,17 @@ bool NotJudged(const EndpointObservation& e) { return e.connect_status == Connec
 
 bool ReachedHello(const EndpointObservation& e) { return Works(e) && (e.esmtp || e.helo_fallback); }
 
+bool SubmissionAnswers(const EndpointObservation& e) {
+  if (e.service == EndpointService::kSubmissions && !e.starttls.ok) {
+    return false;
+  }
+  return ReachedHello(e);
+}
+
+bool SendsPasswordInClear(std::string_view mechanism) {
+  return mechanism == "PLAIN" || mechanism == "LOGIN";
+}
+
 bool EhloDeferred(const EndpointObservation& e) {
   // Older observations also tried HELO after a 4yz: a 4yz to it too is still only deferred.
   return Works(e) && e.ehlo && e.ehlo->IsTransient() &&

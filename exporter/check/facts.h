@@ -67,6 +67,14 @@ bool EhloDeferred(const EndpointObservation& e);
 // EHLO was refused and HELO after it too: no mail transaction can start.
 bool HelloRefused(const EndpointObservation& e);
 
+// A submission endpoint (RFC 8314) held its session to EHLO, over TLS on 465: the port answers
+// as a submission server.
+bool SubmissionAnswers(const EndpointObservation& e);
+
+// The SASL mechanism sends the password itself: PLAIN (RFC 4616 §6) and LOGIN. RFC 4954 §4:
+// they must not be used outside an encrypted session. `mechanism` in upper case.
+bool SendsPasswordInClear(std::string_view mechanism);
+
 // ---- The whole domain ---------------------------------------------------------------------
 
 struct DomainFacts {

@@ -33,13 +33,20 @@ struct Subject {
   std::string mx;               // an MX host name; empty when about the domain as a whole
   std::optional<IpAddress> ip;  // set when about one endpoint (or one address)
   std::uint16_t port = 0;       // the endpoint's port, with ip
+  // Text() names the port: an endpoint of a service beside the MX one (submission, RFC 8314),
+  // where one address has several ports that findings must tell apart.
+  bool show_port = false;
 
   static Subject Domain(std::string domain);
   static Subject Host(std::string domain, std::string mx);
   static Subject Endpoint(std::string domain, std::string mx, const IpAddress& ip,
                           std::uint16_t port);
+  // An endpoint of another service on `host` (a submission port): Text() shows the port.
+  static Subject Service(std::string domain, std::string host, const IpAddress& ip,
+                         std::uint16_t port);
 
-  // "example.org", "mx1.example.org", "mx1.example.org [192.0.2.1]" or "[192.0.2.1]".
+  // "example.org", "mx1.example.org", "mx1.example.org [192.0.2.1]", "[192.0.2.1]" or, for a
+  // service endpoint, "mail.example.org [192.0.2.1]:587".
   std::string Text() const;
   // About the endpoint ip:port (or about its address, when the port is not known).
   bool IsAbout(const IpAddress& address, std::uint16_t endpoint_port) const;

@@ -1,7 +1,7 @@
 // The evaluation functions behind the rule table (rules.cc), one per named rule, defined in
-// rules_dns.cc, rules_endpoint.cc, rules_tls.cc, rules_transactions.cc, rules_policy.cc and
-// rules_drift.cc. Internal to exporter/check/: everything else goes through Rules() and
-// Evaluate(). Pure; thread-safe.
+// rules_dns.cc, rules_endpoint.cc, rules_tls.cc, rules_transactions.cc, rules_policy.cc,
+// rules_dane.cc, rules_submission.cc and rules_drift.cc. Internal to exporter/check/:
+// everything else goes through Rules() and Evaluate(). Pure; thread-safe.
 #pragma once
 
 #include <string>
@@ -30,6 +30,7 @@ void EvaluatePostureDrift(const RuleContext& context, FindingSink& out);
 void EvaluateMtaSts(const RuleContext& context, FindingSink& out);
 void EvaluateTlsRpt(const RuleContext& context, FindingSink& out);
 void EvaluateDane(const RuleContext& context, FindingSink& out);
+void EvaluateSubmission(const RuleContext& context, FindingSink& out);
 
 // Calls fn(endpoint, subject) for each endpoint that answered EHLO or HELO, where what it
 // offers (STARTTLS, AUTH, extensions) and the transaction probes can be judged; none for a null

@@ -45,6 +45,10 @@ constexpr std::array kMtaStsCodes = {
 constexpr std::array kTlsRptCodes = {"smtp.tls_rpt.missing"sv, "smtp.tls_rpt.invalid"sv};
 constexpr std::array kDaneCodes = {"smtp.dane.lookup_failed"sv, "smtp.dane.no_tlsa"sv,
                                    "smtp.dane.not_validated"sv, "smtp.dane.unusable_parameters"sv};
+constexpr std::array kSubmissionCodes = {
+    "smtp.submission.unreachable"sv,     "smtp.submission.no_starttls"sv,
+    "smtp.submission.tls_failed"sv,      "smtp.submission.plaintext_auth"sv,
+    "smtp.submission.auth_before_tls"sv, "smtp.submission.no_auth"sv};
 
 std::vector<Rule> BuildRules() {
   return {
@@ -100,6 +104,11 @@ std::vector<Rule> BuildRules() {
        "Each MX host's TLSA records (DANE, RFC 7672) are DNSSEC-validated and usable for SMTP; "
        "checked when the option test_dane is on",
        kDaneCodes, true, EvaluateDane},
+      {"smtp.submission",
+       "The message submission ports (RFC 8314) answer, encrypt before any password can be sent "
+       "(STARTTLS on 587, implicit TLS on 465) and offer AUTH over TLS; checked when the option "
+       "submission names ports",
+       kSubmissionCodes, true, EvaluateSubmission},
       {"smtp.posture_drift",
        "STARTTLS, the TLS version, EHLO keywords, the banner name, AUTH before TLS, PTR names, "
        "the MX set, the MTA-STS mode and TLSA records stay as earlier checks saw them (the "

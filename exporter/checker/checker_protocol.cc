@@ -24,7 +24,9 @@ const std::vector<Rule>& CheckerRules() {
       // seed's run options: it trusts the AD bit of the resolver, which only an operator who
       // runs a validating resolver can vouch for (RFC 6698 §4.1). Offered, it could only ever
       // "return no state".
-      if (!rule.needs_history && rule.name != "smtp.dane") {
+      // smtp.submission likewise judges only what the option `submission` collects, which
+      // happyDomain cannot set.
+      if (!rule.needs_history && rule.name != "smtp.dane" && rule.name != "smtp.submission") {
         offered.push_back(rule);
       }
     }
@@ -56,6 +58,7 @@ const char* OptionFieldType(CheckOptionType type) {
       return "bool";
     case CheckOptionType::kPort:
       return "uint";
+    case CheckOptionType::kSubmissionPorts:  // "587,465", as the option table spells it
     case CheckOptionType::kHostName:
     case CheckOptionType::kMailAddress:
     case CheckOptionType::kFilePath:
@@ -116,6 +119,8 @@ std::optional<std::string> OptionText(const CheckOptionSpec& spec, const json& v
         return std::nullopt;
       }
       return std::to_string(static_cast<long long>(std::clamp(value.get<double>(), -1.0, 1e6)));
+    // Not a run option (IsRunOption): never read from a request; the table's text form if it were.
+    case CheckOptionType::kSubmissionPorts:
     case CheckOptionType::kHostName:
     case CheckOptionType::kMailAddress:
     case CheckOptionType::kFilePath:

@@ -180,8 +180,10 @@ int RunCheckCommand(const std::vector<std::string>& args, const CheckDependencie
   std::mutex progress_mutex;  // on_endpoint_done runs on several worker threads at once
   if (progress) {
     settings.on_endpoint_done = [&err, &progress_mutex](const EndpointObservation& e) {
-      std::string line = "probed " + (e.mx_name.empty() ? "" : e.mx_name + " ") + "[" +
-                         e.ip.ToString() + "]: " + std::string(ConnectStatusName(e.connect_status));
+      std::string line =
+          "probed " + (e.mx_name.empty() ? "" : e.mx_name + " ") + "[" + e.ip.ToString() + "]" +
+          (e.service == EndpointService::kMx ? "" : " port " + std::to_string(e.port)) + ": " +
+          std::string(ConnectStatusName(e.connect_status));
       if (e.greeting) {
         line += ", greeting " + std::to_string(e.greeting->code);
       }

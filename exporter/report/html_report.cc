@@ -922,6 +922,68 @@ void WriteEndpoints(std::ostringstream& out, const DomainObservation& domain,
   out << "</section>\n";
 }
 
+// What the AUTH line of one EHLO stage said, for the submission block.
+std::string AuthCell(const ExtensionSet& extensions) {
+  if (!extensions.Has("AUTH")) {
+    return "not offered";
+  }
+  const std::vector<std::string> mechanisms = extensions.AuthMechanisms();
+  return mechanisms.empty() ? "offered, no mechanism listed" : CodeList(mechanisms);
+}
+
+// The message submission sessions (option `submission`, RFC 8314), one block per (host,
+// address, port), badged with the worst of the rule smtp.submission's findings on it. Every
+// value came from the network: escaped (CodeList and WriteTranscript escape).
+void WriteSubmission(std::ostringstream& out, const DomainObservation& domain,
+                     const std::vector<Finding>& findings) {
+  if (domain.submission.empty() && domain.submission_host_error.empty()) {
+    return;
+  }
+  out << "<section id=\"submission\">\n<h2>Submission ports (" << domain.submission.size()
+      << ")</h2>\n";
+  if (!domain.submission_host_error.empty()) {
+    out << "<p>" << Esc(domain.submission_host_error) << "</p>\n";
+  }
+  for (const EndpointObservation& e : domain.submission) {
+    Severity worst = Severity::kOk;
+    for (const auto& f : findings) {
+      if (f.rule == "smtp.submission" && IsAboutEndpoint(f, e)) {
+        worst = std::max(worst, f.severity);
+      }
+    }
+    const bool implicit_tls = e.service == EndpointService::kSubmissions;
+    out << "<details class=\"endpoint submission\" data-ip=\"" << Esc(e.ip.ToString())
+        << "\" data-port=\"" << e.port << "\" data-status=\"" << SeverityName(worst) << "\""
+        << (worst >= Severity::kWarn ? " open" : "") << ">\n<summary>" << SeverityBadge(worst)
+        << " " << Esc(e.mx_name) << " <code>" << Esc(e.ip.ToString()) << "</code> port " << e.port
+        << (implicit_tls ? " (implicit TLS)" : " (STARTTLS)")
+        << "</summary>\n<div class=\"body\">\n<dl class=\"kv\">\n<dt>Connection</dt><dd>"
+        << Esc(ConnectStatusName(e.connect_status));
+    if (!e.connect_error.empty()) {
+      out << " (" << Esc(e.connect_error) << ")";
+    }
+    out << "</dd>\n<dt>TLS</dt><dd>";
+    if (e.starttls.ok) {
+      out << Esc(e.starttls.tls.version) << " " << Esc(e.starttls.tls.cipher);
+    } else if (!implicit_tls && !e.starttls.offered) {
+      out << "STARTTLS not offered";
+    } else {
+      out << "failed" << (e.starttls.error.empty() ? "" : ": " + Esc(e.starttls.error));
+    }
+    out << "</dd>\n";
+    if (!implicit_tls && e.esmtp) {
+      out << "<dt>AUTH before TLS</dt><dd>" << AuthCell(e.extensions_plain) << "</dd>\n";
+    }
+    if (e.starttls.ok && e.tls_ehlo) {
+      out << "<dt>AUTH over TLS</dt><dd>" << AuthCell(e.extensions_tls) << "</dd>\n";
+    }
+    out << "</dl>\n";
+    WriteTranscript(out, e);
+    out << "</div>\n</details>\n";
+  }
+  out << "</section>\n";
+}
+
 void WritePassed(std::ostringstream& out, const std::vector<Finding>& findings) {
   std::size_t count = 0;
   for (const auto& f : findings) count += f.severity == Severity::kOk;
@@ -985,6 +1047,7 @@ std::string RenderReportHtml(const DomainObservation& domain, const std::vector<
   WriteDns(out, domain.dns);
   WritePolicies(out, domain);
   WriteEndpoints(out, domain, findings, context.mx_notes);
+  WriteSubmission(out, domain, findings);
   WritePassed(out, findings);
   WriteFooter(out, context);
   out << "</main>\n</body>\n</html>\n";

@@ -155,20 +155,43 @@ constexpr FamilySpec kTlsRptRecord{"smtp_tls_rpt_record", MetricType::Gauge,
                                    "1 if the domain publishes exactly one valid TLS-RPT record "
                                    "(RFC 8460 _smtp._tls TXT), else 0; absent when not checked "
                                    "or the lookup failed."};
+// The message submission ports (option `submission`, RFC 8314), one series per (host, address,
+// port): labels domain, host (the MX host or the configured submission_host), ip, port.
+constexpr FamilySpec kSubmissionUp{"smtp_submission_up", MetricType::Gauge,
+                                   "1 if the submission port (587, 465) held a session to EHLO "
+                                   "(over TLS on 465), else 0; absent unless the option "
+                                   "submission names the port."};
+constexpr FamilySpec kSubmissionTls{"smtp_submission_tls", MetricType::Gauge,
+                                    "1 if the submission session was encrypted (STARTTLS on "
+                                    "587, implicit TLS on 465), else 0; absent before EHLO on "
+                                    "587 and without a connection on 465."};
+constexpr FamilySpec kSubmissionAuthBeforeTls{
+    "smtp_submission_auth_before_tls", MetricType::Gauge,
+    "Port 587: 1 if AUTH is advertised before STARTTLS, else 0; absent unless EHLO was "
+    "accepted."};
+constexpr FamilySpec kSubmissionPlaintextAuthBeforeTls{
+    "smtp_submission_plaintext_auth_before_tls", MetricType::Gauge,
+    "Port 587: 1 if AUTH PLAIN or LOGIN (the password in clear) is advertised before "
+    "STARTTLS, else 0; absent unless EHLO was accepted."};
+constexpr FamilySpec kSubmissionAuthAfterTls{"smtp_submission_auth_after_tls", MetricType::Gauge,
+                                             "1 if AUTH is advertised over TLS, else 0; absent "
+                                             "unless EHLO over TLS was accepted."};
 
 // Every per-domain and per-endpoint family, sorted by name: DomainSeries keeps its lines by
 // index into this list.
-constexpr std::array<const FamilySpec*, 31> kDomainFamilies = {
-    &kAuthPlaintext,         &kChangeTimestamp,       &kCheckDuration,
-    &kCheckRestored,         &kCheckSuccess,          &kCheckTimestamp,
-    &kDaneTlsaAuthenticated, &kDaneTlsaRecords,       &kDomainStatus,
-    &kEndpointUp,            &kEndpoints,             &kEsmtp,
-    &kExtension,             &kFcrdnsOk,              &kFinding,
-    &kFindings,              &kMtaStsMode,            &kMtaStsMaxAge,
-    &kMtaStsRecord,          &kMxRecords,             &kNullMx,
-    &kNullSenderAccepted,    &kOpenRelay,             &kPhaseDuration,
-    &kPostmasterAccepted,    &kProbeFailedPhase,      &kPtrPresent,
-    &kStartTlsOk,            &kTlsCertNotAfter,       &kTlsRptRecord,
+constexpr std::array<const FamilySpec*, 36> kDomainFamilies = {
+    &kAuthPlaintext,          &kChangeTimestamp,         &kCheckDuration,
+    &kCheckRestored,          &kCheckSuccess,            &kCheckTimestamp,
+    &kDaneTlsaAuthenticated,  &kDaneTlsaRecords,         &kDomainStatus,
+    &kEndpointUp,             &kEndpoints,               &kEsmtp,
+    &kExtension,              &kFcrdnsOk,                &kFinding,
+    &kFindings,               &kMtaStsMode,              &kMtaStsMaxAge,
+    &kMtaStsRecord,           &kMxRecords,               &kNullMx,
+    &kNullSenderAccepted,     &kOpenRelay,               &kPhaseDuration,
+    &kPostmasterAccepted,     &kProbeFailedPhase,        &kPtrPresent,
+    &kStartTlsOk,             &kSubmissionAuthAfterTls,  &kSubmissionAuthBeforeTls,
+    &kSubmissionPlaintextAuthBeforeTls,                  &kSubmissionTls,
+    &kSubmissionUp,           &kTlsCertNotAfter,         &kTlsRptRecord,
     &kTlsVersionInfo};
 static_assert(std::is_sorted(kDomainFamilies.begin(), kDomainFamilies.end(),
                              [](const FamilySpec* a, const FamilySpec* b) {
@@ -414,6 +437,30 @@ void AddEndpoint(const DnsObservation& dns, const std::string& domain,
   }
 }
 
+void AddSubmissionEndpoint(const std::string& domain, const EndpointObservation& endpoint,
+                           FamilySet* set) {
+  const Labels labels = {{"domain", domain},
+                         {"host", LabelValue(endpoint.mx_name)},
+                         {"ip", endpoint.ip.ToString()},
+                         {"port", std::to_string(endpoint.port)}};
+  const bool implicit_tls = endpoint.service == EndpointService::kSubmissions;
+  const bool hello = SubmissionAnswers(endpoint);
+  set->Add(kSubmissionUp, labels, Bool(hello));
+  if (implicit_tls ? endpoint.connect_status == ConnectStatus::kConnected : hello) {
+    set->Add(kSubmissionTls, labels, Bool(endpoint.starttls.ok));
+  }
+  if (!implicit_tls && hello && endpoint.esmtp) {
+    set->Add(kSubmissionAuthBeforeTls, labels, Bool(endpoint.extensions_plain.Has("AUTH")));
+    const std::vector<std::string> mechanisms = endpoint.extensions_plain.AuthMechanisms();
+    set->Add(kSubmissionPlaintextAuthBeforeTls, labels,
+             Bool(std::any_of(mechanisms.begin(), mechanisms.end(),
+                              [](const std::string& m) { return SendsPasswordInClear(m); })));
+  }
+  if (hello && endpoint.starttls.ok && endpoint.tls_ehlo && endpoint.tls_ehlo->IsPositive()) {
+    set->Add(kSubmissionAuthAfterTls, labels, Bool(endpoint.extensions_tls.Has("AUTH")));
+  }
+}
+
 void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored,
                const MetricsDetail& detail, std::size_t omitted_ok_findings = 0) {
   const DomainObservation& obs = snapshot.observation;
@@ -501,6 +548,9 @@ void AddDomain(const CheckResult& snapshot, FamilySet* set, bool with_restored,
 
   for (const EndpointObservation& endpoint : obs.endpoints) {
     AddEndpoint(dns, domain, endpoint, detail, set);
+  }
+  for (const EndpointObservation& endpoint : obs.submission) {
+    AddSubmissionEndpoint(domain, endpoint, set);
   }
 }
 

@@ -100,6 +100,10 @@ void WriteProbe(std::ostringstream& out, const std::string& name, const Transact
 std::string RenderEndpointText(const EndpointObservation& e) {
   std::ostringstream out;
   out << "Endpoint " << e.ip.ToString() << " port " << e.port << " (" << IpFamilyName(e.family()) << ")";
+  const bool implicit_tls = e.service == EndpointService::kSubmissions;
+  if (e.service != EndpointService::kMx) {
+    out << ", " << (implicit_tls ? "submission over implicit TLS" : "submission with STARTTLS");
+  }
   if (!e.mx_name.empty()) {
     out << ", MX " << EscapeForTerminal(e.mx_name);
   }
@@ -122,7 +126,9 @@ std::string RenderEndpointText(const EndpointObservation& e) {
     out << "  HELO fallback: " << e.helo->code << (e.helo_fallback ? " (accepted)" : " (refused)")
         << '\n';
   }
-  if (e.esmtp) {
+  if (e.esmtp && implicit_tls) {  // nothing was said before TLS
+    out << "  extensions over TLS: " << ExtensionList(e.extensions_tls) << '\n';
+  } else if (e.esmtp) {
     out << "  extensions before TLS: " << ExtensionList(e.extensions_plain) << '\n';
     if (e.starttls.ok) {
       out << "  extensions after TLS:  " << ExtensionList(e.extensions_tls) << '\n';
@@ -130,9 +136,9 @@ std::string RenderEndpointText(const EndpointObservation& e) {
     out << "  AUTH before STARTTLS: " << (e.auth_before_tls ? "YES (credentials over plaintext)" : "no")
         << '\n';
   }
-  if (e.esmtp || e.starttls.offered) {
-    out << "  STARTTLS: ";
-    if (!e.starttls.offered) {
+  if (e.esmtp || e.starttls.offered || (implicit_tls && e.starttls.attempted)) {
+    out << (implicit_tls ? "  TLS (implicit, RFC 8314): " : "  STARTTLS: ");
+    if (!implicit_tls && !e.starttls.offered) {
       out << "not offered\n";
     } else if (e.starttls.ok) {
       const TlsDetails& tls = e.starttls.tls;
@@ -309,6 +315,12 @@ std::string RenderDomainText(const DomainObservation& domain, const std::vector<
     out << policies << '\n';
   }
   for (const auto& endpoint : domain.endpoints) {
+    out << RenderEndpointText(endpoint) << '\n';
+  }
+  if (!domain.submission_host_error.empty()) {
+    out << "Submission: " << EscapeForTerminal(domain.submission_host_error) << "\n\n";
+  }
+  for (const auto& endpoint : domain.submission) {
     out << RenderEndpointText(endpoint) << '\n';
   }
   out << RenderPassedChecksText(findings, color);

@@ -135,6 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case CheckOptionType::kDuration:
       case CheckOptionType::kPort:
       case CheckOptionType::kFilePath:
+      case CheckOptionType::kSubmissionPorts:
         break;
     }
   }

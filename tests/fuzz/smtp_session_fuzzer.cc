@@ -3,11 +3,14 @@
 // that plays the fuzzer's bytes as everything the server says. No socket, no TLS: StartTls
 // "succeeds" or fails as the input says and the session goes on in the clear.
 //
-// Input: byte 0 sets the scene (bit 0: the STARTTLS handshake succeeds; bits 1-4: how many
-// bytes each read returns, 1-16); the rest is the server's side of the session.
+// Input: byte 0 sets the scene (bit 0: the STARTTLS handshake succeeds, or on 465 the implicit
+// one; bits 1-4: how many bytes each read returns, 1-16; bits 5-6: the service, 0-1 the MX
+// probe, 2 submission on 587, 3 submission over implicit TLS on 465); the rest is the server's
+// side of the session.
 // Invariants: every command sent is one line of printable ASCII ending in CRLF, so nothing a
 // server says can inject a command; nothing is sent after Close; the client reads no more
-// than its session bound; the observation, written as JSON, reads back and writes the same
+// than its session bound; a submission session sends no MAIL, RCPT, DATA, BDAT or AUTH; the
+// observation, written as JSON, reads back and writes the same
 // JSON again; its terminal text is safe for a terminal.
 #include <algorithm>
 #include <cstddef>
@@ -51,6 +54,7 @@ struct Script {
   std::string_view server;  // bytes still to be read
   std::size_t chunk = 1;
   bool tls_ok = false;
+  bool submission = false;  // a submission session (RFC 8314): no transaction, no AUTH
   std::size_t bytes_read = 0;
 };
 
@@ -89,6 +93,11 @@ class ScriptedTransport final : public Transport {
         FUZZ_CHECK(c >= 0x20 && c <= 0x7e);
       }
       FUZZ_CHECK(lines[i] != "DATA");
+      if (script_->submission) {
+        for (std::string_view verb : {"MAIL", "RCPT", "DATA", "BDAT", "AUTH"}) {
+          FUZZ_CHECK(!lines[i].starts_with(verb));
+        }
+      }
       if (lines.size() > 1) {
         FUZZ_CHECK(i + 1 == lines.size()
                        ? lines[i] == "QUIT"
@@ -147,6 +156,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Script script;
   script.tls_ok = (data[0] & 1) != 0;
   script.chunk = static_cast<std::size_t>((data[0] >> 1) & 0x0f) + 1;
+  const int service = (data[0] >> 5) & 0x03;
+  script.submission = service >= 2;
   script.server = AsText(data + 1, size - 1);
 
   ScriptedFactory factory(&script);
@@ -155,6 +166,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   target.domain = "example.org";
   target.mx_name = "mx1.example.org";
   target.ip = *IpAddress::Parse("192.0.2.25");
+  if (service == 2) {
+    target.port = 587;
+    target.service = EndpointService::kSubmission;
+  } else if (service == 3) {
+    target.port = 465;
+    target.service = EndpointService::kSubmissions;
+  }
   CheckOptions options;
   options.helo_name = "probe.example.net";
   const EndpointObservation endpoint = ProbeEndpoint(factory, clock, target, options, kLimits);
@@ -164,7 +182,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   DomainObservation observation;
   observation.domain = "example.org";
   observation.dns.domain = "example.org";
-  observation.endpoints.push_back(endpoint);
+  (script.submission ? observation.submission : observation.endpoints).push_back(endpoint);
   const std::string written = DumpJson(ToJson(observation));
   const nlohmann::json reparsed = nlohmann::json::parse(written, nullptr, false);
   FUZZ_CHECK(!reparsed.is_discarded());

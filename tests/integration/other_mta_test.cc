@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -227,7 +228,8 @@ std::vector<std::string> EximSessionProblems(const std::vector<std::string>& lin
 }
 
 // The same for tests/lab/aiosmtpd_lab.py's session log: "open", "QUIT", "close quit=yes|no
-// [(error)]" (an error there is a reset or an unclean TLS end), "EARLY-TALKER", "DATA-SEEN".
+// [(error)]" (an error there is a reset or an unclean TLS end), "EARLY-TALKER", "DATA-SEEN",
+// "AUTH-SEEN" (the exporter never authenticates).
 std::vector<std::string> AiosmtpdSessionProblems(const std::vector<std::string>& lines) {
   std::vector<std::string> problems;
   const std::size_t opened = CountContaining(lines, " open");
@@ -236,7 +238,7 @@ std::vector<std::string> AiosmtpdSessionProblems(const std::vector<std::string>&
   } else if (CountContaining(lines, " close quit=yes") != opened) {
     problems.emplace_back("a session did not end with QUIT");
   }
-  for (const char* bad : {"quit=no", "quit=yes (", "EARLY-TALKER", "DATA-SEEN"}) {
+  for (const char* bad : {"quit=no", "quit=yes (", "EARLY-TALKER", "DATA-SEEN", "AUTH-SEEN"}) {
     if (CountContaining(lines, bad) > 0) {
       problems.emplace_back(bad);
     }
@@ -373,7 +375,9 @@ s.close()
 
 // ---- aiosmtpd ----------------------------------------------------------------------------------
 
-class AiosmtpdLab : public ::testing::TestWithParam<MtaScenario> {
+// aiosmtpd for one test suite: started before its first test, stopped by PID after its last.
+template <typename Row>
+class AiosmtpdSuite : public ::testing::TestWithParam<Row> {
  public:
   static void SetUpTestSuite() {
     const auto start = RunCommand(LabEnvironment::SourceDir() + "/tests/lab/aiosmtpd.sh start " +
@@ -392,6 +396,7 @@ class AiosmtpdLab : public ::testing::TestWithParam<MtaScenario> {
   static inline bool started_ = false;
   static inline std::string start_output_;
 };
+using AiosmtpdLab = AiosmtpdSuite<MtaScenario>;
 
 TEST_P(AiosmtpdLab, ExactFindingsAndAPoliteSession) {
   const MtaScenario& scenario = GetParam();
@@ -411,6 +416,114 @@ TEST_P(AiosmtpdLab, ExactFindingsAndAPoliteSession) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Aiosmtpd, AiosmtpdLab, ::testing::ValuesIn(kAiosmtpdScenarios), TestName);
+
+// ---- Message submission (RFC 8314) on aiosmtpd -------------------------------------------------
+
+// One `check --submission ...` row against aiosmtpd's submission listeners (127.0.0.70-73, real
+// ports 587 and 465, tests/lab/aiosmtpd_lab.py SUBMISSION).
+struct SubmissionRow {
+  const char* domain;
+  const char* flags;
+  const char* status;
+  int exit_code;
+  std::set<std::string> findings;  // "code:severity" of every non-OK finding
+  // "<address>:<port>" of every submission session the check must have run, in order.
+  std::vector<std::string> sessions;
+  // aiosmtpd scenarios ("sub-good-587") whose sessions must have been polite: QUIT, no AUTH,
+  // no DATA, no early talk. Not a 465 whose TLS handshake failed: nothing can be said there.
+  std::vector<std::string> polite;
+};
+
+void PrintTo(const SubmissionRow& row, std::ostream* os) { *os << row.domain; }
+
+const SubmissionRow kSubmissionRows[] = {
+    // 587 with STARTTLS and AUTH only after it; 465 with implicit TLS and AUTH: nothing to say
+    // beyond the MX's own findings (aiosmtpd has no PIPELINING; no AAAA in the lab).
+    {"sub-good.lab.test",
+     "--submission 587,465",
+     "info",
+     0,
+     {"smtp.extension.missing:info", "smtp.ipv6.missing:info"},
+     {"127.0.0.70:587", "127.0.0.70:465"},
+     {"sub-good-587", "sub-good-465"}},
+    // AUTH PLAIN LOGIN before STARTTLS on 587; plain SMTP on 465, where the TLS handshake fails.
+    {"sub-auth.lab.test",
+     "--submission 587,465",
+     "crit",
+     2,
+     {"smtp.submission.plaintext_auth:crit", "smtp.submission.tls_failed:crit",
+      "smtp.extension.missing:info", "smtp.ipv6.missing:info"},
+     {"127.0.0.71:587", "127.0.0.71:465"},
+     {"sub-auth-587"}},
+    // No STARTTLS on 587; nothing listening on 465, the only address: CRIT.
+    {"sub-notls.lab.test",
+     "--submission 587,465",
+     "crit",
+     2,
+     {"smtp.submission.no_starttls:crit", "smtp.submission.unreachable:crit",
+      "smtp.extension.missing:info", "smtp.ipv6.missing:info"},
+     {"127.0.0.72:587", "127.0.0.72:465"},
+     {"sub-notls-587"}},
+    // CRAM-MD5 (no password in clear) before STARTTLS on 587: WARN; 465 without AUTH: WARN.
+    {"sub-cram.lab.test",
+     "--submission 587,465",
+     "warn",
+     1,
+     {"smtp.submission.auth_before_tls:warn", "smtp.submission.no_auth:warn",
+      "smtp.extension.missing:info", "smtp.ipv6.missing:info"},
+     {"127.0.0.73:587", "127.0.0.73:465"},
+     {"sub-cram-587", "sub-cram-465"}},
+    // A configured submission host instead of the MX hosts, resolved through the lab's Knot.
+    {"aio-good.lab.test",
+     "--submission 587 --submission-host mx-sub-good.lab.test",
+     "info",
+     0,
+     {"smtp.extension.missing:info", "smtp.ipv6.missing:info"},
+     {"127.0.0.70:587"},
+     {"sub-good-587"}},
+};
+
+using SubmissionRows = AiosmtpdSuite<SubmissionRow>;
+
+// "sub_good_lab_test_0": the domain, then the row (aio-good.lab.test has rows elsewhere).
+std::string SubmissionRowName(const ::testing::TestParamInfo<SubmissionRow>& row) {
+  std::string name = std::string(row.param.domain) + "_" + std::to_string(row.index);
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) {
+      c = '_';
+    }
+  }
+  return name;
+}
+
+TEST_P(SubmissionRows, ExactFindingsAndPoliteSessions) {
+  const SubmissionRow& row = GetParam();
+  ASSERT_TRUE(started_) << "could not start aiosmtpd:\n" << start_output_;
+  const std::size_t offset = ReadFile(SessionLog()).size();
+  const auto run = RunLabCheck(row.domain, row.flags);
+  EXPECT_EQ(run.exit_code, row.exit_code) << run.output;
+  ASSERT_TRUE(nlohmann::json::accept(run.output)) << run.output;
+  const auto doc = nlohmann::json::parse(run.output);
+  EXPECT_EQ(doc["status"], row.status);
+  EXPECT_EQ(NonOkFindings(doc), row.findings) << run.output;
+  std::vector<std::string> sessions;
+  for (const auto& e : doc["submission"]) {
+    sessions.push_back(e["ip"].get<std::string>() + ":" + std::to_string(e["port"].get<int>()));
+    // Never a transaction on a submission port.
+    EXPECT_EQ(e["transactions"]["null_sender"]["outcome"], "not_tested");
+    EXPECT_EQ(e["transactions"]["open_relay"]["outcome"], "not_tested");
+  }
+  EXPECT_EQ(sessions, row.sessions);
+  for (const std::string& scenario : row.polite) {
+    std::vector<std::string> lines;
+    const auto problems =
+        SettledProblems(SessionLog(), offset, " " + scenario + " ", AiosmtpdSessionProblems, lines);
+    EXPECT_THAT(problems, ::testing::IsEmpty()) << scenario << " logged:\n" << Joined(lines);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Aiosmtpd, SubmissionRows, ::testing::ValuesIn(kSubmissionRows),
+                         SubmissionRowName);
 
 class AiosmtpdLogControls : public AiosmtpdLab {};
 

@@ -14,7 +14,11 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 readonly SCRIPT_DIR
 readonly SERVER_PY=$SCRIPT_DIR/aiosmtpd_lab.py
-readonly ADDRESSES=(127.0.0.60 127.0.0.61 127.0.0.62 127.0.0.63)
+readonly ADDRESSES=(127.0.0.60 127.0.0.61 127.0.0.62 127.0.0.63 127.0.0.70 127.0.0.71 127.0.0.72 127.0.0.73)
+# The message submission listeners (RFC 8314) on real ports: starting needs root, as the
+# integration tests run.
+readonly SUBMISSION_LISTENERS=(127.0.0.70:587 127.0.0.70:465 127.0.0.71:587 127.0.0.71:465
+                               127.0.0.72:587 127.0.0.73:587 127.0.0.73:465)
 readonly READY_TRIES=200   # x 50 ms = 10 s
 readonly STOP_TRIES=100    # x 50 ms = 5 s after SIGTERM, then SIGKILL
 
@@ -61,6 +65,9 @@ cmd_start() {
   table=$(ss -Hltn 2>/dev/null) || die "ss (iproute2) failed"
   for a in "${ADDRESSES[@]}"; do
     if grep -qF " $a:$PORT " <<<"$table"; then die "$a:$PORT already has a listener"; fi
+  done
+  for a in "${SUBMISSION_LISTENERS[@]}"; do
+    if grep -qF " $a " <<<"$table"; then die "$a already has a listener"; fi
   done
   rm -rf -- "$AD"
   mkdir -p -- "$AD/tls"

@@ -6,6 +6,13 @@ One process serves one scenario per loopback address, all on --port:
   127.0.0.61 aio-notls  no STARTTLS
   127.0.0.62 aio-auth   AUTH PLAIN LOGIN advertised before STARTTLS (every attempt fails)
   127.0.0.63 aio-nopm   postmaster@ refused with 550 (RFC 5321 §4.5.1 says it must be accepted)
+and the MX hosts of the submission domains (RFC 8314), each as aio-good on --port, with the
+message submission ports 587 (STARTTLS) and 465 (implicit TLS) beside it (real ports: root):
+  127.0.0.70 sub-good   587 STARTTLS, AUTH only after TLS; 465 implicit TLS with AUTH
+  127.0.0.71 sub-auth   587 AUTH PLAIN LOGIN before STARTTLS; 465 plain SMTP (no TLS)
+  127.0.0.72 sub-notls  587 without STARTTLS (hence no AUTH either); nothing on 465
+  127.0.0.73 sub-cram   587 AUTH CRAM-MD5 before STARTTLS; 465 implicit TLS without AUTH
+The session log names them "<scenario>-mx", "<scenario>-587", "<scenario>-465".
 The SMTP engine is aiosmtpd's own; only the policy (handler) and the session log are ours.
 
 Log (--log), one line per event: "HH:MM:SS.mmm <scenario> <peer ip>:<port> <event>" with events
@@ -29,7 +36,22 @@ SCENARIOS = {
     "127.0.0.61": "aio-notls",
     "127.0.0.62": "aio-auth",
     "127.0.0.63": "aio-nopm",
+    "127.0.0.70": "sub-good-mx",
+    "127.0.0.71": "sub-auth-mx",
+    "127.0.0.72": "sub-notls-mx",
+    "127.0.0.73": "sub-cram-mx",
 }
+# (address, port, scenario, how): how is "starttls", "plain" (no TLS at all) or "implicit"
+# (TLS from the first byte, RFC 8314 §3.3), and which AUTH is offered before TLS.
+SUBMISSION = [
+    ("127.0.0.70", 587, "sub-good-587", "starttls"),
+    ("127.0.0.70", 465, "sub-good-465", "implicit"),
+    ("127.0.0.71", 587, "sub-auth-587", "starttls-auth-before-tls"),
+    ("127.0.0.71", 465, "sub-auth-465", "plain"),
+    ("127.0.0.72", 587, "sub-notls-587", "plain"),
+    ("127.0.0.73", 587, "sub-cram-587", "starttls-cram-before-tls"),
+    ("127.0.0.73", 465, "sub-cram-465", "implicit-no-auth"),
+]
 MAX_CONNECTIONS = 100
 LOG = None
 open_connections = 0
@@ -120,6 +142,20 @@ class LabSMTP(SMTP):
         log(self.lab_scenario, self.lab_peer, "DATA-SEEN (BDAT)")
         await self.push("554 5.7.1 the lab accepts no messages")
 
+    async def smtp_AUTH(self, arg):
+        # The exporter never authenticates (a submission session reads EHLO and quits).
+        log(self.lab_scenario, self.lab_peer, "AUTH-SEEN")
+        await super().smtp_AUTH(arg)
+
+
+class CramLabSMTP(LabSMTP):
+    """Offers only CRAM-MD5 (a challenge-response, no password in clear): aiosmtpd lists every
+    auth_<NAME> method ("__" read as "-") that auth_exclude_mechanism does not exclude."""
+
+    async def auth_CRAM__MD5(self, server, args):
+        await self.push("535 5.7.8 the lab accepts no login")
+        return AuthResult(success=False, handled=True)
+
 
 async def main(args):
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -128,7 +164,8 @@ async def main(args):
     servers = []
     for address, scenario in SCENARIOS.items():
         options = dict(
-            hostname="mx-%s.lab.test" % scenario, ident="ESMTP aiosmtpd", timeout=10,
+            hostname="mx-%s.lab.test" % scenario.removesuffix("-mx"), ident="ESMTP aiosmtpd",
+            timeout=10,
             command_call_limit=50, data_size_limit=1048576, enable_SMTPUTF8=True)
         if scenario != "aio-notls":
             options["tls_context"] = tls
@@ -141,6 +178,32 @@ async def main(args):
             return LabSMTP(scenario, **options)
 
         servers.append(await loop.create_server(factory, host=address, port=args.port))
+    for address, port, scenario, how in SUBMISSION:
+        options = dict(
+            hostname="mx-%s.lab.test" % scenario.rsplit("-", 1)[0], ident="ESMTP aiosmtpd",
+            timeout=10, command_call_limit=50, data_size_limit=1048576,
+            authenticator=refuse_every_login)
+        listen_tls = None
+        smtp_class = LabSMTP
+        if how.startswith("starttls"):
+            options["tls_context"] = tls
+        if how == "starttls-auth-before-tls":
+            options["auth_require_tls"] = False
+        if how == "starttls-cram-before-tls":
+            options.update(auth_require_tls=False, auth_exclude_mechanism=["PLAIN", "LOGIN"])
+            smtp_class = CramLabSMTP
+        if how == "implicit":
+            # aiosmtpd knows nothing of the TLS under it: AUTH only if not required to be "TLS"
+            # in its STARTTLS sense.
+            options["auth_require_tls"] = False
+        if how.startswith("implicit"):
+            listen_tls = tls
+
+        def factory(scenario=scenario, options=options, smtp_class=smtp_class):
+            return smtp_class(scenario, **options)
+
+        servers.append(
+            await loop.create_server(factory, host=address, port=port, ssl=listen_tls))
     stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))

@@ -78,6 +78,32 @@ EndpointObservation HealthyEndpoint(const std::string& domain, const std::string
   return e;
 }
 
+EndpointObservation HealthySubmission(const std::string& domain, const std::string& host,
+                                      const char* ip, std::uint16_t port) {
+  EndpointObservation e = HealthyEndpoint(domain, host, ip);
+  e.port = port;
+  e.service = port == 465 ? EndpointService::kSubmissions : EndpointService::kSubmission;
+  e.null_sender = {};
+  e.postmaster = {};
+  e.open_relay = {};
+  e.transactions_channel = TransactionChannel::kNone;
+  e.tls_ehlo =
+      Reply{250, {"250-" + host, "250-PIPELINING", "250-AUTH PLAIN LOGIN", "250 8BITMIME"}};
+  e.extensions_tls = ExtensionSet::FromEhloReply(*e.tls_ehlo);
+  if (e.service == EndpointService::kSubmissions) {
+    e.starttls.offered = false;
+    e.starttls.reply.reset();
+    e.ehlo.reset();
+    e.extensions_plain = ExtensionSet();
+    e.phases = {
+        {"connect", 0.012}, {"tls", 0.03}, {"greeting", 0.01}, {"ehlo", 0.004}, {"total", 0.06}};
+  } else {
+    e.phases = {{"connect", 0.012},  {"greeting", 0.01},  {"ehlo", 0.004},
+                {"starttls", 0.031}, {"tls_ehlo", 0.003}, {"total", 0.065}};
+  }
+  return e;
+}
+
 DomainObservation HealthyDomain(const std::string& domain, const std::vector<FixtureMx>& hosts) {
   DomainObservation obs;
   obs.domain = domain;

@@ -57,6 +57,12 @@ void WithoutStartTls(EndpointObservation* e);
 EndpointObservation UnreachableEndpoint(const std::string& domain, const std::string& mx,
                                         const char* ip, ConnectStatus status, std::string error);
 
+// A submission endpoint (RFC 8314) that passes smtp.submission: on 587 (kSubmission) EHLO
+// without AUTH, STARTTLS, then AUTH PLAIN LOGIN over TLS; on 465 (kSubmissions) implicit TLS,
+// then AUTH PLAIN LOGIN. No transaction probes (a submission session sends none).
+EndpointObservation HealthySubmission(const std::string& domain, const std::string& host,
+                                      const char* ip, std::uint16_t port);
+
 // The HELO name every fixture check uses.
 CheckOptions FixtureOptions();
 

@@ -41,6 +41,8 @@ Sample SampleFor(const CheckOptionSpec& spec) {
       return {"2525", {"0", "65536", "http", "", "-1"}};
     case CheckOptionType::kFilePath:
       return {"/etc/lab/ca.pem", {"", std::string(4097, 'a')}};
+    case CheckOptionType::kSubmissionPorts:
+      return {"587,465", {"25", "587,587", "587,", ",465", "smtp", "2525,587", "-587"}};
   }
   return {};
 }
@@ -133,6 +135,43 @@ TEST(CheckOptionTableTest, OptionsMarkdownMatchesDocs) {
   for (const CheckOptionSpec& spec : CheckOptionSpecs()) {
     EXPECT_THAT(expected, HasSubstr("`--" + std::string(spec.flag) + "`"));
   }
+}
+
+}  // namespace
+}  // namespace smtp_exporter
+
+namespace smtp_exporter {
+namespace {
+
+// RFC 8314's two submission ports, as a YAML list or the flag's text; anything else is refused,
+// so a /probe parameter cannot point the exporter at another service.
+TEST(CheckOptionTableTest, SubmissionPortsReadAsAListOrText) {
+  const auto config = ParseConfig(
+      "domains:\n  - name: example.org\n    submission: [465, 587]\n"
+      "    submission_host: Mail.Example.org.\n  - name: example.net\n    submission: \"587\"\n",
+      "t.yml");
+  ASSERT_TRUE(config.ok()) << config.error().ToString();
+  EXPECT_EQ(config.value().domains.at(0).options.submission,
+            (std::vector<std::uint16_t>{465, 587}));
+  EXPECT_EQ(config.value().domains.at(0).options.submission_host, "mail.example.org");
+  EXPECT_EQ(config.value().domains.at(1).options.submission, (std::vector<std::uint16_t>{587}));
+  EXPECT_TRUE(CheckOptions{}.submission.empty());  // off by default
+
+  const auto bad =
+      ParseConfig("domains:\n  - name: example.org\n    submission: [587, 25]\n", "t.yml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message, HasSubstr("587 and/or 465"));
+  EXPECT_FALSE(
+      ParseConfig("domains:\n  - name: example.org\n    submission: [[587]]\n", "t.yml").ok());
+
+  // Empty means off, and the option's text reads back as what it was.
+  const CheckOptionSpec& spec = *FindCheckOption("submission");
+  CheckOptions options;
+  ASSERT_TRUE(SetCheckOption(spec, "587, 465", options).ok());
+  EXPECT_EQ(PortListText(options.submission), "587,465");
+  ASSERT_TRUE(SetCheckOption(spec, "", options).ok());
+  EXPECT_TRUE(options.submission.empty());
+  EXPECT_EQ(PortListText(options.submission), "");
 }
 
 }  // namespace

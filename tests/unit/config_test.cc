@@ -463,6 +463,9 @@ TEST(ConfigTest, ExampleFileLoads) {
   EXPECT_EQ(config.defaults.helo_name, "mx-probe.example.net");
   EXPECT_FALSE(config.domains.empty());
   EXPECT_EQ(config.metrics, MetricsDetail{});
+  EXPECT_TRUE(config.defaults.submission.empty());  // off unless a domain asks
+  EXPECT_EQ(config.domains.back().options.submission, (std::vector<std::uint16_t>{587, 465}));
+  EXPECT_EQ(config.domains.back().options.submission_host, "smtp.example.net");
 }
 
 TEST(ConfigTest, MissingFileIsAnError) {

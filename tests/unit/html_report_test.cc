@@ -18,10 +18,12 @@
 #include <variant>
 #include <vector>
 
+#include "exporter/check/check.h"
 #include "exporter/check/evaluate.h"
 #include "exporter/daemon/snapshot_store.h"
 #include "exporter/report/html.h"
 #include "exporter/report/overview.h"
+#include "exporter/report/text_report.h"
 #include "tests/support/golden.h"
 #include "tests/support/observations.h"
 
@@ -220,6 +222,59 @@ TEST(HtmlReportTest, TransportPolicySectionShowsThePolicyEscaped) {
   EXPECT_THAT(html, HasSubstr("&quot;&gt;&lt;img src=x&gt;"));
   EXPECT_THAT(html, Not(HasSubstr("<script>")));
   EXPECT_THAT(html, Not(HasSubstr("<img")));
+}
+
+// The submission ports (RFC 8314): a block per (address, port), badged by smtp.submission's
+// findings on it, the AUTH mechanisms before and after TLS, every server byte escaped. No
+// section when the option is off.
+TEST(HtmlReportTest, SubmissionSectionShowsEachPortEscaped) {
+  DomainObservation obs =
+      HealthyDomain("sub.example", {{10, "mx1.sub.example", {"198.51.100.20"}}});
+  EXPECT_THAT(Render(EvaluatedFixture(obs)), Not(HasSubstr("id=\"submission\"")));
+  EndpointObservation leaky =
+      testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20", 587);
+  leaky.ehlo = Reply{250, {"250-mx1", "250-AUTH PLAIN <script>x</script>", "250 STARTTLS"}};
+  leaky.extensions_plain = ExtensionSet::FromEhloReply(*leaky.ehlo);
+  leaky.auth_before_tls = true;
+  obs.submission = {
+      leaky, testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20", 465)};
+  CheckOptions options = testing::FixtureOptions();
+  options.submission = {587, 465};
+  const CheckResult check = EvaluateObservation(obs, options);
+  const std::string html = Render(check);
+  EXPECT_THAT(html, HasSubstr("<h2>Submission ports (2)</h2>"));
+  EXPECT_EQ(Attributes(html, "id=\"submission\"", "</section>",
+                       "<details class=\"endpoint submission\"", "data-status"),
+            (std::vector<std::string>{"crit", "ok"}));
+  EXPECT_EQ(Attributes(html, "id=\"submission\"", "</section>",
+                       "<details class=\"endpoint submission\"", "data-port"),
+            (std::vector<std::string>{"587", "465"}));
+  EXPECT_THAT(html, HasSubstr("&lt;SCRIPT&gt;X&lt;/SCRIPT&gt;"));  // a "mechanism", upper-cased
+  EXPECT_THAT(html, Not(HasSubstr("<script>")));
+  EXPECT_THAT(html, HasSubstr("mx1.sub.example [198.51.100.20]:587"));  // the finding's subject
+}
+
+// The text report (`check`, /report?format=text) lists the submission sessions after the MX
+// endpoints, saying which TLS each port uses; 465 has no "before TLS" stage.
+TEST(HtmlReportTest, TextReportListsTheSubmissionSessions) {
+  DomainObservation obs =
+      HealthyDomain("sub.example", {{10, "mx1.sub.example", {"198.51.100.20"}}});
+  obs.submission = {
+      testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20", 587),
+      testing::HealthySubmission("sub.example", "mx1.sub.example", "198.51.100.20", 465)};
+  const std::string text = RenderDomainText(obs, {}, Severity::kOk, false);
+  const std::size_t at587 =
+      text.find("Endpoint 198.51.100.20 port 587 (ipv4), submission with STARTTLS");
+  const std::size_t at465 =
+      text.find("Endpoint 198.51.100.20 port 465 (ipv4), submission over implicit TLS");
+  ASSERT_NE(at587, std::string::npos) << text;
+  ASSERT_NE(at465, std::string::npos) << text;
+  EXPECT_LT(text.find("Endpoint 198.51.100.20 port 25"), at587);
+  const std::string tail = text.substr(at465);
+  EXPECT_THAT(tail, HasSubstr("  TLS (implicit, RFC 8314): ok, TLSv1.3"));
+  EXPECT_THAT(tail, HasSubstr("  extensions over TLS: "));
+  EXPECT_THAT(tail, Not(HasSubstr("before TLS")));
+  EXPECT_THAT(tail, Not(HasSubstr("transaction probes")));
 }
 
 // DANE (test_dane): the MX panel says per MX host whether TLSA is published and validated, and a

@@ -33,6 +33,7 @@ using ::testing::Not;
 using LabelMap = std::map<std::string, std::string>;
 using testing::ExpectGolden;
 using testing::HealthyDomain;
+using testing::HealthySubmission;
 using testing::Ip;
 using testing::Mx;
 using testing::Plan;
@@ -139,6 +140,14 @@ std::shared_ptr<const CheckResult> RelaySnapshot() {
   refused.phases = {{"connect", 0.001}, {"total", 0.001}};
   refused.failure = ProbeFailure{"connect", FailureReason::kRefused};
   obs.endpoints = {open, refused};
+  // Submission (RFC 8314) on mx1: 587 offers AUTH PLAIN LOGIN before STARTTLS; 465 is fine.
+  EndpointObservation submission =
+      HealthySubmission(obs.domain, "mx1.relay.example", "198.51.100.7", 587);
+  submission.ehlo = Reply{250, {"250-mail.relay.example", "250-AUTH PLAIN LOGIN", "250 STARTTLS"}};
+  submission.extensions_plain = ExtensionSet::FromEhloReply(*submission.ehlo);
+  submission.auth_before_tls = true;
+  obs.submission = {submission,
+                    HealthySubmission(obs.domain, "mx1.relay.example", "198.51.100.7", 465)};
 
   snapshot->findings = {
       MakeFinding("smtp.all_no_starttls", Severity::kCrit, Subject::Domain("relay.example")),
@@ -149,6 +158,9 @@ std::shared_ptr<const CheckResult> RelaySnapshot() {
       MakeFinding("smtp.starttls.missing", Severity::kWarn, Endpoint("relay.example", "mx1.relay.example", "198.51.100.7")),
       MakeFinding("smtp.ipv6.missing", Severity::kInfo, Subject::Domain("relay.example")),
       MakeFinding("smtp.null_sender.rejected", Severity::kOk, Endpoint("relay.example", "mx1.relay.example", "198.51.100.7")),
+      MakeFinding("smtp.submission.plaintext_auth", Severity::kCrit,
+                  Subject::Service("relay.example", "mx1.relay.example",
+                                   *IpAddress::Parse("198.51.100.7"), 587)),
   };
   snapshot->status = Severity::kCrit;
   return snapshot;
@@ -574,7 +586,39 @@ TEST(MetricsTest, DuplicateFindingsAreOneSeries) {
   const auto families = FamiliesOf(snapshot);
   EXPECT_THAT(Samples(families, "smtp_finding", {{"code", "smtp.all_no_starttls"}}),
               ElementsAre(1));
-  EXPECT_THAT(Samples(families, "smtp_findings", {{"severity", "crit"}}), ElementsAre(5));
+  // The five CRIT findings, the duplicate counted again.
+  EXPECT_THAT(Samples(families, "smtp_findings", {{"severity", "crit"}}), ElementsAre(6));
+}
+
+// The submission ports (RFC 8314): one series per (host, address, port), the port a label.
+TEST(MetricsTest, SubmissionSeriesPerPort) {
+  const auto families = FamiliesOf(RelaySnapshot());
+  const LabelMap at587 = {{"host", "mx1.relay.example"}, {"ip", "198.51.100.7"}, {"port", "587"}};
+  const LabelMap at465 = {{"host", "mx1.relay.example"}, {"ip", "198.51.100.7"}, {"port", "465"}};
+  EXPECT_THAT(Samples(families, "smtp_submission_up", at587), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_submission_up", at465), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_submission_tls", at587), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_submission_auth_before_tls", at587), ElementsAre(1));
+  EXPECT_THAT(Samples(families, "smtp_submission_plaintext_auth_before_tls", at587),
+              ElementsAre(1));
+  // 465 has no plaintext stage: nothing was said before TLS.
+  EXPECT_TRUE(Samples(families, "smtp_submission_auth_before_tls", at465).empty());
+  EXPECT_THAT(Samples(families, "smtp_submission_auth_after_tls", at465), ElementsAre(1));
+  // The finding names the port in its subject, so 587 and 465 stay apart.
+  EXPECT_THAT(Samples(families, "smtp_finding",
+                      {{"code", "smtp.submission.plaintext_auth"},
+                       {"subject", "mx1.relay.example [198.51.100.7]:587"}}),
+              ElementsAre(1));
+
+  // A 465 whose TLS handshake failed: down, not encrypted, no AUTH series.
+  auto snapshot = std::make_shared<CheckResult>(*RelaySnapshot());
+  EndpointObservation& failed = snapshot->observation.submission.at(1);
+  failed.starttls.ok = false;
+  failed.greeting.reset();
+  const auto broken = FamiliesOf(snapshot);
+  EXPECT_THAT(Samples(broken, "smtp_submission_up", at465), ElementsAre(0));
+  EXPECT_THAT(Samples(broken, "smtp_submission_tls", at465), ElementsAre(0));
+  EXPECT_TRUE(Samples(broken, "smtp_submission_auth_after_tls", at465).empty());
 }
 
 TEST(MetricsTest, ExporterFamilies) {

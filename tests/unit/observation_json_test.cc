@@ -136,6 +136,9 @@ DomainObservation RichObservation() {
   tls_rpt.record_count = 1;
   tls_rpt.record_error = "the URI \"ftp://x\" is neither mailto: nor https: (RFC 8460 §3)";
   obs.tls_rpt = tls_rpt;
+  obs.submission = {testing::HealthySubmission(obs.domain, "mx1.example.org", "192.0.2.1", 587),
+                    testing::HealthySubmission(obs.domain, "mx1.example.org", "192.0.2.1", 465)};
+  obs.submission[0].auth_before_tls = true;
   return obs;
 }
 
@@ -151,6 +154,41 @@ TEST(ObservationJsonTest, RoundTripKeepsEveryFieldAndEveryVerdict) {
   CheckOptions with_dane;
   with_dane.test_dane = true;
   EXPECT_EQ(Evaluate(read.value(), with_dane), Evaluate(original, with_dane));
+  CheckOptions with_submission;
+  with_submission.submission = {587, 465};
+  EXPECT_EQ(Evaluate(read.value(), with_submission), Evaluate(original, with_submission));
+}
+
+// The submission sessions came after schema version 1 shipped: absent, none; present, each is a
+// submission endpoint (service "submission" or "submissions"), at most kMaxSubmissionEndpoints.
+TEST(ObservationJsonTest, SubmissionIsOptionalBoundedAndChecked) {
+  const nlohmann::json written = ToJson(RichObservation());
+  ASSERT_EQ(written["submission"].size(), 2u);
+  EXPECT_EQ(written["submission"][0]["service"], "submission");
+  EXPECT_EQ(written["submission"][1]["service"], "submissions");
+  EXPECT_EQ(written["endpoints"][0]["service"], "mx");
+
+  nlohmann::json older = written;
+  older.erase("submission");
+  older["endpoints"][0].erase("service");
+  const Result<DomainObservation> read = DomainObservationFromJson(older);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_TRUE(read.value().submission.empty());
+  EXPECT_EQ(read.value().endpoints[0].service, EndpointService::kMx);
+
+  nlohmann::json mx_there = written;
+  mx_there["submission"][0]["service"] = "mx";
+  EXPECT_FALSE(DomainObservationFromJson(mx_there).ok());
+  nlohmann::json unknown = written;
+  unknown["submission"][0]["service"] = "lmtp";
+  EXPECT_FALSE(DomainObservationFromJson(unknown).ok());
+  nlohmann::json many = written;
+  for (std::size_t i = 0; i < kMaxSubmissionEndpoints; ++i) {
+    many["submission"].push_back(written["submission"][0]);
+  }
+  const Result<DomainObservation> too_many = DomainObservationFromJson(many);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_THAT(too_many.error().message, ::testing::HasSubstr("$.submission has more than"));
 }
 
 // "pipelined" came after schema version 1 first shipped: a document without it reads as

@@ -22,6 +22,7 @@
 #include "exporter/report/findings_text.h"
 #include "exporter/report/terminal_text.h"
 #include "probes/observation_json.h"
+#include "tests/support/observations.h"
 
 namespace smtp_exporter {
 namespace {
@@ -1082,7 +1083,8 @@ TEST(RulesTest, SeverityNames) {
 
 TEST(RuleTableTest, TheSixteenRulesOfHappyDomainsCheckerSmtpVerbatim) {
   // happyDomain's documentation of checker-smtp, "What it checks", in its order, then ours:
-  // the transport-security policies (RFC 8461, RFC 8460, RFC 7672) and posture drift.
+  // the transport-security policies (RFC 8461, RFC 8460, RFC 7672), the submission ports
+  // (RFC 8314) and posture drift.
   const std::vector<std::string> expected = {
       "smtp.null_mx",          "smtp.mx_present",     "smtp.mx_sanity",
       "smtp.endpoint_reachable", "smtp.banner_sanity", "smtp.ehlo_supported",
@@ -1092,7 +1094,7 @@ TEST(RuleTableTest, TheSixteenRulesOfHappyDomainsCheckerSmtpVerbatim) {
       "smtp.tls_quality",
       // Our own, after happyDomain's 16.
       "smtp.mta_sts",          "smtp.tls_rpt",        "smtp.dane",
-      "smtp.posture_drift"};
+      "smtp.submission",       "smtp.posture_drift"};
   std::vector<std::string> names;
   for (const auto& rule : Rules()) {
     names.emplace_back(rule.name);
@@ -1159,6 +1161,10 @@ DomainObservation WhereRuleSpeaks(std::string_view rule) {
     obs.tls_rpt = TlsRptObservation{};
     obs.tls_rpt->record_lookup.status = DnsStatus::kNoData;
   }
+  if (rule == "smtp.submission") {
+    obs.submission.push_back(testing::HealthySubmission(obs.domain, obs.dns.mx_targets[0].host,
+                                                        "192.0.2.1", 587));
+  }
   if (rule == "smtp.dane") {
     obs.dns.mx_targets[0].tlsa = {"_25._tcp." + obs.dns.mx_targets[0].host,
                                   {DnsStatus::kOk, ""},
@@ -1178,6 +1184,7 @@ TEST_P(RuleDisableTest, ADisabledRuleEmitsNothingAndChangesNothingElse) {
   const PostureHistory posture = AdvancePosture(nullptr, obs);
   CheckOptions options;
   options.test_dane = true;  // smtp.dane judges only what test_dane collected
+  options.submission = {587};  // smtp.submission likewise
   const std::vector<Finding> all = Judge(obs, options, AllRules(), &posture);
   std::vector<Finding> expected;
   std::size_t own = 0;
