@@ -145,10 +145,10 @@ struct EndpointPlan {
   std::size_t dropped_over_cap = 0;
 };
 
-// Everything one check of one domain saw.
 // Bound on DomainObservation::submission: two ports on at most 32 addresses.
 inline constexpr std::size_t kMaxSubmissionEndpoints = 64;
 
+// Everything one check of one domain saw.
 struct DomainObservation {
   std::string domain;
   double started_at_unix = 0;
