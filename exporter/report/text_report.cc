@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include "exporter/check/facts.h"
 #include "exporter/report/findings_text.h"
@@ -27,9 +29,17 @@ std::string LookupText(DnsStatus status, const std::string& error) {
   return out;
 }
 
-// The records of `lookup` that start with `version`, one per line.
-void WriteVersionRecords(std::ostringstream& out, const TxtLookupResult& lookup,
-                         std::string_view version) {
+// One policy record line: "  LABEL NAME: ok[, why it is invalid]", then the records of the
+// lookup that start with `version`, one per line (MTA-STS and TLS-RPT records alike).
+void WritePolicyRecord(std::ostringstream& out, std::string_view label, const std::string& name,
+                       const TxtLookupResult& lookup, const std::string& record_error,
+                       std::string_view version) {
+  out << "  " << label << ' ' << EscapeForTerminal(name) << ": "
+      << LookupText(lookup.status, lookup.error);
+  if (!record_error.empty()) {
+    out << ", " << EscapeForTerminal(record_error);
+  }
+  out << '\n';
   for (std::string_view record : RecordsWithVersion(lookup.records, version)) {
     out << "      " << EscapeForTerminal(record) << '\n';
   }
@@ -265,13 +275,8 @@ std::string RenderPoliciesText(const DomainObservation& domain) {
   }
   out << "Transport-security policies of " << EscapeForTerminal(domain.domain) << '\n';
   if (const auto& m = domain.mta_sts) {
-    out << "  MTA-STS record _mta-sts." << EscapeForTerminal(domain.domain) << ": "
-        << LookupText(m->record_lookup.status, m->record_lookup.error);
-    if (!m->record_error.empty()) {
-      out << ", " << EscapeForTerminal(m->record_error);
-    }
-    out << '\n';
-    WriteVersionRecords(out, m->record_lookup, "v=STSv1");
+    WritePolicyRecord(out, "MTA-STS record", "_mta-sts." + domain.domain, m->record_lookup,
+                      m->record_error, "v=STSv1");
     if (m->fetch_status != PolicyFetchStatus::kNotAttempted) {
       out << "  MTA-STS policy https://" << EscapeForTerminal(m->policy_host)
           << "/.well-known/mta-sts.txt: " << PolicyFetchStatusName(m->fetch_status);
@@ -291,13 +296,8 @@ std::string RenderPoliciesText(const DomainObservation& domain) {
     }
   }
   if (const auto& t = domain.tls_rpt) {
-    out << "  TLS-RPT record _smtp._tls." << EscapeForTerminal(domain.domain) << ": "
-        << LookupText(t->record_lookup.status, t->record_lookup.error);
-    if (!t->record_error.empty()) {
-      out << ", " << EscapeForTerminal(t->record_error);
-    }
-    out << '\n';
-    WriteVersionRecords(out, t->record_lookup, "v=TLSRPTv1");
+    WritePolicyRecord(out, "TLS-RPT record", "_smtp._tls." + domain.domain, t->record_lookup,
+                      t->record_error, "v=TLSRPTv1");
   }
   return out.str();
 }
