@@ -180,6 +180,14 @@ std::string QuoteReply(const Reply& reply) {
   return out;
 }
 
+std::string StartTlsFailureText(const EndpointObservation& e) {
+  if (e.starttls.reply && e.starttls.reply->code != 220) {
+    return "STARTTLS was refused: " + QuoteReply(*e.starttls.reply);
+  }
+  const std::string& error = e.starttls.error.empty() ? e.session_error : e.starttls.error;
+  return "the TLS handshake failed: " + Truncate(error);
+}
+
 std::string AddressList(const std::vector<IpAddress>& addresses) {
   std::vector<std::string> texts;
   texts.reserve(addresses.size());

@@ -109,6 +109,11 @@ std::string Join(const std::vector<std::string>& items, std::string_view separat
 // The reply's lines verbatim, each in quotes: "554 5.7.1 Relay access denied" (bounded).
 std::string QuoteReply(const Reply& reply);
 
+// Why an attempted STARTTLS did not give a TLS session, for a finding (bounded): "STARTTLS was
+// refused: <reply>" or "the TLS handshake failed: <error>". The port-25 and the submission
+// rules word it alike.
+std::string StartTlsFailureText(const EndpointObservation& e);
+
 // "192.0.2.1, 2001:db8::1".
 std::string AddressList(const std::vector<IpAddress>& addresses);
 

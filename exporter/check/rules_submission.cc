@@ -17,18 +17,21 @@ std::string MechanismList(const std::vector<std::string>& mechanisms) {
 }
 
 // Why the session did not reach EHLO, in a few words, for smtp.submission.unreachable.
+// Server text is bounded (QuoteReply, Truncate), as in every other finding.
 std::string WhyNotAnswering(const EndpointObservation& e) {
+  const std::string session_error =
+      e.session_error.empty() ? "" : " (" + Truncate(e.session_error) + ")";
   if (e.connect_status != ConnectStatus::kConnected) {
     return "no connection (" + std::string(ConnectStatusName(e.connect_status)) +
-           (e.connect_error.empty() ? "" : ": " + e.connect_error) + ")";
+           (e.connect_error.empty() ? "" : ": " + Truncate(e.connect_error)) + ")";
   }
   if (!e.greeting) {
-    return "no greeting" + (e.session_error.empty() ? "" : " (" + e.session_error + ")");
+    return "no greeting" + session_error;
   }
   if (e.greeting->code != 220) {
-    return "greeted with \"" + e.greeting->lines.front() + "\"";
+    return "greeted with " + QuoteReply(*e.greeting);
   }
-  return "EHLO and HELO failed" + (e.session_error.empty() ? "" : " (" + e.session_error + ")");
+  return "EHLO and HELO failed" + session_error;
 }
 
 void JudgeEndpoint(const EndpointObservation& e, const std::string& domain, bool port_answers,
@@ -41,7 +44,8 @@ void JudgeEndpoint(const EndpointObservation& e, const std::string& domain, bool
     if (!e.starttls.ok) {
       out.Fail("smtp.submission.tls_failed", about,
                "TLS handshake on " + port + " failed: " +
-                   (e.starttls.error.empty() ? std::string("no detail") : e.starttls.error));
+                   (e.starttls.error.empty() ? std::string("no detail")
+                                             : Truncate(e.starttls.error)));
       return;
     }
     out.Pass(
@@ -82,15 +86,8 @@ void JudgeEndpoint(const EndpointObservation& e, const std::string& domain, bool
     }
     // RFC 8314 §3.3 and §4: a 587 session must be upgraded to TLS before anything else.
     if (!e.starttls.ok) {
-      std::string why;
-      if (!e.starttls.offered) {
-        why = "STARTTLS is not offered";
-      } else if (e.starttls.reply && e.starttls.reply->code != 220) {
-        why = "STARTTLS was refused: \"" + e.starttls.reply->lines.front() + "\"";
-      } else {
-        why = "the TLS handshake failed" +
-              (e.starttls.error.empty() ? std::string() : ": " + e.starttls.error);
-      }
+      const std::string why =
+          e.starttls.offered ? StartTlsFailureText(e) : std::string("STARTTLS is not offered");
       out.Fail("smtp.submission.no_starttls", about, why + " on " + port);
       return;  // AUTH over TLS cannot be judged
     }

@@ -86,13 +86,7 @@ void EvaluateStartTlsHandshake(const RuleContext& context, FindingSink& out) {
     if (!e.starttls.attempted) {
       return;  // offered but never tried: no verdict
     }
-    std::string text;
-    if (e.starttls.reply && e.starttls.reply->code != 220) {
-      text = "STARTTLS was refused: " + QuoteReply(*e.starttls.reply);
-    } else {
-      const std::string& error = e.starttls.error.empty() ? e.session_error : e.starttls.error;
-      text = "the TLS handshake failed: " + Truncate(error);
-    }
+    std::string text = StartTlsFailureText(e);
     if (e.transactions_channel == TransactionChannel::kPlainReconnect) {
       text +=
           "; the transaction probes ran on a new plaintext connection, as a sender "
