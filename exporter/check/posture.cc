@@ -89,22 +89,19 @@ void AddEndpointFacts(const EndpointObservation& e, std::vector<PostureFact>& ou
   }
 }
 
+// A lookup that answered: its records, or their absence, are the published state. One not
+// made, or failed (SERVFAIL, timeout), says nothing and changes nothing.
+bool Answered(DnsStatus status) {
+  return status != DnsStatus::kNotQueried && !IsDnsFailure(status);
+}
+
 void AddReverseFacts(const DomainObservation& obs, std::vector<PostureFact>& out) {
   for (const auto& reverse : obs.dns.reverse) {
-    const DnsStatus status = reverse.ptr.status;
-    if (status != DnsStatus::kOk && status != DnsStatus::kNoData &&
-        status != DnsStatus::kNxDomain) {
+    if (!Answered(reverse.ptr.status)) {
       continue;  // a failed lookup says nothing about the PTR records
     }
     out.push_back({PostureKind::kPtr, "", reverse.ip.ToString(), SortedJoin(reverse.ptr_names)});
   }
-}
-
-// A lookup that answered: its records, or their absence, are the published state. A failed
-// one (SERVFAIL, timeout) says nothing and changes nothing.
-bool Answered(DnsStatus status) {
-  return status == DnsStatus::kOk || status == DnsStatus::kNoData ||
-         status == DnsStatus::kNxDomain;
 }
 
 // The MTA-STS mode (RFC 8461 §5) when it is known: the mode of a fetched policy, or "no policy"
@@ -128,8 +125,8 @@ void AddPolicyFacts(const DomainObservation& obs, std::vector<PostureFact>& out)
 void AddDaneFacts(const DnsObservation& dns, std::vector<PostureFact>& out) {
   for (const auto& target : dns.mx_targets) {
     const DaneLookup& dane = target.tlsa;
-    if (dane.lookup.status == DnsStatus::kNotQueried || !Answered(dane.lookup.status)) {
-      continue;
+    if (!Answered(dane.lookup.status)) {
+      continue;  // not collected, or the lookup failed
     }
     std::vector<std::string> records;
     for (const auto& r : dane.records) {
