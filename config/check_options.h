@@ -81,6 +81,12 @@ struct CheckOptions {
   friend bool operator==(const CheckOptions&, const CheckOptions&) = default;
 };
 
+// Most domains one shared MX session serves (the `domains_per_session` setting). Its second
+// transaction carries a postmaster RCPT per domain and the open-relay RCPT, and RFC 5321
+// §4.5.3.1.8 has servers accept at least 100 recipients per transaction: 99 domains keep it
+// within that.
+inline constexpr std::size_t kMaxDomainsPerSession = 99;
+
 // This machine's host name from gethostname(2) (no DNS lookup), or "localhost" if unknown.
 std::string DefaultHeloName();
 

@@ -46,9 +46,10 @@ constexpr std::string_view kDurationForms = "such as 30s, 5m, 1h30m, 250ms or in
 // Keys of each section. Both "global:" and "domains:" entries also take every per-check
 // option of the option table (CheckOptionSpecs), listed after these: one home for them.
 constexpr std::array<std::string_view, 4> kTopKeys = {"global", "probe", "metrics", "domains"};
-constexpr std::array<std::string_view, 8> kGlobalOwnKeys = {
-    "interval",    "jitter",      "concurrency",    "endpoint_concurrency", "per_ip_connections",
-    "dns_servers", "dns_timeout", "denied_networks"};
+constexpr std::array<std::string_view, 9> kGlobalOwnKeys = {
+    "interval",        "jitter",         "concurrency",
+    "endpoint_concurrency", "per_ip_connections", "domains_per_session",
+    "dns_servers",     "dns_timeout",    "denied_networks"};
 constexpr std::array<std::string_view, 4> kProbeKeys = {
     "denied_networks", "pinned_options", "only_configured_domains", "allowed_domains"};
 constexpr std::array<std::string_view, 2> kMetricsKeys = {"extensions", "phase_durations"};
@@ -534,10 +535,13 @@ bool Parser::ParseGlobal(const YAML::Node& global, Config& config) {
           jitter_ = Located<milliseconds>{*parsed, ValueMark(key_node, value)};
           return true;
         }
-        if (key == "concurrency" || key == "endpoint_concurrency" || key == "per_ip_connections") {
+        if (key == "concurrency" || key == "endpoint_concurrency" || key == "per_ip_connections" ||
+            key == "domains_per_session") {
           const std::int64_t max = key == "concurrency"            ? kMaxConcurrency
                                    : key == "endpoint_concurrency" ? kMaxEndpointConcurrency
-                                                                   : kMaxPerIpConnections;
+                                   : key == "per_ip_connections"   ? kMaxPerIpConnections
+                                                                   : static_cast<std::int64_t>(
+                                                                         kMaxDomainsPerSession);
           const auto parsed = Count(key, key_node, value, max);
           if (!parsed) {
             return false;
@@ -547,6 +551,8 @@ bool Parser::ParseGlobal(const YAML::Node& global, Config& config) {
             config.concurrency = count;
           } else if (key == "endpoint_concurrency") {
             config.endpoint_concurrency = count;
+          } else if (key == "domains_per_session") {
+            config.domains_per_session = count;
           } else {
             config.per_ip_connections = count;
           }

@@ -102,6 +102,12 @@ struct Config {
   // Simultaneous connections to one MX IP address across all domains. Default: 2.
   std::size_t per_ip_connections = 2;
 
+  // Most domains whose scheduled checks share one MX session (SharedMxSessions): probes of
+  // one address (and MX name, with the same options) waiting at the same time ask the
+  // connection-level questions once and each domain's postmaster in the same transactions.
+  // 1: every domain its own session. At most kMaxDomainsPerSession. Default: 99.
+  std::size_t domains_per_session = kMaxDomainsPerSession;
+
   // DNS servers as "IP", "IP:PORT", "IPv6" or "[IPv6]:PORT" literals. Default: empty, i.e. the
   // system resolver (/etc/resolv.conf).
   std::vector<HostPort> dns_servers;

@@ -208,6 +208,16 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
         result = NotAllowedEndpoint(target, *denied);
         continue;
       }
+      if (settings.shared_sessions != nullptr && target.service == EndpointService::kMx &&
+          !settings.deadline) {
+        std::optional<EndpointObservation> shared =
+            settings.shared_sessions->Probe(target, endpoint_options, settings.cancelled);
+        result = shared ? std::move(*shared) : CancelledEndpoint(target);
+        if (shared && settings.on_endpoint_done) {
+          settings.on_endpoint_done(result);
+        }
+        continue;
+      }
       // The limiter waits on the real steady clock; the deadline is on `clock`.
       std::optional<std::chrono::steady_clock::time_point> slot_deadline;
       if (settings.deadline) {

@@ -1,5 +1,6 @@
 // CheckDomain: one full check of one domain, as the seed describes it: DNS posture, the endpoint
-// plan, then every endpoint probed on port 25, several at once (bounded), while a thread of its
+// plan, then every endpoint probed on port 25, several at once (bounded), on sessions of its
+// own or shared with other domains' checks (settings.shared_sessions), while a thread of its
 // own looks up the reverse DNS of every planned address. Returns plain data; judging it is the
 // rules' job.
 // Thread-safe: concurrent calls share nothing but the (thread-safe) resolver, factory and clock.
@@ -19,6 +20,7 @@
 #include "config/base/ip_address.h"
 #include "probes/ip_limiter.h"
 #include "probes/resolver.h"
+#include "probes/shared_sessions.h"
 #include "probes/transport.h"
 
 namespace smtp_exporter {
@@ -35,6 +37,11 @@ struct DomainCheckSettings {
   std::string only_endpoint_mx_name;
   // Politeness across domains: at most N probes of one IP at a time. Optional.
   IpConnectionLimiter* ip_limiter = nullptr;
+  // MX sessions shared with other domains' checks (the daemon's scheduled checks): the MX
+  // endpoint probes go through it, and it takes the per-IP slots itself (with its own
+  // limiter). Not used with a deadline (a /probe answers within its scrape budget, on a
+  // session of its own). Optional.
+  SharedMxSessions* shared_sessions = nullptr;
   // The end of the whole check on `clock` (a /probe's scrape budget). An endpoint that gets no
   // per-IP slot before then is not probed (a timeout, no connection), and no endpoint probe
   // runs past it. Default: none; scheduled checks wait for their slot.

@@ -167,6 +167,12 @@ struct EndpointObservation {
   std::vector<PhaseDuration> phases;
   std::vector<TranscriptEntry> transcript;
 
+  // A scheduled check may share its MX session with other domains' checks whose MX hosts are
+  // the same address (ProbeSharedEndpoint): how many domains the session served (1: its own),
+  // and the domain whose check opened it when that was another one (empty otherwise).
+  std::size_t session_domains = 1;
+  std::string session_opened_for;
+
   IpFamily family() const { return ip.family(); }
 
   // STARTTLS-era and plaintext extensions together (RFC 3207 §4.2: the post-TLS set may differ).

@@ -90,33 +90,52 @@ constexpr std::size_t kTxSteps = static_cast<std::size_t>(TxStep::kRelayRset) + 
 // broke), and a retry would add a connection to a host that is already failing, against the
 // per-IP connection budget. More replies than commands (a server out of step) shows after
 // QUIT's reply and is reported as a protocol violation.
+// A shared session (several domains) puts each domain's RCPT TO:<postmaster@…> side by side
+// in both transactions; MAIL, RSET and the open-relay RCPT are asked once for all of them:
+//   MAIL FROM:<>, RCPT TO:<postmaster@d1>, …, RCPT TO:<postmaster@dn>, RSET
+//   MAIL FROM:<checker@h>, RCPT TO:<postmaster@d1>, …, RCPT TO:<postmaster@dn>, RCPT TO:<relay>,
+//   RSET, QUIT
 struct PipelinedGroup {
   struct Entry {
     std::string command;
     // The reply, or why none came; unset until read (QUIT's reply is read last, by Quit()).
     std::optional<Result<Reply>> answer;
+    int owner = -1;  // the member (domain) whose command it is; -1: every member's
   };
   std::vector<Entry> entries;  // in the order sent; QUIT last
-  // The entry of each step, or -1: kSenderRset when the relay probe shares the second
-  // transaction (no RSET between its RCPTs), and the steps of probes that are off.
-  std::array<int, kTxSteps> index;
+  // Per member, the entry of each step, or -1: kSenderRset when the relay probe shares the
+  // second transaction (no RSET between its RCPTs), and the steps of probes that are off.
+  std::vector<std::array<int, kTxSteps>> index;
+};
+
+// A domain whose postmaster a session asks for: its own transaction probes. The session's
+// other facts, and the open-relay probe, belong to every member alike.
+struct Member {
+  std::string domain;
+  TransactionProbe null_sender;
+  TransactionProbe postmaster;
+  bool own_reply_deferred = false;  // a 4yz or 552 to one of its own RCPTs
 };
 
 // One endpoint probe: owns the connection(s) and fills the observation as it goes.
 class EndpointProber {
  public:
   EndpointProber(TransportFactory& transports, const Clock& clock, const EndpointTarget& target,
-                 const CheckOptions& options, const SmtpLimits& limits)
+                 const CheckOptions& options, const SmtpLimits& limits,
+                 const SessionJoin* join = nullptr)
       : transports_(transports),
         clock_(clock),
         target_(target),
         options_(options),
         limits_(limits),
+        join_(join),
         helo_name_(options.helo_name.empty() ? DefaultHeloName() : options.helo_name),
         origin_(clock.Now()),
         deadline_(origin_ + options.timeout) {}
 
   EndpointObservation Run();
+  // Run() for every member: the target's domain first, then the joined ones.
+  std::vector<SharedEndpointResult> RunShared();
 
  private:
   bool OpenSession();
@@ -142,7 +161,13 @@ class EndpointProber {
   // One transaction step: its reply from the pipelined group when one was sent, else Send().
   std::optional<Reply> Ask(TxStep step, TransactionProbe* first = nullptr,
                            TransactionProbe* second = nullptr);
-  std::string CommandFor(TxStep step) const;
+  std::string CommandFor(TxStep step, const Member& member) const;
+  // The joined domains become members (once: at the transaction probes, or at the end).
+  void Join();
+  // Transcript entries [begin, end) are member `owner`'s own (hidden from the other members).
+  void Own(std::size_t begin, std::size_t end, int owner);
+  // Member `index`'s result, built from the session's facts (moved out when `last`).
+  EndpointObservation ResultFor(std::size_t index, bool last);
   // Sends the transaction probes and QUIT as one group and reads the replies but QUIT's, in
   // order, stopping at the first that ends the session (an error, or 421).
   void SendGroup();
@@ -169,6 +194,7 @@ class EndpointProber {
   const EndpointTarget& target_;
   const CheckOptions& options_;
   const SmtpLimits& limits_;
+  const SessionJoin* join_;  // nullptr: the target's domain alone
   const std::string helo_name_;
   const SteadyTime origin_;
   // The conversation's deadline: `timeout` after the start, moved later by the time spent
@@ -184,6 +210,14 @@ class EndpointProber {
   // The EHLO reply in force (the post-TLS one after STARTTLS) advertises PIPELINING.
   bool pipelining_offered_ = false;
   std::optional<PipelinedGroup> group_;  // set once the transaction probes went as one group
+
+  std::vector<Member> members_;  // the target's domain first
+  bool joined_ = false;
+  std::size_t current_ = 0;  // the member whose probes the verdict logic runs now
+  // Per transcript entry (as far as it is filled), its member, or -1 for everyone's.
+  std::vector<int> owners_;
+  // The session broke (an error, or 421) during the transaction probes.
+  bool transactions_broke_ = false;
 };
 
 SteadyTime EndpointProber::StartPhase(const char* name) {
@@ -273,13 +307,13 @@ std::optional<Reply> EndpointProber::Judge(const std::string& command, const Res
   return reply.value();
 }
 
-std::string EndpointProber::CommandFor(TxStep step) const {
+std::string EndpointProber::CommandFor(TxStep step, const Member& member) const {
   switch (step) {
     case TxStep::kNullMail:
       return "MAIL FROM:<>";
     case TxStep::kNullRcpt:
     case TxStep::kSenderRcpt:
-      return "RCPT TO:<postmaster@" + obs_.domain + ">";
+      return "RCPT TO:<postmaster@" + member.domain + ">";
     case TxStep::kSenderMail:
     case TxStep::kRelayMail:
       return "MAIL FROM:<" + obs_.probe_sender + ">";
@@ -295,18 +329,27 @@ std::string EndpointProber::CommandFor(TxStep step) const {
 
 std::optional<Reply> EndpointProber::Ask(TxStep step, TransactionProbe* first,
                                          TransactionProbe* second) {
+  std::optional<Reply> reply;
   if (!group_) {
-    return Send(CommandFor(step), first, second);
+    reply = Send(CommandFor(step, members_[current_]), first, second);
+  } else {
+    if (!alive_ || stopping_) {
+      return std::nullopt;
+    }
+    const int index = group_->index[current_][static_cast<std::size_t>(step)];
+    if (index < 0) {
+      return std::nullopt;  // an RSET the group leaves out: its transaction goes on
+    }
+    const PipelinedGroup::Entry& entry = group_->entries[static_cast<std::size_t>(index)];
+    reply = Judge(entry.command, *entry.answer, first, second);
   }
-  if (!alive_ || stopping_) {
-    return std::nullopt;
+  // RFC 5321 §4.5.3.1.10: a server over its recipient limit answers 452 (older ones 552); in a
+  // shared session that may be the other domains' recipients' doing, not this domain's.
+  if (reply && (step == TxStep::kNullRcpt || step == TxStep::kSenderRcpt) &&
+      (reply->IsTransient() || reply->code == 552)) {
+    members_[current_].own_reply_deferred = true;
   }
-  const int index = group_->index[static_cast<std::size_t>(step)];
-  if (index < 0) {
-    return std::nullopt;  // an RSET the group leaves out: its transaction goes on
-  }
-  const PipelinedGroup::Entry& entry = group_->entries[static_cast<std::size_t>(index)];
-  return Judge(entry.command, *entry.answer, first, second);
+  return reply;
 }
 
 void EndpointProber::Reset(TxStep step) {
@@ -316,24 +359,38 @@ void EndpointProber::Reset(TxStep step) {
 
 void EndpointProber::SendGroup() {
   PipelinedGroup group;
-  group.index.fill(-1);
+  std::array<int, kTxSteps> none;
+  none.fill(-1);
+  group.index.assign(members_.size(), none);
+  // A step asked once for every member.
   auto add = [&group, this](TxStep step) {
-    group.index[static_cast<std::size_t>(step)] = static_cast<int>(group.entries.size());
-    group.entries.push_back({CommandFor(step), std::nullopt});
+    for (auto& index : group.index) {
+      index[static_cast<std::size_t>(step)] = static_cast<int>(group.entries.size());
+    }
+    group.entries.push_back({CommandFor(step, members_.front()), std::nullopt, -1});
+  };
+  // A step asked for each member in turn.
+  auto add_each = [&group, this](TxStep step) {
+    for (std::size_t m = 0; m < members_.size(); ++m) {
+      group.index[m][static_cast<std::size_t>(step)] = static_cast<int>(group.entries.size());
+      group.entries.push_back({CommandFor(step, members_[m]), std::nullopt, static_cast<int>(m)});
+    }
   };
   if (options_.test_null_sender) {
     add(TxStep::kNullMail);
     if (options_.test_postmaster) {
-      add(TxStep::kNullRcpt);
+      add_each(TxStep::kNullRcpt);
     }
     add(TxStep::kNullRset);
   }
   if (options_.test_postmaster || options_.test_open_relay) {
     add(TxStep::kSenderMail);
-    group.index[static_cast<std::size_t>(TxStep::kRelayMail)] =
-        group.index[static_cast<std::size_t>(TxStep::kSenderMail)];
+    for (auto& index : group.index) {
+      index[static_cast<std::size_t>(TxStep::kRelayMail)] =
+          index[static_cast<std::size_t>(TxStep::kSenderMail)];
+    }
     if (options_.test_postmaster) {
-      add(TxStep::kSenderRcpt);
+      add_each(TxStep::kSenderRcpt);
     }
     if (options_.test_open_relay) {
       add(TxStep::kRelayRcpt);
@@ -342,7 +399,7 @@ void EndpointProber::SendGroup() {
       add(TxStep::kSenderRset);
     }
   }
-  group.entries.push_back({"QUIT", std::nullopt});
+  group.entries.push_back({"QUIT", std::nullopt, -1});
 
   std::vector<std::string> lines;
   for (const auto& entry : group.entries) {
@@ -353,6 +410,11 @@ void EndpointProber::SendGroup() {
   if (Status sent = client_->SendGroup(lines, deadline_); !sent.ok()) {
     EndSession(sent.error());  // as lock-step's first write would have
     return;
+  }
+  // SendGroup recorded the lines last, in order.
+  const std::size_t first_line = obs_.transcript.size() - lines.size();
+  for (std::size_t i = 0; i < group.entries.size(); ++i) {
+    Own(first_line + i, first_line + i + 1, group.entries[i].owner);
   }
   obs_.transactions_pipelined = true;
   // Replies come in the order of the commands (RFC 2920 §3.2). Read them all but QUIT's now;
@@ -369,7 +431,9 @@ void EndpointProber::SendGroup() {
     if (i + 1 == group.entries.size()) {
       break;  // QUIT: Quit() reads its reply, after the phase's timing
     }
+    const std::size_t reply_from = obs_.transcript.size();
     entry.answer = client_->NextReply(deadline_);
+    Own(reply_from, obs_.transcript.size(), entry.owner);
     if (!entry.answer->ok()) {
       stopped = entry.answer->error();
     } else if (entry.answer->value().code == 421) {
@@ -604,8 +668,8 @@ void EndpointProber::TryStartTls() {
 }
 
 void EndpointProber::ProbeNullSenderAndPostmaster() {
-  TransactionProbe& null_sender = obs_.null_sender;
-  TransactionProbe& postmaster = obs_.postmaster;
+  TransactionProbe& null_sender = members_[current_].null_sender;
+  TransactionProbe& postmaster = members_[current_].postmaster;
   const std::optional<Reply> mail = Ask(TxStep::kNullMail, &null_sender);
   if (!mail) {
     return;
@@ -670,7 +734,7 @@ void EndpointProber::ProbeNullSenderAndPostmaster() {
 }
 
 void EndpointProber::ProbePostmasterOnly() {
-  TransactionProbe& postmaster = obs_.postmaster;
+  TransactionProbe& postmaster = members_[current_].postmaster;
   const std::optional<Reply> mail = Ask(TxStep::kSenderMail, &postmaster);
   if (!mail) {
     return;
@@ -720,19 +784,56 @@ void EndpointProber::RunTransactions() {
   if (!options_.test_null_sender && !options_.test_postmaster && !options_.test_open_relay) {
     return;
   }
+  Join();
   const SteadyTime started = StartPhase("transactions");
   if (options_.pipelining && pipelining_offered_) {
     SendGroup();
   }
-  if (options_.test_null_sender) {
-    ProbeNullSenderAndPostmaster();
-  } else if (options_.test_postmaster) {
-    ProbePostmasterOnly();
+  // Each member's null-sender and postmaster probes: from the group's replies, or in lock-step
+  // one domain after another on this connection, each domain's commands its own.
+  for (current_ = 0; current_ < members_.size(); ++current_) {
+    const std::size_t from = obs_.transcript.size();
+    if (options_.test_null_sender) {
+      ProbeNullSenderAndPostmaster();
+    } else if (options_.test_postmaster) {
+      ProbePostmasterOnly();
+    }
+    if (!group_) {
+      Own(from, obs_.transcript.size(), static_cast<int>(current_));
+    }
   }
+  current_ = 0;  // the open-relay probe's steps are everyone's (the same in every member)
   if (options_.test_open_relay) {
     ProbeOpenRelay();
   }
+  transactions_broke_ = !alive_;
   EndPhase(started);
+}
+
+void EndpointProber::Join() {
+  if (joined_) {
+    return;
+  }
+  joined_ = true;
+  if (join_ == nullptr || !*join_) {
+    return;
+  }
+  for (std::string& domain : (*join_)()) {
+    if (members_.size() < kMaxDomainsPerSession) {
+      members_.push_back({StripTrailingDots(domain), {}, {}, false});
+    }
+  }
+}
+
+void EndpointProber::Own(std::size_t begin, std::size_t end, int owner) {
+  if (members_.size() < 2 || begin >= end) {
+    return;  // a session of one domain hides nothing
+  }
+  if (owners_.size() < end) {
+    owners_.resize(end, -1);
+  }
+  std::fill(owners_.begin() + static_cast<std::ptrdiff_t>(begin),
+            owners_.begin() + static_cast<std::ptrdiff_t>(end), owner);
 }
 
 void EndpointProber::Quit() {
@@ -766,16 +867,54 @@ void EndpointProber::Quit() {
 }
 
 void EndpointProber::FailUntested(const std::string& why) {
-  const std::pair<bool, TransactionProbe*> probes[] = {
-      {options_.test_null_sender, &obs_.null_sender},
-      {options_.test_postmaster, &obs_.postmaster},
+  std::vector<std::pair<bool, TransactionProbe*>> probes = {
       {options_.test_open_relay, &obs_.open_relay}};
+  for (Member& member : members_) {
+    probes.emplace_back(options_.test_null_sender, &member.null_sender);
+    probes.emplace_back(options_.test_postmaster, &member.postmaster);
+  }
   for (const auto& [enabled, probe] : probes) {
     if (enabled && probe->outcome == ProbeOutcome::kNotTested) {
       probe->outcome = ProbeOutcome::kError;
       probe->detail = why;
     }
   }
+}
+
+EndpointObservation EndpointProber::ResultFor(std::size_t index, bool last) {
+  Member& member = members_[index];
+  EndpointObservation result = last ? std::move(obs_) : obs_;
+  if (members_.size() > 1) {
+    // Each domain sees the session's lines and its own, never another domain's recipients.
+    std::vector<TranscriptEntry> own;
+    std::size_t hidden = 0;
+    for (std::size_t i = 0; i < result.transcript.size(); ++i) {
+      const int owner = i < owners_.size() ? owners_[i] : -1;
+      if (owner >= 0 && static_cast<std::size_t>(owner) != index) {
+        if (hidden++ == 0) {
+          own.push_back({result.transcript[i].at_seconds, TranscriptEntry::Direction::kNote, ""});
+        }
+        continue;
+      }
+      own.push_back(std::move(result.transcript[i]));
+    }
+    for (TranscriptEntry& entry : own) {
+      if (entry.direction == TranscriptEntry::Direction::kNote && entry.text.empty()) {
+        entry.text = "this session served " + std::to_string(members_.size()) +
+                     " domains whose MX hosts share this address; " + std::to_string(hidden) +
+                     " lines of the other domains' recipients are not shown";
+      }
+    }
+    result.transcript = std::move(own);
+    result.session_domains = members_.size();
+    if (index > 0) {
+      result.session_opened_for = members_.front().domain;
+    }
+  }
+  result.domain = member.domain;
+  result.null_sender = std::move(member.null_sender);
+  result.postmaster = std::move(member.postmaster);
+  return result;
 }
 
 EndpointObservation EndpointProber::Run() {
@@ -787,6 +926,7 @@ EndpointObservation EndpointProber::Run() {
   obs_.started_at_unix = std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
   obs_.probe_sender = "checker@" + StripTrailingDots(helo_name_);
   obs_.probe_recipient = ProbeAddressFor(options_.test_probe_address, obs_.domain);
+  members_.push_back({obs_.domain, {}, {}, false});
 
   SteadyTime started = StartPhase("connect");
   const bool connected = OpenSession();
@@ -831,14 +971,59 @@ EndpointObservation EndpointProber::Run() {
     Quit();
     CollectViolations();
   }
+  Join();  // a session that never reached the transaction probes serves its waiters as well
   FailUntested(obs_.session_error.empty()
                    ? (connected ? "not reached" : "no connection: " + obs_.connect_error)
                    : "session ended: " + obs_.session_error);
   obs_.phases.push_back({"total", SecondsBetween(origin_, clock_.Now())});
-  return std::move(obs_);
+  return ResultFor(0, members_.size() == 1);
+}
+
+std::vector<SharedEndpointResult> EndpointProber::RunShared() {
+  EndpointObservation first = Run();
+  std::vector<SharedEndpointResult> results;
+  results.reserve(members_.size());
+  const bool shared = members_.size() > 1;
+  results.push_back({std::move(first), shared && (transactions_broke_ || members_[0].own_reply_deferred)});
+  for (std::size_t i = 1; i < members_.size(); ++i) {
+    const bool own = transactions_broke_ || members_[i].own_reply_deferred;
+    results.push_back({ResultFor(i, i + 1 == members_.size()), own});
+  }
+  return results;
 }
 
 }  // namespace
+
+std::string SessionShapeKey(const EndpointTarget& target, const CheckOptions& options) {
+  const std::string domain = StripTrailingDots(target.domain);
+  // '\n' cannot occur in any part (host names, addresses and numbers), so parts stay apart.
+  std::string key;
+  for (const std::string& part :
+       {target.ip.ToString(), std::to_string(target.port),
+        std::to_string(static_cast<int>(target.service)), StripTrailingDots(target.mx_name),
+        options.helo_name.empty() ? DefaultHeloName() : options.helo_name,
+        std::to_string(options.timeout.count()), std::to_string(options.greeting_timeout.count()),
+        std::string{options.test_null_sender ? 'n' : '-', options.test_postmaster ? 'p' : '-',
+                    options.test_open_relay ? 'r' : '-', options.pipelining ? 'P' : '-'},
+        options.test_open_relay ? ProbeAddressFor(options.test_probe_address, domain)
+                                : std::string()}) {
+    key += part;
+    key += '\n';
+  }
+  return key;
+}
+
+std::vector<SharedEndpointResult> ProbeSharedEndpoint(TransportFactory& transports,
+                                                      const Clock& clock,
+                                                      const EndpointTarget& target,
+                                                      const CheckOptions& options,
+                                                      const SessionJoin& join,
+                                                      const SmtpLimits& limits) {
+  if (target.service != EndpointService::kMx) {
+    return {{ProbeEndpoint(transports, clock, target, options, limits), false}};
+  }
+  return EndpointProber(transports, clock, target, options, limits, &join).RunShared();
+}
 
 EndpointObservation ProbeEndpoint(TransportFactory& transports, const Clock& clock,
                                   const EndpointTarget& target, const CheckOptions& options,

@@ -10,7 +10,9 @@
 // Thread-safe if the factory and clock are (ours are).
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "config/check_options.h"
 #include "config/base/clock.h"
@@ -34,5 +36,43 @@ struct EndpointTarget {
 EndpointObservation ProbeEndpoint(TransportFactory& transports, const Clock& clock,
                                   const EndpointTarget& target, const CheckOptions& options,
                                   const SmtpLimits& limits = {});
+
+// Everything that shapes an MX session besides the domain whose postmaster it asks for: the
+// address, port and MX name (SNI, banner comparison), HELO name, timeouts, which probes run,
+// the open-relay recipient and pipelining. Sessions of equal keys give every domain the same
+// connection-level facts, so one session can serve them all (ProbeSharedEndpoint). An option
+// the MX prober starts to read must be added here.
+std::string SessionShapeKey(const EndpointTarget& target, const CheckOptions& options);
+
+// One domain's part of a shared MX session.
+struct SharedEndpointResult {
+  EndpointObservation observation;
+  // Its verdicts may owe something to sharing: the session broke during the transaction probes
+  // of several domains (a server's error or recipient limits can cut a long group short), or
+  // one of this domain's own RCPTs got a 4yz, or a 552 (RFC 5321 §4.5.3.1.10: "too many
+  // recipients", which older servers send as 552). Probe the domain again in a session of its
+  // own. Never set when the session served one domain.
+  bool needs_own_session = false;
+};
+
+// Called once per session, when it reaches the transaction probes (or ends before them): the
+// other domains (at most kMaxDomainsPerSession - 1, none twice, none equal to the target's) whose
+// postmaster the session asks for too. Their endpoints must have the target's SessionShapeKey.
+using SessionJoin = std::function<std::vector<std::string>()>;
+
+// One MX session (target.service must be kMx) for target.domain and the domains `join` adds:
+// the connection-level probes once, then the null-sender and postmaster probes of every domain
+// in the same transactions (one RFC 2920 group when pipelined, else one domain after another),
+// and the open-relay probe once. Returns target.domain's result first, then the joined
+// domains' in `join`'s order. Each observation holds the session's facts, its own domain's
+// transaction probes, and a transcript without the other domains' commands and replies;
+// session_domains and session_opened_for say it was shared. With nobody joining, the result is
+// exactly ProbeEndpoint's.
+std::vector<SharedEndpointResult> ProbeSharedEndpoint(TransportFactory& transports,
+                                                      const Clock& clock,
+                                                      const EndpointTarget& target,
+                                                      const CheckOptions& options,
+                                                      const SessionJoin& join,
+                                                      const SmtpLimits& limits = {});
 
 }  // namespace smtp_exporter

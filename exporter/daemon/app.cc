@@ -175,6 +175,9 @@ Result<std::unique_ptr<ExporterApp>> ExporterApp::Create(const AppOptions& optio
   }
   std::unique_ptr<ExporterApp> app(new ExporterApp(options, std::move(dependencies)));
   app->limiter_ = std::make_shared<IpConnectionLimiter>(loaded.value().per_ip_connections);
+  app->shared_sessions_ = std::make_unique<SharedMxSessions>(
+      app->transports_, SystemClock::Instance(), app->limiter_.get(),
+      loaded.value().domains_per_session);
   auto runtime = app->BuildRuntime(std::move(loaded).value());
   if (!runtime.ok()) {
     return runtime.error();
@@ -321,6 +324,9 @@ CheckResult ExporterApp::RunCheck(
   request.options = domain.options;
   request.settings.endpoint_concurrency = runtime.config.endpoint_concurrency;
   request.settings.ip_limiter = runtime.limiter.get();
+  if (!deadline) {
+    request.settings.shared_sessions = shared_sessions_.get();  // scheduled checks only
+  }
   request.settings.cancelled = &cancelled_;
   request.settings.deadline = deadline;
   request.settings.denied_networks = denied;
@@ -429,6 +435,10 @@ ExporterHealth ExporterApp::Health() const {
     health.http_connections = http.open_connections;
     health.http_connections_refused_total = http.refused_total;
   }
+  const SharedMxSessions::Stats sessions = shared_sessions_->stats();
+  health.mx_sessions_total = sessions.sessions;
+  health.mx_session_probes_total = sessions.domain_probes;
+  health.mx_session_probed_again_total = sessions.probed_again;
   return health;
 }
 
@@ -451,6 +461,10 @@ Status ExporterApp::Reload() {
     if (next->config.concurrency != runtime_->config.concurrency) {
       spdlog::warn("concurrency changed from {} to {}: takes effect after a restart",
                    runtime_->config.concurrency, next->config.concurrency);
+    }
+    if (next->config.domains_per_session != runtime_->config.domains_per_session) {
+      spdlog::warn("domains_per_session changed from {} to {}: takes effect after a restart",
+                   runtime_->config.domains_per_session, next->config.domains_per_session);
     }
     runtime_ = next;
     last_reload_ok_ = true;

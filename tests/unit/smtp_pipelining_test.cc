@@ -3,10 +3,7 @@
 // and reach exactly the verdicts of the lock-step session, for every combination of the
 // test_null_sender / test_postmaster / test_open_relay options.
 //
-// The server here is a behaviour, not a script (tests/support/scripted_transport.h fixes the
-// order of lines, and the two modes send different lines): it answers each command as it
-// arrives, keeps the transaction state a real server keeps (the sender of the open MAIL), and
-// once it closes or falls silent it stays so, as a real server's input loop would.
+// The server here is a behaviour, not a script (tests/support/behaviour_server.h).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,160 +13,24 @@
 #include <vector>
 
 #include "probes/smtp_probe.h"
+#include "tests/support/behaviour_server.h"
 #include "tests/support/scripted_transport.h"
 
 namespace smtp_exporter {
 namespace {
 
+using testing::AsUsual;
+using testing::Answer;
+using testing::Behaviour;
+using testing::BehaviourCase;
+using testing::BehaviourFactory;
+using testing::Behaviours;
 using testing::FakeClock;
+using testing::Line;
+using testing::On;
+using testing::SentLine;
+using testing::While;
 using ::testing::HasSubstr;
-
-// What the server does with one command.
-struct Answer {
-  std::string bytes;   // sent back (may be empty)
-  bool close = false;  // then it closes the connection
-  bool hang = false;   // then it falls silent for good (reads time out)
-};
-
-Answer Line(std::string line) { return Answer{line + "\r\n"}; }
-
-// Overrides the default answer to `command`, given the sender of the open transaction ("" for
-// the null sender; nullopt when no MAIL is open). nullopt: the default.
-using Behaviour = std::function<std::optional<Answer>(const std::string& command,
-                                                      const std::optional<std::string>& sender)>;
-
-struct SentLine {
-  std::string text;
-  int write = 0;         // which Write() call carried it
-  int reads_before = 0;  // Read() calls made before it was written
-};
-
-class BehaviourTransport final : public Transport {
- public:
-  BehaviourTransport(Behaviour behaviour, bool pipelining, std::vector<SentLine>* sent)
-      : behaviour_(std::move(behaviour)), pipelining_(pipelining), sent_(sent) {
-    out_ = "220 mx.example.org ESMTP\r\n";
-  }
-
-  Result<std::string> Read(std::size_t max_bytes, Deadline /*deadline*/) override {
-    ++reads_;
-    if (!out_.empty()) {
-      std::string chunk = out_.substr(0, max_bytes);
-      out_.erase(0, chunk.size());
-      return chunk;
-    }
-    if (closed_) {
-      return Error{ErrorCode::kConnectionClosed, "server closed the connection"};
-    }
-    return Error{ErrorCode::kTimeout, "deadline passed while waiting for the server"};
-  }
-
-  Status Write(std::string_view data, Deadline /*deadline*/) override {
-    ++writes_;
-    pending_.append(data);
-    for (std::size_t end; (end = pending_.find("\r\n")) != std::string::npos;) {
-      const std::string line = pending_.substr(0, end);
-      pending_.erase(0, end + 2);
-      sent_->push_back({line, writes_, reads_});
-      if (!closed_ && !hung_) {
-        Serve(line);
-      }
-    }
-    return Status::Ok();  // as TCP: writes to a peer that closed still succeed at first
-  }
-
-  Result<TlsDetails> StartTls(const std::string& /*server_name*/, Deadline /*deadline*/) override {
-    return TlsDetails{"TLSv1.3",
-                      "TLS_AES_256_GCM_SHA384",
-                      "CN=mx.example.org",
-                      {"mx.example.org"},
-                      1'900'000'000};
-  }
-
-  void Close(Deadline /*deadline*/) override {}
-
- private:
-  void Serve(const std::string& command) {
-    const std::string verb = command.substr(0, 4);
-    if (std::optional<Answer> answer = behaviour_(command, sender_)) {
-      out_ += answer->bytes;
-      closed_ = answer->close;
-      hung_ = answer->hang;
-      if (verb == "MAIL" && answer->bytes.starts_with("2")) {
-        sender_ = SenderOf(command);
-      }
-      return;
-    }
-    if (verb == "EHLO") {
-      out_ += pipelining_ ? "250-mx.example.org\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
-                          : "250-mx.example.org\r\n250 STARTTLS\r\n";
-    } else if (verb == "STAR") {
-      out_ += "220 2.0.0 Ready to start TLS\r\n";
-    } else if (verb == "MAIL") {
-      if (sender_) {
-        out_ += "503 5.5.1 Error: nested MAIL command\r\n";
-      } else {
-        sender_ = SenderOf(command);
-        out_ += "250 2.1.0 Ok\r\n";
-      }
-    } else if (verb == "RCPT") {
-      if (!sender_) {
-        out_ += "503 5.5.1 Error: need MAIL command\r\n";
-      } else if (command.find("@example.org>") != std::string::npos) {
-        out_ += "250 2.1.5 Ok\r\n";
-      } else {
-        out_ += "554 5.7.1 Relay access denied\r\n";
-      }
-    } else if (verb == "RSET") {
-      sender_.reset();
-      out_ += "250 2.0.0 Ok\r\n";
-    } else if (verb == "QUIT") {
-      out_ += "221 2.0.0 Bye\r\n";
-      closed_ = true;
-    } else {
-      out_ += "502 5.5.2 Error: command not recognized\r\n";
-    }
-  }
-
-  static std::string SenderOf(const std::string& mail) {
-    const std::size_t open = mail.find('<');
-    const std::size_t close = mail.find('>');
-    return open == std::string::npos || close == std::string::npos
-               ? ""
-               : mail.substr(open + 1, close - open - 1);
-  }
-
-  Behaviour behaviour_;
-  bool pipelining_;
-  std::vector<SentLine>* sent_;
-  std::string out_;
-  std::string pending_;
-  std::optional<std::string> sender_;
-  bool closed_ = false;
-  bool hung_ = false;
-  int reads_ = 0;
-  int writes_ = 0;
-};
-
-class BehaviourFactory final : public TransportFactory {
- public:
-  BehaviourFactory(Behaviour behaviour, bool pipelining)
-      : behaviour_(std::move(behaviour)), pipelining_(pipelining) {}
-  Result<std::unique_ptr<Transport>> Connect(const IpAddress& /*ip*/, std::uint16_t /*port*/,
-                                             Deadline /*deadline*/) override {
-    ++connects_;
-    return std::unique_ptr<Transport>(
-        std::make_unique<BehaviourTransport>(behaviour_, pipelining_, &sent_));
-  }
-  const std::vector<SentLine>& sent() const { return sent_; }
-  int connects() const { return connects_; }
-
- private:
-  Behaviour behaviour_;
-  bool pipelining_;
-  std::vector<SentLine> sent_;
-  int connects_ = 0;
-};
 
 struct ProbeRun {
   EndpointObservation obs;
@@ -198,74 +59,6 @@ std::string Describe(const CheckOptions& o) {
   return std::string("null_sender=") + (o.test_null_sender ? "on" : "off") +
          " postmaster=" + (o.test_postmaster ? "on" : "off") +
          " open_relay=" + (o.test_open_relay ? "on" : "off");
-}
-
-struct BehaviourCase {
-  const char* name;
-  Behaviour behaviour;
-};
-
-// Failure messages name the behaviour, not its bytes.
-void PrintTo(const BehaviourCase& behaviour, std::ostream* os) { *os << behaviour.name; }
-
-// Which open transactions an answer applies to.
-enum class While { kAny, kNullSender, kOurSender };
-
-// The server answers `command` (exactly, or every RCPT when `command` is "RCPT") with `answer`
-// while a transaction of the given kind is open (kAny: also outside one); the rest as usual.
-Behaviour On(std::string command, Answer answer, While when = While::kAny) {
-  return
-      [command, answer, when](const std::string& c,
-                              const std::optional<std::string>& sender) -> std::optional<Answer> {
-        const bool matches = command == "RCPT" ? c.starts_with("RCPT ") : c == command;
-        const bool in_time =
-            when == While::kAny || (sender && (when == While::kNullSender) == sender->empty());
-        return matches && in_time ? std::optional<Answer>(answer) : std::nullopt;
-      };
-}
-
-// The server as it is, answering everything the usual way.
-Behaviour AsUsual() {
-  return
-      [](const std::string&, const std::optional<std::string>&) { return std::optional<Answer>(); };
-}
-
-// Server behaviours, each deterministic per command, so both modes meet the same server.
-std::vector<BehaviourCase> Behaviours() {
-  const std::string null_rcpt = "RCPT";  // the first RCPT of the null sender: any RCPT then
-  const std::string postmaster = "RCPT TO:<postmaster@example.org>";
-  const std::string relay = "RCPT TO:<postmaster@example.com>";
-  const std::string our_mail = "MAIL FROM:<checker@probe.test>";
-  const Answer drop{"", true};
-  return {
-      {"WellBehaved", AsUsual()},
-      {"AcceptsEverything", On("RCPT", Line("250 2.1.5 Ok"))},
-      {"NullSender5xxAtMail", On("MAIL FROM:<>", Line("550 5.7.1 No bounces here"))},
-      {"NullSender4xxAtMail", On("MAIL FROM:<>", Line("451 4.3.0 Try again later"))},
-      {"Every5xxAtRcpt", On("RCPT", Line("550 5.1.1 No such user"), While::kAny)},
-      {"Every4xxAtRcpt", On("RCPT", Line("450 4.2.0 Greylisted, try later"), While::kAny)},
-      // Postfix smtpd_delay_reject = yes: the sender's refusal comes at RCPT.
-      {"DelayedRejectOfTheNullSender",
-       On(null_rcpt, Line("550 5.7.1 <>: Sender address rejected"), While::kNullSender)},
-      {"DelayedReject4xxOfTheNullSender",
-       On(null_rcpt, Line("450 4.7.1 <>: Sender address deferred"), While::kNullSender)},
-      {"OurSenderRefusedAtMail", On(our_mail, Line("553 5.7.1 Sender rejected"))},
-      {"PostmasterRefusedFromOurSenderOnly",
-       On(postmaster, Line("550 5.7.1 Not you"), While::kOurSender)},
-      {"Closing421AtNullSenderRcpt",
-       On(postmaster, Answer{"421 4.7.0 mx.example.org closing\r\n", true}, While::kNullSender)},
-      {"Closing421AtOurSender", On(our_mail, Answer{"421 4.7.0 Too many commands\r\n", true})},
-      {"Closing421AtRelayRcpt", On(relay, Answer{"421 4.7.0 closing\r\n", true})},
-      {"DropsTheConnectionAtNullSenderMail", On("MAIL FROM:<>", drop)},
-      {"DropsTheConnectionAtRelayRcpt", On(relay, drop)},
-      {"DropsTheConnectionAtTheFirstRset", On("RSET", drop, While::kNullSender)},
-      {"FallsSilentAtPostmasterRcpt", On(postmaster, Answer{"", false, true})},
-      {"GarbageAtNullSenderRcpt",
-       On(null_rcpt, Line("hello, this is not SMTP"), While::kNullSender)},
-      {"GarbageAtRelayRcpt", On(relay, Line("9xx what"))},
-      // 354 to RCPT: out of protocol, never a verdict.
-      {"IntermediateReplyToRcpt", On("RCPT", Line("354 go ahead"), While::kAny)},
-  };
 }
 
 class PipeliningVerdictTest : public ::testing::TestWithParam<BehaviourCase> {};
