@@ -8,7 +8,8 @@ free port on 127.0.0.1). Three connections open at once, each echoing a line thr
 then all closed: the stats say max_open 3 and, once the proxy has closed both sides, open 0
 (listener and upstream). Then three one after the other: max_open stays 3, accepted is 6. At
 exit the file is rewritten with "final": true. A fresh proxy that only ever sees one connection
-at a time says max_open 1. Exit status 0 if every check holds, 1 otherwise. Loopback only;
+at a time says max_open 1; one with --max-conn 1 counts a refused second connection as open
+(and refused) while it was. Exit status 0 if every check holds, 1 otherwise. Loopback only;
 every wait is bounded (the whole run takes a few seconds, the proxy's --lifetime is 60 s).
 """
 
@@ -80,7 +81,7 @@ def free_port():
 
 
 class ProxyRun:
-    def __init__(self, work, name, target_port):
+    def __init__(self, work, name, target_port, *extra_args):
         self.port = free_port()
         self.stats_path = os.path.join(work, name + ".json")
         self.pid_path = os.path.join(work, name + ".pid")
@@ -88,7 +89,7 @@ class ProxyRun:
         self.proc = subprocess.Popen(
             [sys.executable, "-I", PROXY, "--delay-ms", str(DELAY_MS), "--lifetime", "60",
              "--route", "%s:%d=%s:%d" % (HOST, self.port, HOST, target_port),
-             "--stats-file", self.stats_path, "--pid-file", self.pid_path],
+             "--stats-file", self.stats_path, "--pid-file", self.pid_path] + list(extra_args),
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while not os.path.exists(self.pid_path):
@@ -198,7 +199,28 @@ def main():
               entry(s, "upstream", fresh.upstream_key, "open", "max_open", "connected"),
               (0, 1, 3))
         check("fresh proxy exit status on SIGTERM", fresh.stop(), 0)
-    except (OSError, RuntimeError, KeyError, ValueError) as error:
+
+        # --max-conn 1: a second connection is refused (closed at once), but it was open.
+        small = ProxyRun(work, "small", echo.port, "--max-conn", "1")
+        runs.append(small)
+        kept = small.connect()
+        extra = socket.create_connection((HOST, small.port), timeout=5)
+        try:
+            refused_read = extra.recv(64)
+        except ConnectionResetError:
+            refused_read = b""
+        extra.close()
+        kept.close()
+        s = small.wait_until_closed(2)
+        check("--max-conn 1, one refused, listener (open, max_open, accepted, refused)",
+              entry(s, "listen", small.listen_key, "open", "max_open", "accepted", "refused"),
+              (0, 2, 2, 1))
+        check("--max-conn 1, one refused, upstream (open, max_open, connected)",
+              entry(s, "upstream", small.upstream_key, "open", "max_open", "connected"),
+              (0, 1, 1))
+        check("--max-conn 1, the refused connection read nothing", refused_read, b"")
+        check("--max-conn 1 proxy exit status on SIGTERM", small.stop(), 0)
+    except Exception as error:  # reported as a failure, the proxies still stopped
         failures.append("error: %s" % error)
         print("FAIL %s" % error)
     finally:
