@@ -31,7 +31,8 @@ failures = []
 
 def check(what, got, want):
     ok = got == want
-    print("%s %s: %r%s" % ("ok  " if ok else "FAIL", what, got, "" if ok else " (want %r)" % (want,)))
+    wanted = "" if ok else " (want %r)" % (want,)
+    print("%s %s: %r%s" % ("ok  " if ok else "FAIL", what, got, wanted))
     if not ok:
         failures.append(what)
 
