@@ -16,11 +16,21 @@ connection, at most 256 chunks of 64 KiB queued per direction. Listens on loopba
 targets must be on loopback or in the lab's netns ranges (198.51.100.0/24, 2001:db8:100::/64).
 SIGTERM or SIGINT stops it. Events go to stderr, one line each. Started and stopped by
 tests/lab/delay_proxy.sh (see tests/lab/README.md, "Delay proxy").
+
+--stats-file PATH: exact connection counts, rewritten (temp file + rename) at most once a
+second when they changed, and at exit:
+    {"listen":   {"127.0.0.2:10125": {"open": 0, "max_open": 3, "accepted": 7, "refused": 0}},
+     "upstream": {"127.0.0.2:10025": {"open": 0, "max_open": 3, "connected": 7}},
+     "final": true}
+A client connection counts as open from the proxy's accept until the proxy has closed both
+it and its upstream connection (the sockets, not just the streams); an upstream connection
+from its connect() until the proxy has closed it. max_open is the most open at once.
 """
 
 import argparse
 import asyncio
 import ipaddress
+import json
 import os
 import signal
 import sys
@@ -73,6 +83,67 @@ def show(endpoint):
     return ("[%s]:%d" if ip.version == 6 else "%s:%d") % (ip, port)
 
 
+class Stats:
+    """Connections open at once per listen address and per upstream address, for --stats-file.
+    A connection is closed once its socket is: StreamWriter.wait_closed() returns after the
+    transport's connection_lost, which closes the socket before any awaiting task resumes."""
+
+    def __init__(self, path, routes):
+        self.path = path
+        self.listen = {show(listen): {"open": 0, "max_open": 0, "accepted": 0, "refused": 0}
+                       for listen, _ in routes}
+        self.upstream = {show(target): {"open": 0, "max_open": 0, "connected": 0}
+                         for _, target in routes}
+        self.dirty = True
+        self.watchers = set()
+        self.write_failed = False
+
+    def opened(self, entry, counter):
+        entry["open"] += 1
+        entry[counter] += 1
+        entry["max_open"] = max(entry["max_open"], entry["open"])
+        self.dirty = True
+
+    def closed(self, entry):
+        entry["open"] -= 1
+        self.dirty = True
+
+    def when_closed(self, writers, entry):
+        """Counts `entry` closed once every writer's socket is closed (in a task of its own:
+        the relay never waits for it)."""
+        async def watch():
+            try:
+                for writer in writers:
+                    try:
+                        await writer.wait_closed()
+                    except Exception:  # connection_lost(exc): closed all the same
+                        pass
+                self.closed(entry)
+            finally:
+                self.watchers.discard(task)
+        task = asyncio.ensure_future(watch())
+        self.watchers.add(task)
+
+    def write(self, final=False):
+        text = json.dumps({"listen": self.listen, "upstream": self.upstream, "final": final},
+                          indent=1, sort_keys=True)
+        try:
+            with open(self.path + ".tmp", "w") as f:
+                f.write(text + "\n")
+            os.replace(self.path + ".tmp", self.path)
+            self.dirty = False
+        except OSError as error:
+            if not self.write_failed:
+                log("stats file %s: %s" % (self.path, error))
+                self.write_failed = True
+
+    async def keep_written(self):
+        while True:
+            await asyncio.sleep(1)
+            if self.dirty:
+                self.write()
+
+
 class Proxy:
     def __init__(self, args):
         self.delay = args.delay_ms / 1000.0
@@ -81,6 +152,7 @@ class Proxy:
         self.active = 0
         self.serial = 0
         self.tasks = set()
+        self.stats = Stats(args.stats_file, args.route) if args.stats_file else None
 
     async def pump(self, name, reader, writer_future):
         """Copies reader to the writer that writer_future yields; each chunk leaves `delay`
@@ -126,13 +198,20 @@ class Proxy:
             reading.cancel()
         return "%s %d B" % (name, total)
 
-    async def handle(self, target, client_reader, client_writer):
+    async def handle(self, listen, target, client_reader, client_writer):
         self.serial += 1
         tag = "c%d" % self.serial
         peer = client_writer.get_extra_info("peername")
+        stats = self.stats
+        if stats:
+            listen_entry = stats.listen[show(listen)]
+            stats.opened(listen_entry, "accepted")
         if self.active >= self.max_conn:
             log("%s %s refused: %d connections already open" % (tag, peer, self.active))
             client_writer.transport.abort()
+            if stats:
+                listen_entry["refused"] += 1
+                stats.when_closed([client_writer], listen_entry)
             return
         self.active += 1
         task = asyncio.current_task()
@@ -154,6 +233,10 @@ class Proxy:
                 outcome = "target %s failed: %s" % (show(target), error or type(error).__name__)
                 return
             server_writer.set_result(writer)
+            if stats:
+                upstream_entry = stats.upstream[show(target)]
+                stats.opened(upstream_entry, "connected")
+                stats.when_closed([writer], upstream_entry)
             results = await asyncio.gather(
                 to_server, self.pump("to-client", server_reader, client_side),
                 return_exceptions=True)
@@ -165,10 +248,14 @@ class Proxy:
             if to_server is not None:
                 to_server.cancel()
             client_writer.close()
+            closing = [client_writer]
             if server_writer.done() and not server_writer.cancelled():
                 server_writer.result().close()
+                closing.append(server_writer.result())
             else:
                 server_writer.cancel()
+            if stats:
+                stats.when_closed(closing, listen_entry)
             self.active -= 1
             self.tasks.discard(task)
             log("%s close (%s)" % (tag, outcome))
@@ -185,11 +272,15 @@ async def run(args):
     for listen, target in args.route:
         ip, port = listen
 
-        async def on_client(reader, writer, target=target):
-            await proxy.handle(target, reader, writer)
+        async def on_client(reader, writer, listen=listen, target=target):
+            await proxy.handle(listen, target, reader, writer)
 
         servers.append(await asyncio.start_server(on_client, str(ip), port, reuse_address=True))
         log("listening on %s -> %s, %d ms each way" % (show(listen), show(target), args.delay_ms))
+    stats_writer = None
+    if proxy.stats:
+        proxy.stats.write()
+        stats_writer = asyncio.ensure_future(proxy.stats.keep_written())
     if args.pid_file:
         with open(args.pid_file + ".tmp", "w") as f:
             f.write("%d\n" % os.getpid())
@@ -208,6 +299,16 @@ async def run(args):
     for task in list(proxy.tasks):
         task.cancel()
     await asyncio.sleep(0)
+    if proxy.stats:
+        # Count the sockets the cancelled relays close: let them finish (at most 2 s in all).
+        stats_writer.cancel()
+        deadline = loop.time() + 2
+        if proxy.tasks:
+            await asyncio.wait(list(proxy.tasks), timeout=2)
+        if proxy.stats.watchers:
+            await asyncio.wait(list(proxy.stats.watchers),
+                               timeout=max(0.01, deadline - loop.time()))
+        proxy.stats.write(final=True)
     if args.pid_file:
         try:
             os.unlink(args.pid_file)
@@ -227,6 +328,9 @@ def main():
                         help="seconds without data from one side before the connection is cut")
     parser.add_argument("--pid-file", help="written once every listener is bound")
     parser.add_argument("--new-session", action="store_true", help="setsid() first")
+    parser.add_argument("--stats-file",
+                        help="JSON with the connections open at once per listen and upstream "
+                             "address, rewritten at most once a second and at exit")
     args = parser.parse_args()
     if not 0 <= args.delay_ms <= 10000:
         parser.error("--delay-ms must be within 0..10000")

@@ -11,6 +11,8 @@
 # Exit codes: 0 ok, 1 failure, 2 usage, 3 (status) not running. Messages go to stderr.
 # LAB_PROXY_LIFETIME=SECONDS (default 600): the proxy exits by itself after that.
 # LAB_PROXY_MAX_CONN=N (default 64, at most 1000): connections open at once over all routes.
+# LAB_PROXY_STATS_FILE=PATH (default none): the proxy's --stats-file, the connections open at
+# once per listen and upstream address (JSON, rewritten at most once a second and at exit).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -96,6 +98,9 @@ cmd_start() {
   done
   mkdir -p -- "$DIR"
   if [[ -e "$LOG" ]]; then mv -f -- "$LOG" "$LOG.prev"; fi
+  if [[ -n "${LAB_PROXY_STATS_FILE:-}" ]]; then
+    args+=(--stats-file "$(realpath -m -- "$LAB_PROXY_STATS_FILE")")
+  fi
   "$PYTHON" -I "$SCRIPT_DIR/delay_proxy.py" "${args[@]}" --delay-ms "$delay" \
     --lifetime "${LAB_PROXY_LIFETIME:-600}" --max-conn "${LAB_PROXY_MAX_CONN:-64}" \
     --pid-file "$PIDFILE" --new-session \

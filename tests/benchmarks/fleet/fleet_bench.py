@@ -19,7 +19,13 @@ defaults otherwise, --log.level debug for its "checked domain=" lines). It measu
     0.2 s during the cycle, per local address on the Postfix port, every state but LISTEN and
     TIME-WAIT (a session closed by the client but not by the server still holds a slot); with
     the proxy, also the ESTAB connections on the proxy's listeners (what the exporter itself
-    holds open: the proxy closes its side one delay after the exporter closed);
+    holds open: the proxy closes its side one delay after the exporter closed). `ss` lists
+    sockets one by one, not atomically, so a sample can hold one session closing and the next
+    opening: these are samples, not exact maxima;
+  - with the proxy, the exact maxima the proxy counted itself (its --stats-file, read 1.5 s
+    after the cycle): client connections open at once per MX address (from its accept until it
+    has closed both that socket and its upstream one) and upstream connections open at once per
+    MX address (from its connect() to Postfix until it closed it);
   - verdicts: every domain's smtp_domain_status against expect.tsv (healthy kinds 0-2, broken
     kinds 3-4); mismatches are printed, and their count is in the table, with the domains that
     have no result yet counted apart (a cycle cut short by --cycle-limit).
@@ -58,10 +64,12 @@ WEB_PORT = 19325
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CHECKED_RE = re.compile(r"checked domain=([^ \"]+) status=([a-z]+) endpoints=[0-9]+ "
                         r"duration=([0-9.]+)s")
+PROXY_STATS_DELAY_S = 1.5  # the proxy rewrites its stats at most once a second
 STATUS_RE = re.compile(r'^smtp_domain_status\{[^}]*domain="([^"]+)"[^}]*\} ([0-9.e+-]+)$', re.M)
 HEADER = ("| N | rtt ms | first cycle s | CPU s | RSS MB before / peak | /metrics ms plain / gzip "
-          "| size MB plain / gzip | series | max conns per IP | verdict mismatches |\n"
-          "|---|---|---|---|---|---|---|---|---|---|")
+          "| size MB plain / gzip | series | max conns per IP, sampled (ss) "
+          "| max conns per IP, proxy-counted: client / upstream | verdict mismatches |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def log(msg):
@@ -119,6 +127,31 @@ class ConnSampler(threading.Thread):
                 if c > self.max_per_ip:
                     self.max_per_ip, self.max_ip, self.max_states = c, ip, states[ip]
                     self.max_peers = peers[ip]
+
+
+def proxy_counts(path):
+    """The delay proxy's --stats-file (tests/lab/delay_proxy.py), per MX address: the most client
+    connections open at once on its listener and the most upstream connections open at once to
+    Postfix, with the addresses having them and the totals."""
+    with open(path) as f:
+        stats = json.load(f)
+    out = {}
+    for side, section, counter in (("client", "listen", "accepted"),
+                                   ("upstream", "upstream", "connected")):
+        per_ip = {addr.rsplit(":", 1)[0]: e for addr, e in stats[section].items()}
+        top = max((e["max_open"] for e in per_ip.values()), default=0)
+        histogram = {}
+        for e in per_ip.values():
+            histogram[str(e["max_open"])] = histogram.get(str(e["max_open"]), 0) + 1
+        out[side] = {
+            "max_per_ip": top,
+            "max_ips": sorted(ip for ip, e in per_ip.items() if e["max_open"] == top and top),
+            "ips_by_max": dict(sorted(histogram.items(), key=lambda kv: int(kv[0]))),
+            counter: sum(e[counter] for e in per_ip.values()),
+            "open_when_read": sum(e["open"] for e in per_ip.values()),
+        }
+    out["client"]["refused"] = sum(e.get("refused", 0) for e in stats["listen"].values())
+    return out
 
 
 class RssWatch(threading.Thread):
@@ -217,6 +250,8 @@ def main():
     row, record = None, {}
     exporter = rss_watch = None
     started = []
+    proxy_stats_path = os.path.join(work, "proxy_stats.json")
+    counted = None  # proxy_counts() after the cycle, with --rtt-ms
     lock_fd = take_lock(args.lock_wait)
     log("lock taken; work dir %s" % work)
     try:
@@ -232,7 +267,8 @@ def main():
             routes = ["%s:%d=%s:%d" % (ip, PROXY_PORT, ip, SMTP_PORT) for ip in mx_ips]
             lab("delay_proxy.sh", "start", work, str(args.rtt_ms // 2), *routes, env={
                 "LAB_PROXY_LIFETIME": str(args.cycle_limit + 900),
-                "LAB_PROXY_MAX_CONN": "1000"})
+                "LAB_PROXY_MAX_CONN": "1000",
+                "LAB_PROXY_STATS_FILE": proxy_stats_path})
             started.append("delay_proxy.sh")
 
         sampler = ConnSampler(SMTP_PORT, mx_ips)
@@ -277,8 +313,20 @@ def main():
                 s.stop_event.set()
                 s.join(timeout=15)
         complete = len(checked) >= args.domains
-        log("first cycle: %d/%d domains in %.1f s, CPU %.1f s, max %d connections on %s" % (
-            len(checked), args.domains, first_cycle, cpu, sampler.max_per_ip, sampler.max_ip))
+        log("first cycle: %d/%d domains in %.1f s, CPU %.1f s, max %d connections on %s "
+            "(sampled)" % (len(checked), args.domains, first_cycle, cpu, sampler.max_per_ip,
+                           sampler.max_ip))
+        if args.rtt_ms:
+            # Every change up to the cycle's end is in the file once the proxy's next rewrite
+            # (at most 1 s later) is done. No new session starts after the cycle (interval 5m).
+            time.sleep(PROXY_STATS_DELAY_S)
+            counted = proxy_counts(proxy_stats_path)
+            log("proxy-counted: at most %d client connections open at once on one MX address "
+                "(%s), %d upstream (%s); MX addresses by their maximum: %s" % (
+                    counted["client"]["max_per_ip"], ", ".join(counted["client"]["max_ips"][:5]),
+                    counted["upstream"]["max_per_ip"],
+                    ", ".join(counted["upstream"]["max_ips"][:5]),
+                    counted["client"]["ips_by_max"]))
 
         rss_cycle_max_kb = rss_watch.max_kb
         rss_before = proc_status_kb(exporter.pid, "VmRSS")
@@ -332,14 +380,17 @@ def main():
         conns_cell = str(sampler.max_per_ip)
         if proxy_sampler:
             conns_cell += " (%d at the proxy)" % proxy_sampler.max_per_ip
+        counted_cell = "%d / %d" % (counted["client"]["max_per_ip"],
+                                    counted["upstream"]["max_per_ip"]) if counted else "-"
         verdict_cell = str(len(mismatches))
         if unchecked:
             verdict_cell += " (%d not checked yet)" % len(unchecked)
-        row = "| %d | %d | %s | %.1f | %.0f / %.0f | %.0f / %.0f | %.2f / %.2f | %d | %s | %s |" % (
+        row = ("| %d | %d | %s | %.1f | %.0f / %.0f | %.0f / %.0f | %.2f / %.2f | %d | %s | %s "
+               "| %s |") % (
             args.domains, args.rtt_ms, cycle_cell, cpu, rss_before / 1024, rss_peak / 1024,
             1000 * statistics.median(plain_t) if plain_t else 0,
             1000 * statistics.median(gzip_t) if gzip_t else 0,
-            plain_size / mb, gzip_size / mb, series, conns_cell, verdict_cell)
+            plain_size / mb, gzip_size / mb, series, conns_cell, counted_cell, verdict_cell)
         with open(os.path.join(world, "world.json")) as f:
             shape = json.load(f)
         record = {
@@ -358,6 +409,16 @@ def main():
             "max_conns_peers": sampler.max_peers,
             "conn_samples": sampler.samples,
             "max_conns_per_ip_at_proxy": proxy_sampler.max_per_ip if proxy_sampler else None,
+            # Exact, counted by the delay proxy (None without --rtt-ms): client = the exporter's
+            # connections on the proxy's listener, upstream = the proxy's connections to Postfix.
+            "proxy_max_conns_per_ip": counted["client"]["max_per_ip"] if counted else None,
+            "proxy_max_conns_ips": counted["client"]["max_ips"] if counted else None,
+            "proxy_max_upstream_per_ip": counted["upstream"]["max_per_ip"] if counted else None,
+            "proxy_max_upstream_ips": counted["upstream"]["max_ips"] if counted else None,
+            "proxy_ips_by_max_conns": counted["client"]["ips_by_max"] if counted else None,
+            "proxy_accepted": counted["client"]["accepted"] if counted else None,
+            "proxy_refused": counted["client"]["refused"] if counted else None,
+            "proxy_open_when_read": counted["client"]["open_when_read"] if counted else None,
             "check_s_median": round(statistics.median(checked.values()), 3) if checked else 0,
             "check_s_max": round(max(checked.values()), 3) if checked else 0,
             "verdict_mismatches": len(mismatches), "unchecked": len(unchecked), "status_by_group": groups,
