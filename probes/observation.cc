@@ -119,4 +119,16 @@ FailureReason FailureReasonFor(ErrorCode code) {
   return FailureReason::kError;
 }
 
+std::string SharedSessionSummary(const EndpointObservation& endpoint) {
+  if (endpoint.session_domains <= 1) {
+    return "";
+  }
+  std::string text = "one session served " + std::to_string(endpoint.session_domains) +
+                     " domains whose MX hosts share this address";
+  if (!endpoint.session_opened_for.empty()) {
+    text += " (opened for " + endpoint.session_opened_for + "'s check)";
+  }
+  return text;
+}
+
 }  // namespace smtp_exporter

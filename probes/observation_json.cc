@@ -114,6 +114,8 @@ nlohmann::json ToJson(const EndpointObservation& e) {
         {"null_sender", ToJson(e.null_sender)},
         {"postmaster", ToJson(e.postmaster)},
         {"open_relay", ToJson(e.open_relay)}}},
+      {"session",
+       {{"domains", e.session_domains}, {"opened_for", e.session_opened_for}}},
       {"protocol_violations", e.protocol_violations},
       {"limit_exceeded", e.limit_exceeded},
       {"session_error", e.session_error},
@@ -515,6 +517,12 @@ EndpointObservation EndpointFrom(const Reader& r) {
   // Added after schema version 1 first shipped: absent in older documents (lock-step then).
   if (const auto it = transactions.Find("pipelined"); it != nullptr) {
     e.transactions_pipelined = transactions.Bool("pipelined");
+  }
+  // Added with shared MX sessions: absent in older documents (a session of its own then).
+  if (const auto it = r.Find("session"); it != nullptr) {
+    const Reader session = r.Object("session");
+    e.session_domains = session.Integer<std::size_t>("domains");
+    e.session_opened_for = session.String("opened_for");
   }
   e.probe_sender = transactions.String("sender");
   e.probe_recipient = transactions.String("relay_recipient");

@@ -719,7 +719,11 @@ void WriteTransactionProbes(std::ostringstream& out, const EndpointObservation& 
   out << "<h3>Transaction probes</h3>\n<p class=\"muted\">Over "
       << Esc(TransactionChannelName(e.transactions_channel))
       << (e.transactions_pipelined ? ", pipelined (RFC 2920: sent as one group)" : "")
-      << "; each stops at RCPT TO, DATA is never sent.</p>\n"
+      << "; each stops at RCPT TO, DATA is never sent."
+      << (e.session_domains > 1 ? " Shared: " + Esc(SharedSessionSummary(e)) +
+                                      "; the transcript leaves out the other domains' recipients."
+                                : "")
+      << "</p>\n"
          "<div class=\"table-wrap\"><table class=\"transactions\">\n"
          "<tr><th>Probe</th><th>Outcome</th><th>Commands and replies</th></tr>\n";
   const std::pair<std::string, const TransactionProbe*> probes[] = {

@@ -176,6 +176,9 @@ std::string RenderEndpointText(const EndpointObservation& e) {
       e.open_relay.outcome != ProbeOutcome::kNotTested) {
     out << "  transaction probes (over " << TransactionChannelName(e.transactions_channel)
         << (e.transactions_pipelined ? ", pipelined" : "") << "; DATA is never sent):\n";
+    if (e.session_domains > 1) {
+      out << "    shared: " << SharedSessionSummary(e) << "\n";
+    }
     WriteProbe(out, "null sender", e.null_sender);
     WriteProbe(out, "postmaster", e.postmaster);
     WriteProbe(out, "open relay (RCPT TO:<" + e.probe_recipient + ">)", e.open_relay);

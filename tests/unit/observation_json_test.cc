@@ -36,6 +36,24 @@ TEST(ObservationJsonTest, CarriesTheFieldsReadersNeed) {
   EXPECT_EQ(j["family"], "ipv4");
 }
 
+TEST(ObservationJsonTest, OlderDocumentsWithoutSessionReadAsASessionOfTheirOwn) {
+  EndpointObservation shared;
+  shared.session_domains = 5;
+  shared.session_opened_for = "other.example";
+  nlohmann::json j = ToJson(shared);
+  EXPECT_EQ(j["session"]["domains"], 5);
+  EXPECT_EQ(j["session"]["opened_for"], "other.example");
+  DomainObservation obs;
+  obs.domain = "example.org";
+  obs.endpoints = {shared};
+  nlohmann::json document = ToJson(obs);
+  document["endpoints"][0].erase("session");
+  const Result<DomainObservation> read = DomainObservationFromJson(document);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read.value().endpoints.at(0).session_domains, 1u);
+  EXPECT_EQ(read.value().endpoints.at(0).session_opened_for, "");
+}
+
 TEST(ObservationJsonTest, InvalidUtf8FromTheNetworkDoesNotThrow) {
   EndpointObservation e;
   e.greeting = Reply{220, {"220 \xff\xfe broken \xc3"}};
@@ -97,6 +115,8 @@ DomainObservation RichObservation() {
   odd.ehlo = Reply{502, {"502 5.5.2 no"}};
   odd.esmtp = false;
   odd.helo_fallback = true;
+  odd.session_domains = 7;  // a shared session, opened for another domain's check
+  odd.session_opened_for = "other.example";
   odd.starttls = {};
   odd.starttls.error = "handshake failed";
   odd.tls_ehlo.reset();

@@ -103,5 +103,15 @@ TEST(TextReportTest, DnsBlockShowsTlsaPerMxHostWhenCollected) {
   EXPECT_THAT(text, Not(HasSubstr("\x1b")));
 }
 
+TEST(TextReportTest, ASharedSessionSaysSo) {
+  DomainObservation obs = Domain();
+  EXPECT_THAT(RenderDomainText(obs, {}, Severity::kOk, false), Not(HasSubstr("shared:")));
+  obs.endpoints.at(0).session_domains = 12;
+  obs.endpoints.at(0).session_opened_for = "first.example";
+  EXPECT_THAT(RenderDomainText(obs, {}, Severity::kOk, false),
+              HasSubstr("shared: one session served 12 domains whose MX hosts share this "
+                        "address (opened for first.example's check)"));
+}
+
 }  // namespace
 }  // namespace smtp_exporter
