@@ -137,6 +137,16 @@ int Run(int n) {
     for (const auto& result : results) copies.push_back(result->observation);
     heap_observations = HeapInUse() - before_copies - copies.capacity() * sizeof(DomainObservation);
   }
+  // The posture history a scheduled check adds (drift tracking, posture.h); these results have
+  // none, so it is measured apart.
+  std::size_t heap_posture = 0;
+  {
+    const std::size_t before_postures = HeapInUse();
+    std::vector<PostureHistory> postures;
+    postures.reserve(results.size());
+    for (const auto& result : results) postures.push_back(AdvancePosture(nullptr, result->observation));
+    heap_posture = HeapInUse() - before_postures - postures.capacity() * sizeof(PostureHistory);
+  }
   std::size_t heap_before = 0;
   double put_before = 0;
   {
@@ -212,6 +222,8 @@ int Run(int n) {
       "series of %.1f KB text)\n",
       kb(heap_results), kb(heap_observations), whole_findings, ok_findings, kb(heap_before),
       kb(heap_store), kb(packed_bytes), kb(series_bytes));
+  std::printf("    not in these results: a first check's posture history, %.1f KB\n",
+              kb(heap_posture));
   std::printf(
       "  cpu per domain:\n"
       "    put, before:               %7.1f us (copy, OK findings dropped, series rendered)\n"
