@@ -58,6 +58,9 @@ Result<DomainObservation> UnpackObservation(std::string_view packed);
 struct KeptResult {
   CheckSummary summary;  // status, the findings that are not OK, when, restored
   std::size_t ok_findings = 0;  // how many OK findings the result had
+  // Not packed: every scheduled check of the domain reads it (drift against the last check),
+  // and it is a few KB (2.3 for a first check of 3 endpoints; at most kMaxPostureChanges
+  // changes are logged).
   std::optional<PostureHistory> posture;
   std::string packed_observation;  // PackObservation
 
