@@ -9,6 +9,7 @@
 #include <ctime>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "config/check_option_table.h"
 #include "config/domain_name.h"
@@ -229,7 +230,7 @@ void ExporterApp::RestoreFromStorage() {
                                              RuleSelection::Defaults(), std::move(stored.posture));
     result.restored = true;
     history_.Add(stored.domain, MakeCheckRecord(result));
-    store_.Put(stored.domain, std::move(result));
+    store_.Put(stored.domain, result);
     ++restored;
   }
   const std::size_t removed = storage_->Prune(configured);
@@ -301,7 +302,7 @@ std::vector<ScheduledDomain> ExporterApp::Schedule(const Runtime& runtime) const
     // it is an interval old (Scheduler), as if the exporter had not restarted.
     // (A check time read back from disk is data: only a finite age of at most a year counts.)
     if (const auto held = store_.Get(domain.name)) {
-      const double age_ms = (now_unix - held->observation.started_at_unix) * 1000.0;
+      const double age_ms = (now_unix - held->summary.checked_at_unix) * 1000.0;
       if (std::isfinite(age_ms) && std::abs(age_ms) <= 365.0 * 24 * 3600 * 1000) {
         scheduled.last_check_age = std::chrono::milliseconds(std::llround(age_ms));
       }
@@ -340,16 +341,28 @@ CheckResult ExporterApp::RunCheck(
 }
 
 std::shared_ptr<const CheckResult> ExporterApp::FullResult(const std::string& name) const {
-  std::shared_ptr<const CheckResult> kept = store_.Get(name);
-  const DomainConfig* domain = kept ? runtime()->Find(name) : nullptr;
+  const std::shared_ptr<const KeptResult> kept = store_.Get(name);
+  if (!kept) {
+    return nullptr;
+  }
+  Result<CheckResult> unpacked = kept->Unpack();
+  if (!unpacked.ok()) {
+    // Only damaged memory gets here (the store packed these bytes itself): the route answers
+    // 500 and the log says why.
+    throw std::runtime_error("kept result of " + name + ": " + unpacked.error().message);
+  }
+  const DomainConfig* domain = runtime()->Find(name);
   if (domain == nullptr) {
-    return kept;
+    // Removed by a reload a moment ago: the kept verdict as it is.
+    return std::make_shared<const CheckResult>(std::move(unpacked).value());
   }
   // The judgement Check() made (the domain's options, the default rules), made again: rules
   // are pure, so it gives the findings the store left out.
-  auto full = std::make_shared<CheckResult>(EvaluateObservation(
-      kept->observation, domain->options, RuleSelection::Defaults(), kept->posture));
-  full->restored = kept->restored;
+  CheckResult& kept_result = unpacked.value();
+  auto full = std::make_shared<CheckResult>(
+      EvaluateObservation(std::move(kept_result.observation), domain->options,
+                          RuleSelection::Defaults(), std::move(kept_result.posture)));
+  full->restored = kept_result.restored;
   return full;
 }
 
@@ -372,7 +385,7 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
   const auto started = std::chrono::steady_clock::now();
   // Drift is judged against the domain's kept history (restored from disk after a restart);
   // a first check starts one.
-  const std::shared_ptr<const CheckResult> previous = store_.Get(name);
+  const std::shared_ptr<const KeptResult> previous = store_.Get(name);
   CheckResult result =
       RunCheck(*current, *domain, std::nullopt, current->config.denied_networks,
                previous && previous->posture ? *previous->posture : PostureHistory{});
@@ -384,22 +397,20 @@ void ExporterApp::RunScheduledOnce(const std::string& name) {
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   // A domain removed by a reload while its check ran must not come back: decide and store
   // under the reload lock, so no reload slips in between.
-  std::shared_ptr<const CheckResult> snapshot;  // as the store keeps it
   {
     std::lock_guard<std::mutex> reload_lock(reload_mutex_);
     if (runtime()->Find(name) == nullptr) {
       return;
     }
     history_.Add(name, MakeCheckRecord(result));
-    snapshot = store_.Put(name, std::move(result));
+    store_.Put(name, result);
   }
   // Outside the reload lock: fsync may take a while. A write failure loses only what a
   // restart would show; the exporter goes on.
   if (storage_) {
     const CheckOptions options = EffectiveOptions(domain->options, RuleSelection::Defaults());
-    if (Status written = storage_->Write(name, options, snapshot->observation,
-                                         snapshot->posture ? &*snapshot->posture : nullptr,
-                                         UnixNow());
+    if (Status written = storage_->Write(name, options, result.observation,
+                                         result.posture ? &*result.posture : nullptr, UnixNow());
         !written.ok()) {
       spdlog::warn("--storage.path: {}", written.message());
     }
@@ -765,8 +776,8 @@ void ExporterApp::RegisterRoutes(std::vector<std::pair<std::string, std::string>
     rows.reserve(current->config.domains.size());
     for (const auto& domain : current->config.domains) {
       const auto snapshot = store_.Get(domain.name);
-      IndexRow row = MakeIndexRow(domain.name, snapshot.get(), history_.Get(domain.name),
-                                  NextCheckUnix(domain.name));
+      IndexRow row = MakeIndexRow(domain.name, snapshot ? &snapshot->summary : nullptr,
+                                  history_.Get(domain.name), NextCheckUnix(domain.name));
       if (snapshot) {
         row.report_href = "/report?domain=" + UrlEncodeQueryValue(domain.name);
         row.json_href = row.report_href + "&format=json";

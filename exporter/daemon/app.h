@@ -118,8 +118,8 @@ class ExporterApp {
                        std::optional<SteadyTime> deadline, const std::vector<IpNetwork>& denied,
                        std::optional<PostureHistory> posture = std::nullopt);
   // `name`'s latest scheduled result with every finding (the store keeps only those not OK),
-  // for the views that list passed checks: the kept observation judged again as the check
-  // judged it. nullptr if there is none.
+  // for the views that list passed checks: the kept observation, unpacked, judged again as the
+  // check judged it. nullptr if there is none; throws if the kept bytes are damaged.
   std::shared_ptr<const CheckResult> FullResult(const std::string& name) const;
   void RunScheduled(const std::string& domain);
   void RunScheduledOnce(const std::string& domain);

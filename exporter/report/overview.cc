@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <map>
 
 #include "config/domain_name.h"
@@ -105,28 +106,40 @@ std::size_t EndpointsJudged(const DomainObservation& observation) {
       }));
 }
 
-IndexRow MakeIndexRow(const std::string& domain, const CheckResult* snapshot,
+CheckSummary SummariseCheck(const CheckResult& result) {
+  CheckSummary summary;
+  summary.status = result.status;
+  std::copy_if(result.findings.begin(), result.findings.end(),
+               std::back_inserter(summary.active_findings),
+               [](const Finding& finding) { return finding.severity != Severity::kOk; });
+  summary.endpoints = result.observation.endpoints.size();
+  summary.endpoints_judged = EndpointsJudged(result.observation);
+  summary.checked_at_unix = result.observation.started_at_unix;
+  summary.restored = result.restored;
+  return summary;
+}
+
+IndexRow MakeIndexRow(const std::string& domain, const CheckSummary* latest,
                       std::vector<CheckRecord> history, double next_check_unix) {
   IndexRow row;
   row.domain = domain;
   row.history = std::move(history);
-  if (snapshot == nullptr) {
+  if (latest == nullptr) {
     return row;
   }
   row.checked = true;
-  row.status = snapshot->status;
-  for (const auto& finding : snapshot->findings) {
+  row.status = latest->status;
+  for (const auto& finding : latest->active_findings) {
     row.error += finding.severity == Severity::kError;
     row.crit += finding.severity == Severity::kCrit;
     row.warn += finding.severity == Severity::kWarn;
     row.info += finding.severity == Severity::kInfo;
   }
-  row.endpoints = snapshot->observation.endpoints.size();
-  row.checked_at_unix = snapshot->observation.started_at_unix;
+  row.endpoints = latest->endpoints;
+  row.checked_at_unix = latest->checked_at_unix;
   row.next_check_unix = next_check_unix;
-  row.restored = snapshot->restored;
-  row.problems =
-      SummariseProblems(domain, snapshot->findings, EndpointsJudged(snapshot->observation));
+  row.restored = latest->restored;
+  row.problems = SummariseProblems(domain, latest->active_findings, latest->endpoints_judged);
   return row;
 }
 

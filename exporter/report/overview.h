@@ -76,10 +76,25 @@ struct IndexRow {
   std::vector<CheckRecord> history;   // oldest first; may be empty
 };
 
-// The row of `domain` from its latest snapshot (nullptr: not checked yet), its history and
-// when the scheduler will check it next (0: not scheduled, or running now). The links are left
-// to the caller, which knows the routes.
-IndexRow MakeIndexRow(const std::string& domain, const CheckResult* snapshot,
+// What the overview reads of a domain's latest check: its verdict and two counts from its
+// observation, not the observation itself (the daemon keeps that packed and unpacks it only for
+// a view that needs it: SnapshotStore), so a page of every domain unpacks none.
+struct CheckSummary {
+  Severity status = Severity::kOk;
+  std::vector<Finding> active_findings;  // the findings that are not OK, worst first
+  std::size_t endpoints = 0;
+  std::size_t endpoints_judged = 0;  // EndpointsJudged
+  double checked_at_unix = 0;        // when the check started
+  bool restored = false;             // CheckResult::restored
+};
+
+// The summary of `result` (its OK findings left out).
+CheckSummary SummariseCheck(const CheckResult& result);
+
+// The row of `domain` from the summary of its latest check (nullptr: not checked yet), its
+// history and when the scheduler will check it next (0: not scheduled, or running now). The
+// links are left to the caller, which knows the routes.
+IndexRow MakeIndexRow(const std::string& domain, const CheckSummary* latest,
                       std::vector<CheckRecord> history, double next_check_unix = 0);
 
 // One active finding code across the overview: "3 domains: open relay".

@@ -4,7 +4,11 @@
 //   SerializeMetrics) against the fleet path (series serialized once per check, a scrape copies
 //   them: FleetExposition), plain and gzip (MetricsCache, the kept part rebuilt every scrape
 //   as when every scrape follows a change, and served from the kept part);
-// - memory per domain of a stored result and of its series.
+// - memory per domain of a stored result and of its series: the store before item 3 (the
+//   result without its OK findings, observation as objects, and its series), rebuilt here as it
+//   was, against the store now (the observation packed: SnapshotStore);
+// - CPU per domain of a put, before and now, and of unpacking a kept result (what /report and
+//   /metrics?domain= add), alone and with the judgement they make again.
 // Prints ratios; no network. Run: build/tests/fleet_metrics_benchmark [N]   (default 10000)
 #include <malloc.h>
 
@@ -12,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,11 +93,38 @@ std::size_t WriteAll(const FleetExposition& exposition) {
   return out.size();
 }
 
+// What the store kept per domain before #17 item 3: the result without its OK findings (the
+// observation as objects) and its series. Rebuilt here to measure it beside the store now.
+struct KeptBefore {
+  std::shared_ptr<const CheckResult> result;
+  std::size_t ok_findings = 0;
+  DomainSeries series;
+};
+
+// The put of the store before item 3: a copy of the result, its OK findings dropped, its series
+// rendered.
+std::shared_ptr<const KeptBefore> PutBefore(const CheckResult& whole) {
+  CheckResult lean = whole;
+  auto kept = std::make_shared<KeptBefore>();
+  kept->ok_findings = static_cast<std::size_t>(std::erase_if(
+      lean.findings, [](const Finding& finding) { return finding.severity == Severity::kOk; }));
+  lean.findings.shrink_to_fit();
+  kept->result = std::make_shared<const CheckResult>(std::move(lean));
+  kept->series = RenderDomainSeries(*kept->result, /*with_restored=*/true, MetricsDetail{},
+                                    kept->ok_findings);
+  return kept;
+}
+
+double PerDomainMicros(double seconds, std::size_t domains) {
+  return seconds * 1e6 / static_cast<double>(domains);
+}
+
 int Run(int n) {
   std::printf("fleet_metrics_benchmark: %d domains of 3 endpoints each\n", n);
+  const auto domains = static_cast<std::size_t>(n);
   const std::size_t heap0 = HeapInUse();
   std::vector<std::shared_ptr<const CheckResult>> results;
-  results.reserve(static_cast<std::size_t>(n));
+  results.reserve(domains);
   for (int i = 0; i < n; ++i) {
     results.push_back(FleetDomain(i));
   }
@@ -105,26 +137,101 @@ int Run(int n) {
     for (const auto& result : results) copies.push_back(result->observation);
     heap_observations = HeapInUse() - before_copies - copies.capacity() * sizeof(DomainObservation);
   }
-  SnapshotStore store;
-  for (const auto& result : results) {
-    store.Put(result->observation.domain, result);
+  // The posture history a scheduled check adds (drift tracking, posture.h); these results have
+  // none, so it is measured apart.
+  std::size_t heap_posture = 0;
+  {
+    const std::size_t before_postures = HeapInUse();
+    std::vector<PostureHistory> postures;
+    postures.reserve(results.size());
+    for (const auto& result : results) postures.push_back(AdvancePosture(nullptr, result->observation));
+    heap_posture = HeapInUse() - before_postures - postures.capacity() * sizeof(PostureHistory);
   }
+  std::size_t heap_before = 0;
+  double put_before = 0;
+  {
+    std::map<std::string, std::shared_ptr<const KeptBefore>> kept;  // by domain, as the store
+    const std::size_t heap = HeapInUse();
+    const auto start = Clock::now();
+    for (const auto& result : results) kept[result->observation.domain] = PutBefore(*result);
+    put_before = Seconds(start);
+    heap_before = HeapInUse() - heap;
+  }
+  SnapshotStore store;
+  const std::size_t heap_empty_store = HeapInUse();
+  double put_now = 0;
+  {
+    const auto start = Clock::now();
+    for (const auto& result : results) store.Put(result->observation.domain, *result);
+    put_now = Seconds(start);
+  }
+  const std::size_t heap_store = HeapInUse() - heap_empty_store;
   const std::shared_ptr<const CheckResult> first = results[0];
   const std::size_t whole_findings = first->findings.size();
   const auto ok_findings = static_cast<std::size_t>(
       std::count_if(first->findings.begin(), first->findings.end(),
                     [](const Finding& f) { return f.severity == Severity::kOk; }));
   results.clear();  // what is left is what the store keeps
-  const std::size_t heap_store = HeapInUse() - heap0;
   std::size_t series_bytes = 0;
-  for (const auto& entry : store.Entries()) series_bytes += entry->series.bytes();
+  std::size_t packed_bytes = 0;
+  for (const auto& entry : store.Entries()) {
+    series_bytes += entry->series.bytes();
+    packed_bytes += entry->result->packed_observation.capacity();
+  }
+  // A view that needs the observation unpacks it (every domain here, timed), and /report and
+  // /metrics?domain= judge it again (ExporterApp::FullResult; a sample, timed).
+  std::vector<std::shared_ptr<const CheckResult>> unpacked;
+  unpacked.reserve(domains);
+  double unpack = 0;
+  {
+    const auto entries = store.Entries();
+    const auto start = Clock::now();
+    for (const auto& entry : entries) {
+      Result<CheckResult> result = entry->result->Unpack();
+      if (!result.ok()) {
+        std::fprintf(stderr, "unpack failed: %s\n", result.error().message.c_str());
+        return 1;
+      }
+      unpacked.push_back(std::make_shared<const CheckResult>(std::move(result).value()));
+    }
+    unpack = Seconds(start);
+  }
+  const std::size_t judged = std::min<std::size_t>(domains, 1000);
+  double unpack_and_judge = 0;
+  {
+    const auto entries = store.Entries();
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < judged; ++i) {
+      Result<CheckResult> result = entries[i]->result->Unpack();
+      const CheckResult full = EvaluateObservation(std::move(result.value().observation),
+                                                   CheckOptions{}, RuleSelection::Defaults(),
+                                                   result.value().posture);
+      if (full.findings.size() != whole_findings) {
+        std::fprintf(stderr, "judged again: %zu findings, not %zu\n", full.findings.size(),
+                     whole_findings);
+        return 1;
+      }
+    }
+    unpack_and_judge = Seconds(start);
+  }
+  const auto kb = [n](std::size_t bytes) { return static_cast<double>(bytes) / n / 1024; };
   std::printf(
       "  memory per domain: whole result %.1f KB (observation %.1f KB; %zu findings, %zu OK)\n"
-      "                     kept by the store %.1f KB (result without OK findings + series of "
-      "%.1f KB text)\n",
-      static_cast<double>(heap_results) / n / 1024,
-      static_cast<double>(heap_observations) / n / 1024, whole_findings, ok_findings,
-      static_cast<double>(heap_store) / n / 1024, static_cast<double>(series_bytes) / n / 1024);
+      "    kept by the store, before: %5.1f KB (result without OK findings + series)\n"
+      "    kept by the store, now:    %5.1f KB (verdict + packed observation of %.1f KB + "
+      "series of %.1f KB text)\n",
+      kb(heap_results), kb(heap_observations), whole_findings, ok_findings, kb(heap_before),
+      kb(heap_store), kb(packed_bytes), kb(series_bytes));
+  std::printf("    not in these results: a first check's posture history, %.1f KB\n",
+              kb(heap_posture));
+  std::printf(
+      "  cpu per domain:\n"
+      "    put, before:               %7.1f us (copy, OK findings dropped, series rendered)\n"
+      "    put, now:                  %7.1f us (the same, observation packed instead of copied)\n"
+      "    unpack a kept result:      %7.1f us (a view that needs the observation)\n"
+      "    unpack + judge again:      %7.1f us (/report, /metrics?domain=; %zu domains)\n",
+      PerDomainMicros(put_before, domains), PerDomainMicros(put_now, domains),
+      PerDomainMicros(unpack, domains), PerDomainMicros(unpack_and_judge, judged), judged);
 
   const std::string tail = SerializeMetrics(ExporterMetricFamilies({}));
   constexpr int kRounds = 3;
@@ -132,7 +239,8 @@ int Run(int n) {
   std::size_t before_bytes = 0;
   for (int r = 0; r < kRounds; ++r) {
     const auto start = Clock::now();
-    const std::string text = SerializeMetrics(DomainMetricFamilies(store.All(), true, {}));
+    // The results the store before item 3 kept, as its All() handed them over.
+    const std::string text = SerializeMetrics(DomainMetricFamilies(unpacked, true, {}));
     before = std::min(before, Seconds(start));
     before_bytes = text.size();
   }
@@ -141,7 +249,7 @@ int Run(int n) {
   {
     const auto start = Clock::now();
     before_full_bytes =
-        SerializeMetrics(DomainMetricFamilies(store.All(), true, MetricsDetail::Full())).size();
+        SerializeMetrics(DomainMetricFamilies(unpacked, true, MetricsDetail::Full())).size();
     before_full = Seconds(start);
   }
   double plain = 1e9;
@@ -164,7 +272,7 @@ int Run(int n) {
   MetricsCache rebuilding(store, /*reuse_factor=*/0);
   MetricsCache keeping(store);
   for (int r = 0; r < kRounds; ++r) {
-    store.Put(first->observation.domain, first);  // a change: the next scrape rebuilds
+    store.Put(first->observation.domain, *first);  // a change: the next scrape rebuilds
     auto start = Clock::now();
     gzip_bytes = rebuilding.Gzip(tail)->size();
     rebuild = std::min(rebuild, Seconds(start));

@@ -98,7 +98,7 @@ struct Daemon {
       const auto snapshot = MakeSnapshot(i);
       domains.push_back(snapshot->observation.domain);
       FillHistory(i, *snapshot, domains.back(), &history);
-      store.Put(domains.back(), snapshot);
+      store.Put(domains.back(), *snapshot);
     }
   }
 
@@ -108,7 +108,8 @@ struct Daemon {
     rows.reserve(domains.size());
     for (const auto& domain : domains) {
       const auto snapshot = store.Get(domain);
-      IndexRow row = MakeIndexRow(domain, snapshot.get(), history.Get(domain), kNow + 240);
+      IndexRow row = MakeIndexRow(domain, snapshot ? &snapshot->summary : nullptr,
+                                  history.Get(domain), kNow + 240);
       row.report_href = "/report?domain=" + UrlEncodeQueryValue(domain);
       row.json_href = row.report_href + "&format=json";
       rows.push_back(std::move(row));

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -512,8 +513,10 @@ std::vector<IndexRow> OverviewRows() {
   };
   std::vector<IndexRow> rows;
   for (const auto& domain : domains) {
-    IndexRow row =
-        MakeIndexRow(domain.name, domain.snapshot.get(), domain.history, domain.next_check_unix);
+    const std::optional<CheckSummary> summary =
+        domain.snapshot ? std::optional(SummariseCheck(*domain.snapshot)) : std::nullopt;
+    IndexRow row = MakeIndexRow(domain.name, summary ? &*summary : nullptr, domain.history,
+                                domain.next_check_unix);
     if (domain.snapshot) {
       row.report_href = "/report?domain=" + UrlEncodeQueryValue(domain.name);
       row.json_href = row.report_href + "&format=json";
@@ -655,7 +658,8 @@ TEST(HtmlOverviewTest, UnknownCodeMatchesNothingAndIsShownEscaped) {
 }
 
 TEST(HtmlOverviewTest, NoActiveFindingAnywhereSaysSo) {
-  std::vector<IndexRow> rows = {MakeIndexRow("good.example", SnapshotOf(Healthy()).get(), {})};
+  const CheckSummary healthy = SummariseCheck(*SnapshotOf(Healthy()));
+  std::vector<IndexRow> rows = {MakeIndexRow("good.example", &healthy, {})};
   const std::string html = RenderIndexHtml(rows, OverviewFilter{}, Context());
   EXPECT_THAT(html, HasSubstr("<p class=\"all-clear\">No domain has an active finding.</p>"));
   EXPECT_THAT(html, Not(HasSubstr("<ul class=\"codes\">")));

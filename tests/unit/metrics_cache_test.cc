@@ -92,7 +92,7 @@ std::string GzipText(MetricsCache& cache, const std::string& tail) {
 TEST(MetricsCacheTest, InflatesToThePlainTextWithTheScrapesTail) {
   SnapshotStore store;
   for (int i = 0; i < 50; ++i) {
-    store.Put("d" + std::to_string(100 + i) + ".example", ResultFor("d" + std::to_string(100 + i) + ".example", i));
+    store.Put("d" + std::to_string(100 + i) + ".example", *ResultFor("d" + std::to_string(100 + i) + ".example", i));
   }
   MetricsCache cache(store, /*reuse_factor=*/0);
   const std::string first = GzipText(cache, "smtp_exporter_domains 50\n");
@@ -111,12 +111,12 @@ TEST(MetricsCacheTest, FollowsTheStore) {
   SnapshotStore store;
   MetricsCache cache(store, /*reuse_factor=*/0);
   EXPECT_EQ(GzipText(cache, "t 1\n"), "t 1\n");  // no domains yet: the tail alone
-  store.Put("a.example", ResultFor("a.example", 1));
+  store.Put("a.example", *ResultFor("a.example", 1));
   EXPECT_THAT(GzipText(cache, "t 1\n"), HasSubstr("domain=\"a.example\""));
   store.Retain({});
   EXPECT_THAT(GzipText(cache, "t 1\n"), Not(HasSubstr("a.example")));
   store.SetMetricsDetail(MetricsDetail::Full());
-  store.Put("b.example", ResultFor("b.example", 2));
+  store.Put("b.example", *ResultFor("b.example", 2));
   EXPECT_THAT(GzipText(cache, ""), HasSubstr("smtp_extension{domain=\"b.example\""));
   EXPECT_EQ(cache.stats().builds, 4u);
 }
@@ -125,10 +125,10 @@ TEST(MetricsCacheTest, FollowsTheStore) {
 // out of date, so back-to-back scrapes do not each pay a rebuild.
 TEST(MetricsCacheTest, ARecentPartIsReusedWhileTheStoreChanges) {
   SnapshotStore store;
-  store.Put("a.example", ResultFor("a.example", 1));
+  store.Put("a.example", *ResultFor("a.example", 1));
   MetricsCache cache(store, /*reuse_factor=*/1'000'000'000);
   EXPECT_THAT(GzipText(cache, ""), HasSubstr("a.example"));
-  store.Put("b.example", ResultFor("b.example", 2));
+  store.Put("b.example", *ResultFor("b.example", 2));
   EXPECT_THAT(GzipText(cache, ""), Not(HasSubstr("b.example")));
   EXPECT_EQ(cache.stats().builds, 1u);
 }
@@ -140,7 +140,7 @@ TEST(MetricsCacheTest, ConcurrentScrapesAndPutsStayConsistent) {
   std::atomic<bool> failed{false};
   std::thread writer([&] {
     for (int i = 0; i < 200; ++i) {
-      store.Put("w" + std::to_string(i % 20) + ".example", ResultFor("w" + std::to_string(i % 20) + ".example", i));
+      store.Put("w" + std::to_string(i % 20) + ".example", *ResultFor("w" + std::to_string(i % 20) + ".example", i));
     }
   });
   std::vector<std::thread> readers;

@@ -221,7 +221,7 @@ std::vector<std::shared_ptr<const CheckResult>> PutAll(SnapshotStore* store) {
   const std::vector<std::shared_ptr<const CheckResult>> all = {BrokenSnapshot(), restored,
                                                                RelaySnapshot()};
   for (const auto& snapshot : all) {
-    store->Put(snapshot->observation.domain, snapshot);
+    store->Put(snapshot->observation.domain, *snapshot);
   }
   return all;
 }
@@ -297,8 +297,7 @@ TEST(MetricsGoldenTest, ProbeMetricsMatchGolden) {
 
 TEST(MetricsTest, FamiliesAreSortedDescribedAndFreeOfDuplicateSeries) {
   SnapshotStore store;
-  PutAll(&store);
-  auto families = DomainMetricFamilies(store.All(), /*with_restored=*/true);
+  auto families = DomainMetricFamilies(PutAll(&store), /*with_restored=*/true);
   for (auto& family : ExporterMetricFamilies(Health())) {
     families.push_back(std::move(family));
   }
@@ -662,8 +661,8 @@ TEST(MetricsTest, FleetTextEqualsSerializingAllFamiliesTogether) {
     EXPECT_THAT(expected, HasSubstr("smtp_findings{domain=\"good.example\",severity=\"ok\"} 4\n"));
     // The store keeps results without their OK findings; the series still count them, also
     // when a new detail renders them again from what is kept.
-    for (const auto& kept : store.All()) {
-      for (const Finding& finding : kept->findings) {
+    for (const auto& entry : store.Entries()) {
+      for (const Finding& finding : entry->result->summary.active_findings) {
         EXPECT_NE(finding.severity, Severity::kOk) << finding.code;
       }
     }

@@ -141,7 +141,9 @@ TEST(MakeIndexRowTest, CountsAndProblemsFromTheSnapshot) {
                        F("smtp.ipv6.missing", Severity::kInfo, "example.org"),
                        F("smtp.postmaster.rejected", Severity::kOk, "mx [192.0.2.1]")};
   snapshot.status = Severity::kError;
-  const IndexRow row = MakeIndexRow("example.org", &snapshot, {CheckRecord{}}, 1700000060);
+  const CheckSummary summary = SummariseCheck(snapshot);
+  EXPECT_EQ(summary.active_findings.size(), 5u);  // the OK one left out
+  const IndexRow row = MakeIndexRow("example.org", &summary, {CheckRecord{}}, 1700000060);
   EXPECT_TRUE(row.checked);
   EXPECT_EQ(row.status, Severity::kError);
   EXPECT_EQ(row.error, 1u);
@@ -157,7 +159,8 @@ TEST(MakeIndexRowTest, CountsAndProblemsFromTheSnapshot) {
 
   EXPECT_FALSE(row.restored);
   snapshot.restored = true;
-  EXPECT_TRUE(MakeIndexRow("example.org", &snapshot, {}).restored);
+  const CheckSummary restored = SummariseCheck(snapshot);
+  EXPECT_TRUE(MakeIndexRow("example.org", &restored, {}).restored);
 
   const IndexRow pending = MakeIndexRow("example.net", nullptr, {});
   EXPECT_FALSE(pending.checked);
