@@ -102,6 +102,9 @@ constexpr InvalidCase kInvalidCases[] = {
     {"invalid-concurrency-zero.yml",
      "invalid-concurrency-zero.yml:2:16: concurrency must be a positive integer (at most "
      "1024), got 0"},
+    {"invalid-domains-per-session-too-many.yml",
+     "invalid-domains-per-session-too-many.yml:2:24: domains_per_session must be a positive "
+     "integer (at most 99), got 100"},
     {"invalid-endpoint-concurrency-negative.yml",
      "invalid-endpoint-concurrency-negative.yml:2:25: endpoint_concurrency must be a positive "
      "integer (at most 64), got -1"},
@@ -209,6 +212,7 @@ TEST(ConfigTest, MinimalFileGetsEveryDefault) {
   EXPECT_EQ(config.concurrency, 16u);
   EXPECT_EQ(config.endpoint_concurrency, 4u);
   EXPECT_EQ(config.per_ip_connections, 2u);
+  EXPECT_EQ(config.domains_per_session, 99u);
   EXPECT_TRUE(config.dns_servers.empty());
   EXPECT_EQ(config.dns_timeout, seconds(2));
   EXPECT_EQ(config.defaults.timeout, seconds(12));
@@ -239,6 +243,7 @@ TEST(ConfigTest, FullFileSetsEveryKey) {
   EXPECT_EQ(config.concurrency, 8u);
   EXPECT_EQ(config.endpoint_concurrency, 2u);
   EXPECT_EQ(config.per_ip_connections, 1u);
+  EXPECT_EQ(config.domains_per_session, 1u);
   EXPECT_EQ(ServerTexts(config.dns_servers),
             (std::vector<std::string>{"192.0.2.53:53", "192.0.2.54:5353", "[2001:db8::53]:53",
                                       "[2001:db8::54]:5353"}));
