@@ -888,22 +888,22 @@ EndpointObservation EndpointProber::ResultFor(std::size_t index, bool last) {
     // Each domain sees the session's lines and its own, never another domain's recipients.
     std::vector<TranscriptEntry> own;
     std::size_t hidden = 0;
+    std::optional<std::size_t> note;  // where the first hidden line was: the note goes there
     for (std::size_t i = 0; i < result.transcript.size(); ++i) {
       const int owner = i < owners_.size() ? owners_[i] : -1;
       if (owner >= 0 && static_cast<std::size_t>(owner) != index) {
         if (hidden++ == 0) {
+          note = own.size();
           own.push_back({result.transcript[i].at_seconds, TranscriptEntry::Direction::kNote, ""});
         }
         continue;
       }
       own.push_back(std::move(result.transcript[i]));
     }
-    for (TranscriptEntry& entry : own) {
-      if (entry.direction == TranscriptEntry::Direction::kNote && entry.text.empty()) {
-        entry.text = "this session served " + std::to_string(members_.size()) +
-                     " domains whose MX hosts share this address; " + std::to_string(hidden) +
-                     " lines of the other domains' recipients are not shown";
-      }
+    if (note) {
+      own[*note].text = "this session served " + std::to_string(members_.size()) +
+                        " domains whose MX hosts share this address; " + std::to_string(hidden) +
+                        " lines of the other domains' recipients are not shown";
     }
     result.transcript = std::move(own);
     result.session_domains = members_.size();
@@ -983,11 +983,14 @@ std::vector<SharedEndpointResult> EndpointProber::RunShared() {
   EndpointObservation first = Run();
   std::vector<SharedEndpointResult> results;
   results.reserve(members_.size());
+  // A session of one domain is exactly the unshared probe: nothing to ask again.
   const bool shared = members_.size() > 1;
-  results.push_back({std::move(first), shared && (transactions_broke_ || members_[0].own_reply_deferred)});
+  auto ask_again = [this, shared](std::size_t i) {
+    return shared && (transactions_broke_ || members_[i].own_reply_deferred);
+  };
+  results.push_back({std::move(first), ask_again(0)});
   for (std::size_t i = 1; i < members_.size(); ++i) {
-    const bool own = transactions_broke_ || members_[i].own_reply_deferred;
-    results.push_back({ResultFor(i, i + 1 == members_.size()), own});
+    results.push_back({ResultFor(i, i + 1 == members_.size()), ask_again(i)});
   }
   return results;
 }

@@ -4,14 +4,16 @@
 // "succeeds" or fails as the input says and the session goes on in the clear.
 //
 // Input: byte 0 sets the scene (bit 0: the STARTTLS handshake succeeds, or on 465 the implicit
-// one; bits 1-4: how many bytes each read returns, 1-16; bits 5-6: the service, 0-1 the MX
-// probe, 2 submission on 587, 3 submission over implicit TLS on 465); the rest is the server's
-// side of the session.
+// one; bits 1-4: how many bytes each read returns, 1-16; bits 5-6: the service, 0 the MX
+// probe, 1 the MX probe as one session shared by three domains (ProbeSharedEndpoint), 2
+// submission on 587, 3 submission over implicit TLS on 465); the rest is the server's side of
+// the session.
 // Invariants: every command sent is one line of printable ASCII ending in CRLF, so nothing a
 // server says can inject a command; nothing is sent after Close; the client reads no more
 // than its session bound; a submission session sends no MAIL, RCPT, DATA, BDAT or AUTH; the
 // observation, written as JSON, reads back and writes the same
-// JSON again; its terminal text is safe for a terminal.
+// JSON again; its terminal text is safe for a terminal; a shared session gives each domain its
+// own result, whose transcript sends no other domain's postmaster.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -175,7 +177,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   CheckOptions options;
   options.helo_name = "probe.example.net";
-  const EndpointObservation endpoint = ProbeEndpoint(factory, clock, target, options, kLimits);
+  EndpointObservation endpoint;
+  if (service == 1) {
+    // A shared MX session for three domains: each result is its own domain's, and no client
+    // line of one domain's transcript names another domain's postmaster.
+    const std::vector<std::string> domains = {"example.org", "a.example.org", "b.example.org"};
+    const SessionJoin join = [&domains] {
+      return std::vector<std::string>(domains.begin() + 1, domains.end());
+    };
+    std::vector<SharedEndpointResult> shared =
+        ProbeSharedEndpoint(factory, clock, target, options, join, kLimits);
+    FUZZ_CHECK(shared.size() == domains.size());
+    for (std::size_t i = 0; i < shared.size(); ++i) {
+      FUZZ_CHECK(shared[i].observation.domain == domains[i]);
+      FUZZ_CHECK(shared[i].observation.session_domains == domains.size());
+      for (const TranscriptEntry& entry : shared[i].observation.transcript) {
+        for (std::size_t j = 0; j < domains.size(); ++j) {
+          FUZZ_CHECK(j == i || entry.direction != TranscriptEntry::Direction::kClient ||
+                     entry.text.find("<postmaster@" + domains[j] + ">") == std::string::npos);
+        }
+      }
+    }
+    endpoint = std::move(shared[0].observation);
+  } else {
+    endpoint = ProbeEndpoint(factory, clock, target, options, kLimits);
+  }
   FUZZ_CHECK(script.bytes_read <= kLimits.max_session_bytes);
 
   // The observation of any session, however hostile, is written and read back unchanged.

@@ -255,6 +255,19 @@ TEST(HtmlReportTest, SubmissionSectionShowsEachPortEscaped) {
   EXPECT_THAT(html, HasSubstr("mx1.sub.example [198.51.100.20]:587"));  // the finding's subject
 }
 
+// An endpoint probed on a session shared with other domains says so in its transaction
+// probes, naming the domain whose check opened it, escaped.
+TEST(HtmlReportTest, ASharedSessionSaysSoEscaped) {
+  DomainObservation obs =
+      HealthyDomain("shared.example", {{10, "mx1.provider.example", {"198.51.100.30"}}});
+  EXPECT_THAT(Render(EvaluatedFixture(obs)), Not(HasSubstr("Shared: ")));
+  obs.endpoints.at(0).session_domains = 40;
+  obs.endpoints.at(0).session_opened_for = "a<b>.example";
+  const std::string html = Render(EvaluatedFixture(obs));
+  EXPECT_THAT(html, HasSubstr("Shared: one session served 40 domains whose MX hosts share this "
+                              "address (opened for a&lt;b&gt;.example&#39;s check)"));
+}
+
 // The text report (`check`, /report?format=text) lists the submission sessions after the MX
 // endpoints, saying which TLS each port uses; 465 has no "before TLS" stage.
 TEST(HtmlReportTest, TextReportListsTheSubmissionSessions) {
