@@ -421,7 +421,8 @@ std::vector<CatalogEntry> BuildCatalog() {
        "RFC 8314 §3; RFC 6409 §3",
        "WARN when another address still answers on that port; CRIT when no address of a "
        "configured port answers, or the submission host has no address: mail users cannot "
-       "send."},
+       "send. INFO when no session could be run because the domain has no MX address and "
+       "`submission_host` is not set: nothing was checked."},
       {"smtp.submission.no_starttls", "no STARTTLS on 587", Severity::kCrit,
        "Port 587 does not offer STARTTLS, or the TLS upgrade fails: passwords and mail would "
        "cross the network in clear",

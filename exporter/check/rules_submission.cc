@@ -117,6 +117,15 @@ void EvaluateSubmission(const RuleContext& context, FindingSink& out) {
              "no submission session could be run: " + context.obs.submission_host_error);
     return;
   }
+  if (context.obs.submission.empty() && context.options.submission_host.empty()) {
+    // The sessions run on the MX addresses by default, and there are none (a null MX, no MX,
+    // or MX hosts without an address): nothing was checked, which the report must say rather
+    // than show no submission finding at all.
+    out.Fail("smtp.submission.unreachable", Severity::kInfo, Subject::Domain(domain),
+             "no submission session was run: the domain has no MX address to run them on "
+             "(null MX, no MX, or MX hosts without an address) and submission_host is not set");
+    return;
+  }
   for (std::uint16_t port : context.options.submission) {
     const auto& all = context.obs.submission;
     const bool port_answers = std::any_of(all.begin(), all.end(), [port](const auto& e) {

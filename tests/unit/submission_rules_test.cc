@@ -159,6 +159,22 @@ TEST(SubmissionRuleTest, SubmissionHostWithoutAddressIsCritical) {
   EXPECT_THAT(out, ElementsAre("smtp.submission.unreachable:crit smtp.example.org"));
 }
 
+// A domain without an MX address (here a null MX) and no submission_host: the sessions had
+// nowhere to run, and the report says so instead of saying nothing.
+TEST(SubmissionRuleTest, NoMxAddressAndNoSubmissionHostSaysNothingWasChecked) {
+  DomainObservation obs = WithSubmission({});
+  obs.dns.null_mx = true;
+  obs.plan.endpoints.clear();
+  obs.endpoints.clear();
+  EXPECT_THAT(SubmissionFindings(obs),
+              ElementsAre("smtp.submission.unreachable:info example.org: no submission session "
+                          "was run: the domain has no MX address to run them on (null MX, no "
+                          "MX, or MX hosts without an address) and submission_host is not set"));
+  // With sessions run (on the MX addresses), no such finding.
+  EXPECT_THAT(SubmissionFindings(WithSubmission({Good587()}), {587}),
+              ::testing::Not(::testing::Contains(::testing::HasSubstr("no submission session"))));
+}
+
 // Disabling the rule also stops the sessions (EffectiveOptions), as for smtp.dane.
 TEST(SubmissionRuleTest, DisablingTheRuleTurnsTheSessionsOff) {
   CheckOptions options;
