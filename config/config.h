@@ -102,9 +102,10 @@ struct Config {
   // Simultaneous connections to one MX IP address across all domains. Default: 2.
   std::size_t per_ip_connections = 2;
 
-  // Most domains whose scheduled checks share one MX session (SharedMxSessions): probes of
-  // one address (and MX name, with the same options) waiting at the same time ask the
-  // connection-level questions once and each domain's postmaster in the same transactions.
+  // Most domains whose scheduled checks share one session (SharedSessions): probes of one
+  // address (and MX name, service, with the same options) waiting at the same time ask the
+  // connection-level questions once and each domain's postmaster in the same transactions
+  // (a submission session, which asks nothing per domain, serves each of them whole).
   // 1: every domain its own session. At most kMaxDomainsPerSession. Default: 99.
   std::size_t domains_per_session = kMaxDomainsPerSession;
 

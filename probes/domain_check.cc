@@ -208,8 +208,7 @@ DomainObservation CheckDomain(const std::string& domain, const CheckOptions& opt
         result = NotAllowedEndpoint(target, *denied);
         continue;
       }
-      if (settings.shared_sessions != nullptr && target.service == EndpointService::kMx &&
-          !settings.deadline) {
+      if (settings.shared_sessions != nullptr && !settings.deadline) {
         std::optional<EndpointObservation> shared =
             settings.shared_sessions->Probe(target, endpoint_options, settings.cancelled);
         result = shared ? std::move(*shared) : CancelledEndpoint(target);

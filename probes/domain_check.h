@@ -37,11 +37,11 @@ struct DomainCheckSettings {
   std::string only_endpoint_mx_name;
   // Politeness across domains: at most N probes of one IP at a time. Optional.
   IpConnectionLimiter* ip_limiter = nullptr;
-  // MX sessions shared with other domains' checks (the daemon's scheduled checks): the MX
-  // endpoint probes go through it, and it takes the per-IP slots itself (with its own
+  // Sessions shared with other domains' checks (the daemon's scheduled checks): the MX and
+  // submission probes go through it, and it takes the per-IP slots itself (with its own
   // limiter). Not used with a deadline (a /probe answers within its scrape budget, on a
   // session of its own). Optional.
-  SharedMxSessions* shared_sessions = nullptr;
+  SharedSessions* shared_sessions = nullptr;
   // The end of the whole check on `clock` (a /probe's scrape budget). An endpoint that gets no
   // per-IP slot before then is not probed (a timeout, no connection), and no endpoint probe
   // runs past it. Default: none; scheduled checks wait for their slot.

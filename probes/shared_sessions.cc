@@ -18,14 +18,14 @@ constexpr std::chrono::hours kReducedBatchFor{1};
 
 }  // namespace
 
-SharedMxSessions::SharedMxSessions(TransportFactory& transports, const Clock& clock,
+SharedSessions::SharedSessions(TransportFactory& transports, const Clock& clock,
                                    IpConnectionLimiter* limiter, std::size_t max_domains)
     : transports_(transports),
       clock_(clock),
       limiter_(limiter),
       max_domains_(std::clamp<std::size_t>(max_domains, 1, kMaxDomainsPerSession)) {}
 
-SharedMxSessions::Stats SharedMxSessions::stats() const {
+SharedSessions::Stats SharedSessions::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   Stats stats = stats_;
   for (const auto& [key, queue] : queues_) {
@@ -34,7 +34,7 @@ SharedMxSessions::Stats SharedMxSessions::stats() const {
   return stats;
 }
 
-std::optional<EndpointObservation> SharedMxSessions::ProbeAlone(
+std::optional<EndpointObservation> SharedSessions::ProbeAlone(
     const EndpointTarget& target, const CheckOptions& options,
     const std::atomic<bool>* cancelled) {
   const std::string ip = target.ip.ToString();
@@ -49,10 +49,10 @@ std::optional<EndpointObservation> SharedMxSessions::ProbeAlone(
   return observation;
 }
 
-std::optional<EndpointObservation> SharedMxSessions::Probe(const EndpointTarget& target,
+std::optional<EndpointObservation> SharedSessions::Probe(const EndpointTarget& target,
                                                            const CheckOptions& options,
                                                            const std::atomic<bool>* cancelled) {
-  if (target.service != EndpointService::kMx || max_domains_ <= 1) {
+  if (max_domains_ <= 1) {
     return ProbeAlone(target, options, cancelled);
   }
   const std::string key = SessionShapeKey(target, options);
@@ -121,7 +121,7 @@ std::optional<EndpointObservation> SharedMxSessions::Probe(const EndpointTarget&
   return std::move(result->observation);
 }
 
-bool SharedMxSessions::OpenSession(const std::string& key, Queue& queue, Waiter& self,
+bool SharedSessions::OpenSession(const std::string& key, Queue& queue, Waiter& self,
                                    const EndpointTarget& target, const CheckOptions& options,
                                    const std::atomic<bool>* cancelled) {
   const std::string ip = target.ip.ToString();

@@ -1,15 +1,17 @@
-// SharedMxSessions: the scheduled checks' MX sessions, shared between domains whose MX hosts
-// are the same address. Most domains of a fleet use a few providers' MX hosts; probing each
-// domain on a session of its own costs every provider address one session per domain and
-// cycle, and with at most per_ip_connections sessions per address at a time that caps the
-// cycle (issue #17: at 50 ms RTT a 10 000-domain fleet needed ≈50 minutes per 5-minute cycle).
+// SharedSessions: the scheduled checks' SMTP sessions (MX, and submission when it is on),
+// shared between domains whose MX hosts (or submission host) are the same address. Most
+// domains of a fleet use a few providers' MX hosts; probing each domain on a session of its
+// own costs every provider address one session per domain and cycle, and with at most
+// per_ip_connections sessions per address at a time that caps the cycle (issue #17: at 50 ms
+// RTT a 10 000-domain fleet needed ≈50 minutes per 5-minute cycle).
 //
-// An endpoint probe asks for a session of its SessionShapeKey (address, port, MX name, HELO,
-// timeouts, probes). Probes of one key wait in a queue; the first becomes the session's
-// opener: it takes a per-IP slot (IpConnectionLimiter), connects, and when the session
-// reaches its transaction probes, every probe of that key waiting by then (up to the key's
+// An endpoint probe asks for a session of its SessionShapeKey (address, port, service, MX
+// name, HELO, timeouts, probes). Probes of one key wait in a queue; the first becomes the
+// session's opener: it takes a per-IP slot (IpConnectionLimiter), connects, and when the
+// session reaches its transaction probes, every probe of that key waiting by then (up to the key's
 // batch size) joins it: one session answers their connection-level questions once and asks
-// each domain's postmaster in the same transactions (ProbeSharedEndpoint). Probes that arrive
+// each domain's postmaster in the same transactions (ProbeSharedEndpoint; a submission
+// session asks nothing per domain and serves each whole, at its end). Probes that arrive
 // later wait for the next session, which the first of them opens as soon as the batch is
 // taken, within the address's slots. So sessions group exactly as many domains as are waiting,
 // which is one when the address is idle (an unshared check) and grows with the queue when it
@@ -43,14 +45,14 @@
 
 namespace smtp_exporter {
 
-class SharedMxSessions {
+class SharedSessions {
  public:
   // `max_domains`: most domains per session, at most kMaxDomainsPerSession (1: no sharing).
   // `limiter` (optional) bounds the sessions per address.
-  SharedMxSessions(TransportFactory& transports, const Clock& clock,
+  SharedSessions(TransportFactory& transports, const Clock& clock,
                    IpConnectionLimiter* limiter, std::size_t max_domains);
 
-  // The MX endpoint probe of `target` (service kMx) with `options`, on a session shared with
+  // The endpoint probe of `target` (MX or submission) with `options`, on a session shared with
   // the other probes of its SessionShapeKey waiting at the same time. Blocks until the
   // session that served it has ended. nullopt: `cancelled` became true before any session
   // took it (nothing was sent for it).

@@ -997,7 +997,31 @@ std::vector<SharedEndpointResult> EndpointProber::RunShared() {
 
 }  // namespace
 
-std::string SessionShapeKey(const EndpointTarget& target, const CheckOptions& options) {
+namespace {
+
+// The options a session runs with: a submission session never runs a transaction (nor AUTH,
+// which the prober has no code for): its server is for authenticated users, and what it says
+// before AUTH is all we ask.
+CheckOptions SessionOptions(const EndpointTarget& target, CheckOptions options) {
+  if (target.service != EndpointService::kMx) {
+    options.test_null_sender = false;
+    options.test_postmaster = false;
+    options.test_open_relay = false;
+  }
+  return options;
+}
+
+// A submission session's observation says that no transaction ran.
+void MarkNoTransactions(EndpointObservation& obs) {
+  obs.probe_sender.clear();
+  obs.probe_recipient.clear();
+  obs.transactions_channel = TransactionChannel::kNone;
+}
+
+}  // namespace
+
+std::string SessionShapeKey(const EndpointTarget& target, const CheckOptions& given) {
+  const CheckOptions options = SessionOptions(target, given);
   const std::string domain = StripTrailingDots(target.domain);
   // '\n' cannot occur in any part (host names, addresses and numbers), so parts stay apart.
   std::string key;
@@ -1022,28 +1046,25 @@ std::vector<SharedEndpointResult> ProbeSharedEndpoint(TransportFactory& transpor
                                                       const CheckOptions& options,
                                                       const SessionJoin& join,
                                                       const SmtpLimits& limits) {
+  const CheckOptions session = SessionOptions(target, options);
+  std::vector<SharedEndpointResult> results =
+      EndpointProber(transports, clock, target, session, limits, &join).RunShared();
   if (target.service != EndpointService::kMx) {
-    return {{ProbeEndpoint(transports, clock, target, options, limits), false}};
+    for (SharedEndpointResult& result : results) {
+      MarkNoTransactions(result.observation);
+    }
   }
-  return EndpointProber(transports, clock, target, options, limits, &join).RunShared();
+  return results;
 }
 
 EndpointObservation ProbeEndpoint(TransportFactory& transports, const Clock& clock,
                                   const EndpointTarget& target, const CheckOptions& options,
                                   const SmtpLimits& limits) {
-  if (target.service == EndpointService::kMx) {
-    return EndpointProber(transports, clock, target, options, limits).Run();
+  const CheckOptions session = SessionOptions(target, options);
+  EndpointObservation obs = EndpointProber(transports, clock, target, session, limits).Run();
+  if (target.service != EndpointService::kMx) {
+    MarkNoTransactions(obs);
   }
-  // A submission session never runs a transaction (nor AUTH, which the prober has no code
-  // for): its server is for authenticated users, and what it says before AUTH is all we ask.
-  CheckOptions submission = options;
-  submission.test_null_sender = false;
-  submission.test_postmaster = false;
-  submission.test_open_relay = false;
-  EndpointObservation obs = EndpointProber(transports, clock, target, submission, limits).Run();
-  obs.probe_sender.clear();
-  obs.probe_recipient.clear();
-  obs.transactions_channel = TransactionChannel::kNone;  // none ran
   return obs;
 }
 

@@ -37,14 +37,15 @@ EndpointObservation ProbeEndpoint(TransportFactory& transports, const Clock& clo
                                   const EndpointTarget& target, const CheckOptions& options,
                                   const SmtpLimits& limits = {});
 
-// Everything that shapes an MX session besides the domain whose postmaster it asks for: the
-// address, port and MX name (SNI, banner comparison), HELO name, timeouts, which probes run,
-// the open-relay recipient and pipelining. Sessions of equal keys give every domain the same
+// Everything that shapes a session besides the domain whose postmaster it asks for: the
+// address, port, service and MX name (SNI, banner comparison), HELO name, timeouts, which
+// probes run, the open-relay recipient and pipelining (for a submission session, which runs no
+// transaction, which probes run and the recipient do not count). Sessions of equal keys give every domain the same
 // connection-level facts, so one session can serve them all (ProbeSharedEndpoint). An option
-// the MX prober starts to read must be added here.
+// the prober starts to read must be added here.
 std::string SessionShapeKey(const EndpointTarget& target, const CheckOptions& options);
 
-// One domain's part of a shared MX session.
+// One domain's part of a shared session.
 struct SharedEndpointResult {
   EndpointObservation observation;
   // Its verdicts may owe something to sharing: the session broke during the transaction probes
@@ -60,10 +61,11 @@ struct SharedEndpointResult {
 // postmaster the session asks for too. Their endpoints must have the target's SessionShapeKey.
 using SessionJoin = std::function<std::vector<std::string>()>;
 
-// One MX session (target.service must be kMx) for target.domain and the domains `join` adds:
-// the connection-level probes once, then the null-sender and postmaster probes of every domain
-// in the same transactions (one RFC 2920 group when pipelined, else one domain after another),
-// and the open-relay probe once. Returns target.domain's result first, then the joined
+// One session for target.domain and the domains `join` adds. An MX session runs the
+// connection-level probes once, then the null-sender and postmaster probes of every domain in
+// the same transactions (one RFC 2920 group when pipelined, else one domain after another), and
+// the open-relay probe once. A submission session (587, 465) has no part of its own per domain:
+// every domain gets the whole session. Returns target.domain's result first, then the joined
 // domains' in `join`'s order. Each observation holds the session's facts, its own domain's
 // transaction probes, and a transcript without the other domains' commands and replies;
 // session_domains and session_opened_for say it was shared. With nobody joining, the result is

@@ -176,7 +176,7 @@ Result<std::unique_ptr<ExporterApp>> ExporterApp::Create(const AppOptions& optio
   }
   std::unique_ptr<ExporterApp> app(new ExporterApp(options, std::move(dependencies)));
   app->limiter_ = std::make_shared<IpConnectionLimiter>(loaded.value().per_ip_connections);
-  app->shared_sessions_ = std::make_unique<SharedMxSessions>(
+  app->shared_sessions_ = std::make_unique<SharedSessions>(
       app->transports_, SystemClock::Instance(), app->limiter_.get(),
       loaded.value().domains_per_session);
   auto runtime = app->BuildRuntime(std::move(loaded).value());
@@ -446,10 +446,10 @@ ExporterHealth ExporterApp::Health() const {
     health.http_connections = http.open_connections;
     health.http_connections_refused_total = http.refused_total;
   }
-  const SharedMxSessions::Stats sessions = shared_sessions_->stats();
-  health.mx_sessions_total = sessions.sessions;
-  health.mx_session_probes_total = sessions.domain_probes;
-  health.mx_session_probed_again_total = sessions.probed_again;
+  const SharedSessions::Stats sessions = shared_sessions_->stats();
+  health.sessions_total = sessions.sessions;
+  health.session_probes_total = sessions.domain_probes;
+  health.session_probed_again_total = sessions.probed_again;
   return health;
 }
 

@@ -152,9 +152,9 @@ class ExporterApp {
   int port_ = 0;
 
   std::shared_ptr<IpConnectionLimiter> limiter_;  // per_ip_connections fixed at start-up
-  // Scheduled checks' MX sessions, shared across domains; domains_per_session fixed at
+  // Scheduled checks' SMTP sessions, shared across domains; domains_per_session fixed at
   // start-up. Takes its per-IP slots from limiter_.
-  std::unique_ptr<SharedMxSessions> shared_sessions_;
+  std::unique_ptr<SharedSessions> shared_sessions_;
   std::mutex reload_mutex_;   // one Reload() at a time; also orders scheduled stores
   mutable std::mutex mutex_;  // guards runtime_ and the reload/health fields below
   std::shared_ptr<const Runtime> runtime_;

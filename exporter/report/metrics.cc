@@ -220,17 +220,17 @@ constexpr FamilySpec kHttpConnections{"smtp_exporter_http_connections", MetricTy
 constexpr FamilySpec kHttpRefused{
     "smtp_exporter_http_connections_refused_total", MetricType::Counter,
     "HTTP connections answered 503 and closed because --web.max-connections were open."};
-constexpr FamilySpec kMxSessions{
-    "smtp_exporter_mx_sessions_total", MetricType::Counter,
-    "MX sessions of scheduled checks; one may serve several domains whose MX hosts share an "
-    "address (domains_per_session)."};
-constexpr FamilySpec kMxSessionProbes{
-    "smtp_exporter_mx_session_probes_total", MetricType::Counter,
-    "MX endpoint probes of scheduled checks those sessions served; divided by "
-    "smtp_exporter_mx_sessions_total, the domains per session."};
-constexpr FamilySpec kMxSessionProbedAgain{
-    "smtp_exporter_mx_session_probed_again_total", MetricType::Counter,
-    "MX endpoint probes run again on a session of their own because a shared one could not "
+constexpr FamilySpec kSessions{
+    "smtp_exporter_sessions_total", MetricType::Counter,
+    "SMTP sessions of scheduled checks (MX, and submission when on); one may serve several "
+    "domains whose MX or submission hosts share an address (domains_per_session)."};
+constexpr FamilySpec kSessionProbes{
+    "smtp_exporter_session_probes_total", MetricType::Counter,
+    "Endpoint probes of scheduled checks those sessions served; divided by "
+    "smtp_exporter_sessions_total, the domains per session."};
+constexpr FamilySpec kSessionProbedAgain{
+    "smtp_exporter_session_probed_again_total", MetricType::Counter,
+    "Endpoint probes run again on a session of their own because a shared one could not "
     "settle them (it broke during its transactions, or deferred one of their recipients)."};
 
 // /probe.
@@ -642,9 +642,9 @@ std::vector<prometheus::MetricFamily> ExporterMetricFamilies(const ExporterHealt
   set.Add(kDomains, {}, static_cast<double>(health.domains));
   set.Add(kHttpConnections, {}, static_cast<double>(health.http_connections));
   set.Add(kHttpRefused, {}, static_cast<double>(health.http_connections_refused_total));
-  set.Add(kMxSessions, {}, static_cast<double>(health.mx_sessions_total));
-  set.Add(kMxSessionProbes, {}, static_cast<double>(health.mx_session_probes_total));
-  set.Add(kMxSessionProbedAgain, {}, static_cast<double>(health.mx_session_probed_again_total));
+  set.Add(kSessions, {}, static_cast<double>(health.sessions_total));
+  set.Add(kSessionProbes, {}, static_cast<double>(health.session_probes_total));
+  set.Add(kSessionProbedAgain, {}, static_cast<double>(health.session_probed_again_total));
   return set.Take();
 }
 

@@ -49,10 +49,10 @@ struct ExporterHealth {
   std::size_t domains = 0;  // configured domains
   std::size_t http_connections = 0;  // open on the HTTP port now
   std::uint64_t http_connections_refused_total = 0;  // over --web.max-connections
-  // Scheduled checks' MX sessions (SharedMxSessions::Stats).
-  std::uint64_t mx_sessions_total = 0;
-  std::uint64_t mx_session_probes_total = 0;
-  std::uint64_t mx_session_probed_again_total = 0;
+  // Scheduled checks' MX sessions (SharedSessions::Stats).
+  std::uint64_t sessions_total = 0;
+  std::uint64_t session_probes_total = 0;
+  std::uint64_t session_probed_again_total = 0;
 };
 
 // Per-domain and per-endpoint families for `snapshots` (null entries are skipped).

@@ -1,6 +1,6 @@
 // Shared MX sessions (issue #17 item 2): one session serving several domains whose MX hosts
 // share an address must give each domain the verdicts its own session gives, show it none of
-// the other domains' recipients, and (SharedMxSessions) group exactly the probes that wait
+// the other domains' recipients, and (SharedSessions) group exactly the probes that wait
 // together, within the batch size, asking again alone whatever sharing may have changed.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -36,8 +36,11 @@ using testing::SentLine;
 const IpAddress kMxAddress = *IpAddress::Parse("192.0.2.25");
 const std::vector<std::string> kDomains = {"example.org", "a.example.org", "b.example.org"};
 
-EndpointTarget TargetFor(const std::string& domain) {
-  return EndpointTarget{domain, "mx.example.org.", kMxAddress, 25};
+EndpointTarget TargetFor(const std::string& domain,
+                         EndpointService service = EndpointService::kMx) {
+  return EndpointTarget{domain, "mx.example.org.", kMxAddress,
+                        static_cast<std::uint16_t>(service == EndpointService::kMx ? 25 : 587),
+                        service};
 }
 
 CheckOptions OptionsFor(int mask, bool pipelining) {
@@ -206,8 +209,8 @@ TEST(SharedSessionTest, NobodyJoiningIsExactlyTheUnsharedProbe) {
     EXPECT_FALSE(shared[0].needs_own_session);
     nlohmann::json expected = ToJson(alone);
     nlohmann::json got = ToJson(shared[0].observation);
-    expected.erase("started_at_unix");
-    got.erase("started_at_unix");
+    expected.erase("started_at");
+    got.erase("started_at");
     EXPECT_EQ(got.dump(), expected.dump());
   }
 }
@@ -245,16 +248,19 @@ Behaviour ClosesAtTheThirdRecipient() {
 // Starts one Probe() per domain on its own thread, the first alone until it is connecting, so
 // the others queue behind it; returns their results in `domains` order.
 std::vector<std::optional<EndpointObservation>> ProbeTogether(
-    SharedMxSessions& sessions, BehaviourFactory& factory, const std::vector<std::string>& domains,
-    const CheckOptions& options, std::size_t expect_waiting) {
+    SharedSessions& sessions, BehaviourFactory& factory, const std::vector<std::string>& domains,
+    const CheckOptions& options, std::size_t expect_waiting,
+    EndpointService service = EndpointService::kMx) {
   std::vector<std::optional<EndpointObservation>> results(domains.size());
   std::vector<std::thread> threads;
   factory.HoldConnections();
   const int connects_before = factory.connects();
-  threads.emplace_back([&] { results[0] = sessions.Probe(TargetFor(domains[0]), options); });
+  threads.emplace_back(
+      [&] { results[0] = sessions.Probe(TargetFor(domains[0], service), options); });
   EXPECT_TRUE(factory.WaitForConnects(connects_before + 1, std::chrono::seconds(10)));
   for (std::size_t i = 1; i < domains.size(); ++i) {
-    threads.emplace_back([&, i] { results[i] = sessions.Probe(TargetFor(domains[i]), options); });
+    threads.emplace_back(
+        [&, i] { results[i] = sessions.Probe(TargetFor(domains[i], service), options); });
   }
   for (int tries = 0; tries < 1000 && sessions.stats().waiting < expect_waiting; ++tries) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -275,10 +281,10 @@ std::vector<std::string> Subdomains(int count) {
   return domains;
 }
 
-TEST(SharedMxSessionsTest, ProbesWaitingTogetherShareOneSession) {
+TEST(SharedSessionsTest, ProbesWaitingTogetherShareOneSession) {
   BehaviourFactory factory(AsUsual(), true);
   IpConnectionLimiter limiter(2);
-  SharedMxSessions sessions(factory, SystemClock::Instance(), &limiter, kMaxDomainsPerSession);
+  SharedSessions sessions(factory, SystemClock::Instance(), &limiter, kMaxDomainsPerSession);
   const std::vector<std::string> domains = Subdomains(6);
   const auto results = ProbeTogether(sessions, factory, domains, OptionsFor(7, true), 5);
   EXPECT_EQ(factory.connects(), 1);
@@ -289,7 +295,7 @@ TEST(SharedMxSessionsTest, ProbesWaitingTogetherShareOneSession) {
     EXPECT_EQ(results[i]->postmaster.outcome, ProbeOutcome::kAccepted);
     EXPECT_EQ(results[i]->open_relay.outcome, ProbeOutcome::kRejected);
   }
-  const SharedMxSessions::Stats stats = sessions.stats();
+  const SharedSessions::Stats stats = sessions.stats();
   EXPECT_EQ(stats.sessions, 1u);
   EXPECT_EQ(stats.domain_probes, 6u);
   EXPECT_EQ(stats.probed_again, 0u);
@@ -297,9 +303,51 @@ TEST(SharedMxSessionsTest, ProbesWaitingTogetherShareOneSession) {
   EXPECT_EQ(limiter.InUse(kMxAddress.ToString()), 0u);
 }
 
-TEST(SharedMxSessionsTest, TheBatchSizeBoundsASession) {
+// A submission session (587) asks nothing per domain: each waiting domain gets the whole
+// session, as its own session would have been, and no transaction runs.
+TEST(SharedSessionsTest, ASubmissionSessionServesEachWaitingDomainWhole) {
   BehaviourFactory factory(AsUsual(), true);
-  SharedMxSessions sessions(factory, SystemClock::Instance(), nullptr, 3);
+  SharedSessions sessions(factory, SystemClock::Instance(), nullptr, kMaxDomainsPerSession);
+  const std::vector<std::string> domains = Subdomains(3);
+  const auto results = ProbeTogether(sessions, factory, domains, OptionsFor(7, true), 2,
+                                     EndpointService::kSubmission);
+  EXPECT_EQ(factory.connects(), 1);
+  FakeClock clock;
+  BehaviourFactory alone_factory(AsUsual(), true);
+  nlohmann::json alone = ToJson(ProbeEndpoint(alone_factory, clock,
+                                              TargetFor(domains[0], EndpointService::kSubmission),
+                                              OptionsFor(7, true)));
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    ASSERT_TRUE(results[i].has_value());
+    EXPECT_EQ(results[i]->domain, domains[i]);
+    EXPECT_EQ(results[i]->service, EndpointService::kSubmission);
+    EXPECT_EQ(results[i]->session_domains, 3u);
+    EXPECT_TRUE(results[i]->starttls.ok);
+    EXPECT_EQ(results[i]->transactions_channel, TransactionChannel::kNone);
+    EXPECT_TRUE(results[i]->probe_sender.empty());
+    // The same session as its own, but for whose it is and the times.
+    nlohmann::json got = ToJson(*results[i]);
+    nlohmann::json want = alone;
+    for (nlohmann::json* j : {&got, &want}) {
+      j->erase("started_at");
+      j->erase("phases");
+      j->erase("session");
+      j->erase("domain");
+      for (auto& entry : (*j)["transcript"]) {
+        entry.erase("at");
+      }
+    }
+    EXPECT_EQ(got.dump(), want.dump());
+  }
+  for (const SentLine& line : factory.sent()) {
+    EXPECT_FALSE(line.text.starts_with("MAIL ") || line.text.starts_with("RCPT "))
+        << line.text;
+  }
+}
+
+TEST(SharedSessionsTest, TheBatchSizeBoundsASession) {
+  BehaviourFactory factory(AsUsual(), true);
+  SharedSessions sessions(factory, SystemClock::Instance(), nullptr, 3);
   const auto results = ProbeTogether(sessions, factory, Subdomains(6), OptionsFor(7, true), 5);
   EXPECT_EQ(factory.connects(), 2);  // 3 domains each
   for (const auto& result : results) {
@@ -308,9 +356,9 @@ TEST(SharedMxSessionsTest, TheBatchSizeBoundsASession) {
   }
 }
 
-TEST(SharedMxSessionsTest, OneDomainPerSessionSharesNothing) {
+TEST(SharedSessionsTest, OneDomainPerSessionSharesNothing) {
   BehaviourFactory factory(AsUsual(), true);
-  SharedMxSessions sessions(factory, SystemClock::Instance(), nullptr, 1);
+  SharedSessions sessions(factory, SystemClock::Instance(), nullptr, 1);
   const std::vector<std::string> domains = Subdomains(3);
   std::vector<std::thread> threads;
   std::vector<std::optional<EndpointObservation>> results(domains.size());
@@ -328,9 +376,9 @@ TEST(SharedMxSessionsTest, OneDomainPerSessionSharesNothing) {
   }
 }
 
-TEST(SharedMxSessionsTest, DeferredRecipientsAreAskedAgainAlone) {
+TEST(SharedSessionsTest, DeferredRecipientsAreAskedAgainAlone) {
   BehaviourFactory factory(OneRecipientPerTransaction(), true);
-  SharedMxSessions sessions(factory, SystemClock::Instance(), nullptr, kMaxDomainsPerSession);
+  SharedSessions sessions(factory, SystemClock::Instance(), nullptr, kMaxDomainsPerSession);
   const auto results = ProbeTogether(sessions, factory, Subdomains(3), OptionsFor(7, true), 2);
   EXPECT_EQ(factory.connects(), 3);  // the shared session, then the two deferred ones alone
   for (const auto& result : results) {
@@ -343,9 +391,9 @@ TEST(SharedMxSessionsTest, DeferredRecipientsAreAskedAgainAlone) {
   EXPECT_EQ(sessions.stats().probed_again, 2u);
 }
 
-TEST(SharedMxSessionsTest, ABrokenSessionIsAskedAgainAloneAndShrinksTheBatch) {
+TEST(SharedSessionsTest, ABrokenSessionIsAskedAgainAloneAndShrinksTheBatch) {
   BehaviourFactory factory(ClosesAtTheThirdRecipient(), true);
-  SharedMxSessions sessions(factory, SystemClock::Instance(), nullptr, kMaxDomainsPerSession);
+  SharedSessions sessions(factory, SystemClock::Instance(), nullptr, kMaxDomainsPerSession);
   const auto results = ProbeTogether(sessions, factory, Subdomains(3), OptionsFor(7, true), 2);
   EXPECT_EQ(factory.connects(), 4);  // the broken shared session, then each domain alone
   for (const auto& result : results) {
@@ -365,9 +413,9 @@ TEST(SharedMxSessionsTest, ABrokenSessionIsAskedAgainAloneAndShrinksTheBatch) {
   }
 }
 
-TEST(SharedMxSessionsTest, AWaitingProbeLeavesWhenCancelled) {
+TEST(SharedSessionsTest, AWaitingProbeLeavesWhenCancelled) {
   BehaviourFactory factory(AsUsual(), true);
-  SharedMxSessions sessions(factory, SystemClock::Instance(), nullptr, kMaxDomainsPerSession);
+  SharedSessions sessions(factory, SystemClock::Instance(), nullptr, kMaxDomainsPerSession);
   std::atomic<bool> cancelled{false};
   factory.HoldConnections();
   std::optional<EndpointObservation> opener;
