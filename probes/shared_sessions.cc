@@ -19,7 +19,7 @@ constexpr std::chrono::hours kReducedBatchFor{1};
 }  // namespace
 
 SharedSessions::SharedSessions(TransportFactory& transports, const Clock& clock,
-                                   IpConnectionLimiter* limiter, std::size_t max_domains)
+                               IpConnectionLimiter* limiter, std::size_t max_domains)
     : transports_(transports),
       clock_(clock),
       limiter_(limiter),
@@ -34,9 +34,9 @@ SharedSessions::Stats SharedSessions::stats() const {
   return stats;
 }
 
-std::optional<EndpointObservation> SharedSessions::ProbeAlone(
-    const EndpointTarget& target, const CheckOptions& options,
-    const std::atomic<bool>* cancelled) {
+std::optional<EndpointObservation> SharedSessions::ProbeAlone(const EndpointTarget& target,
+                                                              const CheckOptions& options,
+                                                              const std::atomic<bool>* cancelled) {
   const std::string ip = target.ip.ToString();
   if (limiter_ != nullptr && !limiter_->Acquire(ip, cancelled)) {
     return std::nullopt;
@@ -50,8 +50,8 @@ std::optional<EndpointObservation> SharedSessions::ProbeAlone(
 }
 
 std::optional<EndpointObservation> SharedSessions::Probe(const EndpointTarget& target,
-                                                           const CheckOptions& options,
-                                                           const std::atomic<bool>* cancelled) {
+                                                         const CheckOptions& options,
+                                                         const std::atomic<bool>* cancelled) {
   if (max_domains_ <= 1) {
     return ProbeAlone(target, options, cancelled);
   }
@@ -122,8 +122,8 @@ std::optional<EndpointObservation> SharedSessions::Probe(const EndpointTarget& t
 }
 
 bool SharedSessions::OpenSession(const std::string& key, Queue& queue, Waiter& self,
-                                   const EndpointTarget& target, const CheckOptions& options,
-                                   const std::atomic<bool>* cancelled) {
+                                 const EndpointTarget& target, const CheckOptions& options,
+                                 const std::atomic<bool>* cancelled) {
   const std::string ip = target.ip.ToString();
   // The wait for the address's slot happens while the session gathers nobody yet: probes of
   // this key that arrive meanwhile queue up and join it at its transactions.
@@ -183,11 +183,9 @@ bool SharedSessions::OpenSession(const std::string& key, Queue& queue, Waiter& s
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.sessions;
   stats_.domain_probes += results.size();
-  const bool broke =
-      results.size() > 1 && std::all_of(results.begin(), results.end(),
-                                        [](const SharedEndpointResult& r) {
-                                          return r.needs_own_session;
-                                        });
+  const bool broke = results.size() > 1 &&
+                     std::all_of(results.begin(), results.end(),
+                                 [](const SharedEndpointResult& r) { return r.needs_own_session; });
   if (broke) {
     // Every member is asked again: the session broke during its transactions (a server's
     // error or recipient limits may have cut the long group short). Sessions of this key take

@@ -8,14 +8,14 @@
 // An endpoint probe asks for a session of its SessionShapeKey (address, port, service, MX
 // name, HELO, timeouts, probes). Probes of one key wait in a queue; the first becomes the
 // session's opener: it takes a per-IP slot (IpConnectionLimiter), connects, and when the
-// session reaches its transaction probes, every probe of that key waiting by then (up to the key's
-// batch size) joins it: one session answers their connection-level questions once and asks
-// each domain's postmaster in the same transactions (ProbeSharedEndpoint; a submission
+// session reaches its transaction probes, every probe of that key waiting by then (up to the
+// key's batch size) joins it: one session answers their connection-level questions once and
+// asks each domain's postmaster in the same transactions (ProbeSharedEndpoint; a submission
 // session asks nothing per domain and serves each whole, at its end). Probes that arrive
 // later wait for the next session, which the first of them opens as soon as the batch is
-// taken, within the address's slots. So sessions group exactly as many domains as are waiting,
-// which is one when the address is idle (an unshared check) and grows with the queue when it
-// is busy, like a group commit.
+// taken, within the address's slots. So sessions group exactly as many domains as are
+// waiting, which is one when the address is idle (an unshared check) and grows with the queue
+// when it is busy, like a group commit.
 //
 // A domain whose verdict may owe something to sharing (SharedEndpointResult::
 // needs_own_session) is probed again on a session of its own. A shared session that broke
@@ -49,8 +49,8 @@ class SharedSessions {
  public:
   // `max_domains`: most domains per session, at most kMaxDomainsPerSession (1: no sharing).
   // `limiter` (optional) bounds the sessions per address.
-  SharedSessions(TransportFactory& transports, const Clock& clock,
-                   IpConnectionLimiter* limiter, std::size_t max_domains);
+  SharedSessions(TransportFactory& transports, const Clock& clock, IpConnectionLimiter* limiter,
+                 std::size_t max_domains);
 
   // The endpoint probe of `target` (MX or submission) with `options`, on a session shared with
   // the other probes of its SessionShapeKey waiting at the same time. Blocks until the
@@ -86,9 +86,8 @@ class SharedSessions {
   // Runs one session as the opener of `queue` (mutex_ not held); fills the results of every
   // waiter it took, `self` included. False (no session) when cancelled while waiting for
   // the address's slot.
-  bool OpenSession(const std::string& key, Queue& queue, Waiter& self,
-                   const EndpointTarget& target, const CheckOptions& options,
-                   const std::atomic<bool>* cancelled);
+  bool OpenSession(const std::string& key, Queue& queue, Waiter& self, const EndpointTarget& target,
+                   const CheckOptions& options, const std::atomic<bool>* cancelled);
   // The unshared probe, on a session of its own: the limiter's slot, then ProbeEndpoint.
   std::optional<EndpointObservation> ProbeAlone(const EndpointTarget& target,
                                                 const CheckOptions& options,

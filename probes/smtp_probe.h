@@ -39,10 +39,10 @@ EndpointObservation ProbeEndpoint(TransportFactory& transports, const Clock& clo
 
 // Everything that shapes a session besides the domain whose postmaster it asks for: the
 // address, port, service and MX name (SNI, banner comparison), HELO name, timeouts, which
-// probes run, the open-relay recipient and pipelining (for a submission session, which runs no
-// transaction, which probes run and the recipient do not count). Sessions of equal keys give every domain the same
-// connection-level facts, so one session can serve them all (ProbeSharedEndpoint). An option
-// the prober starts to read must be added here.
+// probes run, the open-relay recipient and pipelining (for a submission session, which runs
+// no transaction, which probes run and the recipient do not count). Sessions of equal keys
+// give every domain the same connection-level facts, so one session can serve them all
+// (ProbeSharedEndpoint). An option the prober starts to read must be added here.
 std::string SessionShapeKey(const EndpointTarget& target, const CheckOptions& options);
 
 // One domain's part of a shared session.

@@ -49,7 +49,7 @@ struct ExporterHealth {
   std::size_t domains = 0;  // configured domains
   std::size_t http_connections = 0;  // open on the HTTP port now
   std::uint64_t http_connections_refused_total = 0;  // over --web.max-connections
-  // Scheduled checks' MX sessions (SharedSessions::Stats).
+  // Scheduled checks' SMTP sessions (SharedSessions::Stats).
   std::uint64_t sessions_total = 0;
   std::uint64_t session_probes_total = 0;
   std::uint64_t session_probed_again_total = 0;

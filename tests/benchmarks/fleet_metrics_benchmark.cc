@@ -144,7 +144,9 @@ int Run(int n) {
     const std::size_t before_postures = HeapInUse();
     std::vector<PostureHistory> postures;
     postures.reserve(results.size());
-    for (const auto& result : results) postures.push_back(AdvancePosture(nullptr, result->observation));
+    for (const auto& result : results) {
+      postures.push_back(AdvancePosture(nullptr, result->observation));
+    }
     heap_posture = HeapInUse() - before_postures - postures.capacity() * sizeof(PostureHistory);
   }
   std::size_t heap_before = 0;

@@ -291,8 +291,9 @@ void ExpectSharedSessionEqualsOwn(const std::string& address, const std::string&
   ASSERT_EQ(shared.size(), domains.size());
   for (std::size_t i = 0; i < domains.size(); ++i) {
     SCOPED_TRACE(domains[i]);
-    const EndpointObservation alone = ProbeEndpoint(
-        transports, SystemClock::Instance(), EndpointTarget{domains[i], mx, ip, kSmtpPort}, options);
+    const EndpointObservation alone =
+        ProbeEndpoint(transports, SystemClock::Instance(),
+                      EndpointTarget{domains[i], mx, ip, kSmtpPort}, options);
     const EndpointObservation& obs = shared[i].observation;
     EXPECT_FALSE(shared[i].needs_own_session);
     EXPECT_EQ(obs.session_domains, domains.size());
