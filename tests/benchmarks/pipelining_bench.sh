@@ -77,10 +77,12 @@ for ((i = 0; i < 100; i++)); do   # up to 10 s
 done
 BB_VERSION=$("$BLACKBOX" --version 2>&1 | head -n 1)
 
-ours() {   # ours FLAG...: one check of the endpoint through the proxy
-  bench_seconds "$BIN" check good.lab.test --endpoint "127.0.0.2:$PROXY_PORT" \
-    --mx-name mx-good.lab.test --dns-servers "127.0.0.1:$DNS_PORT" --helo-name probe.lab.test \
-    --timeout 30s --format json "$@"
+# One check of the endpoint through the proxy, as JSON: the command both timings run.
+CHECK=("$BIN" check good.lab.test --endpoint "127.0.0.2:$PROXY_PORT" --mx-name mx-good.lab.test
+  --dns-servers "127.0.0.1:$DNS_PORT" --helo-name probe.lab.test --timeout 30s --format json)
+
+ours() {   # ours FLAG...: one check's wall time
+  bench_seconds "${CHECK[@]}" "$@"
 }
 
 # ours_timed FILE_WALL FILE_CHECK FLAG...: one check; its wall time (process start and exit
@@ -91,9 +93,7 @@ ours_timed() {
   local wall=$1 check=$2 t0 t1 out
   shift 2
   t0=$(date +%s%N)
-  if ! out=$("$BIN" check good.lab.test --endpoint "127.0.0.2:$PROXY_PORT" \
-      --mx-name mx-good.lab.test --dns-servers "127.0.0.1:$DNS_PORT" \
-      --helo-name probe.lab.test --timeout 30s --format json "$@" 2>/dev/null); then
+  if ! out=$("${CHECK[@]}" "$@" 2>/dev/null); then
     # A non-zero exit is the check's verdict (Nagios codes), not a failure: the lab's
     # self-signed certificate and loopback addresses give warnings; the JSON must be there.
     [[ $out == "{"* ]] || { echo "pipelining_bench: check failed: $out" >&2; exit 1; }

@@ -19,9 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "probes/smtp_probe.h"
-#include "probes/transport.h"
 #include "tests/integration/lab_environment.h"
+#include "tests/integration/shared_session_expect.h"
 #include "tests/support/lab.h"
 
 namespace smtp_exporter {
@@ -272,51 +271,6 @@ testing::CommandResult RawClient(const std::string& address, const std::string& 
                     std::to_string(kSmtpPort) + " && " + script + "' 2>&1");
 }
 
-// One MX session shared by `domains` (#17 item 2) against a real MTA at `address`: each domain
-// gets exactly the verdicts and details of its own session, the session breaks nowhere (no
-// domain to be asked again), and no domain's transcript sends another's postmaster.
-void ExpectSharedSessionEqualsOwn(const std::string& address, const std::string& mx,
-                                  const std::vector<std::string>& domains, bool pipelined) {
-  TcpTransportFactory transports;
-  CheckOptions options;
-  options.helo_name = "probe.lab.test";
-  options.timeout = std::chrono::seconds(15);
-  const IpAddress ip = *IpAddress::Parse(address);
-  const SessionJoin join = [&domains] {
-    return std::vector<std::string>(domains.begin() + 1, domains.end());
-  };
-  const auto shared = ProbeSharedEndpoint(transports, SystemClock::Instance(),
-                                          EndpointTarget{domains[0], mx, ip, kSmtpPort}, options,
-                                          join);
-  ASSERT_EQ(shared.size(), domains.size());
-  for (std::size_t i = 0; i < domains.size(); ++i) {
-    SCOPED_TRACE(domains[i]);
-    const EndpointObservation alone =
-        ProbeEndpoint(transports, SystemClock::Instance(),
-                      EndpointTarget{domains[i], mx, ip, kSmtpPort}, options);
-    const EndpointObservation& obs = shared[i].observation;
-    EXPECT_FALSE(shared[i].needs_own_session);
-    EXPECT_EQ(obs.session_domains, domains.size());
-    EXPECT_EQ(obs.transactions_pipelined, pipelined);
-    EXPECT_TRUE(obs.session_error.empty()) << obs.session_error;
-    const std::pair<const TransactionProbe*, const TransactionProbe*> pairs[] = {
-        {&alone.null_sender, &obs.null_sender},
-        {&alone.postmaster, &obs.postmaster},
-        {&alone.open_relay, &obs.open_relay}};
-    for (const auto& [own, in_shared] : pairs) {
-      EXPECT_EQ(ProbeOutcomeName(in_shared->outcome), ProbeOutcomeName(own->outcome));
-      EXPECT_EQ(in_shared->detail, own->detail);
-    }
-    for (const TranscriptEntry& entry : obs.transcript) {
-      for (std::size_t j = 0; j < domains.size(); ++j) {
-        if (j != i && entry.direction == TranscriptEntry::Direction::kClient) {
-          EXPECT_THAT(entry.text, ::testing::Not(::testing::HasSubstr("@" + domains[j] + ">")));
-        }
-      }
-    }
-  }
-}
-
 std::string TestName(const ::testing::TestParamInfo<MtaScenario>& info) {
   std::string name = info.param.domain;
   for (char& c : name) {
@@ -381,9 +335,10 @@ class EximSharedSession : public EximLab {};
 TEST_F(EximSharedSession, EachDomainGetsTheVerdictsOfItsOwnSession) {
   ASSERT_TRUE(started_) << start_output_;
   const std::size_t offset = ReadFile(MainLog()).size();
-  ExpectSharedSessionEqualsOwn(
+  testing::ExpectSharedSessionEqualsOwn(
       "127.0.0.40", "mx-ex-good.lab.test",
-      {"ex-good.lab.test", "ex-notls.lab.test", "elsewhere.example", "ex-auth.lab.test"}, true);
+      {"ex-good.lab.test", "ex-notls.lab.test", "elsewhere.example", "ex-auth.lab.test"},
+      /*pipelining=*/true, /*pipelined=*/true);
   std::vector<std::string> lines;
   const auto problems =
       SettledProblems(MainLog(), offset, "I=[127.0.0.40]:", EximSessionProblems, lines);
@@ -487,9 +442,10 @@ class AiosmtpdSharedSession : public AiosmtpdLab {};
 
 TEST_F(AiosmtpdSharedSession, EachDomainGetsTheVerdictsOfItsOwnSession) {
   ASSERT_TRUE(started_) << start_output_;
-  ExpectSharedSessionEqualsOwn("127.0.0.60", "mx-aio-good.lab.test",
-                               {"aio-good.lab.test", "elsewhere.example", "aio-other.lab.test"},
-                               false);
+  testing::ExpectSharedSessionEqualsOwn(
+      "127.0.0.60", "mx-aio-good.lab.test",
+      {"aio-good.lab.test", "elsewhere.example", "aio-other.lab.test"},
+      /*pipelining=*/true, /*pipelined=*/false);  // aiosmtpd advertises no PIPELINING
 }
 
 // ---- Message submission (RFC 8314) on aiosmtpd -------------------------------------------------

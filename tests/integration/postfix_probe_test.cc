@@ -8,6 +8,7 @@
 
 #include "probes/smtp_probe.h"
 #include "tests/integration/lab_environment.h"
+#include "tests/integration/shared_session_expect.h"
 #include "tests/support/lab.h"
 
 namespace smtp_exporter {
@@ -39,53 +40,13 @@ class PostfixProbeTest : public ::testing::Test {
 // verdicts and details its own session gets, with its own RCPT replies and none of the others',
 // whether Postfix accepts that domain's postmaster (mydestination) or refuses it (a relay).
 TEST_F(PostfixProbeTest, ASharedSessionGivesEachDomainTheVerdictsOfItsOwn) {
-  const std::vector<std::string> domains = {"good.lab.test", "notls.lab.test", "elsewhere.example",
-                                            "auth.lab.test"};
   for (const bool pipelining : {true, false}) {
     SCOPED_TRACE(pipelining ? "pipelined" : "lock-step");
-    CheckOptions options;
-    options.pipelining = pipelining;
-    options.helo_name = "probe.lab.test";
-    options.timeout = std::chrono::seconds(15);
-    const SessionJoin join = [&domains] {
-      return std::vector<std::string>(domains.begin() + 1, domains.end());
-    };
-    const auto shared = ProbeSharedEndpoint(
-        transports_, SystemClock::Instance(),
-        EndpointTarget{domains[0], "mx-good.lab.test", *IpAddress::Parse("127.0.0.2"), kSmtpPort},
-        options, join);
-    ASSERT_EQ(shared.size(), domains.size());
-    for (std::size_t i = 0; i < domains.size(); ++i) {
-      SCOPED_TRACE(domains[i]);
-      const EndpointObservation alone = Probe(domains[i], "127.0.0.2", "mx-good.lab.test",
-                                              pipelining);
-      const EndpointObservation& obs = shared[i].observation;
-      EXPECT_FALSE(shared[i].needs_own_session);
-      EXPECT_EQ(obs.domain, domains[i]);
-      EXPECT_EQ(obs.session_domains, domains.size());
-      EXPECT_TRUE(obs.session_error.empty()) << obs.session_error;
-      EXPECT_EQ(obs.transactions_pipelined, pipelining);
-      const std::pair<const TransactionProbe*, const TransactionProbe*> pairs[] = {
-          {&alone.null_sender, &obs.null_sender},
-          {&alone.postmaster, &obs.postmaster},
-          {&alone.open_relay, &obs.open_relay}};
-      for (const auto& [own, in_shared] : pairs) {
-        EXPECT_EQ(ProbeOutcomeName(in_shared->outcome), ProbeOutcomeName(own->outcome));
-        EXPECT_EQ(in_shared->detail, own->detail);
-      }
-      std::string transcript;
-      for (const auto& entry : obs.transcript) {
-        transcript += entry.text + "\n";
-      }
-      for (std::size_t j = 0; j < domains.size(); ++j) {
-        const std::string rcpt = "RCPT TO:<postmaster@" + domains[j] + ">";
-        if (i == j) {
-          EXPECT_THAT(transcript, HasSubstr(rcpt));
-        } else {
-          EXPECT_THAT(transcript, ::testing::Not(HasSubstr(rcpt)));
-        }
-      }
-    }
+    const auto shared = testing::ExpectSharedSessionEqualsOwn(
+        "127.0.0.2", "mx-good.lab.test",
+        {"good.lab.test", "notls.lab.test", "elsewhere.example", "auth.lab.test"}, pipelining,
+        pipelining);
+    ASSERT_EQ(shared.size(), 4u);
     EXPECT_EQ(shared[2].observation.postmaster.outcome, ProbeOutcome::kRejected);  // a relay
     EXPECT_EQ(shared[1].observation.postmaster.outcome, ProbeOutcome::kAccepted);
   }
